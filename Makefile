@@ -1,0 +1,83 @@
+# model-router: every target a policy author or CI needs. `make` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+OPA         := .tools/bin/opa
+REGAL       := .tools/bin/regal
+REGO_DIR    ?= policies/model_router
+DATA_DIR    := build/data
+CAPS        := policies/capabilities.json
+INPUT_SCHEMA := schemas/route-input-bundle.schema.json
+COVERAGE    ?= 95
+PYTEST_ARGS ?=
+
+.PHONY: help setup opa regal data bundle test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed opa ## make .venv, install the package (editable, with dev extras) and build the pinned OPA
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+opa: ## build the pinned OPA into .tools/bin (no-op when present)
+	@bash tools/install-opa.sh
+
+regal:
+	@bash tools/install-regal.sh
+
+data: $(VENV)/.installed ## assemble policy data from the contract documents into build/data
+	@$(PY) -m router.policy_data >/dev/null
+	@if [ -f router/fixture_data.py ]; then $(PY) -m router.fixture_data >/dev/null; fi
+
+bundle: data opa ## build the OPA bundle (build/bundle.tar.gz) with a content-digest revision
+	@$(PY) -m router.bundle
+
+fmt-check: opa ## fail when any .rego file is not opa-fmt formatted
+	@$(OPA) fmt --fail --list $(REGO_DIR) >/dev/null || { echo "not opa fmt clean:"; $(OPA) fmt --list $(REGO_DIR); exit 1; }
+	@echo "opa fmt: clean"
+
+check: opa data ## opa check --strict with the capabilities file (and the input schema when present)
+	@$(OPA) check --strict --capabilities $(CAPS) $(if $(wildcard $(INPUT_SCHEMA)),--schema $(INPUT_SCHEMA)) $(REGO_DIR) $(DATA_DIR)
+	@echo "opa check --strict: clean"
+
+rego-test: opa data ## opa test with coverage (fails under $(COVERAGE) %)
+	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) --coverage --threshold $(COVERAGE) --format json > build/rego-coverage.json \
+	  || { $(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) ; $(PY) tools/coverage_report.py build/rego-coverage.json $(COVERAGE); exit 1; }
+	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) | tail -n 1
+	@$(PY) tools/coverage_report.py build/rego-coverage.json $(COVERAGE)
+
+pytest: $(VENV)/.installed opa data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: fmt-check check rego-test pytest ## every test: fmt check, opa check --strict, opa test + coverage, pytest
+
+lint: fmt-check check regal ## Regal when it can be built, plus opa check --strict and opa fmt
+	@if [ -x $(REGAL) ]; then $(REGAL) lint --config-file .regal/config.yaml $(REGO_DIR); \
+	else echo "lint: Regal is not installed ($$(tail -n 1 .tools/regal-install.log 2>/dev/null || echo 'see tools/install-regal.sh')); ran opa check --strict, opa fmt --fail and tools/rego_style.py instead"; fi
+	@$(PY) tools/rego_style.py $(REGO_DIR)
+
+fmt: opa ## rewrite .rego files with opa fmt
+	$(OPA) fmt --write $(REGO_DIR)
+
+demo: setup data ## decide every example bundle with the embedded local OPA and print the table
+	@$(VENV)/bin/model-router demo
+
+bench: setup data ## benchmark harness (under five minutes); writes bench/results/latest.json
+	@$(PY) -m bench
+
+fuzz: setup data ## longer property-based fuzz campaign
+	$(PY) -m pytest tests -m slow -k fuzz $(PYTEST_ARGS)
+
+soak: setup data ## longer soak (threads and processes deciding concurrently)
+	$(PY) -m pytest tests -m slow -k soak $(PYTEST_ARGS)
+
+clean: ## remove build outputs (keeps .venv and .tools)
+	rm -rf build bench/results .pytest_cache .hypothesis

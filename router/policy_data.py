@@ -1,0 +1,149 @@
+"""Assemble the contract documents named in policies/data/sources.json into OPA policy data.
+
+The result is mounted at data.model_router_data. Documents are kept unchanged under "document",
+beside keyed views (by laneId, taskClass, stage, window, ...) so that Rego looks things up by id
+instead of scanning arrays. This is a reshaping of the documents, never a policy rule.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from router import paths
+
+DATA_ROOT = "model_router_data"
+
+
+class PolicyDataError(ValueError):
+    """A source document cannot be assembled (names the file and what is wrong)."""
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyDataError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyDataError(f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _keyed(items: list[dict], key: str, source: Path, where: str) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for i, item in enumerate(items):
+        ident = item.get(key)
+        if not isinstance(ident, str):
+            raise PolicyDataError(f"{source}: $.{where}[{i}].{key}: expected a string id")
+        if ident in out:
+            raise PolicyDataError(f"{source}: $.{where}[{i}].{key}: duplicate id {ident!r}")
+        out[ident] = item
+    return out
+
+
+def _policy(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["policyId"], {
+        "document": doc,
+        "lanes": _keyed(doc["modelLanes"], "laneId", src, "modelLanes"),
+        "taskClasses": _keyed(doc["taskClasses"], "taskClass", src, "taskClasses"),
+        "stages": _keyed(doc["chainStages"], "stage", src, "chainStages"),
+    }
+
+
+def _optimizer(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["optimizerId"], {
+        "document": doc,
+        "windows": _keyed(doc["budgetPolicy"]["windows"], "window", src, "budgetPolicy.windows"),
+        "riskFloors": _keyed(doc["qualityPolicy"]["riskFloors"], "riskClass", src, "qualityPolicy.riskFloors"),
+    }
+
+
+def _price_catalog(doc: dict, src: Path) -> tuple[str, dict]:
+    lanes = {}
+    for lane_id, lane in _keyed(doc["lanes"], "laneId", src, "lanes").items():
+        profiles = _keyed(lane["profiles"], "profileRef", src, f"lanes[{lane_id}].profiles")
+        default = profiles.get(lane["defaultProfileRef"])
+        if default is None:
+            raise PolicyDataError(
+                f"{src}: lane {lane_id!r}: defaultProfileRef {lane['defaultProfileRef']!r} names no profile"
+            )
+        lanes[lane_id] = {**lane, "defaultProfile": default}
+    return doc["catalogId"], {"document": doc, "lanes": lanes}
+
+
+def _binding(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["bindingId"], {"document": doc, "routes": _keyed(doc["routes"], "routeId", src, "routes")}
+
+
+# kind -> (collection name in data, how to key and view it)
+ASSEMBLERS = {
+    "AgentExecutionModelRoutingPolicy": ("policies", _policy),
+    "AgentExecutionBudgetResourceOptimizer": ("optimizers", _optimizer),
+    "ModelPriceCatalog": ("priceCatalogs", _price_catalog),
+    "LocalPersonalRouteBinding": ("bindings", _binding),
+}
+
+
+def register(kind: str, collection: str, assembler) -> None:
+    """Let another document kind join the policy data (used by later document families)."""
+    ASSEMBLERS[kind] = (collection, assembler)
+
+
+def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:
+    """Read sources.json and every document it names; return data.model_router_data."""
+    root = root or paths.ROOT
+    sources_file = sources_file or paths.POLICY_DATA / "sources.json"
+    sources = _load(sources_file)
+    data: dict[str, Any] = {collection: {} for collection, _ in ASSEMBLERS.values()}
+    for rel in sources.get("documents", []):
+        src = root / rel
+        doc = _load(src)
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        if kind not in ASSEMBLERS:
+            raise PolicyDataError(f"{src}: $.kind: unknown document kind {kind!r}")
+        collection, assembler = ASSEMBLERS[kind]
+        try:
+            ident, entry = assembler(doc, src)
+        except KeyError as exc:
+            raise PolicyDataError(f"{src}: missing field {exc.args[0]!r}") from None
+        if ident in data[collection]:
+            raise PolicyDataError(f"{src}: duplicate {collection} id {ident!r}")
+        data[collection][ident] = entry
+    data["active"] = sources.get("active", {})
+    for role, ident in data["active"].items():
+        collection = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs"}.get(role)
+        if collection and ident not in data[collection]:
+            raise PolicyDataError(f"{sources_file}: $.active.{role}: {ident!r} is not among the loaded documents")
+    profiles_file = sources_file.parent / "local-profiles.json"
+    profiles = _load(profiles_file)["profiles"] if profiles_file.exists() else []
+    data["localProfiles"] = _keyed(profiles, "profileRef", profiles_file, "profiles")
+    reasons: dict[str, dict] = {}
+    for part in sorted((sources_file.parent / "reasons").glob("*.json")):
+        for code, entry in _load(part).items():
+            if code in reasons:
+                raise PolicyDataError(f"{part}: reason code {code!r} is already defined in another catalogue file")
+            reasons[code] = entry
+    data["reasons"] = reasons
+    return data
+
+
+def write(out_dir: Path | None = None, data: dict | None = None) -> Path:
+    """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads); return its path."""
+    out_dir = out_dir or paths.BUILD / "data"
+    target = out_dir / DATA_ROOT / "data.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(data if data is not None else assemble(), sort_keys=True, separators=(",", ":"))
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(payload, encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        print(write())
+    except PolicyDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

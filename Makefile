@@ -14,7 +14,7 @@ INPUT_SCHEMA := schemas/route-input-bundle.schema.json
 COVERAGE    ?= 95
 PYTEST_ARGS ?=
 
-.PHONY: help setup opa regal data bundle test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
+.PHONY: help setup opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ check: opa data ## opa check --strict with the capabilities file (and the input 
 	@$(OPA) check --strict --capabilities $(CAPS) $(if $(wildcard $(INPUT_SCHEMA)),--schema $(INPUT_SCHEMA)) $(REGO_DIR) $(DATA_DIR)
 	@echo "opa check --strict: clean"
 
-rego-test: opa data ## opa test with coverage (fails under $(COVERAGE) %)
+rego-test: opa data ## opa test with coverage (fails under the COVERAGE threshold, default 95 %)
 	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) --coverage --threshold $(COVERAGE) --format json > build/rego-coverage.json \
 	  || { $(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) ; $(PY) tools/coverage_report.py build/rego-coverage.json $(COVERAGE); exit 1; }
 	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) | tail -n 1
@@ -57,12 +57,14 @@ rego-test: opa data ## opa test with coverage (fails under $(COVERAGE) %)
 pytest: $(VENV)/.installed opa data
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: fmt-check check rego-test pytest ## every test: fmt check, opa check --strict, opa test + coverage, pytest
+style: $(VENV)/.installed ## Rego style checks beyond opa check (tests beside modules, packages mirror folders, METADATA)
+	@$(PY) tools/rego_style.py $(REGO_DIR)
 
-lint: fmt-check check regal ## Regal when it can be built, plus opa check --strict and opa fmt
+test: setup fmt-check check style rego-test pytest ## every test: fmt check, opa check --strict, style, opa test + coverage, pytest
+
+lint: fmt-check check style regal ## Regal when it can be built, plus opa check --strict and opa fmt
 	@if [ -x $(REGAL) ]; then $(REGAL) lint --config-file .regal/config.yaml $(REGO_DIR); \
 	else echo "lint: Regal is not installed ($$(tail -n 1 .tools/regal-install.log 2>/dev/null || echo 'see tools/install-regal.sh')); ran opa check --strict, opa fmt --fail and tools/rego_style.py instead"; fi
-	@$(PY) tools/rego_style.py $(REGO_DIR)
 
 fmt: opa ## rewrite .rego files with opa fmt
 	$(OPA) fmt --write $(REGO_DIR)

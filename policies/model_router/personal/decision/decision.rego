@@ -1,0 +1,165 @@
+# METADATA
+# title: local-personal route decision
+# description: |
+#   The LocalPersonalRouteDecision for a bundle whose request carries `personal`. Called by the
+#   `model_router` dispatcher; always defined, whatever the input.
+#
+#   Order: a request that cannot be decided (malformed personal request, unknown binding, unknown
+#   route, task class not the route's) is denied with that reason; a route whose targets need a
+#   signal that is missing or ill-typed is denied with `missing-signals`; otherwise the preferred
+#   target, then the fallback target, is tried and the first admissible one wins.
+#
+#   selected.reason / selected.reasons:
+#     selected  `preferred-target-admissible`
+#     fallback  `preferred-target-inadmissible:<preferred>`, then the preferred target's reasons
+#     denied    `no-admissible-target`, then every tried target's reasons (in order, each once);
+#               or the request's denial reasons; or `missing-signals`
+package model_router.personal.decision
+
+import data.model_router.personal.request
+import data.model_router.personal.signals
+import data.model_router.personal.targets
+
+_request := input.request if is_object(input.request)
+
+else := {}
+
+_personal_fields := ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"]
+
+# Reasons to deny before any target is tried ([] when the targets decide).
+_pre_denial := request.denial_reasons if count(request.denial_reasons) > 0
+
+else := ["missing-signals"] if count(signals.missing) > 0
+
+else := []
+
+# Every target tried, in order, with its admissibility and reasons.
+_tried := [] if count(_pre_denial) > 0
+
+else := [{
+	"target": target,
+	"profileRef": targets.profile_ref(target),
+	"admissible": targets.admissible(target),
+	"reasons": targets.reasons(target),
+} |
+	some target in request.targets
+]
+
+_admissible := [i | some i, tried in _tried; tried.admissible]
+
+_denied(reasons) := {"target": null, "profileRef": null, "status": "denied", "reason": reasons[0], "reasons": reasons}
+
+_preferred_reason := sprintf("preferred-target-inadmissible:%s", [_tried[0].target])
+
+# Each element once, first occurrence kept.
+_once(items) := [item | some i, item in items; not item in array.slice(items, 0, i)]
+
+# METADATA
+# title: selected
+# description: The chosen target and profile with the status and reasons (see the package description).
+selected := _denied(_pre_denial) if count(_pre_denial) > 0
+
+else := {
+	"target": _tried[0].target,
+	"profileRef": _tried[0].profileRef,
+	"status": "selected",
+	"reason": "preferred-target-admissible",
+	"reasons": ["preferred-target-admissible"],
+} if {
+	_admissible[0] == 0
+}
+
+else := {
+	"target": _tried[1].target,
+	"profileRef": _tried[1].profileRef,
+	"status": "fallback",
+	"reason": _preferred_reason,
+	"reasons": array.concat([_preferred_reason], _tried[0].reasons),
+} if {
+	_admissible[0] == 1
+}
+
+else := _denied(_once(array.concat(["no-admissible-target"], [reason | some tried in _tried; some reason in tried.reasons])))
+
+# The governance refs a tried target consulted: the consent contract, adapter artifact and ledger
+# approval when personal-local was tried; the consent ref when personal-local or hosted was tried.
+_consulted(kind) if {
+	some tried in _tried
+	tried.target == kind
+}
+
+_personal_tried if _consulted("personal-local")
+
+_consent_tried if _consulted("personal-local")
+
+_consent_tried if _consulted("hosted")
+
+default _binding := {}
+
+_binding := request.binding
+
+_personalization := object.get(_binding, "personalization", {})
+
+_refs := {
+	"consentContractRef": object.get(_personalization, "governanceContractRef", null),
+	"artifactRef": object.get(_personalization, "artifactRef", null),
+	"ledgerApprovalRef": request.ledger_approval_ref,
+} if _personal_tried
+
+else := {"consentContractRef": null, "artifactRef": null, "ledgerApprovalRef": null}
+
+_consent_ref := request.consent_ref if _consent_tried
+
+else := null
+
+_binding_evidence := object.get(_binding, "evidence", {})
+
+# METADATA
+# title: governance_refs
+# description: |
+#   consentContractRef, artifactRef, ledgerApprovalRef (set when personal-local was tried), consentRef
+#   (set when personal-local or hosted was tried) and ledgerRef (the binding's evidence ledger).
+governance_refs := object.union(_refs, {
+	"consentRef": _consent_ref,
+	"ledgerRef": object.get(_binding_evidence, "ledgerRef", null),
+})
+
+# METADATA
+# title: egress
+# description: The prompt may leave the device only when hosted is selected, under its egress approval.
+egress := {"allowed": true, "approvalRef": request.egress_approval_ref} if selected.target == "hosted"
+
+else := {"allowed": false, "approvalRef": null}
+
+_emit := {flag: object.get(_binding_evidence, flag, true) |
+	some flag in ["emitRouteDecision", "emitRuntimeHealth", "emitGovernanceRefs"]
+}
+
+_personal_echo := {field: object.get(request.personal, field, null) | some field in _personal_fields}
+
+_echo := {
+	"requestId": object.get(_request, "requestId", null),
+	"taskClass": object.get(_request, "taskClass", null),
+	"dataClass": request.data_class,
+	"egressApprovalRef": object.get(_request, "egressApprovalRef", null),
+	"personal": _personal_echo,
+	"prompt": object.get(_request, "prompt", null),
+}
+
+# METADATA
+# title: result
+# description: The LocalPersonalRouteDecision document (the caller adds decisionId, createdAt and policyRevision).
+result := {
+	"schemaVersion": "v0.1",
+	"kind": "LocalPersonalRouteDecision",
+	"bindingRef": request.binding_ref,
+	"routeId": request.route_id,
+	"input": _echo,
+	"selected": selected,
+	"targets": _tried,
+	"runtimeHealth": signals.runtime_health,
+	"missingSignals": signals.missing,
+	"governanceRefs": governance_refs,
+	"egress": egress,
+	"evidence": {"emit": _emit, "promptEvidenceMode": "hash-only"},
+}

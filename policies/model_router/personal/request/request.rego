@@ -1,0 +1,148 @@
+# METADATA
+# title: personal route request
+# description: |
+#   Reads `input.request.personal` and the request fields a local-personal route decision depends on,
+#   and looks up the LocalPersonalRouteBinding named by `bindingRef` and its route `routeId` by key
+#   (`data.model_router_data.bindings[bindingRef].routes[routeId]`): one lookup, whatever the number of
+#   bindings loaded. Malformed fields, an unknown binding, an unknown route and a task class that does
+#   not match the route become denial reasons (`denial_reasons`), so the decision fails closed.
+package model_router.personal.request
+
+# The request object (an empty object when the input carries none, so every rule stays defined).
+_request := input.request if is_object(input.request)
+
+else := {}
+
+# METADATA
+# title: personal
+# description: The `personal` object of the request (an empty object when it is missing or not an object).
+personal := _request.personal if is_object(_request.personal)
+
+else := {}
+
+# Fields of `personal` that must be non-empty strings.
+_required_refs := ["bindingRef", "routeId"]
+
+# Fields of `personal` (and of the request) that may be absent or null, and otherwise must be non-empty strings.
+_optional_refs := ["consentRef", "ledgerApprovalRef"]
+
+# The data classification vocabulary of the input bundle.
+_data_classes := {"public", "internal", "confidential", "restricted"}
+
+# METADATA
+# title: ref
+# description: The value when it is a non-empty string, otherwise undefined.
+ref(value) := value if {
+	is_string(value)
+	value != ""
+}
+
+# METADATA
+# title: binding_ref
+# description: The binding the request names, or null when it is malformed.
+default binding_ref := null
+
+binding_ref := ref(personal.bindingRef)
+
+# METADATA
+# title: route_id
+# description: The route the request names, or null when it is malformed.
+default route_id := null
+
+route_id := ref(personal.routeId)
+
+# METADATA
+# title: consent_ref
+# description: The consent reference the request presents, or null.
+default consent_ref := null
+
+consent_ref := ref(personal.consentRef)
+
+# METADATA
+# title: ledger_approval_ref
+# description: The model-governance-ledger approval the request presents, or null.
+default ledger_approval_ref := null
+
+ledger_approval_ref := ref(personal.ledgerApprovalRef)
+
+# METADATA
+# title: egress_approval_ref
+# description: The policy decision approving that the prompt leaves the device, or null.
+default egress_approval_ref := null
+
+egress_approval_ref := ref(_request.egressApprovalRef)
+
+# METADATA
+# title: data_class
+# description: The request's data class; `internal` when absent or null (the input bundle's default).
+default data_class := "internal"
+
+data_class := _request.dataClass if _request.dataClass != null
+
+# METADATA
+# title: errors
+# description: One `invalid-personal-request:<JSON path>` reason per malformed field, sorted by path.
+errors := sort([sprintf("invalid-personal-request:%s", [path]) | some path in _invalid_paths])
+
+_invalid_paths contains "request.personal" if not is_object(_request.personal)
+
+_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+	is_object(_request.personal)
+	some field in _required_refs
+	not ref(object.get(personal, field, null))
+}
+
+_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+	some field in _optional_refs
+	not _null_or_ref(object.get(personal, field, null))
+}
+
+_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+	some field, _ in personal
+	not field in _required_refs
+	not field in _optional_refs
+}
+
+_invalid_paths contains "request.egressApprovalRef" if not _null_or_ref(object.get(_request, "egressApprovalRef", null))
+
+_invalid_paths contains "request.dataClass" if not data_class in _data_classes
+
+_null_or_ref(null)
+
+_null_or_ref(value) if ref(value)
+
+# METADATA
+# title: binding
+# description: The LocalPersonalRouteBinding document named by `bindingRef` (undefined when unknown).
+binding := data.model_router_data.bindings[binding_ref].document
+
+# METADATA
+# title: route
+# description: The binding's route named by `routeId` (undefined when unknown).
+route := data.model_router_data.bindings[binding_ref].routes[route_id]
+
+# METADATA
+# title: targets
+# description: The route's targets in the order they are tried, preferred first; a null fallback is not tried.
+targets := [target |
+	some target in [route.preferredTarget, object.get(route, "fallbackTarget", null)]
+	target != null
+]
+
+# METADATA
+# title: denial_reasons
+# description: |
+#   Why the request cannot be decided at all, or [] when it can: malformed fields first, then
+#   `unknown-binding`, `unknown-route`, then `task-class-mismatch:<route task class>` when the request's
+#   task class is not the route's.
+denial_reasons := errors if count(errors) > 0
+
+else := ["unknown-binding"] if not binding
+
+else := ["unknown-route"] if not route
+
+else := [sprintf("task-class-mismatch:%s", [route.taskClass])] if not _task_class_matches
+
+else := []
+
+_task_class_matches if _request.taskClass == route.taskClass

@@ -1,0 +1,173 @@
+# METADATA
+# title: personal route targets
+# description: |
+#   Admissibility of each target a local-personal route may try. Every check of a target runs (no
+#   short-circuit) and each failing check adds its reason, in the order listed below; a target with no
+#   failing check is admissible and has reasons ["admissible"]. Profile refs come from the binding and
+#   memory needs from `data.model_router_data.localProfiles`, looked up by key.
+#
+#   base-local / quality-local: local-profile-not-configured, local-profile-unknown,
+#     local-service-unhealthy, local-model-profile-unavailable, insufficient-local-memory,
+#     thermal-critical, battery-critical.
+#   personal-local: the base-local checks, then personalization-disabled, personalization-revoked,
+#     personalization-not-active, consent-contract-missing, personalization-artifact-missing,
+#     consent-missing, ledger-approval-missing.
+#   hosted: network-unavailable, egress-approval-missing, consent-missing, data-class-forbids-egress.
+#   deny: route-target-deny. Any other value: route-target-unknown.
+package model_router.personal.targets
+
+import data.model_router.personal.request
+
+_profiles := data.model_router_data.localProfiles
+
+_resources := input.resources if is_object(input.resources)
+
+else := {}
+
+_binding := request.binding
+
+_personalization := object.get(_binding, "personalization", {})
+
+_policy := object.get(_binding, "policy", {})
+
+_state := object.get(_personalization, "defaultState", null)
+
+# States in which the personalized adapter may serve the user.
+_serving_states := {"personal-only", "active"}
+
+# States reported by their own reason.
+_reported_states := {"disabled", "revoked"}
+
+_known_targets := {"base-local", "personal-local", "quality-local", "hosted", "deny"}
+
+# METADATA
+# title: profile_ref
+# description: |
+#   The local model profile a target runs: the binding's default profile for base-local and
+#   personal-local (the adapter sits on the default profile), its quality fallback profile for
+#   quality-local; null for hosted, deny and a quality fallback the binding does not configure.
+default profile_ref(_) := null
+
+profile_ref("base-local") := _binding.defaultLocalProfileRef
+
+profile_ref("personal-local") := _binding.defaultLocalProfileRef
+
+profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
+
+# METADATA
+# title: reasons
+# description: The reasons of a target, every failing check in order, or ["admissible"].
+reasons(target) := failures if {
+	failures := _failures(target)
+	count(failures) > 0
+} else := ["admissible"]
+
+# METADATA
+# title: admissible
+# description: True when no check of the target fails.
+default admissible(_) := false
+
+admissible(target) if count(_failures(target)) == 0
+
+_failures("base-local") := _local_failures(profile_ref("base-local"))
+
+_failures("quality-local") := _local_failures(profile_ref("quality-local"))
+
+_failures("personal-local") := array.concat(_local_failures(profile_ref("personal-local")), _personal_failures)
+
+_failures("hosted") := _failing(_hosted_checks)
+
+_failures("deny") := ["route-target-deny"]
+
+_failures(target) := ["route-target-unknown"] if not target in _known_targets
+
+# The reason codes of the checks that fail, in check order.
+_failing(checks) := [reason | some [reason, fails] in checks; fails]
+
+_local_failures(ref) := _failing([
+	["local-profile-not-configured", ref == null],
+	["local-profile-unknown", _profile_unknown(ref)],
+	["local-service-unhealthy", object.get(_resources, "localServiceHealthy", false) != true],
+	["local-model-profile-unavailable", object.get(_resources, "localModelProfileAvailable", false) != true],
+	["insufficient-local-memory", _short_of_memory(ref)],
+	["thermal-critical", object.get(_resources, "thermalState", "critical") == "critical"],
+	["battery-critical", object.get(_resources, "batteryState", "critical") == "critical"],
+])
+
+# A configured profile whose memory need policy data does not declare: its memory cannot be checked.
+default _profile_unknown(_) := false
+
+_profile_unknown(ref) if {
+	ref != null
+	not is_number(_profiles[ref].memoryRequiredBytes)
+}
+
+default _short_of_memory(_) := false
+
+_short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _profiles[ref].memoryRequiredBytes
+
+_personal_failures := _failing([
+	["personalization-disabled", _personalization_disabled],
+	["personalization-revoked", _state == "revoked"],
+	["personalization-not-active", _personalization_not_active],
+	["consent-contract-missing", _missing(object.get(_personalization, "governanceContractRef", null))],
+	["personalization-artifact-missing", _missing(object.get(_personalization, "artifactRef", null))],
+	["consent-missing", _personal_consent_missing],
+	["ledger-approval-missing", _ledger_approval_missing],
+])
+
+default _personalization_disabled := false
+
+_personalization_disabled if object.get(_personalization, "enabled", false) != true
+
+_personalization_disabled if _state == "disabled"
+
+# candidate, and any state outside the vocabulary, is not active.
+default _personalization_not_active := false
+
+_personalization_not_active if {
+	not _state in _serving_states
+	not _state in _reported_states
+}
+
+# Consent is required by the route, or by the binding's policy (true unless it says false).
+default _personal_consent_missing := false
+
+_personal_consent_missing if {
+	request.route.requiresConsent == true
+	request.consent_ref == null
+}
+
+_personal_consent_missing if {
+	object.get(_policy, "personalizationRequiresConsent", true) != false
+	request.consent_ref == null
+}
+
+default _ledger_approval_missing := false
+
+_ledger_approval_missing if {
+	object.get(_personalization, "activationRequiresLedgerApproval", true) != false
+	request.ledger_approval_ref == null
+}
+
+# A hosted target sends the prompt off the device. Whatever `promptEgressDefault` says (`deny`: denied
+# unless approved; `allow-with-policy`: allowed with a policy approval), the approval is the
+# `egressApprovalRef`; hosted is never admissible without it. A hosted model is reached over the
+# network, so network availability is checked for every hosted target.
+_hosted_checks := [
+	["network-unavailable", object.get(_resources, "networkAvailable", false) != true],
+	["egress-approval-missing", request.egress_approval_ref == null],
+	["consent-missing", _hosted_consent_missing],
+	["data-class-forbids-egress", request.data_class == "restricted"],
+]
+
+default _hosted_consent_missing := false
+
+_hosted_consent_missing if {
+	request.route.requiresConsent == true
+	request.consent_ref == null
+}
+
+default _missing(_) := true
+
+_missing(value) := false if request.ref(value)

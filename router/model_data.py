@@ -1,0 +1,117 @@
+"""Policy-data views of the concrete-model documents: ModelCatalog, ModelRoutePolicy and the route
+authorization mirror (kind prophet_mesh_model_route_authorization).
+
+Each assembler keeps the document unchanged under "document", beside keyed views, so that Rego looks
+models up by modelRef and lane, and authorization records up by governance route, never by scanning:
+
+    modelCatalogs[catalogId]     = {"document", "models": {modelRef: model + {"catalogIndex": i}},
+                                    "order": [modelRef, ...], "lanes": {lane: [modelRef, ...]}}
+    routePolicies[policyRef]     = {"document", "effective": document + defaults (scoreTiers,
+                                    taskRequirements, targetLanes)}
+    routeAuthorizations[mirrorId] = {"document", "routes": {route_id: record}}
+
+The assemblers are installed into router.policy_data by `install(register, error)`; this module does
+not import router.policy_data, so it works whether that module runs as a script or is imported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from router import paths
+
+CATALOG_KIND = "ModelCatalog"
+ROUTE_POLICY_KIND = "ModelRoutePolicy"
+AUTHORIZATION_KIND = "prophet_mesh_model_route_authorization"
+
+# kind -> (collection in data.model_router_data, role under "active")
+COLLECTIONS = {
+    CATALOG_KIND: ("modelCatalogs", "modelCatalog"),
+    ROUTE_POLICY_KIND: ("routePolicies", "routePolicy"),
+    AUTHORIZATION_KIND: ("routeAuthorizations", "routeAuthorization"),
+}
+
+TIERS_FILE = paths.POLICY_DATA / "model-score-tiers.json"
+
+
+class ModelDataError(ValueError):
+    """Raised when no error class was installed (direct use of this module)."""
+
+
+_error: Callable[[str], Exception] = ModelDataError
+
+
+def default_score_tiers(tiers_file: Path | None = None) -> dict:
+    """The documented default tier table (contract reference, section 7)."""
+    path = tiers_file or TIERS_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["scoreTiers"]
+
+
+def _keyed(items: Any, key: str, src: Path, where: str) -> dict[str, dict]:
+    if not isinstance(items, list):
+        raise _error(f"{src}: $.{where}: expected an array")
+    out: dict[str, dict] = {}
+    for i, item in enumerate(items):
+        ident = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(ident, str) or not ident:
+            raise _error(f"{src}: $.{where}[{i}].{key}: expected a non-empty string id")
+        if ident in out:
+            raise _error(f"{src}: $.{where}[{i}].{key}: duplicate id {ident!r}")
+        out[ident] = item
+    return out
+
+
+def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
+    models = _keyed(doc["models"], "modelRef", src, "models")
+    order = list(models)
+    lanes: dict[str, list[str]] = {}
+    for ref in order:
+        lane = models[ref].get("lane")
+        if isinstance(lane, str):
+            lanes.setdefault(lane, []).append(ref)
+    keyed = {ref: {**model, "catalogIndex": i} for i, (ref, model) in enumerate(models.items())}
+    return doc["catalogId"], {"document": doc, "models": keyed, "order": order, "lanes": lanes}
+
+
+def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> tuple[str, dict]:
+    effective = {
+        "scoreTiers": default_score_tiers(tiers_file),
+        "taskRequirements": {},
+        "targetLanes": {},
+        **doc,
+    }
+    return doc["policyRef"], {"document": doc, "effective": effective}
+
+
+def authorization_view(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["mirror_id"], {"document": doc, "routes": _keyed(doc["records"], "route_id", src, "records")}
+
+
+ASSEMBLERS = {
+    CATALOG_KIND: catalog_view,
+    ROUTE_POLICY_KIND: route_policy_view,
+    AUTHORIZATION_KIND: authorization_view,
+}
+
+
+def install(register: Callable, error: Callable[[str], Exception]) -> None:
+    """Register the three document kinds with router.policy_data; errors use its error class."""
+    global _error
+    _error = error
+    for kind, assembler in ASSEMBLERS.items():
+        register(kind, COLLECTIONS[kind][0], assembler)
+
+
+def views(catalog: dict, route_policy: dict, authorization: dict, src: Path | None = None) -> dict:
+    """The model-selection part of data.model_router_data for three in-memory documents (tests, tools)."""
+    src = src or Path("<memory>")
+    out: dict[str, Any] = {"active": {}}
+    for doc in (catalog, route_policy, authorization):
+        kind = doc["kind"]
+        collection, role = COLLECTIONS[kind]
+        ident, entry = ASSEMBLERS[kind](doc, src)
+        out.setdefault(collection, {})[ident] = entry
+        out["active"][role] = ident
+    return out

@@ -84,7 +84,7 @@ data_class := _request.dataClass if _request.dataClass != null
 # description: One `invalid-personal-request:<JSON path>` reason per malformed field, sorted by path.
 errors := sort([sprintf("invalid-personal-request:%s", [path]) | some path in _invalid_paths])
 
-_invalid_paths contains "request.personal" if not is_object(_request.personal)
+_invalid_paths contains "request.personal" if not is_object(object.get(_request, "personal", null))
 
 _invalid_paths contains sprintf("request.personal.%s", [field]) if {
 	is_object(_request.personal)

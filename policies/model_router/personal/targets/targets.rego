@@ -99,12 +99,17 @@ default _profile_unknown(_) := false
 
 _profile_unknown(ref) if {
 	ref != null
-	not is_number(_profiles[ref].memoryRequiredBytes)
+	not _memory_need(ref)
+}
+
+_memory_need(ref) := need if {
+	need := _profiles[ref].memoryRequiredBytes
+	is_number(need)
 }
 
 default _short_of_memory(_) := false
 
-_short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _profiles[ref].memoryRequiredBytes
+_short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _memory_need(ref)
 
 _personal_failures := _failing([
 	["personalization-disabled", _personalization_disabled],

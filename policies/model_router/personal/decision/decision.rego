@@ -13,7 +13,8 @@
 #     selected  `preferred-target-admissible`
 #     fallback  `preferred-target-inadmissible:<preferred>`, then the preferred target's reasons
 #     denied    `no-admissible-target`, then every tried target's reasons (in order, each once);
-#               or the request's denial reasons; or `missing-signals`
+#               or the request's denial reasons; or `missing-signals`, then
+#               `missing-signals:<signal>` for each missing or ill-typed signal
 package model_router.personal.decision
 
 import data.model_router.personal.request
@@ -29,7 +30,7 @@ _personal_fields := ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"]
 # Reasons to deny before any target is tried ([] when the targets decide).
 _pre_denial := request.denial_reasons if count(request.denial_reasons) > 0
 
-else := ["missing-signals"] if count(signals.missing) > 0
+else := array.concat(["missing-signals"], [sprintf("missing-signals:%s", [signal]) | some signal in signals.missing]) if count(signals.missing) > 0
 
 else := []
 
@@ -135,15 +136,34 @@ _emit := {flag: object.get(_binding_evidence, flag, true) |
 	some flag in ["emitRouteDecision", "emitRuntimeHealth", "emitGovernanceRefs"]
 }
 
-_personal_echo := {field: object.get(request.personal, field, null) | some field in _personal_fields}
+# The echo carries well-formed values only (null otherwise), so the decision always matches its schema;
+# the reasons name the malformed fields.
+_echo_ref(value) := checked if checked := request.ref(value)
+
+else := null
+
+_personal_echo := {field: _echo_ref(object.get(request.personal, field, null)) | some field in _personal_fields}
+
+_data_class_echo := request.data_class if request.data_class_valid
+
+else := null
+
+_prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
+	prompt := _request.prompt
+	is_string(prompt.sha256)
+	regex.match(`^[0-9a-f]{64}$`, prompt.sha256)
+	is_number(prompt.chars)
+	prompt.chars >= 0
+	prompt.chars == floor(prompt.chars)
+} else := null
 
 _echo := {
-	"requestId": object.get(_request, "requestId", null),
-	"taskClass": object.get(_request, "taskClass", null),
-	"dataClass": request.data_class,
-	"egressApprovalRef": object.get(_request, "egressApprovalRef", null),
+	"requestId": _echo_ref(object.get(_request, "requestId", null)),
+	"taskClass": _echo_ref(object.get(_request, "taskClass", null)),
+	"dataClass": _data_class_echo,
+	"egressApprovalRef": request.egress_approval_ref,
 	"personal": _personal_echo,
-	"prompt": object.get(_request, "prompt", null),
+	"prompt": _prompt_echo,
 }
 
 # METADATA
@@ -158,7 +178,6 @@ result := {
 	"selected": selected,
 	"targets": _tried,
 	"runtimeHealth": signals.runtime_health,
-	"missingSignals": signals.missing,
 	"governanceRefs": governance_refs,
 	"egress": egress,
 	"evidence": {"emit": _emit, "promptEvidenceMode": "hash-only"},

@@ -93,7 +93,6 @@ test_preferred_target_selected if {
 		{"target": "quality-local", "profileRef": _large, "admissible": true, "reasons": ["admissible"]},
 	]
 	d.egress == {"allowed": false, "approvalRef": null}
-	d.missingSignals == []
 	d.runtimeHealth == _healthy_local
 }
 
@@ -205,7 +204,23 @@ test_malformed_personal_request_denied_with_every_field if {
 		"invalid-personal-request:request.personal.consentRef",
 	]
 	d.bindingRef == null
-	d.input.personal.consentRef == 3
+	d.input.personal.consentRef == null
+	d.input.personal.bindingRef == null
+	d.input.personal.routeId == "router"
+}
+
+test_malformed_echo_fields_are_null if {
+	b := json.patch(_bundle("router", {}, {"requestId": "", "dataClass": "secret", "egressApprovalRef": 4}, {}), [
+		{"op": "replace", "path": "/request/prompt", "value": {"sha256": "XYZ", "chars": 1}},
+		{"op": "remove", "path": "/request/taskClass"},
+	])
+	d := _decide(b)
+	d.input == {
+		"requestId": null, "taskClass": null, "dataClass": null, "egressApprovalRef": null,
+		"personal": {"bindingRef": _binding_id, "routeId": "router", "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1"},
+		"prompt": null,
+	}
+	d.selected.reasons == ["invalid-personal-request:request.dataClass", "invalid-personal-request:request.egressApprovalRef"]
 }
 
 test_missing_signals_denied_and_listed if {
@@ -213,8 +228,13 @@ test_missing_signals_denied_and_listed if {
 	bundle := json.patch(b, [{"op": "replace", "path": "/resources", "value": {"networkAvailable": true, "thermalState": "hot"}}])
 	d := _decide(bundle)
 	d.selected.status == "denied"
-	d.selected.reasons == ["missing-signals"]
-	d.missingSignals == ["localServiceHealthy", "localModelProfileAvailable", "memoryAvailableBytes", "thermalState", "batteryState"]
+	d.selected.reason == "missing-signals"
+	d.selected.reasons == [
+		"missing-signals",
+		"missing-signals:localServiceHealthy", "missing-signals:localModelProfileAvailable",
+		"missing-signals:memoryAvailableBytes", "missing-signals:thermalState", "missing-signals:batteryState",
+	]
+	d.runtimeHealth == {"networkAvailable": true}
 	d.targets == []
 	d.egress.allowed == false
 }

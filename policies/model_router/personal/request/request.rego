@@ -105,7 +105,12 @@ _invalid_paths contains sprintf("request.personal.%s", [field]) if {
 
 _invalid_paths contains "request.egressApprovalRef" if not _null_or_ref(object.get(_request, "egressApprovalRef", null))
 
-_invalid_paths contains "request.dataClass" if not data_class in _data_classes
+_invalid_paths contains "request.dataClass" if not data_class_valid
+
+# METADATA
+# title: data_class_valid
+# description: True when the data class is one of the input bundle's data classes.
+data_class_valid if data_class in _data_classes
 
 _null_or_ref(null)
 

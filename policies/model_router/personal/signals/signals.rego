@@ -49,10 +49,11 @@ missing := [signal | some signal in needed; not _well_typed(signal, object.get(_
 
 # METADATA
 # title: runtime_health
-# description: The values of the needed signals that the bundle carries (the snapshot the decision used).
+# description: The well-typed values of the needed signals (the snapshot the decision used).
 runtime_health := {signal: value |
 	some signal in needed
 	value := _resources[signal]
+	_well_typed(signal, value)
 }
 
 _well_typed("localServiceHealthy", value) if is_boolean(value)

@@ -90,7 +90,7 @@ test_runtime_health_reports_the_signals_used if {
 		with data.model_router_data as _data
 }
 
-test_runtime_health_omits_absent_signals if {
-	signals.runtime_health == {"thermalState": "critical"} with input as _input("local", {"thermalState": "critical"})
+test_runtime_health_omits_absent_and_ill_typed_signals if {
+	signals.runtime_health == {"thermalState": "critical"} with input as _input("local", {"thermalState": "critical", "batteryState": "empty"})
 		with data.model_router_data as _data
 }

@@ -1,0 +1,357 @@
+"""The Python API: `Router` turns input bundles into decisions and receipts by asking OPA.
+
+    from router import Router
+
+    with Router() as router:                       # starts a managed OPA; stops it on exit
+        decision = router.decide(bundle_dict)      # or a path to a bundle file
+        decision.status, decision.lane, decision.reason
+        decision.to_dict()                         # the exact decision document
+        decision.to_guardrail()                    # sourceos.guardrail.decision.v0.1
+        decision.receipt                           # the RouteDecisionReceipt appended to the log
+
+No policy rule is implemented here. Faults (OPA unreachable, timeout, HTTP error, an undefined or
+malformed result, a receipt that cannot be written) become `denied` decisions with the fault's reason
+code; only an unusable input raises (`InvalidBundle`), before OPA is asked anything.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from router import bundle_input, engine as engine_mod, paths
+from router.bundle_input import InvalidBundle, PreparedBundle, Violation
+from router.config import Settings, load_settings
+from router.decision import (
+    Decision,
+    decision_id,
+    expected_kind,
+    fail_closed_document,
+    result_problems,
+    utc_now,
+    with_identity,
+)
+from router.guardrail import describe_reason, remediation_for
+from router.receipts import ReceiptLog, ReceiptLogError, build_receipt
+
+UNKNOWN_REVISION = "unknown"
+
+
+class _Catalogue:
+    """Reason catalogue and active policy id: asked once from the engine's policy data, else read locally."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._loaded = False
+        self.reasons: dict = {}
+        self.policy_id: str | None = None
+
+    def load(self) -> "_Catalogue":
+        if self._loaded:
+            return self
+        with self._lock:
+            if self._loaded:
+                return self
+            data = None
+            answer = self._engine.query({}, "model_router_data", "reasons")
+            active = self._engine.query({}, "model_router_data", "active")
+            if answer.ok and isinstance(answer.result, dict):
+                data = {"reasons": answer.result, "active": active.result if active.ok else {}}
+            if data is None:
+                data = _local_policy_data()
+            self.reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
+            act = data.get("active") if isinstance(data.get("active"), dict) else {}
+            self.policy_id = act.get("policy") if isinstance(act.get("policy"), str) else None
+            self._loaded = True
+        return self
+
+
+def _local_policy_data() -> dict:
+    built = paths.BUILD / "data" / "model_router_data" / "data.json"
+    try:
+        return json.loads(built.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    try:
+        from router import policy_data
+
+        return policy_data.assemble()
+    except Exception:
+        return {}
+
+
+class _LazyGuardrailContext:
+    def __init__(self, catalogue: _Catalogue) -> None:
+        self._catalogue = catalogue
+
+    @property
+    def reasons(self) -> dict:
+        return self._catalogue.load().reasons
+
+    @property
+    def policy_id(self) -> str | None:
+        return self._catalogue.load().policy_id
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A decision with every candidate's reasons rendered as text."""
+
+    decision: Decision
+    lines: tuple[str, ...]
+    candidates: tuple[dict, ...]
+    changes: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def to_dict(self) -> dict:
+        return {"decision": self.decision.to_dict(), "candidates": list(self.candidates), "whatWouldChange": list(self.changes)}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Router:
+    """Decides route requests with OPA. Use as a context manager (or call `close()`)."""
+
+    def __init__(
+        self,
+        *,
+        opa_url: str | None = None,
+        opa_token: str | None = None,
+        timeout_ms: float | None = None,
+        receipts_dir: str | Path | None = None,
+        receipts: bool | None = None,
+        fsync: bool | None = None,
+        config_file: str | Path | None = None,
+        settings: Settings | None = None,
+        bundle: str | Path | None = None,
+        auth: bool = True,
+        opa_args: Iterable[str] = (),
+        opa_log: str | Path | None = None,
+        validate_results: bool = True,
+    ) -> None:
+        self.settings = settings or load_settings(
+            config_file,
+            opa_url=opa_url,
+            opa_token=opa_token,
+            timeout_ms=timeout_ms,
+            receipts_dir=receipts_dir,
+            receipts=receipts,
+            fsync=fsync,
+        )
+        s = self.settings
+        if s.opa_url:
+            self.engine = engine_mod.RemoteEngine(s.opa_url, s.timeout_s, token=s.opa_token)
+        else:
+            self.engine = engine_mod.ManagedEngine(
+                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=opa_args, log_file=opa_log
+            )
+        log_path = s.receipts_path
+        self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
+        self.validate_results = validate_results
+        self._catalogue = _Catalogue(self.engine)
+        self._guardrail_context = _LazyGuardrailContext(self._catalogue)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.engine.close()
+        if self.receipt_log is not None:
+            self.receipt_log.close()
+
+    def __enter__(self) -> "Router":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def receipts_path(self) -> Path | None:
+        return self.receipt_log.path if self.receipt_log else None
+
+    # -- decisions ---------------------------------------------------------------------------
+    @staticmethod
+    def prepare(bundle: Any, source: str | None = None) -> PreparedBundle:
+        """Read (when given a path), strip prompt text, validate and canonicalise a bundle."""
+        if isinstance(bundle, PreparedBundle):
+            return bundle
+        if isinstance(bundle, (str, Path)):
+            return bundle_input.load(bundle)
+        return bundle_input.prepare(bundle, source or "<bundle>")
+
+    def _revision(self, answer_revision: str | None) -> str:
+        return (
+            answer_revision
+            or self.engine.last_revision
+            or getattr(self.engine, "bundle_revision", None)
+            or UNKNOWN_REVISION
+        )
+
+    def _build(self, prep: PreparedBundle, answer: engine_mod.EngineResult, fault: str | None = None, detail: str = "") -> Decision:
+        kind = expected_kind(prep.bundle)
+        revision = self._revision(answer.revision)
+        did = decision_id(prep.canonical, revision)
+        created = utc_now()
+        fault = fault or answer.fault
+        detail = detail or answer.detail
+        if fault is None:
+            doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
+            problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
+            if not problems and doc.get("kind") != kind:
+                problems = [f"$.kind: expected {kind!r}"]
+            if problems:
+                fault, detail = engine_mod.INVALID_POLICY_RESULT, "; ".join(problems)
+        if fault is not None:
+            doc = fail_closed_document(kind, fault, prep.bundle, decision_id_=did, created_at=created, revision=revision)
+        return Decision(
+            doc,
+            input_digest=prep.input_digest,
+            prompt_digest=prep.prompt_digest,
+            fault=fault,
+            detail=detail,
+            source=prep.source,
+            guardrail_context=self._guardrail_context,
+        )
+
+    def _record(self, decisions: list[Decision], preps: list[PreparedBundle]) -> list[Decision]:
+        if self.receipt_log is None:
+            return decisions
+        issued = utc_now()
+        try:
+            bodies = [
+                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued)
+                for d in decisions
+            ]
+            receipts = self.receipt_log.append_many(bodies)
+        except (ReceiptLogError, OSError, KeyError, TypeError, ValueError) as exc:
+            detail = f"receipt not recorded: {exc}"
+            failed = []
+            for d, prep in zip(decisions, preps):
+                failed.append(self._build(prep, engine_mod.EngineResult(revision=d.policy_revision), engine_mod.EVIDENCE_UNAVAILABLE, detail))
+            return failed
+        for d, r in zip(decisions, receipts):
+            d.receipt = r
+        return decisions
+
+    def decide(self, bundle: Any, *, source: str | None = None) -> Decision:
+        """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input."""
+        prep = self.prepare(bundle, source)
+        answer = self.engine.decide(prep.bundle)
+        return self._record([self._build(prep, answer)], [prep])[0]
+
+    def decide_many(self, bundles: Iterable[Any]) -> list[Decision]:
+        """Decide many bundles in one OPA round trip (data.model_router.batch.decisions).
+
+        Every bundle is validated first; if any is unusable, InvalidBundle lists all violations
+        (each naming the bundle's file or its index) and OPA is not asked.
+        """
+        preps: list[PreparedBundle] = []
+        violations: list[Violation] = []
+        for i, b in enumerate(bundles):
+            try:
+                preps.append(self.prepare(b, source=f"bundles[{i}]"))
+            except InvalidBundle as exc:
+                violations.extend(exc.violations)
+        if violations:
+            raise InvalidBundle(violations)
+        if not preps:
+            return []
+        answer = self.engine.decide_many([p.bundle for p in preps])
+        decisions = []
+        for i, prep in enumerate(preps):
+            if not answer.ok:
+                one = answer
+            elif not isinstance(answer.result, dict):
+                one = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
+                                              detail="the batch result is not an object keyed by bundle index")
+            elif str(i) not in answer.result:
+                one = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.POLICY_UNDEFINED,
+                                              detail=f"data.model_router.decision is undefined for bundles[{i}]")
+            else:
+                one = engine_mod.EngineResult(result=answer.result[str(i)], revision=answer.revision)
+            decisions.append(self._build(prep, one))
+        return self._record(decisions, preps)
+
+    # -- explanations ------------------------------------------------------------------------
+    def explain(self, bundle: Any, *, source: str | None = None) -> Explanation:
+        """Decide BUNDLE and render why: the chosen route, why every other one was rejected, what would change it."""
+        decision = self.decide(bundle, source=source)
+        return explain_decision(decision, self._catalogue.load().reasons)
+
+
+def _reason_texts(reasons: dict, codes: Iterable[str]) -> list[dict]:
+    return [{"code": c, "text": describe_reason(reasons, c), "remediation": remediation_for(reasons, c)} for c in codes]
+
+
+def explain_decision(decision: Decision, reasons: dict) -> Explanation:
+    doc = decision.to_dict()
+    request = doc.get("input") or {}
+    lines: list[str] = []
+    candidates: list[dict] = []
+    changes: list[str] = []
+    chosen = decision.route
+    what = "target" if decision.is_personal else "lane"
+    lines.append(f"request {request.get('requestId')}: {decision.kind}")
+    if decision.is_personal:
+        personal = request.get("personal") or {}
+        lines.append(f"  binding {doc.get('bindingRef')}, route {doc.get('routeId') or personal.get('routeId')}, task {request.get('taskClass')}")
+    else:
+        lines.append(
+            f"  task {request.get('taskClass')}, stage {request.get('stage')}, risk {request.get('riskClass')}, "
+            f"requested lane {request.get('requestedLane') or '(none)'}"
+        )
+    if chosen is not None:
+        lines.append(f"decision: {decision.status} {what} {chosen} — {describe_reason(reasons, decision.reason)}")
+    else:
+        lines.append(f"decision: {decision.status}, no {what} — {describe_reason(reasons, decision.reason)}")
+    if decision.fault:
+        lines.append(f"  fault: {decision.detail}")
+    if decision.suggested_lane:
+        lines.append(f"  the lane that would be chosen if requested explicitly: {decision.suggested_lane}")
+    if decision.get("missingSignals"):
+        lines.append("  missing signals: " + ", ".join(decision.get("missingSignals")))
+    items = (
+        [(t.target, t.admissible, t.reasons, None, None) for t in decision.targets]
+        if decision.is_personal
+        else [(c.lane, c.feasible, c.reasons, c.estimated_cost, c.cost_class) for c in decision.candidates]
+    )
+    if items:
+        lines.append("targets:" if decision.is_personal else "candidates:")
+    for name, ok, codes, cost, cost_class in items:
+        texts = _reason_texts(reasons, codes)
+        is_chosen = name == chosen and decision.permitted
+        if is_chosen:
+            verdict = "chosen"
+        elif ok:
+            verdict = "acceptable, not chosen" if not decision.is_personal else "admissible, not needed (an earlier target won)"
+        else:
+            verdict = "rejected"
+        cost_text = f" (estimated cost {cost}, {cost_class})" if cost is not None else ""
+        lines.append(f"  {name:<15} {verdict}{cost_text}")
+        if not is_chosen:
+            for t in texts:
+                if t["code"] != "feasible":
+                    lines.append(f"      - {t['text']}")
+        candidates.append({what: name, "chosen": is_chosen, "acceptable": ok, "estimatedCost": cost, "costClass": cost_class, "reasons": texts})
+        if not ok:
+            fixes = [t["remediation"] for t in texts if t["remediation"]]
+            if fixes:
+                changes.append(f"{name}: " + "; ".join(dict.fromkeys(fixes)))
+    if decision.fault:
+        fix = remediation_for(reasons, decision.reason)
+        if fix:
+            changes.insert(0, f"the fault: {fix}")
+    elif not decision.permitted and not items:
+        fix = remediation_for(reasons, decision.reason)
+        if fix:
+            changes.append(fix)
+    if changes:
+        lines.append("what would change the outcome:")
+        lines.extend(f"  - {c}" for c in changes)
+    return Explanation(decision, tuple(lines), tuple(candidates), tuple(changes))

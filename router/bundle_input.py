@@ -1,0 +1,314 @@
+"""Read and prepare a RouteInputBundle before anything else sees it.
+
+Order matters:
+1. parse strictly (size limit, UTF-8, depth limit, duplicate keys and NaN/Infinity rejected);
+2. hash `request.prompt.text` with SHA-256 and remove it — nothing after this step ever sees the text;
+3. validate against schemas/route-input-bundle.schema.json (errors name the file, the JSON path and
+   what was expected);
+4. serialise once to canonical JSON (sorted keys, compact): the input digest and the decision id are
+   computed from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from router import paths
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+BUNDLE_KIND = "RouteInputBundle"
+BUNDLE_SCHEMA = paths.SCHEMAS / "route-input-bundle.schema.json"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason an input is unusable: where (file and JSON path), what was found, what was expected."""
+
+    file: str
+    path: str
+    found: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: expected {self.expected}, found {self.found}"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "path": self.path, "found": self.found, "expected": self.expected}
+
+
+class InvalidBundle(ValueError):
+    """The input is not a usable RouteInputBundle. `violations` lists every problem found."""
+
+    def __init__(self, violations: Iterable[Violation]) -> None:
+        self.violations = list(violations)
+        super().__init__("\n".join(str(v) for v in self.violations) or "invalid input bundle")
+
+
+@dataclass(frozen=True)
+class PreparedBundle:
+    """A validated bundle without prompt text, plus its canonical form and digests."""
+
+    bundle: dict
+    canonical: str
+    input_digest: str  # sha256:<hex> of the canonical JSON
+    prompt_digest: str | None  # sha256:<hex> of the prompt, when the request carried one
+    source: str = field(default="<bundle>")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, compact separators, UTF-8 text as is; NaN and Infinity are refused."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _found(value: Any, limit: int = 80) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif isinstance(p, str) and p.replace("_", "a").replace("-", "a").isalnum() and not p[:1].isdigit():
+            out += f".{p}"
+        else:
+            out += "[" + json.dumps(p) + "]"
+    return out
+
+
+# -- step 1: strict parsing ----------------------------------------------------------------
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth_violation(value: Any, source: str, limit: int = MAX_DEPTH) -> Violation | None:
+    stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+    while stack:
+        node, depth, where = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return Violation(source, json_path(where), f"nesting depth {depth}", f"at most {limit} levels of nesting")
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for k, v in items:
+                if isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1, (*where, k)))
+        elif isinstance(node, float) and not math.isfinite(node):
+            return Violation(source, json_path(where), str(node), "a finite number (NaN and Infinity are not JSON)")
+    return None
+
+
+def parse_bundle_bytes(raw: bytes, source: str = "<bundle>") -> Any:
+    """Parse one JSON document strictly; raise InvalidBundle naming the source."""
+    if len(raw) > MAX_BYTES:
+        raise InvalidBundle([Violation(source, "$", f"{len(raw)} bytes", f"at most {MAX_BYTES} bytes (1 MiB)")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidBundle([Violation(source, "$", f"invalid UTF-8 at byte {exc.start}", "UTF-8 encoded JSON")]) from None
+    if text.startswith("\ufeff"):
+        raise InvalidBundle([Violation(source, "$", "a byte-order mark", "UTF-8 JSON without a byte-order mark")])
+    try:
+        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+    except _DuplicateKey as exc:
+        raise InvalidBundle([Violation(source, "$", f"duplicate key {exc.args[0]!r}", "each key at most once per object")]) from None
+    except RecursionError:
+        raise InvalidBundle([Violation(source, "$", "too deeply nested JSON", f"at most {MAX_DEPTH} levels of nesting")]) from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InvalidBundle([Violation(source, "$", f"{exc.msg} at {where}", "a JSON document")]) from None
+    except ValueError as exc:
+        raise InvalidBundle([Violation(source, "$", str(exc), "finite JSON numbers (no NaN or Infinity)")]) from None
+    depth = _depth_violation(value, source)
+    if depth:
+        raise InvalidBundle([depth])
+    return value
+
+
+def read_bundle(path: str | Path, stdin=None) -> tuple[Any, str]:
+    """Read PATH ('-' for standard input); return (parsed JSON, source name for messages)."""
+    if str(path) == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        raw = stream.read(MAX_BYTES + 1)
+        return parse_bundle_bytes(raw, "<stdin>"), "<stdin>"
+    source = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidBundle([Violation(source, "$", "no such file", "a readable JSON file")]) from None
+    except IsADirectoryError:
+        raise InvalidBundle([Violation(source, "$", "a directory", "a readable JSON file")]) from None
+    except OSError as exc:
+        raise InvalidBundle([Violation(source, "$", exc.strerror or str(exc), "a readable JSON file")]) from None
+    return parse_bundle_bytes(raw, source), source
+
+
+# -- step 2: prompt text --------------------------------------------------------------------
+
+
+def strip_prompt_text(bundle: Any, source: str = "<bundle>") -> tuple[Any, str | None]:
+    """Return (a copy of bundle without request.prompt.text, prompt digest or None).
+
+    The caller's object is never modified. When text is present it is hashed (SHA-256 over its
+    UTF-8 bytes), `sha256` and `chars` are set from it and the text is removed; a `sha256` or
+    `chars` given beside the text must agree with it.
+    """
+    if not isinstance(bundle, dict):
+        return bundle, None
+    request = bundle.get("request")
+    if not isinstance(request, dict):
+        return bundle, None
+    prompt = request.get("prompt")
+    if not isinstance(prompt, dict):
+        return bundle, None
+    if "text" not in prompt:
+        digest = prompt.get("sha256")
+        return bundle, ("sha256:" + digest) if isinstance(digest, str) else None
+    text = prompt["text"]
+    new_prompt = {k: v for k, v in prompt.items() if k != "text"}
+    new_bundle = {**bundle, "request": {**request, "prompt": new_prompt}}
+    if not isinstance(text, str):
+        raise InvalidBundle([Violation(source, "$.request.prompt.text", f"a {type(text).__name__}", "a string")])
+    try:
+        hexdigest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        raise InvalidBundle([Violation(source, "$.request.prompt.text", "unpaired surrogates", "valid Unicode text")]) from None
+    chars = len(text)
+    if "sha256" in prompt and prompt["sha256"] != hexdigest:
+        raise InvalidBundle([Violation(source, "$.request.prompt.sha256", "a digest that differs from the text's", "the SHA-256 of request.prompt.text (or no sha256)")])
+    if "chars" in prompt and prompt["chars"] != chars:
+        raise InvalidBundle([Violation(source, "$.request.prompt.chars", _found(prompt["chars"]), f"the length of request.prompt.text ({chars})")])
+    new_prompt["sha256"] = hexdigest
+    new_prompt["chars"] = chars
+    return new_bundle, "sha256:" + hexdigest
+
+
+# -- step 3: schema validation --------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def bundle_validator():
+    """The compiled validator for RouteInputBundle (from the contracts package when present)."""
+    try:
+        from router.contracts.schemas import validator_for
+
+        return validator_for(BUNDLE_KIND)
+    except ImportError:
+        pass
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(BUNDLE_SCHEMA.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _expected(error) -> str:
+    v, val = error.validator, error.validator_value
+    if v == "required":
+        missing = [p for p in val if isinstance(error.instance, dict) and p not in error.instance]
+        return "required properties " + ", ".join(repr(m) for m in missing) if missing else error.message
+    if v == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        return "only the properties " + ", ".join(allowed) if allowed else "no additional properties"
+    if v == "enum":
+        return "one of " + ", ".join(_found(x) for x in val)
+    if v == "const":
+        return _found(val)
+    if v == "type":
+        return "type " + (" or ".join(val) if isinstance(val, list) else str(val))
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return {"minimum": ">= ", "maximum": "<= ", "exclusiveMinimum": "> ", "exclusiveMaximum": "< "}[v] + str(val)
+    if v == "pattern":
+        return f"a string matching {val}"
+    if v == "minLength":
+        return f"a string of at least {val} characters"
+    if v == "propertyNames":
+        return "property names allowed by the schema"
+    return error.message
+
+
+@lru_cache(maxsize=None)
+def _contracts_renderer():
+    try:
+        from router.contracts.schemas import schema_violations as render
+
+        return render
+    except ImportError:
+        return None
+
+
+def schema_violations(doc: Any, source: str, validator=None) -> list[Violation]:
+    """Every schema violation of DOC as a RouteInputBundle (none: an empty list)."""
+    validator = validator or bundle_validator()
+    if validator.is_valid(doc):
+        return []
+    render = _contracts_renderer()
+    if render is not None:
+        return [Violation(v.file, v.path, v.found, v.expected) for v in render(doc, BUNDLE_KIND, source)]
+    out = []
+    for err in sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
+        where = list(err.absolute_path)
+        found = _found(err.instance)
+        if err.validator == "required" and isinstance(err.instance, dict):
+            found = "the property missing"
+        elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set((err.schema.get("properties") or {}).keys())
+            extra = sorted(k for k in err.instance if k not in allowed)
+            found = "unexpected " + ", ".join(repr(k) for k in extra)
+        out.append(Violation(source, json_path(where), found, _expected(err)))
+    return out
+
+
+# -- all steps ---------------------------------------------------------------------------------
+
+
+def prepare(bundle: Any, source: str = "<bundle>") -> PreparedBundle:
+    """Strip prompt text, validate and canonicalise BUNDLE (a parsed JSON value). Raises InvalidBundle."""
+    depth = _depth_violation(bundle, source)
+    if depth:
+        raise InvalidBundle([depth])
+    clean, prompt_digest = strip_prompt_text(bundle, source)
+    violations = schema_violations(clean, source)
+    if violations:
+        raise InvalidBundle(violations)
+    try:
+        canonical = canonical_json(clean)
+    except (TypeError, ValueError) as exc:
+        raise InvalidBundle([Violation(source, "$", str(exc), "JSON values only")]) from None
+    return PreparedBundle(clean, canonical, sha256_digest(canonical), prompt_digest, source)
+
+
+def load(path: str | Path, stdin=None) -> PreparedBundle:
+    """Read, strip, validate and canonicalise the bundle in PATH ('-' for standard input)."""
+    value, source = read_bundle(path, stdin=stdin)
+    return prepare(value, source)

@@ -1,0 +1,277 @@
+"""Typed route decisions: the document OPA computed, plus the id, time and policy revision.
+
+`Decision.to_dict()` gives the exact decision document (AgentExecutionRouteDecision or
+LocalPersonalRouteDecision). Decisions that the Python layer builds itself for a fault
+(`engine-unavailable`, `engine-timeout`, `engine-error`, `policy-undefined`,
+`invalid-policy-result`, `evidence-unavailable`) are `denied`, with no lane or target and every
+policy-computed field null or empty: a fault is never a permission.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from router import paths
+
+AGENT_KIND = "AgentExecutionRouteDecision"
+PERSONAL_KIND = "LocalPersonalRouteDecision"
+DECISION_KINDS = (AGENT_KIND, PERSONAL_KIND)
+DECISION_ID_PREFIX = "urn:socioprophet:model-route-decision:"
+SCHEMA_FILES = {
+    AGENT_KIND: paths.SCHEMAS / "agent-execution-route-decision.schema.json",
+    PERSONAL_KIND: paths.SCHEMAS / "local-personal-route-decision.schema.json",
+}
+PERMITTING_STATUSES = frozenset({"selected", "downgraded", "fallback"})
+AGENT_STATUSES = ("selected", "downgraded", "deferred", "denied", "quarantined")
+PERSONAL_STATUSES = ("selected", "fallback", "denied")
+AGENT_ECHO = (
+    "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
+    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "prompt",
+)
+PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "personal", "prompt")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def decision_id(canonical_bundle: str, revision: str) -> str:
+    """urn:socioprophet:model-route-decision: + first 24 hex of SHA-256 over the canonical JSON of
+    {"bundle": <bundle without prompt text>, "policyRevision": <revision>} (sorted keys, compact)."""
+    payload = '{"bundle":' + canonical_bundle + ',"policyRevision":' + json.dumps(revision, ensure_ascii=False) + "}"
+    return DECISION_ID_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+
+
+def expected_kind(bundle: Any) -> str:
+    """The decision kind a bundle asks for (mirrors the entrypoint's dispatch on request.personal)."""
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    personal = request.get("personal") if isinstance(request, dict) else None
+    return PERSONAL_KIND if isinstance(personal, dict) else AGENT_KIND
+
+
+@lru_cache(maxsize=None)
+def result_validator(kind: str):
+    """Compiled validator of a decision kind (None when the schema file is absent)."""
+    try:
+        from router.contracts.schemas import validator_for
+
+        return validator_for(kind)
+    except ImportError:
+        pass
+    schema_file = SCHEMA_FILES[kind]
+    if not schema_file.exists():
+        return None
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def result_problems(result: Any, kind: str, limit: int = 3) -> list[str]:
+    """Why RESULT (with decisionId/createdAt/policyRevision added) is not a valid KIND decision."""
+    if not isinstance(result, dict):
+        return [f"$: expected an object, found {type(result).__name__}"]
+    if result.get("kind") != kind:
+        return [f"$.kind: expected {kind!r}, found {result.get('kind')!r}"]
+    selected = result.get("selected")
+    statuses = PERSONAL_STATUSES if kind == PERSONAL_KIND else AGENT_STATUSES
+    if not isinstance(selected, dict) or selected.get("status") not in statuses:
+        return [f"$.selected.status: expected one of {', '.join(statuses)}"]
+    validator = result_validator(kind)
+    if validator is None:
+        return []
+    problems = []
+    for err in validator.iter_errors(result):
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        problems.append(f"{where}: {err.message[:200]}")
+        if len(problems) >= limit:
+            break
+    return problems
+
+
+def _echo(bundle: dict, fields: tuple[str, ...]) -> dict:
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    if not isinstance(request, dict):
+        return {}
+    return {k: copy.deepcopy(request[k]) for k in fields if k in request}
+
+
+def fail_closed_document(kind: str, reason: str, bundle: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
+    """A denied decision for a fault: no lane or target, every policy-computed field null or empty."""
+    head = {"schemaVersion": "v0.1", "kind": kind, "decisionId": decision_id_, "createdAt": created_at, "policyRevision": revision}
+    if kind == PERSONAL_KIND:
+        personal = (bundle.get("request") or {}).get("personal") or {}
+        return {
+            **head,
+            "bindingRef": personal.get("bindingRef"),
+            "routeId": personal.get("routeId"),
+            "input": _echo(bundle, PERSONAL_ECHO),
+            "selected": {"target": None, "profileRef": None, "status": "denied", "reason": reason, "reasons": [reason]},
+            "targets": [],
+            "runtimeHealth": None,
+            "governanceRefs": None,
+            "egress": {"allowed": False, "approvalRef": None},
+            "evidence": {"promptEvidenceMode": "hash-only"},
+        }
+    return {
+        **head,
+        "policyRef": None,
+        "optimizerRef": None,
+        "priceCatalogRef": None,
+        "input": _echo(bundle, AGENT_ECHO),
+        "selected": {
+            "lane": None, "status": "denied", "reason": reason, "reasons": [reason], "costClass": None,
+            "estimatedCost": None, "suggestedLane": None, "requiresHumanApproval": False,
+        },
+        "quality": None,
+        "escalation": None,
+        "deEscalation": None,
+        "budget": None,
+        "resources": None,
+        "quota": None,
+        "requestedEvaluation": None,
+        "candidateSet": [],
+        "missingSignals": [],
+        "evidence": {"promptEvidenceMode": "hash-only"},
+    }
+
+
+def with_identity(result: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
+    """The policy's result with decisionId, createdAt and policyRevision placed after kind."""
+    doc = {"schemaVersion": result.get("schemaVersion"), "kind": result.get("kind")}
+    doc.update(decisionId=decision_id_, createdAt=created_at, policyRevision=revision)
+    for key, value in result.items():
+        if key not in doc:
+            doc[key] = value
+    return doc
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One lane the agent-execution decision evaluated."""
+
+    lane: str
+    rank: int | None
+    feasible: bool
+    estimated_cost: float | None
+    cost_class: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target the local-personal decision tried."""
+
+    target: str
+    profile_ref: str | None
+    admissible: bool
+    reasons: tuple[str, ...]
+
+
+class Decision:
+    """A route decision. Read its fields as attributes; `to_dict()` is the exact document."""
+
+    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context")
+
+    def __init__(
+        self,
+        document: dict,
+        *,
+        input_digest: str,
+        prompt_digest: str | None,
+        fault: str | None = None,
+        detail: str = "",
+        receipt: dict | None = None,
+        source: str | None = None,
+        guardrail_context: Any = None,
+    ) -> None:
+        self._doc = document
+        self.input_digest = input_digest
+        self.prompt_digest = prompt_digest
+        self.fault = fault  # the fail-closed reason code when the Python layer built this decision
+        self.detail = detail
+        self.receipt = receipt
+        self.source = source
+        self._guardrail_context = guardrail_context
+
+    # identity
+    kind = property(lambda self: self._doc["kind"])
+    decision_id = property(lambda self: self._doc["decisionId"])
+    created_at = property(lambda self: self._doc["createdAt"])
+    policy_revision = property(lambda self: self._doc["policyRevision"])
+    is_personal = property(lambda self: self._doc["kind"] == PERSONAL_KIND)
+
+    @property
+    def policy_ref(self) -> str | None:
+        return self._doc.get("bindingRef") if self.is_personal else self._doc.get("policyRef")
+
+    # outcome
+    status = property(lambda self: self._doc["selected"]["status"])
+    reason = property(lambda self: self._doc["selected"]["reason"])
+    reasons = property(lambda self: tuple(self._doc["selected"].get("reasons") or ()))
+    lane = property(lambda self: self._doc["selected"].get("lane"))
+    target = property(lambda self: self._doc["selected"].get("target"))
+    profile_ref = property(lambda self: self._doc["selected"].get("profileRef"))
+    cost_class = property(lambda self: self._doc["selected"].get("costClass"))
+    estimated_cost = property(lambda self: self._doc["selected"].get("estimatedCost"))
+    suggested_lane = property(lambda self: self._doc["selected"].get("suggestedLane"))
+
+    @property
+    def route(self) -> str | None:
+        """The chosen lane (agent execution) or target (local-personal)."""
+        return self.target if self.is_personal else self.lane
+
+    @property
+    def requires_human_approval(self) -> bool:
+        return bool(self._doc["selected"].get("requiresHumanApproval", False))
+
+    @property
+    def permitted(self) -> bool:
+        """True only for selected, downgraded and fallback: the request may proceed on `route`."""
+        return self.status in PERMITTING_STATUSES and self.route is not None
+
+    @property
+    def exit_code(self) -> int:
+        """CLI exit code: 0 selected/downgraded/fallback, 3 deferred/denied/quarantined."""
+        return 0 if self.permitted else 3
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        return tuple(
+            Candidate(c.get("lane"), c.get("rank"), bool(c.get("feasible")), c.get("estimatedCost"), c.get("costClass"), tuple(c.get("reasons") or ()))
+            for c in self._doc.get("candidateSet") or ()
+        )
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return tuple(
+            Target(t.get("target"), t.get("profileRef"), bool(t.get("admissible")), tuple(t.get("reasons") or ()))
+            for t in self._doc.get("targets") or ()
+        )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A top-level field of the document (a copy)."""
+        return copy.deepcopy(self._doc.get(key, default))
+
+    def to_dict(self) -> dict:
+        """The exact decision document (a deep copy)."""
+        return copy.deepcopy(self._doc)
+
+    def to_guardrail(self) -> dict:
+        """The sourceos.guardrail.decision.v0.1 projection of this decision."""
+        from router import guardrail
+
+        return guardrail.project(self, self._guardrail_context)
+
+    def to_receipt(self) -> dict | None:
+        """The RouteDecisionReceipt recorded for this decision (None when receipts are off)."""
+        return copy.deepcopy(self.receipt)
+
+    def __repr__(self) -> str:
+        return f"Decision({self.decision_id}, {self.kind}, status={self.status}, route={self.route}, reason={self.reason})"

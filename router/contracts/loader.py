@@ -1,0 +1,154 @@
+"""Read a JSON document strictly: duplicate keys, NaN and Infinity are rejected (they are not JSON)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from router.contracts.errors import UnusableInput
+from router.contracts.jsonpath import json_type
+
+_NON_JSON_CONSTANTS = ("NaN", "Infinity", "-Infinity")
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _NonJsonConstant(ValueError):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _reject_constant(token: str) -> Any:
+    raise _NonJsonConstant(token)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _outside_strings(text: str, pattern: re.Pattern[str]) -> int | None:
+    """Offset of the first match of PATTERN that is not inside a JSON string (None when absent)."""
+    i, n, in_string = 0, len(text), False
+    while i < n:
+        ch = text[i]
+        if in_string:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        else:
+            match = pattern.match(text, i)
+            if match:
+                return i
+        i += 1
+    return None
+
+
+def _duplicate_key_offset(text: str, key: str) -> int | None:
+    """Where the second occurrence of KEY within one object starts (parsed again, slowly, only on error)."""
+    found: list[int] = []
+    decoder = json.JSONDecoder()
+    original = decoder.parse_object
+
+    def parse_object(s_and_end, *args):
+        s, end = s_and_end
+        obj, new_end = original(s_and_end, *args)
+        if found:
+            return obj, new_end
+        seen: set[str] = set()
+        # walk the object's own keys in order, at depth 0 of this object
+        depth, i, in_string, start = 0, end, False, None
+        while i < new_end:
+            ch = s[i]
+            if in_string:
+                if ch == "\\":
+                    i += 2
+                    continue
+                if ch == '"':
+                    in_string = False
+                    if depth == 0:
+                        j = i + 1
+                        while j < new_end and s[j] in " \t\r\n":
+                            j += 1
+                        if j < new_end and s[j] == ":":
+                            name = json.loads(s[start : i + 1])
+                            if name in seen and name == key:
+                                found.append(start)
+                                break
+                            seen.add(name)
+            elif ch == '"':
+                in_string, start = True, i
+            elif ch in "{[":
+                depth += 1
+            elif ch in "}]":
+                depth -= 1
+            i += 1
+        return obj, new_end
+
+    decoder.parse_object = parse_object  # type: ignore[method-assign]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        decoder.decode(text)
+    except ValueError:
+        pass
+    return found[0] if found else None
+
+
+def parse_document(text: str, source: str = "<document>") -> dict[str, Any]:
+    """Parse TEXT as one JSON object; raise UnusableInput naming SOURCE, line and column otherwise."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except _DuplicateKey as exc:
+        offset = _duplicate_key_offset(text, exc.key)
+        where = " at line {} column {}".format(*_line_col(text, offset)) if offset is not None else ""
+        raise UnusableInput(f"{source}: not valid JSON: duplicate key {exc.key!r}{where}") from None
+    except _NonJsonConstant as exc:
+        offset = _outside_strings(text, re.compile(re.escape(exc.token)))
+        where = " at line {} column {}".format(*_line_col(text, offset)) if offset is not None else ""
+        raise UnusableInput(f"{source}: not valid JSON: {exc.token} is not a JSON number{where}") from None
+    except json.JSONDecodeError as exc:
+        raise UnusableInput(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise UnusableInput(f"{source}: not usable JSON: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise UnusableInput(f"{source}: $: found {json_type(doc)}; expected a JSON object")
+    return doc
+
+
+def load_document(path: str | Path) -> dict[str, Any]:
+    """Read the JSON object in PATH; raise UnusableInput when it is missing, unreadable or not a JSON object."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UnusableInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnusableInput(f"{path}: is a directory, not a JSON file") from None
+    except OSError as exc:
+        raise UnusableInput(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnusableInput(f"{path}: not valid JSON: not UTF-8 text (byte offset {exc.start})") from None
+    return parse_document(text, str(path))

@@ -1,0 +1,44 @@
+# METADATA
+# title: concrete-model documents in force
+# description: |
+#   The active model catalog, model route policy and route authorization mirror, read from the
+#   keyed views in data.model_router_data (assembled by router.model_data). No rule here decides
+#   anything: it only names the documents the selection reads.
+package model_router.models.catalog
+
+# METADATA
+# title: configured
+# description: True when an active model catalog, route policy and authorization mirror are all loaded.
+default configured := false
+
+configured if {
+	_ := view
+	_ := route_policy
+	_ := routes
+}
+
+# METADATA
+# title: refs
+# description: The ids of the active catalog, route policy and authorization mirror (null when not loaded).
+refs := {
+	"modelCatalogRef": object.get(_active, "modelCatalog", null),
+	"routePolicyRef": object.get(_active, "routePolicy", null),
+	"routeAuthorizationRef": object.get(_active, "routeAuthorization", null),
+}
+
+_active := object.get(data.model_router_data, "active", {})
+
+# METADATA
+# title: view
+# description: The active catalog view {document, models (by modelRef), order, lanes (modelRefs by lane)}.
+view := data.model_router_data.modelCatalogs[_active.modelCatalog]
+
+# METADATA
+# title: route_policy
+# description: The active ModelRoutePolicy with documented defaults filled in (scoreTiers, taskRequirements, targetLanes).
+route_policy := data.model_router_data.routePolicies[_active.routePolicy].effective
+
+# METADATA
+# title: routes
+# description: The authorization mirror's records keyed by governance route id.
+routes := data.model_router_data.routeAuthorizations[_active.routeAuthorization].routes

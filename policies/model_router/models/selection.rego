@@ -1,0 +1,184 @@
+# METADATA
+# title: concrete model selection and governed fallback chain
+# description: |
+#   Picks the concrete model that serves the chosen lane or target, from the active model catalog,
+#   and the ordered fallback chain (routing semantics, section 6).
+#
+#   REQUEST = {
+#     "slots":         [{"lane", "profileRef"}]  what the decision chose (a profileRef restricts local models),
+#     "fallbackSlots": [{"lane", "profileRef"}]  other lanes or targets the decision found feasible, cheapest first,
+#     "taskClass":     the request's task class
+#   }
+#
+#   Every catalog model is evaluated once: authorization first, then eligibility, then its score.
+#   Eligible models are ranked by group (chosen slots, then fallback slots in order), score (highest
+#   first), locality (local first) and catalog order. The first model of the chosen slots is
+#   selected; every other eligible model follows as a fallback. Models of lanes the decision did
+#   not admit never appear except as blocked candidates.
+package model_router.models.selection
+
+import data.model_router.models.authorization
+import data.model_router.models.catalog
+import data.model_router.models.eligibility
+import data.model_router.models.scoring
+
+# METADATA
+# title: select
+# description: |
+#   The model selection for REQUEST: {"model", "fallbacks", "blockedCandidates", "deferReason",
+#   "sources"}. deferReason is set when the chosen slots have catalog models but none can serve.
+select(request) := {
+	"model": _model(ranked, primary),
+	"fallbacks": _fallbacks(ranked),
+	"blockedCandidates": [_blocked_entry(e) |
+		some ref in catalog.view.order
+		e := evaluated[ref]
+		count(e.reasons) > 0
+	],
+	"deferReason": _defer_reason(ranked, primary),
+	"sources": catalog.refs,
+} if {
+	evaluated := {ref: evaluate(model, request) | some ref, model in catalog.view.models}
+	primary := [e | some e in evaluated; e.role == "primary"]
+	keys := sort([[e.group, 0 - e.score, _locality_rank(e), e.catalogIndex, e.modelRef] |
+		some e in evaluated
+		count(e.reasons) == 0
+	])
+	ranked := [evaluated[key[4]] | some key in keys]
+}
+
+# METADATA
+# title: evaluate
+# description: One catalog model's evaluation for REQUEST {modelRef, lane, locality, governanceRoute, catalogIndex, role, group, score, authorized, reasons}.
+evaluate(model, request) := {
+	"modelRef": model.modelRef,
+	"lane": object.get(model, "lane", null),
+	"locality": object.get(model, "locality", null),
+	"governanceRoute": object.get(model, "governanceRoute", null),
+	"catalogIndex": model.catalogIndex,
+	"role": role,
+	"group": group,
+	"score": score,
+	"authorized": count(auth) == 0,
+	"reasons": array.concat(array.concat(auth, eligibility.reasons(model, role, request.taskClass, catalog.route_policy)), _score_reasons(score)),
+} if {
+	auth := authorization.reasons(model, catalog.routes)
+	role := role_of(model, request)
+	group := _group(model, role, request)
+	score := _score_or_null(model)
+}
+
+# METADATA
+# title: role_of
+# description: '"primary" when MODEL serves a chosen slot, "fallback" when it serves a fallback slot, else "none".'
+role_of(model, request) := "primary" if _serves_any(model, request.slots)
+
+role_of(model, request) := "fallback" if {
+	not _serves_any(model, request.slots)
+	_serves_any(model, request.fallbackSlots)
+}
+
+role_of(model, request) := "none" if {
+	not _serves_any(model, request.slots)
+	not _serves_any(model, request.fallbackSlots)
+}
+
+# METADATA
+# title: serves
+# description: |
+#   MODEL serves SLOT when it is of the slot's lane and, for a local model when the slot names a
+#   profile, runs in that local profile.
+serves(model, slot) if {
+	object.get(model, "lane", null) == slot.lane
+	_profile_matches(model, slot)
+}
+
+_profile_matches(_, slot) if object.get(slot, "profileRef", null) == null
+
+_profile_matches(model, _) if object.get(model, "locality", null) != "local"
+
+_profile_matches(model, slot) if {
+	object.get(model, "locality", null) == "local"
+	object.get(model, "localProfileRef", null) == slot.profileRef
+}
+
+_serves_any(model, slots) if {
+	some slot in slots
+	serves(model, slot)
+}
+
+_group(_, "primary", _) := 0
+
+_group(_, "none", _) := -1
+
+_group(model, "fallback", request) := 1 + min({i | some i, slot in request.fallbackSlots; serves(model, slot)})
+
+default _score_or_null(_) := null
+
+_score_or_null(model) := scoring.score(model, catalog.route_policy)
+
+_score_reasons(null) := ["score-unavailable"]
+
+_score_reasons(score) := [] if score != null
+
+_locality_rank(e) := 0 if e.locality == "local"
+
+_locality_rank(e) := 1 if e.locality != "local"
+
+_model(ranked, _) := {
+	"status": "selected",
+	"modelRef": ranked[0].modelRef,
+	"governanceRoute": ranked[0].governanceRoute,
+	"score": ranked[0].score,
+	"reasons": ["model-selected"],
+} if ranked[0].group == 0
+
+_model(ranked, primary) := {
+	"status": "blocked",
+	"modelRef": null,
+	"governanceRoute": null,
+	"score": null,
+	"reasons": [blocked_reason(primary)],
+} if not _has_selection(ranked)
+
+_has_selection(ranked) if ranked[0].group == 0
+
+_fallbacks(ranked) := [_fallback_entry(e) | some i, e in ranked; i > 0] if _has_selection(ranked)
+
+_fallbacks(ranked) := [] if not _has_selection(ranked)
+
+_fallback_entry(e) := {"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score}
+
+_blocked_entry(e) := {
+	"modelRef": e.modelRef,
+	"lane": e.lane,
+	"governanceRoute": e.governanceRoute,
+	"score": e.score,
+	"reasons": e.reasons,
+}
+
+# METADATA
+# title: blocked_reason
+# description: Why nothing of the chosen slots can serve, given their evaluations PRIMARY.
+blocked_reason(primary) := "no-eligible-candidates" if {
+	some e in primary
+	e.authorized
+}
+
+blocked_reason(primary) := "no-authorized-candidates" if {
+	every e in primary {
+		not e.authorized
+	}
+}
+
+_defer_reason(ranked, _) := null if _has_selection(ranked)
+
+_defer_reason(ranked, primary) := blocked_reason(primary) if {
+	not _has_selection(ranked)
+	count(primary) > 0
+}
+
+_defer_reason(ranked, primary) := null if {
+	not _has_selection(ranked)
+	count(primary) == 0
+}

@@ -1,0 +1,123 @@
+# METADATA
+# title: model selection wired into both decision families
+# description: |
+#   Turns a lane decision (AgentExecutionRouteDecision) or a local-personal decision
+#   (LocalPersonalRouteDecision) into a model selection request and returns the fields the
+#   dispatcher merges into the decision: model, fallbacks, blockedCandidates, modelSelection and,
+#   when the chosen lane or target has catalog models but none can serve, a `selected` override to
+#   `deferred` with reason no-authorized-candidates or no-eligible-candidates.
+#
+#   Agent decisions: the chosen lane is selected.lane (status selected or downgraded); a lane whose
+#   cost class is `none` needs no model. Fallback lanes are the other candidateSet lanes marked
+#   feasible, cheapest estimate first (then rank). resources.localProfileRef, when given, restricts
+#   local models to that profile.
+#   Personal decisions: the chosen target (status selected or fallback) maps to lanes through the
+#   route policy's targetLanes; a local target's profileRef restricts local models to its profile.
+#   Fallback targets are the other admissible targets, in the order the decision tried them.
+package model_router.models.wiring
+
+import data.model_router.models.catalog
+import data.model_router.models.selection
+
+_no_model := {
+	"model": null,
+	"fallbacks": [],
+	"blockedCandidates": [],
+	"modelSelection": catalog.refs,
+}
+
+# METADATA
+# title: for_decision
+# description: |
+#   The fields to merge into DECISION (object.union(decision, for_decision(decision))). model is null
+#   when the decision chose nothing, chose a lane that needs no model, or no model catalog is loaded.
+for_decision(_) := _no_model if not catalog.configured
+
+for_decision(decision) := _no_model if {
+	catalog.configured
+	not request(decision)
+}
+
+for_decision(decision) := object.union(fields, _override(decision, picked.deferReason)) if {
+	catalog.configured
+	picked := selection.select(request(decision))
+	fields := {
+		"model": picked.model,
+		"fallbacks": picked.fallbacks,
+		"blockedCandidates": picked.blockedCandidates,
+		"modelSelection": picked.sources,
+	}
+}
+
+# METADATA
+# title: request
+# description: The model selection request for DECISION; undefined when no model is needed.
+request(decision) := {
+	"slots": [{"lane": lane, "profileRef": profile}],
+	"fallbackSlots": [{"lane": key[2], "profileRef": profile} | some key in keys],
+	"taskClass": object.get(object.get(decision, "input", {}), "taskClass", null),
+} if {
+	decision.kind == "AgentExecutionRouteDecision"
+	decision.selected.status in {"selected", "downgraded"}
+	lane := decision.selected.lane
+	is_string(lane)
+	object.get(decision.selected, "costClass", null) != "none"
+	profile := object.get(object.get(decision, "resources", {}), "localProfileRef", null)
+	keys := sort([[candidate.estimatedCost, candidate.rank, candidate.lane] |
+		some candidate in object.get(decision, "candidateSet", [])
+		candidate.feasible == true
+		candidate.lane != lane
+	])
+}
+
+request(decision) := {
+	"slots": _target_slots(target, object.get(decision.selected, "profileRef", null)),
+	"fallbackSlots": [slot |
+		some tried in object.get(decision, "targets", [])
+		tried.admissible == true
+		not _same_target(tried, decision.selected)
+		some slot in _target_slots(tried.target, object.get(tried, "profileRef", null))
+	],
+	"taskClass": object.get(object.get(decision, "input", {}), "taskClass", null),
+} if {
+	decision.kind == "LocalPersonalRouteDecision"
+	decision.selected.status in {"selected", "fallback"}
+	target := decision.selected.target
+	is_string(target)
+}
+
+_target_slots(target, profile) := [{"lane": lane, "profileRef": profile} |
+	some lane in object.get(catalog.route_policy.targetLanes, target, [])
+]
+
+_same_target(tried, selected) if {
+	tried.target == selected.target
+	object.get(tried, "profileRef", null) == object.get(selected, "profileRef", null)
+}
+
+_override(_, null) := {}
+
+_override(decision, reason) := {"selected": {
+	"lane": null,
+	"suggestedLane": decision.selected.lane,
+	"status": "deferred",
+	"reason": reason,
+	"reasons": array.concat([reason], object.get(decision.selected, "reasons", [])),
+}} if {
+	is_string(reason)
+	decision.kind == "AgentExecutionRouteDecision"
+}
+
+_override(decision, reason) := {
+	"selected": {
+		"target": null,
+		"profileRef": null,
+		"status": "deferred",
+		"reason": reason,
+		"reasons": array.concat([reason], object.get(decision.selected, "reasons", [])),
+	},
+	"egress": {"allowed": false},
+} if {
+	is_string(reason)
+	decision.kind == "LocalPersonalRouteDecision"
+}

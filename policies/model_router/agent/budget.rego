@@ -1,0 +1,81 @@
+# METADATA
+# title: Budget windows and premium shares
+# description: |
+#   Rule 18: a lane whose estimated cost exceeds `maxSpend - spent` of any declared window fails with
+#   `budget-insufficient:<window>`. Rule 19: a premium lane whose tier spend in a window plus its cost
+#   exceeds the tier's share of that window's `maxSpend` fails with `high-end-share-exceeded:<window>`
+#   or `pro-share-exceeded:<window>`. The tier share is the optimizer window's `highEndMaxShare` /
+#   `proMaxShare`; when the routing policy's `escalationPolicy.budgetWindow` names the same window, the
+#   smaller of the two shares applies. All amounts are compared in integer micro-dollars. A window is
+#   exhausted when `spent >= maxSpend`.
+package model_router.agent.budget
+
+import data.model_router.agent.config
+import data.model_router.agent.cost
+import data.model_router.agent.lanes
+import data.model_router.agent.signals
+
+_spend := signals.budget_spend
+
+# The contract's per-tier field names: the share in a window, the tier's spend in the quota.
+_tier_fields := {
+	"high-end": {"share": "highEndMaxShare", "spent": "highEndSpent"},
+	"pro": {"share": "proMaxShare", "spent": "proSpent"},
+}
+
+_policy_window := config.policy.escalationPolicy.budgetWindow
+
+_share(window, tier) := min([config.windows[window][field], _policy_window[field]]) if {
+	field := _tier_fields[tier].share
+	_policy_window.unit == window
+	is_number(_policy_window[field])
+} else := config.windows[window][_tier_fields[tier].share]
+
+# METADATA
+# description: Remaining budget per window in micro-dollars.
+remaining_micros[window] := cost.micros(config.windows[window].maxSpend) - cost.micros(_spend[window].spent) if {
+	some window in config.window_order
+}
+
+# METADATA
+# description: The premium tier ceiling of a window, in micro-dollars.
+ceiling_micros(window, tier) := cost.micros(_share(window, tier) * config.windows[window].maxSpend)
+
+# METADATA
+# description: Windows whose spend reached their maxSpend, in declaration order.
+exhausted := [window |
+	some window in config.window_order
+	remaining_micros[window] <= 0
+]
+
+# METADATA
+# description: The budget summary per window for the decision document.
+windows[window] := {
+	"maxSpend": config.windows[window].maxSpend,
+	"spent": _spend[window].spent,
+	"remaining": cost.amount(remaining_micros[window]),
+	"highEndSpent": _spend[window].highEndSpent,
+	"proSpent": _spend[window].proSpent,
+} if {
+	some window in config.window_order
+}
+
+_insufficient(lane) := [sprintf("budget-insufficient:%s", [window]) |
+	some window in config.window_order
+	cost.cost_micros(lane) > remaining_micros[window]
+]
+
+_share_exceeded(lane) := [sprintf("%s-share-exceeded:%s", [tier, window]) |
+	tier := lanes.premium_tier[lane]
+	some window in config.window_order
+	spent := cost.micros(_spend[window][_tier_fields[tier].spent])
+	spent + cost.cost_micros(lane) > ceiling_micros(window, tier)
+]
+
+# METADATA
+# description: Rule 18-19 failures of a lane, in table order (windows in declaration order).
+failures(lane) := array.concat(_insufficient(lane), _share_exceeded(lane))
+
+# METADATA
+# description: The first budget window named by a list of budget reasons.
+first_window(reasons) := split(reasons[0], ":")[1]

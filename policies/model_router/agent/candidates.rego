@@ -1,0 +1,90 @@
+# METADATA
+# title: Candidate evaluation
+# description: |
+#   Evaluates every lane of the optimizer's candidateOrder, and the requested lane, against every
+#   feasibility rule (no short-circuit). Reasons follow the rule table: quality floor (1), stage
+#   ceiling and task class (2-3), escalation (4-8), local admission (9), hosted admission (10-15),
+#   premium reserve (16-17), budget (18-19). A lane without failures has reasons ["feasible"]; the
+#   model-free lane preferred for deterministic verification adds `deterministic-verification-preferred`.
+package model_router.agent.candidates
+
+import data.model_router.agent.budget
+import data.model_router.agent.config
+import data.model_router.agent.cost
+import data.model_router.agent.eligibility
+import data.model_router.agent.escalation
+import data.model_router.agent.hosted
+import data.model_router.agent.lanes
+import data.model_router.agent.local
+import data.model_router.agent.quality
+import data.model_router.agent.request
+import data.model_router.agent.reserve
+
+# METADATA
+# description: >-
+#   The lanes evaluated: every candidate plus the requested lane.
+evaluated contains lane if some lane in lanes.candidate_order
+
+evaluated contains request.requested_lane if request.requested_lane != null
+
+# METADATA
+# description: |
+#   Lanes this request refers to (candidates, requested lane, task, stage and risk floor lanes) that
+#   the policy does not declare or the price catalog does not price; any makes the decision denied.
+unresolved contains lane if {
+	some lane in _referenced
+	not _resolved(lane)
+}
+
+_resolved(lane) if {
+	config.policy_lanes[lane]
+	config.catalog_lanes[lane]
+}
+
+_referenced := array.concat(
+	array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", [])),
+	[l |
+		some l in [
+			request.task.defaultLane,
+			request.stage_entry.defaultLane,
+			request.stage_entry.maxLaneWithoutEscalation,
+			request.risk_floor.minimumLane,
+		]
+	],
+)
+
+# METADATA
+# description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
+non_budget_failures[lane] := array.concat(
+	array.concat(array.concat(quality.failures(lane), eligibility.failures(lane)), escalation.failures(lane)),
+	array.concat(array.concat(local.failures(lane), hosted.failures(lane)), reserve.failures(lane)),
+) if some lane in evaluated
+
+# METADATA
+# description: Failures of rules 18-19 per evaluated lane.
+budget_failures[lane] := budget.failures(lane) if some lane in evaluated
+
+_failures(lane) := array.concat(non_budget_failures[lane], budget_failures[lane])
+
+_reasons(lane) := _with_preference(lane, ["feasible"]) if count(_failures(lane)) == 0
+
+_reasons(lane) := _with_preference(lane, _failures(lane)) if count(_failures(lane)) > 0
+
+_with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verification-preferred"]) if {
+	lane == quality.deterministic_lane
+} else := reasons
+
+# METADATA
+# description: The evaluation of each evaluated lane, as it appears in the decision.
+evaluation[lane] := {
+	"lane": lane,
+	"rank": lanes.rank[lane],
+	"feasible": count(_failures(lane)) == 0,
+	"estimatedCost": cost.estimated_cost(lane),
+	"costClass": lanes.cost_class[lane],
+	"reasons": _reasons(lane),
+} if some lane in evaluated
+
+# METADATA
+# description: The candidate set, in candidateOrder.
+candidate_set := [evaluation[lane] | some lane in lanes.candidate_order]

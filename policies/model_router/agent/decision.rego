@@ -1,0 +1,292 @@
+# METADATA
+# title: Agent-execution lane decision
+# description: |
+#   Assembles the AgentExecutionRouteDecision document (docs/architecture.md) for the input bundle.
+#   Always defined: unusable policy data, an invalid request, unknown identifiers or missing signals
+#   yield a `denied` decision with reasons and an empty candidate set; otherwise every candidate is
+#   evaluated and the selection outcome is reported. The caller adds decisionId, createdAt and
+#   policyRevision.
+package model_router.agent.decision
+
+import data.model_router.agent.budget
+import data.model_router.agent.candidates
+import data.model_router.agent.config
+import data.model_router.agent.escalation
+import data.model_router.agent.quality
+import data.model_router.agent.request
+import data.model_router.agent.reserve
+import data.model_router.agent.selection
+import data.model_router.agent.signals
+
+# METADATA
+# description: |
+#   Reasons the request cannot be routed at all: unusable policy data; else invalid request fields,
+#   unknown identifiers, lanes the documents do not resolve and missing signals. Empty when lanes can
+#   be evaluated.
+blocking_reasons := sort(config.problems) if count(config.problems) > 0
+
+blocking_reasons := array.concat(
+	array.concat(request.reasons, [sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)]),
+	[r | count(signals.missing) > 0; r := "missing-signals"],
+) if count(config.problems) == 0
+
+_blocked if count(blocking_reasons) > 0
+
+default _policy_ref := null
+
+_policy_ref := config.policy_ref
+
+default _optimizer_ref := null
+
+_optimizer_ref := config.optimizer_ref
+
+default _price_catalog_ref := null
+
+_price_catalog_ref := config.price_catalog_ref
+
+_input := {
+	"requestId": request.request_id,
+	"executionSurface": request.execution_surface,
+	"taskClass": request.task_class,
+	"stage": request.stage,
+	"riskClass": request.risk_class,
+	"requestedLane": request.requested_lane,
+	"escalation": request.escalation,
+	"standardLaneFailures": request.standard_lane_failures,
+	"deterministicVerificationAvailable": request.deterministic_verification,
+	"dataClass": request.data_class,
+	"egressApprovalRef": request.egress_approval_ref,
+	"prompt": request.prompt,
+}
+
+_resource_signals := {
+	"localModelProfileAvailable", "localServiceHealthy", "batteryState", "thermalState",
+	"memoryAvailableBytes", "networkAvailable", "providerErrorRate", "providerLatencyP95Ms",
+	"localProfileRef",
+}
+
+_quota_signals := {"providerQuotaKnown", "providerQuotaRemainingShare"}
+
+_resources := {name: value |
+	some name, value in signals.value
+	name in _resource_signals
+}
+
+_quota := object.union(
+	{name: value |
+		some name, value in signals.value
+		name in _quota_signals
+	},
+	{"budget": {window: object.filter(spend, ["spent", "highEndSpent", "proSpent"]) |
+		some window, spend in signals.budget_spend
+	}},
+)
+
+_empty_window(window) := {
+	"maxSpend": config.windows[window].maxSpend,
+	"spent": null,
+	"remaining": null,
+	"highEndSpent": null,
+	"proSpent": null,
+}
+
+_window(window) := budget.windows[window]
+
+_window(window) := _empty_window(window) if not budget.windows[window]
+
+default _currency := null
+
+_currency := config.optimizer.budgetPolicy.currency
+
+default _on_budget_pressure := null
+
+_on_budget_pressure := config.optimizer.budgetPolicy.onBudgetPressure
+
+_budget := {
+	"currency": _currency,
+	"windows": {window: _window(window) | some window in config.window_order},
+	"onBudgetPressure": _on_budget_pressure,
+	"premiumReserveShare": reserve.reserve_share,
+}
+
+default _minimum_lane := null
+
+_minimum_lane := quality.minimum_lane
+
+_quality := {"minimumLane": _minimum_lane, "requiresVerification": quality.requires_verification}
+
+_escalation_reason := request.escalation.reason
+
+_escalation_reason := null if request.escalation == null
+
+_escalation_receipt := request.escalation.receiptRef
+
+_escalation_receipt := null if request.escalation == null
+
+# The lane the escalation is judged for: the requested lane, else the selected lane.
+_escalation_target := request.requested_lane if request.requested_lane != null
+
+_escalation_target := selection.outcome.lane if {
+	request.requested_lane == null
+	selection.outcome.lane != null
+}
+
+default _escalation_valid := false
+
+_escalation_valid if escalation.valid_for(_escalation_target)
+
+_escalation := {"valid": _escalation_valid, "reason": _escalation_reason, "receiptRef": _escalation_receipt}
+
+_blocked_escalation := {"valid": false, "reason": _escalation_reason, "receiptRef": _escalation_receipt}
+
+_no_de_escalation := {"required": false, "afterStage": null, "toLane": null}
+
+default _de_escalation_lane := null
+
+_de_escalation_lane := escalation.de_escalation_lane
+
+_de_escalation := {"required": true, "afterStage": request.stage, "toLane": _de_escalation_lane} if {
+	escalation.deescalate_after(selection.outcome.lane)
+} else := _no_de_escalation
+
+_evidence_flags(doc) := {name: value |
+	some name, value in doc
+	is_boolean(value)
+}
+
+default _emit := {}
+
+_emit := object.union(_evidence_flags(config.policy.evidence), _evidence_flags(config.optimizer.evidence))
+
+default _decision_abi := null
+
+_decision_abi := config.policy.enforcement.decisionAbi
+
+default _ledger_refs := []
+
+_ledger_refs := config.policy.evidence.ledgerRefs
+
+default _context_policy := {}
+
+_context_policy := config.policy.contextPolicy
+
+default _tool_policy := {}
+
+_tool_policy := config.policy.toolPolicy
+
+_evidence := {
+	"emit": _emit,
+	"promptEvidenceMode": "hash-only",
+	"decisionAbi": _decision_abi,
+	"ledgerRefs": _ledger_refs,
+	"contextPolicy": _context_policy,
+	"toolPolicy": _tool_policy,
+}
+
+default _requested_evaluation := null
+
+_requested_evaluation := candidates.evaluation[request.requested_lane]
+
+_selected_cost(lane) := {"costClass": null, "estimatedCost": null} if lane == null
+
+_selected_cost(lane) := {
+	"costClass": candidates.evaluation[lane].costClass,
+	"estimatedCost": candidates.evaluation[lane].estimatedCost,
+} if lane != null
+
+_selected := object.union(
+	{
+		"lane": selection.outcome.lane,
+		"status": selection.outcome.status,
+		"reason": selection.outcome.reasons[0],
+		"reasons": selection.outcome.reasons,
+		"suggestedLane": selection.outcome.suggestedLane,
+		"requiresHumanApproval": selection.outcome.requiresHumanApproval,
+	},
+	_selected_cost(selection.outcome.lane),
+)
+
+_header := {
+	"schemaVersion": "v0.1",
+	"kind": "AgentExecutionRouteDecision",
+	"policyRef": _policy_ref,
+	"optimizerRef": _optimizer_ref,
+	"priceCatalogRef": _price_catalog_ref,
+	"input": _input,
+	"quality": _quality,
+	"budget": _budget,
+	"resources": _resources,
+	"quota": _quota,
+	"missingSignals": signals.missing,
+	"evidence": _evidence,
+}
+
+_blocked_result := object.union(_header, {
+	"selected": {
+		"lane": null,
+		"status": "denied",
+		"reason": blocking_reasons[0],
+		"reasons": blocking_reasons,
+		"costClass": null,
+		"estimatedCost": null,
+		"suggestedLane": null,
+		"requiresHumanApproval": false,
+	},
+	"escalation": _blocked_escalation,
+	"deEscalation": _no_de_escalation,
+	"requestedEvaluation": null,
+	"candidateSet": [],
+})
+
+_routed_result := object.union(_header, {
+	"selected": _selected,
+	"escalation": _escalation,
+	"deEscalation": _de_escalation,
+	"requestedEvaluation": _requested_evaluation,
+	"candidateSet": candidates.candidate_set,
+})
+
+# METADATA
+# title: agent-execution decision
+# description: |
+#   The AgentExecutionRouteDecision for the input bundle. Always defined and never an allow on bad
+#   input: should any part be undefined, the constant default below is a denied decision.
+default result := {
+	"schemaVersion": "v0.1",
+	"kind": "AgentExecutionRouteDecision",
+	"policyRef": null,
+	"optimizerRef": null,
+	"priceCatalogRef": null,
+	"input": null,
+	"selected": {
+		"lane": null,
+		"status": "denied",
+		"reason": "policy-evaluation-incomplete",
+		"reasons": ["policy-evaluation-incomplete"],
+		"costClass": null,
+		"estimatedCost": null,
+		"suggestedLane": null,
+		"requiresHumanApproval": false,
+	},
+	"quality": {"minimumLane": null, "requiresVerification": false},
+	"escalation": {"valid": false, "reason": null, "receiptRef": null},
+	"deEscalation": {"required": false, "afterStage": null, "toLane": null},
+	"budget": {"currency": null, "windows": {}, "onBudgetPressure": null, "premiumReserveShare": null},
+	"resources": {},
+	"quota": {},
+	"requestedEvaluation": null,
+	"candidateSet": [],
+	"missingSignals": [],
+	"evidence": {
+		"emit": {},
+		"promptEvidenceMode": "hash-only",
+		"decisionAbi": null,
+		"ledgerRefs": [],
+		"contextPolicy": {},
+		"toolPolicy": {},
+	},
+}
+
+result := _blocked_result if _blocked
+
+result := _routed_result if not _blocked

@@ -1,0 +1,37 @@
+# METADATA
+# title: Stage ceilings and task-class allowances
+# description: |
+#   Rule 2: without a valid escalation for the lane, a lane ranked above the stage's
+#   `maxLaneWithoutEscalation` fails with `stage-max-without-escalation:<maxLane>`.
+#   Rule 3: a lane that is neither the task class's default lane, nor one of its
+#   `allowedEscalationLanes`, nor the stage's default lane fails with `not-allowed-for-task-class`.
+package model_router.agent.eligibility
+
+import data.model_router.agent.escalation
+import data.model_router.agent.lanes
+import data.model_router.agent.request
+
+_max_lane := request.stage_entry.maxLaneWithoutEscalation
+
+# METADATA
+# description: The lanes the task class and stage allow.
+allowed_lanes := {lane |
+	some lane in array.concat(
+		[request.task.defaultLane, request.stage_entry.defaultLane],
+		request.task.allowedEscalationLanes,
+	)
+}
+
+_stage_failure(lane) := [sprintf("stage-max-without-escalation:%s", [_max_lane]) |
+	not escalation.valid_for(lane)
+	lanes.rank[lane] > lanes.rank[_max_lane]
+]
+
+_task_failure(lane) := [code |
+	not allowed_lanes[lane]
+	code := "not-allowed-for-task-class"
+]
+
+# METADATA
+# description: Rule 2 and 3 failures of a lane, in that order.
+failures(lane) := array.concat(_stage_failure(lane), _task_failure(lane))

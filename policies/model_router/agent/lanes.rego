@@ -1,0 +1,92 @@
+# METADATA
+# title: Lanes, ranks and lane kinds
+# description: |
+#   Everything the policy knows about a lane, derived from the documents so that no lane name
+#   appears in Rego:
+#   - rank: the lane's position in the routing policy's `modelLanes` (document order, the contract
+#     orders them no-model 0 ... pro 5);
+#   - local: the price catalog prices the lane with costModel `none` or `local-runtime`; every other
+#     lane is hosted (fail closed: an unknown cost model gets the hosted checks);
+#   - model-free: costModel `none` (needs neither a model nor a runtime);
+#   - premium: cost class `high` or `maximum`, or the lane requires an escalation receipt. The
+#     premium tier (`high-end` for cost class high, `pro` for maximum) picks the share ceiling and
+#     the reason-required flags of the documents.
+package model_router.agent.lanes
+
+import data.model_router.agent.config
+
+# METADATA
+# description: Lane rank, by position in the policy's modelLanes.
+rank[lane_id] := i if {
+	some i, lane in config.policy.modelLanes
+	lane_id := lane.laneId
+}
+
+# METADATA
+# description: The lanes the optimizer evaluates, in its candidateOrder.
+candidate_order := config.optimizer.selectionPolicy.candidateOrder
+
+# METADATA
+# description: Cost class of each declared lane.
+cost_class[lane_id] := lane.costClass if some lane_id, lane in config.policy_lanes
+
+# METADATA
+# description: Lanes priced as local (costModel none or local-runtime).
+local contains lane_id if {
+	some lane_id, lane in config.catalog_lanes
+	lane.costModel in {"none", "local-runtime"}
+}
+
+# METADATA
+# description: Lanes that run on a local model runtime (the local admission checks apply).
+local_runtime contains lane_id if {
+	some lane_id, lane in config.catalog_lanes
+	lane.costModel == "local-runtime"
+}
+
+# METADATA
+# description: Lanes that need no model at all (costModel none).
+model_free contains lane_id if {
+	some lane_id, lane in config.catalog_lanes
+	lane.costModel == "none"
+}
+
+# METADATA
+# description: Declared lanes that are not local (the hosted admission checks apply).
+hosted contains lane_id if {
+	some lane_id, _ in config.policy_lanes
+	not lane_id in local
+}
+
+_tier_by_cost_class := {"high": "high-end", "maximum": "pro"}
+
+# METADATA
+# description: Premium tier of a premium lane (`high-end` or `pro`) by its cost class.
+premium_tier[lane_id] := _tier_by_cost_class[lane.costClass] if some lane_id, lane in config.policy_lanes
+
+# METADATA
+# description: Premium lanes (high or maximum cost class, or an escalation receipt is required).
+premium contains lane_id if some lane_id, _ in premium_tier
+
+premium contains lane_id if {
+	some lane_id, lane in config.policy_lanes
+	lane.requiresEscalationReceipt == true
+}
+
+# METADATA
+# description: Lanes that require an escalation receipt.
+requires_receipt contains lane_id if {
+	some lane_id, lane in config.policy_lanes
+	lane.requiresEscalationReceipt == true
+}
+
+# METADATA
+# description: The highest-ranked non-premium lane at or below the given lane (de-escalation target).
+highest_non_premium_at_or_below(lane_id) := ids[count(ids) - 1] if {
+	ids := [l.laneId |
+		some l in config.policy.modelLanes
+		rank[l.laneId] <= rank[lane_id]
+		not l.laneId in premium
+	]
+	count(ids) > 0
+}

@@ -1,0 +1,75 @@
+# METADATA
+# title: Local admission
+# description: |
+#   Rule 9, for lanes that run on a local model runtime: the local model profile must be available,
+#   the local service healthy, the machine not thermal- or battery-critical (when the optimizer denies
+#   those states), memory at least `minMemoryAvailableBytes`, and the profile in use (the request's
+#   `localProfileRef`, else the lane's default price profile) among `allowedProfileRefs` when declared.
+#   Positive evidence is required: an absent availability, health or memory signal fails its check.
+package model_router.agent.local
+
+import data.model_router.agent.config
+import data.model_router.agent.lanes
+import data.model_router.agent.signals
+
+_admission := config.optimizer.resourcePolicy.localAdmission
+
+_signal := signals.value
+
+# METADATA
+# description: The local profile a lane would run (the requested localProfileRef, else the lane's default profile).
+profile_ref(_) := _signal.localProfileRef
+
+profile_ref(lane) := config.catalog_lanes[lane].defaultProfileRef if not _signal.localProfileRef
+
+default _profile_unavailable := false
+
+_profile_unavailable if not _signal.localModelProfileAvailable == true
+
+default _service_unhealthy := false
+
+_service_unhealthy if not _signal.localServiceHealthy == true
+
+default _thermal_critical := false
+
+_thermal_critical if {
+	_admission.denyWhenThermalCritical == true
+	_signal.thermalState == "critical"
+}
+
+default _battery_critical := false
+
+_battery_critical if {
+	_admission.denyWhenBatteryCritical == true
+	_signal.batteryState == "critical"
+}
+
+default _memory_low := false
+
+_memory_low if not _memory_ok
+
+_memory_ok if _signal.memoryAvailableBytes >= _admission.minMemoryAvailableBytes
+
+default _profile_not_allowed(_) := false
+
+_profile_not_allowed(lane) if {
+	is_array(_admission.allowedProfileRefs)
+	not _profile_allowed(lane)
+}
+
+_profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
+
+# METADATA
+# description: Rule 9 failures of a lane (local-runtime lanes only), in table order.
+failures(lane) := [code |
+	lanes.local_runtime[lane]
+	some [failed, code] in [
+		[_profile_unavailable, "local-model-profile-unavailable"],
+		[_service_unhealthy, "local-service-unhealthy"],
+		[_thermal_critical, "thermal-critical"],
+		[_battery_critical, "battery-critical"],
+		[_memory_low, "insufficient-local-memory"],
+		[_profile_not_allowed(lane), "local-profile-not-allowed"],
+	]
+	failed
+]

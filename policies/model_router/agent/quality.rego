@@ -1,0 +1,40 @@
+# METADATA
+# title: Quality floors and deterministic verification
+# description: |
+#   Rule 1: a lane ranked below the risk class's `minimumLane` fails with
+#   `below-quality-floor:<minimumLane>`. Deterministic verification first (section 2.1): at a stage
+#   whose default lane needs no model, when the policy prefers mechanical verification and the
+#   request says a deterministic verifier is available, that model-free lane is exempt from the floor
+#   and is preferred (`deterministic-verification-preferred`).
+package model_router.agent.quality
+
+import data.model_router.agent.config
+import data.model_router.agent.lanes
+import data.model_router.agent.request
+
+# METADATA
+# description: The lane the risk class requires at least.
+minimum_lane := request.risk_floor.minimumLane
+
+# METADATA
+# description: Whether the risk class requires verification of the result.
+default requires_verification := false
+
+requires_verification := request.risk_floor.requiresVerification == true
+
+# METADATA
+# description: The model-free stage default lane, when deterministic verification is preferred and available.
+deterministic_lane := request.stage_entry.defaultLane if {
+	lanes.model_free[request.stage_entry.defaultLane]
+	config.policy.defaultPosture.mechanicalVerificationPreferred == true
+	request.deterministic_verification == true
+}
+
+# METADATA
+# description: Rule 1 failures of a lane (an empty array when it meets the floor).
+failures(lane) := [sprintf("below-quality-floor:%s", [minimum_lane]) |
+	lanes.rank[lane] < lanes.rank[minimum_lane]
+	not _exempt(lane)
+]
+
+_exempt(lane) if lane == deterministic_lane

@@ -1,0 +1,46 @@
+# METADATA
+# title: Premium reserve
+# description: |
+#   Rules 16-17, for premium lanes: the provider's remaining quota share must be known (a negative or
+#   absent share means unknown: `provider-quota-share-missing`) and at least the optimizer's
+#   `premiumReserveShare` (`premium-reserve-below-threshold`), so premium work never eats the reserve.
+package model_router.agent.reserve
+
+import data.model_router.agent.config
+import data.model_router.agent.lanes
+import data.model_router.agent.signals
+
+# METADATA
+# description: >-
+#   The provider's remaining quota share (-1 when absent: unknown).
+default share := -1
+
+share := signals.value.providerQuotaRemainingShare
+
+# METADATA
+# description: The optimizer's premium reserve share, or null when it declares none.
+default reserve_share := null
+
+reserve_share := config.optimizer.budgetPolicy.premiumReserveShare
+
+default _share_missing := false
+
+_share_missing if share < 0
+
+default _below_reserve := false
+
+_below_reserve if {
+	is_number(reserve_share)
+	share < reserve_share
+}
+
+# METADATA
+# description: Rule 16-17 failures of a lane (premium lanes only), in table order.
+failures(lane) := [code |
+	lanes.premium[lane]
+	some [failed, code] in [
+		[_share_missing, "provider-quota-share-missing"],
+		[_below_reserve, "premium-reserve-below-threshold"],
+	]
+	failed
+]

@@ -1,10 +1,312 @@
-"""The model-router command line (click)."""
+"""The model-router command line.
+
+Exit codes (decide, explain, demo):
+    0  the request may proceed: selected, downgraded or fallback
+    3  it may not: deferred, denied or quarantined (including every fail-closed engine fault)
+    2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
+    1  internal error
+`receipts verify`: 0 chain intact, 3 chain broken, 2 log unreadable.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import click
 
+EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE, EXIT_REFUSED = 0, 1, 2, 3
 
-@click.group()
+
+def _sigterm_exits() -> None:
+    """Let SIGTERM unwind normally so the managed OPA is stopped (atexit, context managers)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _unusable_types() -> tuple[type, ...]:
+    from router.bundle_input import InvalidBundle
+    from router.config import ConfigError
+
+    types: list[type] = [InvalidBundle, ConfigError]
+    try:
+        from router.contracts.errors import UnusableInput
+
+        types.append(UnusableInput)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _report_unusable(exc: Exception) -> None:
+    from router.bundle_input import InvalidBundle
+
+    if isinstance(exc, InvalidBundle):
+        click.echo(f"error: unusable input bundle ({len(exc.violations)} problem{'s' if len(exc.violations) != 1 else ''}):", err=True)
+        for v in exc.violations:
+            click.echo(f"  {v}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+
+
+def router_options(fn):
+    """Options shared by the commands that decide."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (default ./model-router.yaml when present)"),
+        click.option("--opa-url", help="use this OPA (serving the model-router bundle) instead of starting one [env MODEL_ROUTER_OPA_URL]"),
+        click.option("--timeout-ms", type=float, help="decision timeout in milliseconds (default 500) [env MODEL_ROUTER_TIMEOUT_MS]"),
+        click.option("--receipts-dir", type=click.Path(file_okay=False), help="directory of the receipt log [env MODEL_ROUTER_RECEIPTS_DIR]"),
+        click.option("--no-receipts", is_flag=True, help="record no receipt"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    from router.api import Router
+
+    return Router(
+        config_file=config_file,
+        opa_url=opa_url,
+        timeout_ms=timeout_ms,
+        receipts_dir=receipts_dir,
+        receipts=False if no_receipts else None,
+    )
+
+
+def _fault_note(decision) -> None:
+    if decision.fault:
+        click.echo(f"fail-closed: {decision.reason}: {decision.detail}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="model-router", prog_name="model-router")
 def main() -> None:
-    """model-router: governed model routing decisions evaluated by OPA."""
+    """model-router: governed model routing decisions, evaluated by OPA.
+
+    \b
+    Exit codes: 0 selected/downgraded/fallback, 3 deferred/denied/quarantined,
+    2 unusable input, 1 internal error.
+    """
+    _sigterm_exits()
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*headers), fmt.format(*["-" * w for w in widths])]
+    out += [fmt.format(*[str(x) for x in row]) for row in rows]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def decision_row(name: str, decision) -> list[str]:
+    return [name, decision.route or "-", decision.status, decision.reason]
+
+
+@main.command()
+@click.argument("bundle", metavar="BUNDLE.json|-")
+@click.option("--format", "fmt", type=click.Choice(["decision", "receipt", "guardrail", "table"]), default="decision", show_default=True)
+@router_options
+def decide(bundle, fmt, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    """Decide one input bundle (a file, or - for standard input) and print the decision."""
+    from router import bundle_input
+
+    unusable = _unusable_types()
+    try:
+        prep = bundle_input.load(bundle)
+        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts) as router:
+            decision = router.decide(prep)
+            if fmt == "decision":
+                out = json.dumps(decision.to_dict(), indent=2, ensure_ascii=False)
+            elif fmt == "guardrail":
+                out = json.dumps(decision.to_guardrail(), indent=2, ensure_ascii=False)
+            elif fmt == "receipt":
+                if decision.receipt is None:
+                    _fault_note(decision)
+                    _fail("error: no receipt was recorded (receipts are off, or the log is not writable)", decision.exit_code if decision.fault else EXIT_UNUSABLE)
+                out = json.dumps(decision.receipt, indent=2, ensure_ascii=False)
+            else:
+                out = table([decision_row(prep.source, decision)], ["bundle", "route", "status", "reason"])
+    except unusable as exc:
+        _report_unusable(exc)
+        sys.exit(EXIT_UNUSABLE)
+    click.echo(out)
+    _fault_note(decision)
+    sys.exit(decision.exit_code)
+
+
+@main.command()
+@click.argument("bundle", metavar="BUNDLE.json|-")
+@click.option("--json", "as_json", is_flag=True, help="print the explanation as JSON")
+@router_options
+def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    """Explain the decision for a bundle: the chosen route, why every other one was rejected, what would change it."""
+    from router import bundle_input
+
+    try:
+        prep = bundle_input.load(bundle)
+        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts) as router:
+            explanation = router.explain(prep)
+    except _unusable_types() as exc:
+        _report_unusable(exc)
+        sys.exit(EXIT_UNUSABLE)
+    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.text)
+    sys.exit(explanation.decision.exit_code)
+
+
+def _register_validate() -> None:
+    try:
+        from router.contracts.command import validate_command  # type: ignore[import-not-found]
+    except ImportError:
+        validate_command = None
+    if validate_command is not None:
+        main.add_command(validate_command, "validate")
+        return
+
+    @main.command("validate")
+    @click.argument("files", nargs=-1, required=True, type=click.Path())
+    def validate(files):
+        """Validate input bundles against the RouteInputBundle schema."""
+        from router import bundle_input
+
+        bad = 0
+        for f in files:
+            try:
+                bundle_input.load(f)
+                click.echo(f"{f}: ok")
+            except bundle_input.InvalidBundle as exc:
+                bad += 1
+                for v in exc.violations:
+                    click.echo(str(v), err=True)
+        sys.exit(EXIT_UNUSABLE if bad else EXIT_OK)
+
+
+_register_validate()
+
+
+@main.group()
+def receipts():
+    """Receipt log tools."""
+
+
+@receipts.command("verify")
+@click.argument("path", type=click.Path())
+def receipts_verify(path):
+    """Recompute the hash chain of a receipt log and report the first broken link."""
+    from router.receipts import verify
+
+    target = Path(path)
+    if target.is_dir():
+        from router.receipts import LOG_NAME
+
+        target = target / LOG_NAME
+    try:
+        report = verify(target)
+    except OSError as exc:
+        _fail(f"error: {target}: {exc.strerror or exc}", EXIT_UNUSABLE)
+    click.echo(f"{target}: {report}")
+    sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
+
+
+@main.group()
+def policy():
+    """Policy-author tools (wrappers over the pinned OPA)."""
+
+
+def _opa() -> str:
+    from router.opa_binary import OpaNotFound, find_opa
+
+    try:
+        return str(find_opa())
+    except OpaNotFound as exc:
+        _fail(f"error: {exc}", EXIT_INTERNAL)
+
+
+def _run(cmd: list[str]) -> None:
+    from router import paths
+
+    click.echo("$ " + " ".join(Path(cmd[0]).name if i == 0 else c for i, c in enumerate(cmd)), err=True)
+    sys.exit(subprocess.run(cmd, cwd=paths.ROOT).returncode)
+
+
+def _ensure_data() -> None:
+    from router import policy_data
+
+    try:
+        policy_data.write()
+    except policy_data.PolicyDataError as exc:
+        _fail(f"error: {exc}", EXIT_UNUSABLE)
+
+
+@policy.command("test", context_settings={"ignore_unknown_options": True})
+@click.argument("opa_args", nargs=-1, type=click.UNPROCESSED)
+def policy_test(opa_args):
+    """opa test policies/model_router build/data with the capabilities file (extra args go to OPA)."""
+    _ensure_data()
+    _run([_opa(), "test", "policies/model_router", "build/data", "--capabilities", "policies/capabilities.json", *opa_args])
+
+
+@policy.command("check", context_settings={"ignore_unknown_options": True})
+@click.argument("opa_args", nargs=-1, type=click.UNPROCESSED)
+def policy_check(opa_args):
+    """opa check --strict with the capabilities file (and the input schema)."""
+    from router import paths
+
+    _ensure_data()
+    schema = ["--schema", "schemas/route-input-bundle.schema.json"] if (paths.SCHEMAS / "route-input-bundle.schema.json").exists() else []
+    _run([_opa(), "check", "--strict", "--capabilities", "policies/capabilities.json", *schema, "policies/model_router", "build/data", *opa_args])
+
+
+@policy.command("fmt")
+@click.option("--write", is_flag=True, help="rewrite the files instead of listing the unformatted ones")
+def policy_fmt(write):
+    """opa fmt: list the .rego files that are not formatted (exit 1), or rewrite them with --write."""
+    if write:
+        _run([_opa(), "fmt", "--write", "policies/model_router"])
+    _run([_opa(), "fmt", "--list", "--fail", "policies/model_router"])
+
+
+@policy.command("build")
+@click.option("--force", is_flag=True, help="rebuild even when nothing changed")
+def policy_build(force):
+    """Build build/bundle.tar.gz (revision = content digest) with opa build."""
+    from router import bundle
+
+    sys.exit(bundle.main(["--force"] if force else []))
+
+
+@main.command("opa-path")
+def opa_path():
+    """Print the path of the pinned OPA binary the router uses."""
+    click.echo(_opa())
+
+
+@main.command()
+@click.option("--full", "full_name", default=None, help="the bundle (file name) to print in full (default: the first)")
+@router_options
+def demo(full_name, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    """Decide every example bundle: a compact table, then one decision in full."""
+    from router import demo as demo_mod
+
+    try:
+        code = demo_mod.run(
+            full_name=full_name, config_file=config_file, opa_url=opa_url, timeout_ms=timeout_ms,
+            receipts_dir=receipts_dir, no_receipts=no_receipts,
+        )
+    except _unusable_types() as exc:
+        _report_unusable(exc)
+        sys.exit(EXIT_UNUSABLE)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

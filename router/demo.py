@@ -1,0 +1,82 @@
+"""`model-router demo`: decide every example bundle with the managed OPA, print a compact table
+(bundle, route, status, reason, and whether it matches the bundle's .expected.json), then one
+decision in full. Receipts go to build/demo-receipts/ unless a receipts directory is configured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from router import paths
+
+DEMO_RECEIPTS = paths.BUILD / "demo-receipts"
+
+
+def example_bundles(folder: Path | None = None) -> list[Path]:
+    folder = folder or paths.EXAMPLES / "bundles"
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))
+
+
+def matches(decision, expected: dict) -> bool:
+    if expected.get("status") and expected["status"] != decision.status:
+        return False
+    for key in ("lane", "target", "profileRef", "reason"):
+        if key in expected and expected[key] != getattr(decision, {"profileRef": "profile_ref"}.get(key, key), None):
+            return False
+    include = expected.get("reasonsInclude") or []
+    return all(code in decision.reasons for code in include)
+
+
+def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, receipts_dir=None, no_receipts=False, folder=None) -> int:
+    from router.api import Router
+    from router.bundle_input import InvalidBundle
+    from router.cli import decision_row, table
+    from router.config import load_settings
+    from router.receipts import verify
+
+    bundles = example_bundles(folder)
+    if not bundles:
+        click.echo("no example bundles found under examples/bundles/", err=True)
+        return 2
+    settings = load_settings(config_file, opa_url=opa_url, timeout_ms=timeout_ms, receipts_dir=receipts_dir,
+                             receipts=False if no_receipts else None)
+    if receipts_dir is None and settings.receipts and not settings.receipts_dir:
+        from dataclasses import replace
+
+        settings = replace(settings, receipts_dir=DEMO_RECEIPTS)
+    rows, decisions, mismatches = [], {}, 0
+    with Router(settings=settings) as router:
+        click.echo(f"engine: {router.engine.describe}")
+        for path in bundles:
+            try:
+                decision = router.decide(path)
+            except InvalidBundle as exc:
+                rows.append([path.name, "-", "unusable input", str(exc.violations[0])[:60], "-"])
+                mismatches += 1
+                continue
+            decisions[path.name] = decision
+            expected_file = path.with_name(path.stem + ".expected.json")
+            check = "-"
+            if expected_file.exists():
+                ok = matches(decision, json.loads(expected_file.read_text(encoding="utf-8")))
+                check = "yes" if ok else "NO"
+                mismatches += 0 if ok else 1
+            rows.append([*decision_row(path.name, decision), check])
+        click.echo(table(rows, ["bundle", "route", "status", "reason", "as expected"]))
+        counts: dict[str, int] = {}
+        for d in decisions.values():
+            counts[d.status] = counts.get(d.status, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        click.echo(f"\n{len(bundles)} bundles: {summary}; {mismatches} not as expected")
+        if decisions:
+            permitted = [n for n, d in decisions.items() if d.status == "selected"]
+            name = full_name if full_name in decisions else (permitted or list(decisions))[0]
+            if full_name and full_name not in decisions:
+                click.echo(f"(no decided bundle named {full_name}; showing {name})")
+            click.echo(f"\ndecision for {name} in full:")
+            click.echo(json.dumps(decisions[name].to_dict(), indent=2))
+        if router.receipts_path is not None and router.receipts_path.exists():
+            click.echo(f"\nreceipts: {router.receipts_path}: {verify(router.receipts_path)}")
+    return 0 if mismatches == 0 else 1

@@ -50,7 +50,7 @@ _input := {
 	"taskClass": request.task_class,
 	"stage": request.stage,
 	"riskClass": request.risk_class,
-	"requestedLane": request.requested_lane,
+	"requestedLane": _echo_lane,
 	"escalation": request.escalation,
 	"standardLaneFailures": request.standard_lane_failures,
 	"deterministicVerificationAvailable": request.deterministic_verification,
@@ -58,6 +58,11 @@ _input := {
 	"egressApprovalRef": request.egress_approval_ref,
 	"prompt": request.prompt,
 }
+
+# The requested lane is echoed only when the policy declares it (an unknown one is named in the reasons).
+default _echo_lane := null
+
+_echo_lane := request.requested_lane if config.policy_lanes[request.requested_lane]
 
 _resource_signals := {
 	"localModelProfileAvailable", "localServiceHealthy", "batteryState", "thermalState",
@@ -94,18 +99,13 @@ _window(window) := budget.windows[window]
 
 _window(window) := _empty_window(window) if not budget.windows[window]
 
-default _currency := null
-
-_currency := config.optimizer.budgetPolicy.currency
-
-default _on_budget_pressure := null
-
-_on_budget_pressure := config.optimizer.budgetPolicy.onBudgetPressure
+# The budget summary; null when no optimizer is in force.
+default _budget := null
 
 _budget := {
-	"currency": _currency,
+	"currency": config.optimizer.budgetPolicy.currency,
 	"windows": {window: _window(window) | some window in config.window_order},
-	"onBudgetPressure": _on_budget_pressure,
+	"onBudgetPressure": config.optimizer.budgetPolicy.onBudgetPressure,
 	"premiumReserveShare": reserve.reserve_share,
 }
 
@@ -257,7 +257,7 @@ default result := {
 	"policyRef": null,
 	"optimizerRef": null,
 	"priceCatalogRef": null,
-	"input": null,
+	"input": {},
 	"selected": {
 		"lane": null,
 		"status": "denied",
@@ -271,7 +271,7 @@ default result := {
 	"quality": {"minimumLane": null, "requiresVerification": false},
 	"escalation": {"valid": false, "reason": null, "receiptRef": null},
 	"deEscalation": {"required": false, "afterStage": null, "toLane": null},
-	"budget": {"currency": null, "windows": {}, "onBudgetPressure": null, "premiumReserveShare": null},
+	"budget": null,
 	"resources": {},
 	"quota": {},
 	"requestedEvaluation": null,

@@ -198,10 +198,10 @@ test_task_class_mismatch_denied if {
 
 test_malformed_personal_request_denied_with_every_field if {
 	d := _decide(_bundle("router", {"bindingRef": "", "consentRef": 3}, {}, {}))
-	d.selected.reason == "invalid-personal-request:request.personal.bindingRef"
+	d.selected.reason == "invalid-request-field:personal.bindingRef"
 	d.selected.reasons == [
-		"invalid-personal-request:request.personal.bindingRef",
-		"invalid-personal-request:request.personal.consentRef",
+		"invalid-request-field:personal.bindingRef",
+		"invalid-request-field:personal.consentRef",
 	]
 	d.bindingRef == null
 	d.input.personal.consentRef == null
@@ -220,7 +220,7 @@ test_malformed_echo_fields_are_null if {
 		"personal": {"bindingRef": _binding_id, "routeId": "router", "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1"},
 		"prompt": null,
 	}
-	d.selected.reasons == ["invalid-personal-request:request.dataClass", "invalid-personal-request:request.egressApprovalRef"]
+	d.selected.reasons == ["invalid-request-field:dataClass", "invalid-request-field:egressApprovalRef"]
 }
 
 test_missing_signals_denied_and_listed if {
@@ -255,7 +255,7 @@ test_input_echo_and_evidence if {
 test_always_defined_for_any_input if {
 	d := decision.result with input as {} with data.model_router_data as _data
 	d.selected.status == "denied"
-	d.selected.reasons == ["invalid-personal-request:request.personal"]
+	d.selected.reasons == ["invalid-request-field:personal"]
 	d.input.personal == {"bindingRef": null, "routeId": null, "consentRef": null, "ledgerApprovalRef": null}
 }
 

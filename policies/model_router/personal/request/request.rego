@@ -81,31 +81,31 @@ data_class := _request.dataClass if _request.dataClass != null
 
 # METADATA
 # title: errors
-# description: One `invalid-personal-request:<JSON path>` reason per malformed field, sorted by path.
-errors := sort([sprintf("invalid-personal-request:%s", [path]) | some path in _invalid_paths])
+# description: One `invalid-request-field:<field path under request>` reason per malformed field, sorted.
+errors := sort([sprintf("invalid-request-field:%s", [path]) | some path in _invalid_paths])
 
-_invalid_paths contains "request.personal" if not is_object(object.get(_request, "personal", null))
+_invalid_paths contains "personal" if not is_object(object.get(_request, "personal", null))
 
-_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+_invalid_paths contains sprintf("personal.%s", [field]) if {
 	is_object(_request.personal)
 	some field in _required_refs
 	not ref(object.get(personal, field, null))
 }
 
-_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+_invalid_paths contains sprintf("personal.%s", [field]) if {
 	some field in _optional_refs
 	not _null_or_ref(object.get(personal, field, null))
 }
 
-_invalid_paths contains sprintf("request.personal.%s", [field]) if {
+_invalid_paths contains sprintf("personal.%s", [field]) if {
 	some field, _ in personal
 	not field in _required_refs
 	not field in _optional_refs
 }
 
-_invalid_paths contains "request.egressApprovalRef" if not _null_or_ref(object.get(_request, "egressApprovalRef", null))
+_invalid_paths contains "egressApprovalRef" if not _null_or_ref(object.get(_request, "egressApprovalRef", null))
 
-_invalid_paths contains "request.dataClass" if not data_class_valid
+_invalid_paths contains "dataClass" if not data_class_valid
 
 # METADATA
 # title: data_class_valid

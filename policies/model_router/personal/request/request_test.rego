@@ -65,42 +65,42 @@ test_task_class_missing_is_a_mismatch if {
 
 test_missing_binding_and_route_refs if {
 	_denial({}, {}) == [
-		"invalid-personal-request:request.personal.bindingRef",
-		"invalid-personal-request:request.personal.routeId",
+		"invalid-request-field:personal.bindingRef",
+		"invalid-request-field:personal.routeId",
 	]
 }
 
 test_ill_typed_refs if {
 	_denial({"bindingRef": 7, "routeId": "", "consentRef": "", "ledgerApprovalRef": false}, {}) == [
-		"invalid-personal-request:request.personal.bindingRef",
-		"invalid-personal-request:request.personal.consentRef",
-		"invalid-personal-request:request.personal.ledgerApprovalRef",
-		"invalid-personal-request:request.personal.routeId",
+		"invalid-request-field:personal.bindingRef",
+		"invalid-request-field:personal.consentRef",
+		"invalid-request-field:personal.ledgerApprovalRef",
+		"invalid-request-field:personal.routeId",
 	]
 }
 
 test_unexpected_personal_field if {
-	_denial(object.union(_personal, {"adapter": "x"}), {}) == ["invalid-personal-request:request.personal.adapter"]
+	_denial(object.union(_personal, {"adapter": "x"}), {}) == ["invalid-request-field:personal.adapter"]
 }
 
 test_personal_not_an_object if {
-	_denial("personal", {}) == ["invalid-personal-request:request.personal"]
+	_denial("personal", {}) == ["invalid-request-field:personal"]
 }
 
 test_request_not_an_object if {
-	request.denial_reasons == ["invalid-personal-request:request.personal"] with input as {"request": 3}
+	request.denial_reasons == ["invalid-request-field:personal"] with input as {"request": 3}
 		with data.model_router_data as _data
 }
 
 test_bad_egress_approval_and_data_class if {
 	_denial(_personal, {"egressApprovalRef": "", "dataClass": "secret"}) == [
-		"invalid-personal-request:request.dataClass",
-		"invalid-personal-request:request.egressApprovalRef",
+		"invalid-request-field:dataClass",
+		"invalid-request-field:egressApprovalRef",
 	]
 }
 
 test_malformed_fields_come_before_unknown_binding if {
-	_denial({"bindingRef": "urn:socioprophet:model-router-binding:nobody", "routeId": "assist", "consentRef": 1}, {}) == ["invalid-personal-request:request.personal.consentRef"]
+	_denial({"bindingRef": "urn:socioprophet:model-router-binding:nobody", "routeId": "assist", "consentRef": 1}, {}) == ["invalid-request-field:personal.consentRef"]
 }
 
 test_refs_are_read_and_default_to_null if {

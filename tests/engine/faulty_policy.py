@@ -1,0 +1,44 @@
+"""A deliberately broken policy bundle for the fail-closed tests: data.model_router.decision
+misbehaves in a way chosen by request.requestId."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from router import bundle as bundle_mod
+from router import paths
+
+FAULTY_POLICY = """package model_router
+
+# a broken policy for the fail-closed tests; which fault depends on request.requestId
+decision := {"kind": "nonsense", "selected": 42} if input.request.requestId == "garbage"
+
+decision := "just a string" if input.request.requestId == "string"
+
+decision := to_number("not a number") if input.request.requestId == "error"
+
+decision := count([y | some y in numbers.range(1, 600000); y % 7 == 0]) if input.request.requestId == "slow"
+
+decision := object.union(data.wrong_kind, {"kind": "LocalPersonalRouteDecision"}) if input.request.requestId == "wrong-kind"
+"""
+
+FAULTY_DATA = {"wrong_kind": {"schemaVersion": "v0.1", "selected": {"status": "selected"}}}
+
+
+def build_faulty_bundle(out: Path) -> Path:
+    files = [
+        ("model_router/decision.rego", FAULTY_POLICY.encode()),
+        ("model_router/batch.rego", (paths.REGO / "batch.rego").read_bytes()),
+        ("wrong_kind/data.json", json.dumps(FAULTY_DATA["wrong_kind"]).encode()),
+    ]
+    bundle_mod.build_from_files(files, out, roots=("model_router", "wrong_kind"), capabilities=None)
+    return out
+
+
+def agent_bundle(request_id: str = "req-1") -> dict:
+    return {
+        "schemaVersion": "v0.1",
+        "kind": "RouteInputBundle",
+        "request": {"requestId": request_id, "taskClass": "routine-code", "stage": "execution", "riskClass": "medium"},
+    }

@@ -42,3 +42,31 @@ def agent_bundle(request_id: str = "req-1") -> dict:
         "kind": "RouteInputBundle",
         "request": {"requestId": request_id, "taskClass": "routine-code", "stage": "execution", "riskClass": "medium"},
     }
+
+
+def schema_errors(doc, schema_name: str) -> list[str]:
+    """Messages of every violation of DOC against schemas/<schema_name>.schema.json."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((paths.SCHEMAS / f"{schema_name}.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def personal_bundle(request_id: str = "req-p-1") -> dict:
+    """A local-personal bundle the project policy decides (the example binding's local-router route)."""
+    return {
+        "schemaVersion": "v0.1",
+        "kind": "RouteInputBundle",
+        "request": {
+            "requestId": request_id,
+            "taskClass": "router",
+            "personal": {"bindingRef": "urn:socioprophet:model-router-binding:demo-user-local-llama32", "routeId": "local-router"},
+        },
+        "resources": {
+            "localModelProfileAvailable": True, "localServiceHealthy": True, "batteryState": "normal",
+            "thermalState": "normal", "memoryAvailableBytes": 17179869184, "networkAvailable": True,
+            "providerErrorRate": 0.01, "providerLatencyP95Ms": 800,
+        },
+        "quota": {"providerQuotaKnown": True, "providerQuotaRemainingShare": 0.8},
+    }

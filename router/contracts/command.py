@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from router.contracts.kinds import KINDS
+from router.contracts.kinds import KINDS, load_extensions
 from router.contracts.runner import run_validator
+
+load_extensions()
 
 
 @click.command("validate")

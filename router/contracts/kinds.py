@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from router.contracts.errors import UnusableInput
@@ -38,7 +39,27 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# modules that register further document kinds (and their rules) when imported
+EXTENSIONS = ("router.contracts.model_rules",)
+_extensions_loaded = False
+
+
+def load_extensions() -> None:
+    """Import the extension modules once, so that their kinds are known (standard library only)."""
+    global _extensions_loaded
+    if _extensions_loaded:
+        return
+    _extensions_loaded = True
+    for name in EXTENSIONS:
+        try:
+            import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
 def kind_info(kind: str) -> Kind:
+    load_extensions()
     try:
         return KINDS[kind]
     except KeyError:
@@ -47,6 +68,7 @@ def kind_info(kind: str) -> Kind:
 
 def detect_kind(doc: Any) -> str:
     """The kind of DOC: its `kind` field, or the guardrail ABI when its `schema` names it."""
+    load_extensions()
     if not isinstance(doc, dict):
         raise UnusableInput("$: not a JSON object, so it has no kind")
     if doc.get("schema") == GUARDRAIL_ABI and "kind" not in doc:

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from router import paths
 from router.contracts.context import repository_context
 from router.contracts.errors import UnusableInput
-from router.contracts.kinds import KINDS, detect_kind, kind_info
+from router.contracts.kinds import KINDS, detect_kind, kind_info, load_extensions
 from router.contracts.loader import load_document
 from router.contracts.validate import validate_document
 
@@ -36,6 +36,7 @@ def discover(kinds: Iterable[str] | None = None, root: Path | None = None) -> li
     A file that cannot be read as JSON is included only when its name starts with the slug of a
     wanted kind, so that a broken example is reported rather than silently skipped.
     """
+    load_extensions()
     wanted = set(kinds) if kinds else set(KINDS)
     slugs = tuple(kind_info(k).slug for k in wanted)
     found = []

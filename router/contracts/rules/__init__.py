@@ -51,6 +51,9 @@ def rule(kind: str, rule_id: str, summary: str) -> Callable[[RuleFn], RuleFn]:
 
 def rules_for(kind: str) -> list[Rule]:
     _load_all()
+    from router.contracts.kinds import load_extensions
+
+    load_extensions()
     return list(RULES.get(kind, []))
 
 

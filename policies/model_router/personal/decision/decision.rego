@@ -30,9 +30,11 @@ _personal_fields := ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"]
 # Reasons to deny before any target is tried ([] when the targets decide).
 _pre_denial := request.denial_reasons if count(request.denial_reasons) > 0
 
-else := array.concat(["missing-signals"], [sprintf("missing-signals:%s", [signal]) | some signal in signals.missing]) if count(signals.missing) > 0
+else := array.concat(["missing-signals"], _missing_signal_reasons) if count(signals.missing) > 0
 
 else := []
+
+_missing_signal_reasons := [sprintf("missing-signals:%s", [signal]) | some signal in signals.missing]
 
 # Every target tried, in order, with its admissibility and reasons.
 _tried := [] if count(_pre_denial) > 0

@@ -4,11 +4,31 @@ import data.model_router.personal.request
 
 _binding_id := "urn:socioprophet:model-router-binding:test"
 
-_route := {"routeId": "assist", "taskClass": "office-assist", "preferredTarget": "personal-local", "fallbackTarget": "base-local", "requiresConsent": true, "requiresNetwork": false}
+_route := {
+	"routeId": "assist",
+	"taskClass": "office-assist",
+	"preferredTarget": "personal-local",
+	"fallbackTarget": "base-local",
+	"requiresConsent": true,
+	"requiresNetwork": false,
+}
 
-_lonely := {"routeId": "lonely", "taskClass": "router", "preferredTarget": "base-local", "fallbackTarget": null, "requiresConsent": false, "requiresNetwork": false}
+_lonely := {
+	"routeId": "lonely",
+	"taskClass": "router",
+	"preferredTarget": "base-local",
+	"fallbackTarget": null,
+	"requiresConsent": false,
+	"requiresNetwork": false,
+}
 
-_undecided := {"routeId": "undecided", "taskClass": "router", "preferredTarget": "base-local", "requiresConsent": false, "requiresNetwork": false}
+_undecided := {
+	"routeId": "undecided",
+	"taskClass": "router",
+	"preferredTarget": "base-local",
+	"requiresConsent": false,
+	"requiresNetwork": false,
+}
 
 _binding := {"bindingId": _binding_id, "routes": [_route, _lonely, _undecided]}
 
@@ -100,7 +120,8 @@ test_bad_egress_approval_and_data_class if {
 }
 
 test_malformed_fields_come_before_unknown_binding if {
-	_denial({"bindingRef": "urn:socioprophet:model-router-binding:nobody", "routeId": "assist", "consentRef": 1}, {}) == ["invalid-request-field:personal.consentRef"]
+	nobody := "urn:socioprophet:model-router-binding:nobody"
+	_denial({"bindingRef": nobody, "routeId": "assist", "consentRef": 1}, {}) == ["invalid-request-field:personal.consentRef"]
 }
 
 test_refs_are_read_and_default_to_null if {

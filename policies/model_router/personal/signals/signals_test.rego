@@ -5,10 +5,38 @@ import data.model_router.personal.signals
 _binding_id := "urn:socioprophet:model-router-binding:test"
 
 _routes := {
-	"local": {"routeId": "local", "taskClass": "router", "preferredTarget": "base-local", "fallbackTarget": "quality-local", "requiresConsent": false, "requiresNetwork": false},
-	"hosted": {"routeId": "hosted", "taskClass": "router", "preferredTarget": "hosted", "fallbackTarget": "deny", "requiresConsent": true, "requiresNetwork": true},
-	"mixed": {"routeId": "mixed", "taskClass": "router", "preferredTarget": "hosted", "fallbackTarget": "personal-local", "requiresConsent": true, "requiresNetwork": true},
-	"deny": {"routeId": "deny", "taskClass": "router", "preferredTarget": "deny", "fallbackTarget": null, "requiresConsent": false, "requiresNetwork": false},
+	"local": {
+		"routeId": "local",
+		"taskClass": "router",
+		"preferredTarget": "base-local",
+		"fallbackTarget": "quality-local",
+		"requiresConsent": false,
+		"requiresNetwork": false,
+	},
+	"hosted": {
+		"routeId": "hosted",
+		"taskClass": "router",
+		"preferredTarget": "hosted",
+		"fallbackTarget": "deny",
+		"requiresConsent": true,
+		"requiresNetwork": true,
+	},
+	"mixed": {
+		"routeId": "mixed",
+		"taskClass": "router",
+		"preferredTarget": "hosted",
+		"fallbackTarget": "personal-local",
+		"requiresConsent": true,
+		"requiresNetwork": true,
+	},
+	"deny": {
+		"routeId": "deny",
+		"taskClass": "router",
+		"preferredTarget": "deny",
+		"fallbackTarget": null,
+		"requiresConsent": false,
+		"requiresNetwork": false,
+	},
 }
 
 _data := {"bindings": {_binding_id: {"document": {"bindingId": _binding_id}, "routes": _routes}}}
@@ -91,6 +119,7 @@ test_runtime_health_reports_the_signals_used if {
 }
 
 test_runtime_health_omits_absent_and_ill_typed_signals if {
-	signals.runtime_health == {"thermalState": "critical"} with input as _input("local", {"thermalState": "critical", "batteryState": "empty"})
+	resources := {"thermalState": "critical", "batteryState": "empty"}
+	signals.runtime_health == {"thermalState": "critical"} with input as _input("local", resources)
 		with data.model_router_data as _data
 }

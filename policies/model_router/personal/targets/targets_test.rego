@@ -20,11 +20,38 @@ _binding := {
 		"activationRequiresLedgerApproval": true,
 	},
 	"routes": [
-		{"routeId": "assist", "taskClass": "office-assist", "preferredTarget": "personal-local", "fallbackTarget": "base-local", "requiresConsent": true, "requiresNetwork": false},
-		{"routeId": "reason", "taskClass": "complex-reasoning", "preferredTarget": "hosted", "fallbackTarget": "quality-local", "requiresConsent": true, "requiresNetwork": true},
-		{"routeId": "open", "taskClass": "rewrite", "preferredTarget": "hosted", "fallbackTarget": null, "requiresConsent": false, "requiresNetwork": true},
+		{
+			"routeId": "assist",
+			"taskClass": "office-assist",
+			"preferredTarget": "personal-local",
+			"fallbackTarget": "base-local",
+			"requiresConsent": true,
+			"requiresNetwork": false,
+		},
+		{
+			"routeId": "reason",
+			"taskClass": "complex-reasoning",
+			"preferredTarget": "hosted",
+			"fallbackTarget": "quality-local",
+			"requiresConsent": true,
+			"requiresNetwork": true,
+		},
+		{
+			"routeId": "open",
+			"taskClass": "rewrite",
+			"preferredTarget": "hosted",
+			"fallbackTarget": null,
+			"requiresConsent": false,
+			"requiresNetwork": true,
+		},
 	],
-	"policy": {"localFirst": true, "promptEgressDefault": "deny", "hostedFallbackRequiresPolicy": true, "personalizationRequiresConsent": true, "promptHashOnlyEvidence": true},
+	"policy": {
+		"localFirst": true,
+		"promptEgressDefault": "deny",
+		"hostedFallbackRequiresPolicy": true,
+		"personalizationRequiresConsent": true,
+		"promptHashOnlyEvidence": true,
+	},
 	"evidence": {"emitRouteDecision": true, "emitRuntimeHealth": true, "emitGovernanceRefs": true},
 }
 
@@ -51,7 +78,11 @@ _personal := {"bindingRef": _binding_id, "routeId": "assist", "consentRef": "con
 
 _bundle(route_id, personal_patch, request_patch, resources_patch) := {
 	"request": object.union(
-		{"requestId": "r", "taskClass": "office-assist", "personal": object.union(object.union(_personal, {"routeId": route_id}), personal_patch)},
+		{
+			"requestId": "r",
+			"taskClass": "office-assist",
+			"personal": object.union(object.union(_personal, {"routeId": route_id}), personal_patch),
+		},
 		request_patch,
 	),
 	"resources": object.union(_healthy, resources_patch),
@@ -215,7 +246,8 @@ test_consent_contract_and_artifact_missing if {
 		{"op": "remove", "path": "/personalization/governanceContractRef"},
 		{"op": "replace", "path": "/personalization/artifactRef", "value": ""},
 	])
-	_reasons_with("personal-local", _bundle("assist", {}, {}, {}), binding) == ["consent-contract-missing", "personalization-artifact-missing"]
+	reasons := _reasons_with("personal-local", _bundle("assist", {}, {}, {}), binding)
+	reasons == ["consent-contract-missing", "personalization-artifact-missing"]
 }
 
 test_personal_consent_missing if {

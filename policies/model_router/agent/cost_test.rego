@@ -1,0 +1,55 @@
+package model_router.agent.cost_test
+
+import data.model_router.agent.cost
+import data.model_router.agent.testing_test as t
+
+test_estimates_for_the_base_bundle if {
+	cost.estimated_cost("no-model") == 0 with input as t.bundle
+	cost.estimated_cost("local-cheap") == 0.0005 with input as t.bundle
+	cost.estimated_cost("cheap") == 0.0052 with input as t.bundle
+	cost.estimated_cost("standard") == 0.033 with input as t.bundle
+	cost.estimated_cost("high-end") == 0.33 with input as t.bundle
+	cost.estimated_cost("pro") == 0.66 with input as t.bundle
+}
+
+test_costs_in_micro_dollars if {
+	cost.cost_micros("standard") == 33000 with input as t.bundle
+	cost.micros(1.5) == 1500000
+	cost.amount(1500000) == 1.5
+}
+
+test_minimum_cost_applies if {
+	b := t.with_request({"estimatedInputTokens": 10, "estimatedOutputTokens": 10})
+	cost.estimated_cost("standard") == 0.02 with input as b
+	cost.estimated_cost("high-end") == 0.25 with input as b
+}
+
+test_cache_reads_and_tool_calls if {
+	b := t.with_request({"estimatedCacheReadTokens": 100000, "estimatedToolCalls": 3})
+	cost.estimated_cost("standard") == 0.086 with input as b
+}
+
+test_local_runtime_minutes if {
+	b := t.with_request({"estimatedLocalRuntimeMinutes": 2})
+	cost.estimated_cost("local-cheap") == 0.0031 with input as b
+	cost.estimated_cost("no-model") == 0 with input as b
+}
+
+test_rounded_to_six_places if {
+	b := t.with_request({"estimatedInputTokens": 1000003, "estimatedOutputTokens": 0})
+	cost.estimated_cost("cheap") == 0.151 with input as b
+}
+
+test_requested_local_profile_is_priced if {
+	lane := data.model_router_data.priceCatalogs[data.model_router_data.active.priceCatalog].lanes["local-cheap"]
+	dear := object.union(lane.profiles[1], {"pricing": {"requestBaseCost": 0.01, "minCost": 0.01}})
+	d := t.with_catalog({"lanes": {"local-cheap": {"profiles": [lane.profiles[0], dear]}}})
+	cost.estimated_cost("local-cheap") == 0.0005 with input as t.bundle with data.model_router_data as d
+	b := t.with_resources({"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"})
+	cost.estimated_cost("local-cheap") == 0.01 with input as b with data.model_router_data as d
+}
+
+test_prices_come_from_the_catalog if {
+	d := t.with_catalog({"lanes": {"standard": {"defaultProfile": {"pricing": {"inputPerMillion": 2}}}}})
+	cost.estimated_cost("standard") == 0.053 with input as t.bundle with data.model_router_data as d
+}

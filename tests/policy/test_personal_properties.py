@@ -113,3 +113,35 @@ def test_strict_bindings_never_serve_the_adapter_without_consent(personal_opa, b
         assert bundle["request"]["personal"]["consentRef"] is not None
     if target == "hosted":
         assert bundle["request"]["egressApprovalRef"] is not None
+
+
+junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["", "x", "critical", "normal"]),
+                 st.lists(st.integers(), max_size=2), st.dictionaries(st.sampled_from(["a"]), st.integers(), max_size=1))
+DEMO = "urn:socioprophet:model-router-binding:demo-user-local-llama32"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    personal=st.dictionaries(
+        st.sampled_from(["bindingRef", "routeId", "consentRef", "ledgerApprovalRef", "other"]),
+        st.one_of(junk, st.sampled_from([DEMO, "local-router", "office-assist-personal", "complex-reasoning-policy-gated"])),
+    ),
+    resources=st.dictionaries(st.sampled_from(["localServiceHealthy", "localModelProfileAvailable", "memoryAvailableBytes",
+                                               "thermalState", "batteryState", "networkAvailable"]), junk),
+    data_class=st.one_of(st.sampled_from(["internal", "restricted"]), junk),
+    egress=st.one_of(st.none(), st.just("egress:1"), junk),
+)
+def test_any_personal_object_yields_a_schema_valid_decision(personal_opa, personal, resources, data_class, egress):  # noqa: F811
+    bundle = {"request": {"requestId": "r", "taskClass": "router", "personal": personal,
+                          "dataClass": data_class, "egressApprovalRef": egress},
+              "resources": resources}
+    decision = personal_opa.decide(bundle)
+    assert decision is not None
+    check_invariants(bundle, decision)
+    well_formed = (all(isinstance(personal.get(k), str) and personal[k] for k in ("bindingRef", "routeId"))
+                   and all(personal.get(k) is None or (isinstance(personal[k], str) and personal[k])
+                           for k in ("consentRef", "ledgerApprovalRef"))
+                   and "other" not in personal)
+    if not well_formed:
+        assert decision["selected"]["status"] == "denied"
+        assert decision["selected"]["reason"].startswith("invalid-request-field:")

@@ -4,6 +4,7 @@ the wiring into real agent-execution and local-personal decisions."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from model_opa import demo_documents, merged
@@ -274,3 +275,22 @@ def test_demo_documents_assemble_with_the_policy_data():
     assert {P1B, P3B} <= profiles
     routes = data["routeAuthorizations"]["urn:socioprophet:model-route-authorization:demo"]["routes"]
     assert all(m["governanceRoute"] in routes for m in catalog["models"].values())
+
+
+MODEL_REASON_CODES = {
+    "model-selected", "unauthorized-no-governance-route", "unauthorized-unledgered-model", "task-not-supported",
+    "locality-not-allowed", "guardrail-incompatible", "eval-confidence-below-threshold", "lane-mismatch",
+    "hosted-fallback-not-allowed", "score-unavailable", "no-authorized-candidates", "no-eligible-candidates",
+}
+
+
+def test_every_model_reason_code_is_in_the_catalogue_and_the_rego_emits_no_other():
+    reasons = policy_data.assemble()["reasons"]
+    for code in MODEL_REASON_CODES:
+        assert {"summary", "remediation", "severity"} <= set(reasons[code]), code
+    emitted = set()
+    for path in (paths.REGO / "models").glob("*.rego"):
+        if path.name.endswith("_test.rego"):
+            continue
+        emitted.update(re.findall(r'"((?:[a-z]+-)+[a-z]+)"', path.read_text(encoding="utf-8")))
+    assert emitted == MODEL_REASON_CODES

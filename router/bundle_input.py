@@ -123,6 +123,8 @@ def _depth_violation(value: Any, source: str, limit: int = MAX_DEPTH) -> Violati
             for k, v in items:
                 if isinstance(v, (dict, list)):
                     stack.append((v, depth + 1, (*where, k)))
+                elif isinstance(v, float) and not math.isfinite(v):
+                    return Violation(source, json_path((*where, k)), str(v), "a finite number (NaN and Infinity are not JSON)")
         elif isinstance(node, float) and not math.isfinite(node):
             return Violation(source, json_path(where), str(node), "a finite number (NaN and Infinity are not JSON)")
     return None

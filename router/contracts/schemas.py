@@ -108,6 +108,22 @@ def _render(error: ValidationError, source: str) -> list[Violation]:
     def v(path_parts, found, expected):
         return Violation(source, json_path(path_parts), found, expected, "schema")
 
+    schema_path = list(error.absolute_schema_path)
+    if "propertyNames" in schema_path and keyword != "propertyNames":
+        # an error about a field name: the instance is the name, the path its object
+        inner = _render_keyword(error, source, parts, inst, keyword, value)
+        return [v(parts, f"the field name {show(inst)}", f"field names that are {inner[0].expected}")] if inner else []
+    if keyword is None or keyword is False:  # a `false` schema: the field is not allowed here
+        if len(schema_path) >= 2 and schema_path[-2] == "properties" and (not parts or parts[-1] != schema_path[-1]):
+            parts = [*parts, schema_path[-1]]
+        return [v(parts, show(inst), "no such field for this document")]
+    return _render_keyword(error, source, parts, inst, keyword, value)
+
+
+def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any, keyword: Any, value: Any) -> list[Violation]:
+    def v(path_parts, found, expected):
+        return Violation(source, json_path(path_parts), found, expected, "schema")
+
     if keyword == "required":
         missing = [name for name in value if isinstance(inst, dict) and name not in inst]
         return [v([*parts, name], "no value (field absent)", "a value: the field is required") for name in missing]
@@ -123,7 +139,8 @@ def _render(error: ValidationError, source: str) -> list[Violation]:
             out.append(v([*parts, name], "an unexpected field", f"only the declared fields{hint}: {', '.join(declared)}"))
         return out
     if keyword == "type":
-        return [v(parts, f"{show(inst)} ({json_type(inst)})", _type_words(value))]
+        found = show(inst) if inst is None else f"{show(inst)} ({json_type(inst)})"
+        return [v(parts, found, _type_words(value))]
     if keyword == "enum":
         return [v(parts, show(inst), f"one of: {_choices(value)}")]
     if keyword == "const":
@@ -156,8 +173,8 @@ def _render(error: ValidationError, source: str) -> list[Violation]:
         sub = error.context[0] if error.context else None
         what = _render(sub, source)[0].expected if sub is not None else "a declared name"
         return [v(parts, f"the field name {show(inst)}", f"field names that are {what}")]
-    if keyword is None or keyword is False:  # a `false` schema: the field is not allowed here
-        return [v(parts, show(inst), "no such field for this document")]
+    if keyword == "not" and isinstance(value, dict) and set(value) == {"required"} and isinstance(inst, dict):
+        return [v([*parts, name], show(inst[name]), "no such field for this document") for name in value["required"] if name in inst]
     if keyword in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 

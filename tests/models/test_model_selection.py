@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from jsonschema import Draft202012Validator
 from model_opa import demo_documents, merged
 
 from router import model_data, paths, policy_data
@@ -212,8 +213,17 @@ def agent_bundle(**request_changes) -> dict:
     }
 
 
+FIELDS_SCHEMA = Draft202012Validator(json.loads((paths.SCHEMAS / "model-selection.schema.json").read_text(encoding="utf-8")))
+
+
+def assert_fields_valid(fields: dict) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in FIELDS_SCHEMA.iter_errors(fields)]
+    assert errors == []
+
+
 def test_agent_decision_names_the_model_and_fallbacks_of_feasible_lanes_only(model_opa):
     decision, fields = model_opa.agent(agent_bundle())
+    assert_fields_valid(fields)
     assert decision["selected"]["status"] == "selected"
     assert fields["model"]["status"] == "selected"
     assert fields["model"]["modelRef"] in {m["modelRef"] for m in demo_documents()[0]["models"] if m["lane"] == decision["selected"]["lane"]}
@@ -246,6 +256,7 @@ def test_agent_lane_whose_models_are_all_blocked_is_deferred(model_opa):
     assert out["m"]["selected"]["lane"] is None and out["m"]["selected"]["suggestedLane"] == "local-cheap"
     assert out["m"]["model"]["status"] == "blocked"
     assert out["m"]["fallbacks"] == []
+    assert_fields_valid({k: v for k, v in out["m"].items() if k != "selected"})
 
 
 def test_personal_local_target_gets_a_model_of_its_profile(model_opa):
@@ -261,6 +272,7 @@ def test_personal_local_target_gets_a_model_of_its_profile(model_opa):
 def test_personal_denied_decision_needs_no_model(model_opa):
     bundle = json.loads((paths.EXAMPLES / "bundles" / "personal-all-inadmissible.json").read_text(encoding="utf-8"))
     decision, fields = model_opa.personal(bundle)
+    assert_fields_valid(fields)
     assert decision["selected"]["status"] == "denied"
     assert fields["model"] is None and fields["fallbacks"] == [] and "selected" not in fields
 

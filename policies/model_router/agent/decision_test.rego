@@ -192,3 +192,11 @@ test_blocking_reasons_are_empty_for_a_routable_bundle if {
 test_same_bundle_same_decision if {
 	t.decide(t.bundle) == t.decide(t.bundle)
 }
+
+test_incomplete_evaluation_falls_back_to_a_denied_decision if {
+	r := decision.result with input as t.bundle with data.model_router.agent.selection.outcome as {}
+	r.selected.status == "denied"
+	r.selected.reason == "policy-evaluation-incomplete"
+	r.candidateSet == []
+	object.keys(r) == _keys
+}

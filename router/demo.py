@@ -46,21 +46,25 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
         from dataclasses import replace
 
         settings = replace(settings, receipts_dir=DEMO_RECEIPTS)
-    rows, decisions, mismatches = [], {}, 0
+    rows, decisions, mismatches, refused = [], {}, 0, 0
     with Router(settings=settings) as router:
         click.echo(f"engine: {router.engine.describe}")
         for path in bundles:
+            expected_file = path.with_name(path.stem + ".expected.json")
+            expected = json.loads(expected_file.read_text(encoding="utf-8")) if expected_file.exists() else None
             try:
                 decision = router.decide(path)
             except InvalidBundle as exc:
-                rows.append([path.name, "-", "unusable input", str(exc.violations[0])[:60], "-"])
-                mismatches += 1
+                first = exc.violations[0]
+                refusal_expected = expected is not None and expected.get("status") in ("denied", "deferred", "quarantined")
+                rows.append([path.name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], "yes*" if refusal_expected else "NO"])
+                refused += 1
+                mismatches += 0 if refusal_expected else 1
                 continue
             decisions[path.name] = decision
-            expected_file = path.with_name(path.stem + ".expected.json")
             check = "-"
-            if expected_file.exists():
-                ok = matches(decision, json.loads(expected_file.read_text(encoding="utf-8")))
+            if expected is not None:
+                ok = matches(decision, expected)
                 check = "yes" if ok else "NO"
                 mismatches += 0 if ok else 1
             rows.append([*decision_row(path.name, decision), check])
@@ -69,7 +73,11 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
         for d in decisions.values():
             counts[d.status] = counts.get(d.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        if refused:
+            summary += f", {refused} refused as unusable input"
         click.echo(f"\n{len(bundles)} bundles: {summary}; {mismatches} not as expected")
+        if refused:
+            click.echo("* refused before OPA was asked: the bundle fails the input schema (decide exits 2); the policy denies it too")
         if decisions:
             permitted = [n for n, d in decisions.items() if d.status == "selected"]
             name = full_name if full_name in decisions else (permitted or list(decisions))[0]

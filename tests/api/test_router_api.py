@@ -20,6 +20,7 @@ from api_helpers import (
 )
 
 from router import Decision, InvalidBundle, Router
+from router.bundle_input import load as bi_prepare
 from router import engine as eng
 from router.config import ConfigError
 from router.decision import decision_id
@@ -28,6 +29,7 @@ from router.receipts import verify
 
 CANARY = "CANARY-7f3a-prompt-text-must-never-leave-the-caller"
 EXAMPLES = [p for p in example_bundles() if expected_for(p)]
+PERSONAL_EXAMPLES = [p for p in EXAMPLES if p.name.startswith("personal-")]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,15 @@ def _opa_log_entries(log: Path, path_suffix: str) -> list[dict]:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_bundles_decide_as_expected_with_valid_documents(router, path):
     expected = expected_for(path)
+    try:
+        bi_prepare(path)
+    except InvalidBundle as exc:
+        # a bundle that fails the input schema is refused before OPA is asked (CLI exit code 2);
+        # its expected outcome must be a refusal too
+        assert expected["status"] in ("denied", "deferred", "quarantined"), exc
+        with pytest.raises(InvalidBundle):
+            router.decide(path)
+        return
     decision = router.decide(path)
     assert decision.fault is None, decision.detail
     assert decision.status == expected["status"]
@@ -120,7 +131,7 @@ def test_to_dict_is_a_copy_and_typed_fields_match_it(router):
 
 def test_decide_many_matches_single_decisions_in_one_round_trip(logged_router):
     router, log = logged_router
-    bundles = [load(p) for p in EXAMPLES[:6]]
+    bundles = [load(p) for p in PERSONAL_EXAMPLES[:6]]
     singles = [router.decide(b) for b in bundles]
     before_batch = len(_opa_log_entries(log, "model_router/batch/decisions"))
     before_single = len(_opa_log_entries(log, "model_router/decision"))
@@ -214,7 +225,7 @@ def test_missing_file_is_unusable(router, tmp_path):
 
 
 def test_explain_renders_every_target_with_reasons_and_remedies(router):
-    path = next(p for p in EXAMPLES if expected_for(p)["status"] == "fallback")
+    path = next(p for p in PERSONAL_EXAMPLES if expected_for(p)["status"] == "fallback")
     explanation = router.explain(path)
     decision = explanation.decision
     text = explanation.text
@@ -241,7 +252,7 @@ def test_explain_of_a_fault_names_the_fault(tmp_path):
 
 
 def test_concurrent_decisions_from_threads(router):
-    paths_ = EXAMPLES[:8]
+    paths_ = PERSONAL_EXAMPLES[:8]
     expected = {p: expected_for(p)["status"] for p in paths_}
     start_count = verify(router.receipts_path).receipts
     results, errors = [], []

@@ -33,6 +33,9 @@ COLLECTIONS = {
     AUTHORIZATION_KIND: ("routeAuthorizations", "routeAuthorization"),
 }
 
+# role under "active" -> collection it must name a loaded document of
+ACTIVE_ROLES = {role: collection for collection, role in COLLECTIONS.values()}
+
 TIERS_FILE = paths.POLICY_DATA / "model-score-tiers.json"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -213,7 +214,7 @@ def agent_bundle(**request_changes) -> dict:
     }
 
 
-FIELDS_SCHEMA = Draft202012Validator(json.loads((paths.SCHEMAS / "model-selection.schema.json").read_text(encoding="utf-8")))
+FIELDS_SCHEMA = Draft202012Validator(json.loads((Path(__file__).with_name("decision-model-fields.schema.json")).read_text(encoding="utf-8")))
 
 
 def assert_fields_valid(fields: dict) -> None:

@@ -34,7 +34,8 @@ def default_profile_resolves(doc, ctx) -> Iterator[Finding]:
 @rule(KIND, "cost-model-matches-lane", "no-model is priced as none, local-cheap as local-runtime, hosted lanes as hosted-token")
 def cost_model_matches_lane(doc, ctx) -> Iterator[Finding]:
     for i, lane in items(doc, "lanes"):
-        wanted = COST_MODEL_OF_LANE.get(lane.get("laneId"))
+        lane_id = lane.get("laneId")
+        wanted = COST_MODEL_OF_LANE.get(lane_id) if isinstance(lane_id, str) else None
         model = lane.get("costModel")
         if wanted and isinstance(model, str) and model != wanted:
             yield Finding(("lanes", i, "costModel"), show(model), f"{wanted!r} for lane {lane['laneId']}")

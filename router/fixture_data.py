@@ -9,7 +9,8 @@ mounted at `data.model_router_fixtures`, where `policies/model_router/fixtures_t
 case through `data.model_router.decision` (`opa test`), and `tests/policy/test_fixtures.py` does the same
 against a running OPA server. Both decision families share the format: `family` is `agent` (expected
 `status`, `lane`, `reasonsInclude`, optional `suggestedLane`) or `personal` (expected `status`, `target`,
-`reasonsInclude`, optional `profileRef`).
+`reasonsInclude`, optional `profileRef`). An optional `"schemaValidInput": false` marks a case whose bundle
+deliberately violates the input schema, to show the policy failing closed on its own.
 """
 
 from __future__ import annotations

@@ -27,11 +27,21 @@ _no_model := {
 }
 
 # METADATA
+# title: with_model
+# description: |
+#   DECISION with the model selection merged in: object.union(decision, for_decision(decision)).
+#   Anything that is not an object (a stub, an undefined family result) is returned unchanged.
+with_model(decision) := object.union(decision, for_decision(decision)) if is_object(decision)
+
+with_model(decision) := decision if not is_object(decision)
+
+# METADATA
 # title: for_decision
 # description: |
-#   The fields to merge into DECISION (object.union(decision, for_decision(decision))). model is null
-#   when the decision chose nothing, chose a lane that needs no model, or no model catalog is loaded.
-for_decision(_) := _no_model if not catalog.configured
+#   The fields to merge into DECISION. model is null when the decision chose nothing or chose a lane
+#   that needs no model. When no model catalog, route policy or authorization mirror is active the
+#   result is {} (model selection is not configured, the decision is left as it is).
+for_decision(_) := {} if not catalog.configured
 
 for_decision(decision) := _no_model if {
 	catalog.configured

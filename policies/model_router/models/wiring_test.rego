@@ -114,9 +114,24 @@ test_personal_denied_decision_needs_no_model if {
 	out.model == null
 }
 
-test_without_model_documents_nothing_is_selected if {
-	out := wiring.for_decision(agent("cheap", "selected", "low")) with data.model_router_data as {}
-	out == {"model": null, "fallbacks": [], "blockedCandidates": [], "modelSelection": {"modelCatalogRef": null, "routePolicyRef": null, "routeAuthorizationRef": null}}
+test_without_model_documents_the_decision_is_left_as_it_is if {
+	decision := agent("cheap", "selected", "low")
+	wiring.for_decision(decision) == {} with data.model_router_data as {}
+	wiring.with_model(decision) == decision with data.model_router_data as {}
+}
+
+test_with_model_merges_the_fields_into_the_decision if {
+	decision := agent("high-end", "selected", "high")
+	merged := wiring.with_model(decision) with data.model_router_data as fixture
+	merged.kind == "AgentExecutionRouteDecision"
+	merged.candidateSet == decision.candidateSet
+	merged.selected.status == "deferred"
+	merged.selected.costClass == "high"
+	merged.model.reasons == ["no-authorized-candidates"]
+}
+
+test_with_model_leaves_non_objects_alone if {
+	wiring.with_model("stub") == "stub" with data.model_router_data as fixture
 }
 
 test_unknown_decision_kind_needs_no_model if {

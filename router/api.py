@@ -351,6 +351,12 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
         fix = remediation_for(reasons, decision.reason)
         if fix:
             changes.append(fix)
+    try:  # the concrete-model part (model, fallbacks, blocked candidates), when the decision has one
+        from router import model_explain
+
+        lines.extend(model_explain.lines(doc, lambda code: describe_reason(reasons, code)))
+    except ImportError:
+        pass
     if changes:
         lines.append("what would change the outcome:")
         lines.extend(f"  - {c}" for c in changes)

@@ -30,17 +30,32 @@ def _shown(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path)
 
 
+def meant_to_be_rejected(path: Path) -> bool:
+    """An example input bundle kept to show how ill-typed input is denied: its sibling
+    `<name>.expected.json` says `"schemaValidInput": false`. Discovery skips it (name it to check it)."""
+    expected = path.with_name(path.stem + ".expected.json")
+    if path.name.endswith(".expected.json") or not expected.is_file():
+        return False
+    try:
+        return load_document(expected).get("schemaValidInput") is False
+    except UnusableInput:
+        return False
+
+
 def discover(kinds: Iterable[str] | None = None, root: Path | None = None) -> list[Path]:
     """Every JSON file under examples/ whose kind is among KINDS (all kinds when None).
 
     A file that cannot be read as JSON is included only when its name starts with the slug of a
-    wanted kind, so that a broken example is reported rather than silently skipped.
+    wanted kind, so that a broken example is reported rather than silently skipped. Example bundles
+    meant to be rejected (see meant_to_be_rejected) are left out.
     """
     load_extensions()
     wanted = set(kinds) if kinds else set(KINDS)
     slugs = tuple(kind_info(k).slug for k in wanted)
     found = []
     for path in sorted((root or paths.EXAMPLES).rglob("*.json")):
+        if meant_to_be_rejected(path):
+            continue
         try:
             kind = detect_kind(load_document(path))
         except UnusableInput:

@@ -124,3 +124,16 @@ def test_binding_schema_declares_the_documented_defaults():
 def test_schemas_are_plain_json_files():
     for path in SCHEMAS.glob("*.schema.json"):
         json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_example_bundles_meant_to_be_rejected_are_rejected_by_the_schema():
+    """examples/bundles/ keeps ill-typed bundles (their .expected.json says schemaValidInput false) to show
+    how they are denied; discovery leaves them out, and the schema does reject each of them."""
+    from router.contracts.runner import meant_to_be_rejected
+
+    rejected = [p for p in sorted(EXAMPLES.rglob("*.json")) if meant_to_be_rejected(p)]
+    for path in rejected:
+        doc = load_document(path)
+        assert detect_kind(doc) == "RouteInputBundle"
+        assert not validator_for("RouteInputBundle").is_valid(doc), path.name
+        assert path not in discover()

@@ -61,7 +61,15 @@ def test_odd_keys_are_quoted_in_paths():
     doc = copy.deepcopy(BUNDLE)
     doc["quota"]["budget"]["fort night"] = {"spent": 1}
     assert errors(doc, "RouteInputBundle") == [
-        ("$.quota.budget", 'the field name "fort night"', "field names that are one of: task, session, day, week, month")
+        ("$.quota.budget['fort night']", "an unexpected field", "only the declared fields: task, session, day, week, month")
+    ]
+
+
+def test_a_bad_field_name_in_a_map_names_the_map():
+    doc = copy.deepcopy(AGENT_DECISION)
+    doc["budget"]["windows"]["fortnight"] = doc["budget"]["windows"]["task"]
+    assert errors(doc, "AgentExecutionRouteDecision") == [
+        ("$.budget.windows", 'the field name "fortnight"', "field names that are one of: task, session, day, week, month")
     ]
 
 

@@ -8,6 +8,8 @@ import signal
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from faulty_policy import agent_bundle, personal_bundle, schema_errors
 
 from router import Router
@@ -128,3 +130,32 @@ def test_a_closed_router_denies_instead_of_raising(project_bundle):
     router.close()
     decision = router.decide(agent_bundle())
     assert decision.status == "denied" and decision.reason == eng.ENGINE_UNAVAILABLE
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+statuses = st.sampled_from(["selected", "downgraded", "deferred", "denied", "quarantined", "fallback", "allow", None])
+
+
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    result=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"kind": st.sampled_from(["AgentExecutionRouteDecision", "LocalPersonalRouteDecision", "Other"]),
+             "schemaVersion": st.just("v0.1"),
+             "selected": st.fixed_dictionaries({"status": statuses, "lane": st.sampled_from(["pro", "cheap", None])})},
+            optional={"candidateSet": json_values, "policyRef": json_values, "input": json_values},
+        ),
+    )
+)
+def test_no_policy_result_escapes_as_an_exception_or_a_permission(faulty_router, result):
+    prep = faulty_router.prepare(agent_bundle("property"))
+    decision = faulty_router._build(prep, eng.EngineResult(result=result, revision="sha256:" + "0" * 64))
+    assert decision.fault == eng.INVALID_POLICY_RESULT
+    assert decision.status == "denied" and not decision.permitted
+    assert schema_errors(decision.to_dict(), DECISION_SCHEMA) == []
+    assert schema_errors(decision.to_guardrail(), "sourceos.guardrail.decision.v0.1") == []

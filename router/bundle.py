@@ -120,6 +120,20 @@ def build_from_files(
     return revision
 
 
+def revision_of(bundle_file: Path) -> str | None:
+    """The revision recorded in a bundle archive's .manifest (None when it has none)."""
+    import tarfile
+
+    try:
+        with tarfile.open(bundle_file) as tar:
+            for member in tar.getmembers():
+                if member.name.lstrip("/") == ".manifest":
+                    return json.load(tar.extractfile(member)).get("revision")
+    except (OSError, tarfile.TarError, ValueError):
+        return None
+    return None
+
+
 def ensure_bundle(force: bool = False) -> BuiltBundle:
     """Build build/bundle.tar.gz when the policies or the policy data changed; return path and revision.
 

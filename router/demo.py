@@ -86,5 +86,10 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
             click.echo(f"\ndecision for {name} in full:")
             click.echo(json.dumps(decisions[name].to_dict(), indent=2))
         if router.receipts_path is not None and router.receipts_path.exists():
-            click.echo(f"\nreceipts: {router.receipts_path}: {verify(router.receipts_path)}")
+            shown = router.receipts_path
+            try:
+                shown = shown.resolve().relative_to(Path.cwd().resolve())
+            except ValueError:
+                pass
+            click.echo(f"\nreceipts: {shown}: {verify(router.receipts_path)}")
     return 0 if mismatches == 0 else 1

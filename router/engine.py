@@ -289,14 +289,29 @@ class ManagedEngine(_ClientEngine):
     def describe(self) -> str:
         return f"managed OPA at {self.url} (pid {self.pid})" if self.url else "managed OPA (not running)"
 
+    def _private_dir(self) -> Path:
+        if self._tmpdir is None:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="model-router-opa-"))
+            os.chmod(self._tmpdir, 0o700)
+        return self._tmpdir
+
     def _bundle_path(self) -> Path:
+        """The bundle to serve. The project bundle is built when needed and copied once, so a restart
+        serves the same revision as the first start (a rebuild on disk does not change a running router)."""
         if self._bundle_arg is not None:
             return self._bundle_arg
+        pinned = self._private_dir() / "bundle.tar.gz"
+        if self.bundle_revision is not None and pinned.exists():
+            return pinned
         from router import bundle as bundle_mod
 
         built = bundle_mod.ensure_bundle()
-        self.bundle_revision = built.revision
-        return built.path
+        shutil.copyfile(built.path, pinned)
+        if bundle_mod.revision_of(pinned) != built.revision:  # rebuilt by another process meanwhile
+            built = bundle_mod.ensure_bundle()
+            shutil.copyfile(built.path, pinned)
+        self.bundle_revision = bundle_mod.revision_of(pinned)
+        return pinned
 
     def _write_authz_bundle(self, token: str) -> Path:
         assert self._tmpdir is not None
@@ -311,9 +326,7 @@ class ManagedEngine(_ClientEngine):
 
     def _spawn_once(self, bundle: Path) -> None:
         opa = self._opa or opa_binary.find_opa()
-        if self._tmpdir is None:
-            self._tmpdir = Path(tempfile.mkdtemp(prefix="model-router-opa-"))
-            os.chmod(self._tmpdir, 0o700)
+        self._private_dir()
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [

@@ -159,3 +159,43 @@ def test_no_policy_result_escapes_as_an_exception_or_a_permission(faulty_router,
     assert decision.status == "denied" and not decision.permitted
     assert schema_errors(decision.to_dict(), DECISION_SCHEMA) == []
     assert schema_errors(decision.to_guardrail(), "sourceos.guardrail.decision.v0.1") == []
+
+
+def test_threads_deciding_while_opa_is_killed_never_see_an_exception(project_bundle, tmp_path):
+    import threading
+
+    with Router(receipts_dir=tmp_path, timeout_ms=2000) as router:
+        reference = router.decide(personal_bundle("threads"))
+        assert reference.fault is None, reference.detail
+        outcomes, errors = [], []
+        stop = threading.Event()
+
+        def work():
+            while not stop.is_set():
+                try:
+                    d = router.decide(personal_bundle("threads"))
+                    outcomes.append((d.fault, d.status, d.route))
+                except Exception as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        os.killpg(router.engine.pid, signal.SIGKILL)
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert errors == []
+        faults = {f for f, _, _ in outcomes}
+        assert faults <= {None, eng.ENGINE_UNAVAILABLE}
+        for fault, status, route in outcomes:
+            if fault is None:
+                assert (status, route) == (reference.status, reference.route)
+            else:
+                assert status == "denied" and route is None
+        final = router.decide(personal_bundle("threads"))
+        assert final.fault is None and final.decision_id == reference.decision_id
+        assert router.engine.starts == 2
+    assert verify(tmp_path / "receipts.jsonl").receipts == len(outcomes) + 2

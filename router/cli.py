@@ -239,11 +239,20 @@ def _run(cmd: list[str]) -> None:
 
 
 def _ensure_data() -> None:
+    """Assemble build/data as `make data` does (policy data, plus the fixture data when present)."""
     from router import policy_data
 
     try:
         policy_data.write()
     except policy_data.PolicyDataError as exc:
+        _fail(f"error: {exc}", EXIT_UNUSABLE)
+    try:
+        from router import fixture_data
+    except ImportError:
+        return
+    try:
+        fixture_data.write()
+    except Exception as exc:  # a broken fixture is reported, not hidden
         _fail(f"error: {exc}", EXIT_UNUSABLE)
 
 

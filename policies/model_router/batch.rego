@@ -10,6 +10,8 @@ package model_router.batch
 # METADATA
 # title: decisions
 # description: Index of each bundle in `input.bundles` -> its route decision (an index is absent when the decision is undefined).
+# schemas:
+#   - input: {"type": "object", "properties": {"bundles": {"type": "array", "items": {"type": "object"}}}}
 decisions[i] := d if {
 	some i, bundle in input.bundles
 	d := data.model_router.decision with input as bundle

@@ -17,10 +17,11 @@ import data.model_router.agent.signals
 
 _spend := signals.budget_spend
 
-# The contract's per-tier field names: the share in a window, the tier's spend in the quota.
+# The contract's per-tier names, by premium cost class: the share in a window, the tier's spend in the
+# quota and the reason code.
 _tier_fields := {
-	"high-end": {"share": "highEndMaxShare", "spent": "highEndSpent"},
-	"pro": {"share": "proMaxShare", "spent": "proSpent"},
+	"high": {"share": "highEndMaxShare", "spent": "highEndSpent", "code": "high-end-share-exceeded"},
+	"maximum": {"share": "proMaxShare", "spent": "proSpent", "code": "pro-share-exceeded"},
 }
 
 _policy_window := config.policy.escalationPolicy.budgetWindow
@@ -65,7 +66,7 @@ _insufficient(lane) := [sprintf("budget-insufficient:%s", [window]) |
 	cost.cost_micros(lane) > remaining_micros[window]
 ]
 
-_share_exceeded(lane) := [sprintf("%s-share-exceeded:%s", [tier, window]) |
+_share_exceeded(lane) := [sprintf("%s:%s", [_tier_fields[tier].code, window]) |
 	tier := lanes.premium_tier[lane]
 	some window in config.window_order
 	spent := cost.micros(_spend[window][_tier_fields[tier].spent])

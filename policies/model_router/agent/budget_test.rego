@@ -63,19 +63,19 @@ test_insufficient_budget_comes_before_share if {
 
 test_policy_budget_window_share_can_be_stricter if {
 	d := t.with_policy({"document": {"escalationPolicy": {"budgetWindow": {"unit": "task", "highEndMaxShare": 0.1}}}})
-	budget.ceiling_micros("task", "high-end") == 200000 with data.model_router_data as d
+	budget.ceiling_micros("task", "high") == 200000 with data.model_router_data as d
 	budget.failures("high-end") == ["high-end-share-exceeded:task"] with input as t.bundle with data.model_router_data as d
 }
 
 test_policy_budget_window_applies_to_its_unit_only if {
 	d := t.with_policy({"document": {"escalationPolicy": {"budgetWindow": {"unit": "day", "highEndMaxShare": 0.001}}}})
-	budget.ceiling_micros("task", "high-end") == 500000 with data.model_router_data as d
-	budget.ceiling_micros("day", "high-end") == 100000 with data.model_router_data as d
+	budget.ceiling_micros("task", "high") == 500000 with data.model_router_data as d
+	budget.ceiling_micros("day", "high") == 100000 with data.model_router_data as d
 }
 
 test_optimizer_share_when_the_policy_one_is_looser if {
 	d := t.with_policy({"document": {"escalationPolicy": {"budgetWindow": {"unit": "task", "highEndMaxShare": 0.9}}}})
-	budget.ceiling_micros("task", "high-end") == 500000 with data.model_router_data as d
+	budget.ceiling_micros("task", "high") == 500000 with data.model_router_data as d
 }
 
 test_first_window if {

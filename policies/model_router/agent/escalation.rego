@@ -58,8 +58,8 @@ valid_for(lane) if {
 
 # The documents' per-tier switches that require a reason (either one suffices).
 _reason_flags := {
-	"high-end": [_policy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
-	"pro": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
+	"high": [_policy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
+	"maximum": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
 }
 
 _reason_required(lane) if not lanes.premium_tier[lane]

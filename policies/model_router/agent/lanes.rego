@@ -9,8 +9,8 @@
 #     lane is hosted (fail closed: an unknown cost model gets the hosted checks);
 #   - model-free: costModel `none` (needs neither a model nor a runtime);
 #   - premium: cost class `high` or `maximum`, or the lane requires an escalation receipt. The
-#     premium tier (`high-end` for cost class high, `pro` for maximum) picks the share ceiling and
-#     the reason-required flags of the documents.
+#     premium tier (cost class `high`: the high-end share, spend and reason flags of the documents;
+#     `maximum`: the pro ones) picks the share ceiling and the reason-required flags.
 package model_router.agent.lanes
 
 import data.model_router.agent.config
@@ -58,11 +58,16 @@ hosted contains lane_id if {
 	not lane_id in local
 }
 
-_tier_by_cost_class := {"high": "high-end", "maximum": "pro"}
+# The contract's premium cost classes: `high` is the high-end tier, `maximum` the pro tier.
+_premium_cost_classes := {"high", "maximum"}
 
 # METADATA
-# description: Premium tier of a premium lane (`high-end` or `pro`) by its cost class.
-premium_tier[lane_id] := _tier_by_cost_class[lane.costClass] if some lane_id, lane in config.policy_lanes
+# description: >-
+#   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
+premium_tier[lane_id] := lane.costClass if {
+	some lane_id, lane in config.policy_lanes
+	lane.costClass in _premium_cost_classes
+}
 
 # METADATA
 # description: Premium lanes (high or maximum cost class, or an escalation receipt is required).

@@ -23,7 +23,7 @@ test_lane_kinds_come_from_the_catalog_and_policy if {
 	lanes.hosted == {"cheap", "standard", "high-end", "pro"}
 	lanes.premium == {"high-end", "pro"}
 	lanes.requires_receipt == {"high-end", "pro"}
-	lanes.premium_tier == {"high-end": "high-end", "pro": "pro"}
+	lanes.premium_tier == {"high-end": "high", "pro": "maximum"}
 }
 
 test_receipt_flag_makes_a_lane_premium if {

@@ -137,3 +137,17 @@ def test_example_bundles_meant_to_be_rejected_are_rejected_by_the_schema():
         assert detect_kind(doc) == "RouteInputBundle"
         assert not validator_for("RouteInputBundle").is_valid(doc), path.name
         assert path not in discover()
+
+
+def test_the_complete_examples_in_docs_contracts_md_are_valid():
+    """Every ```json block in docs/contracts.md is a complete, valid document (excerpts are ```jsonc)."""
+    import re
+
+    text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        from router.contracts import parse_document
+
+        doc = parse_document(block, "docs/contracts.md")
+        assert [str(v) for v in validate_document(doc, source="docs/contracts.md")] == []

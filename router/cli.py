@@ -135,7 +135,7 @@ def decide(bundle, fmt, config_file, opa_url, timeout_ms, receipts_dir, no_recei
                     _fail("error: no receipt was recorded (receipts are off, or the log is not writable)", decision.exit_code if decision.fault else EXIT_UNUSABLE)
                 out = json.dumps(decision.receipt, indent=2, ensure_ascii=False)
             else:
-                out = table([decision_row(prep.source, decision)], ["bundle", "route", "status", "reason"])
+                out = table([decision_row(prep.source, decision)], ["bundle", "lane/target", "status", "reason"])
     except unusable as exc:
         _report_unusable(exc)
         sys.exit(EXIT_UNUSABLE)

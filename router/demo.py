@@ -68,7 +68,7 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
                 check = "yes" if ok else "NO"
                 mismatches += 0 if ok else 1
             rows.append([*decision_row(path.name, decision), check])
-        click.echo(table(rows, ["bundle", "route", "status", "reason", "as expected"]))
+        click.echo(table(rows, ["bundle", "lane/target", "status", "reason", "as expected"]))
         counts: dict[str, int] = {}
         for d in decisions.values():
             counts[d.status] = counts.get(d.status, 0) + 1

@@ -70,7 +70,7 @@ def test_formats(opa_url, receipts):
     guardrail = json.loads(decide(opa_url, receipts, path, "--format", "guardrail").stdout)
     assert guardrail["schema"] == "sourceos.guardrail.decision.v0.1" and guardrail["decision"] == "allow_with_context"
     table = decide(opa_url, receipts, path, "--format", "table").stdout.decode()
-    assert table.splitlines()[0].split() == ["bundle", "route", "status", "reason"]
+    assert table.splitlines()[0].split() == ["bundle", "lane/target", "status", "reason"]
     assert "fallback" in table.splitlines()[2]
 
 
@@ -174,7 +174,7 @@ def test_demo_prints_a_table_and_one_full_decision(tmp_path):
     text = out.stdout.decode()
     assert out.returncode in (0, 1), out.stderr.decode()
     header = next(line for line in text.splitlines() if line.startswith("bundle"))
-    assert header.split()[:4] == ["bundle", "route", "status", "reason"]
+    assert header.split()[:4] == ["bundle", "lane/target", "status", "reason"]
     assert "in full:" in text and "hash chain intact" in text
     decided = [line for line in text.splitlines() if line.endswith((" yes", " NO", " yes*"))]
     assert len(decided) == len([p for p in BUNDLES.glob("*.json") if not p.name.endswith(".expected.json")])

@@ -88,7 +88,25 @@ def _fault_note(decision) -> None:
         click.echo(f"fail-closed: {decision.reason}: {decision.detail}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns an unexpected exception into `internal error: ...` and exit code 1
+    (set MODEL_ROUTER_DEBUG=1 for the traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            import os
+
+            if os.environ.get("MODEL_ROUTER_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="model-router", prog_name="model-router")
 def main() -> None:
     """model-router: governed model routing decisions, evaluated by OPA.

@@ -183,3 +183,8 @@ def test_demo_prints_a_table_and_one_full_decision(tmp_path):
 def test_help_documents_exit_codes():
     out = run("--help")
     assert out.returncode == 0 and b"2 unusable input" in out.stdout
+
+
+def test_missing_opa_binary_is_an_internal_error(tmp_path):
+    out = run("opa-path", env={"MODEL_ROUTER_OPA": str(tmp_path / "no-opa")})
+    assert out.returncode == 1 and b"MODEL_ROUTER_OPA" in out.stderr

@@ -13,6 +13,8 @@ from typing import Any
 
 Describe = Callable[[str], str]
 
+LANE_MISMATCH = "lane-mismatch"
+
 
 def lines(doc: dict[str, Any], describe: Describe) -> list[str]:
     if "model" not in doc:
@@ -35,12 +37,18 @@ def lines(doc: dict[str, Any], describe: Describe) -> list[str]:
         for i, f in enumerate(fallbacks, 1):
             out.append(f"  {i}. {f.get('modelRef')} (lane {f.get('lane')}, score {f.get('score')})")
     blocked = doc.get("blockedCandidates") or []
+    # models that only serve a lane the decision did not admit are listed on one line
+    elsewhere = [b for b in blocked if (b.get("reasons") or []) == [LANE_MISMATCH]]
+    blocked = [b for b in blocked if b not in elsewhere]
     if blocked:
         out.append("blocked models:")
         for b in blocked:
             out.append(f"  {b.get('modelRef')} (lane {b.get('lane')}, score {b.get('score')})")
             for code in b.get("reasons") or []:
                 out.append(f"      - {describe(code)}")
+    if elsewhere:
+        out.append(f"models of lanes this decision did not admit ({LANE_MISMATCH}): "
+                   + ", ".join(str(b.get("modelRef")) for b in elsewhere))
     return out
 
 

@@ -152,12 +152,18 @@ def test_explain_renders_model_fallbacks_and_blocked_reasons():
     doc = {
         "model": {"status": "selected", "modelRef": "model://a@1", "governanceRoute": "r.a", "score": 0.8, "reasons": ["model-selected"]},
         "fallbacks": [{"modelRef": "model://b@1", "lane": "cheap", "governanceRoute": "r.b", "score": 0.7}],
-        "blockedCandidates": [{"modelRef": "model://c@1", "lane": "cheap", "governanceRoute": "r.c", "score": 0.9, "reasons": ["unauthorized-unledgered-model"]}],
+        "blockedCandidates": [
+            {"modelRef": "model://c@1", "lane": "cheap", "governanceRoute": "r.c", "score": 0.9, "reasons": ["unauthorized-unledgered-model"]},
+            {"modelRef": "model://d@1", "lane": "pro", "governanceRoute": "r.d", "score": 0.7, "reasons": ["lane-mismatch"]},
+            {"modelRef": "model://e@1", "lane": "pro", "governanceRoute": "r.e", "score": 0.6, "reasons": ["lane-mismatch"]},
+        ],
     }
     text = model_explain.lines(doc, lambda code: f"<{code}>")
     assert text[0] == "model: model://a@1 (governance route r.a, score 0.8)"
     assert "  1. model://b@1 (lane cheap, score 0.7)" in text
     assert "      - <unauthorized-unledgered-model>" in text
+    assert text[-1] == "models of lanes this decision did not admit (lane-mismatch): model://d@1, model://e@1"
+    assert not any("<lane-mismatch>" in line for line in text)
     blocked = model_explain.lines({"model": {"status": "blocked", "reasons": ["no-authorized-candidates"]}}, lambda c: c)
     assert blocked == ["model: none may be called — no-authorized-candidates"]
     assert model_explain.lines({}, str) == [] and model_explain.summary({}, str) is None

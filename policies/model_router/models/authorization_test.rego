@@ -5,7 +5,13 @@ import data.model_router.models.catalog_test
 
 candidate(route) := {"modelRef": "m:x", "governanceRoute": route}
 
-record(status, flag, evidence) := {"r.x": {"route_id": "r.x", "status": status, "authorized": flag, "promotion_evidence_present": evidence, "ledger_entry": "model://x"}}
+record(status, flag, evidence) := {"r.x": {
+	"route_id": "r.x",
+	"status": status,
+	"authorized": flag,
+	"promotion_evidence_present": evidence,
+	"ledger_entry": "model://x",
+}}
 
 test_authorized_route_with_evidence_passes if {
 	authorization.route_authorized("r.x", record("authorized", true, true))
@@ -18,7 +24,8 @@ test_missing_governance_route_is_blocked if {
 
 test_null_or_empty_governance_route_is_blocked if {
 	authorization.reasons(candidate(null), catalog_test.routes) == ["unauthorized-no-governance-route"]
-	authorization.reasons(candidate(""), {"": {"status": "authorized", "authorized": true, "promotion_evidence_present": true}}) == ["unauthorized-no-governance-route"]
+	empty_route := {"": {"status": "authorized", "authorized": true, "promotion_evidence_present": true}}
+	authorization.reasons(candidate(""), empty_route) == ["unauthorized-no-governance-route"]
 }
 
 test_route_without_a_record_is_unledgered if {

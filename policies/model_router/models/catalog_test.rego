@@ -41,9 +41,17 @@ model(ref, route, lane, locality, quality, cost, latency, confidence) := {
 	"supportedTasks": ["summarize", "code"],
 }
 
-authorized(route) := {"route_id": route, "status": "authorized", "authorized": true, "promotion_evidence_present": true, "ledger_entry": "model://x"}
+authorized(route) := record(route, "authorized", true)
 
-proposed(route) := {"route_id": route, "status": "proposed", "authorized": false, "promotion_evidence_present": false, "ledger_entry": "model://x"}
+proposed(route) := record(route, "proposed", false)
+
+record(route, status, flag) := {
+	"route_id": route,
+	"status": status,
+	"authorized": flag,
+	"promotion_evidence_present": flag,
+	"ledger_entry": "model://x",
+}
 
 # expected scores (hand computed, demo weights, preferLocal) are noted beside each model
 models := [

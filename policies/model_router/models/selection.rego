@@ -49,7 +49,9 @@ select(request) := {
 
 # METADATA
 # title: evaluate
-# description: One catalog model's evaluation for REQUEST {modelRef, lane, locality, governanceRoute, catalogIndex, role, group, score, authorized, reasons}.
+# description: |
+#   One catalog model's evaluation for REQUEST: {modelRef, lane, locality, governanceRoute,
+#   catalogIndex, role, group, score, authorized, reasons}.
 evaluate(model, request) := {
 	"modelRef": model.modelRef,
 	"lane": object.get(model, "lane", null),
@@ -60,11 +62,12 @@ evaluate(model, request) := {
 	"group": group,
 	"score": score,
 	"authorized": count(auth) == 0,
-	"reasons": array.concat(array.concat(auth, eligibility.reasons(model, role, request.taskClass, catalog.route_policy)), _score_reasons(score)),
+	"reasons": array.concat(array.concat(auth, fit), _score_reasons(score)),
 } if {
 	auth := authorization.reasons(model, catalog.routes)
 	role := role_of(model, request)
 	group := _group(model, role, request)
+	fit := eligibility.reasons(model, role, request.taskClass, catalog.route_policy)
 	score := _score_or_null(model)
 }
 

@@ -17,7 +17,10 @@ blocked(result) := {e.modelRef: e.reasons | some e in result.blockedCandidates}
 
 test_unauthorized_top_scorer_is_never_selected_nor_a_fallback if {
 	result := selection.select(req("cheap", ["local-cheap", "standard"])) with data.model_router_data as fixture
-	result.model == {"status": "selected", "modelRef": "m:cheap-ok", "governanceRoute": "r.cheap-ok", "score": 0.6875, "reasons": ["model-selected"]}
+	result.model == {
+		"status": "selected", "modelRef": "m:cheap-ok", "governanceRoute": "r.cheap-ok",
+		"score": 0.6875, "reasons": ["model-selected"],
+	}
 	not "m:cheap-top" in refs(result.fallbacks)
 	blocked(result)["m:cheap-top"] == ["unauthorized-unledgered-model"]
 	some e in result.blockedCandidates
@@ -56,11 +59,15 @@ test_models_of_lanes_not_admitted_are_lane_mismatch if {
 
 test_blocked_candidates_keep_catalog_order if {
 	result := selection.select(req("standard", [])) with data.model_router_data as fixture
-	refs(result.blockedCandidates) == ["m:loc-a", "m:loc-b", "m:cheap-top", "m:cheap-ok", "m:cheap-low", "m:pro-x", "m:he-denied", "m:he-noroute"]
+	refs(result.blockedCandidates) == [
+		"m:loc-a", "m:loc-b", "m:cheap-top", "m:cheap-ok",
+		"m:cheap-low", "m:pro-x", "m:he-denied", "m:he-noroute",
+	]
 }
 
 test_hosted_fallback_not_allowed_keeps_only_local_fallbacks if {
-	no_hosted := catalog_test.data_for(catalog_test.models, object.union(catalog_test.policy, {"allowHostedFallback": false}), catalog_test.routes)
+	policy := object.union(catalog_test.policy, {"allowHostedFallback": false})
+	no_hosted := catalog_test.data_for(catalog_test.models, policy, catalog_test.routes)
 	result := selection.select(req("local-cheap", ["cheap", "standard"])) with data.model_router_data as no_hosted
 	result.model.modelRef == "m:loc-a"
 	refs(result.fallbacks) == ["m:loc-b"]
@@ -122,7 +129,11 @@ test_exact_tie_prefers_local_then_catalog_order if {
 }
 
 test_profile_restricts_local_models if {
-	profiled := {"slots": [{"lane": "local-cheap", "profileRef": "p2"}], "fallbackSlots": [{"lane": "local-cheap", "profileRef": "p1"}], "taskClass": "t-sum"}
+	profiled := {
+		"slots": [{"lane": "local-cheap", "profileRef": "p2"}],
+		"fallbackSlots": [{"lane": "local-cheap", "profileRef": "p1"}],
+		"taskClass": "t-sum",
+	}
 	result := selection.select(profiled) with data.model_router_data as fixture
 	result.model.modelRef == "m:loc-b"
 	refs(result.fallbacks) == ["m:loc-a"]
@@ -130,8 +141,12 @@ test_profile_restricts_local_models if {
 
 test_unscorable_model_is_blocked if {
 	odd := [object.union(catalog_test.model("m:odd", "r.odd", "cheap", "hosted", "medium", "low", "low", 0.8), {"qualityTier": "stellar"})]
-	result := selection.select(req("cheap", [])) with data.model_router_data as catalog_test.data_for(odd, catalog_test.policy, {"r.odd": catalog_test.authorized("r.odd")})
-	result.blockedCandidates == [{"modelRef": "m:odd", "lane": "cheap", "governanceRoute": "r.odd", "score": null, "reasons": ["score-unavailable"]}]
+	odd_data := catalog_test.data_for(odd, catalog_test.policy, {"r.odd": catalog_test.authorized("r.odd")})
+	result := selection.select(req("cheap", [])) with data.model_router_data as odd_data
+	result.blockedCandidates == [{
+		"modelRef": "m:odd", "lane": "cheap", "governanceRoute": "r.odd",
+		"score": null, "reasons": ["score-unavailable"],
+	}]
 	result.model.reasons == ["no-eligible-candidates"]
 }
 

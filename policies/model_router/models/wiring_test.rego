@@ -5,12 +5,18 @@ import data.model_router.models.wiring
 
 fixture := catalog_test.fixture
 
-candidate(lane, rank, cost, feasible) := {"lane": lane, "rank": rank, "feasible": feasible, "estimatedCost": cost, "costClass": "low", "reasons": []}
+candidate(lane, rank, cost, feasible) := {
+	"lane": lane, "rank": rank, "feasible": feasible,
+	"estimatedCost": cost, "costClass": "low", "reasons": [],
+}
 
 agent(lane, status, cost_class) := {
 	"kind": "AgentExecutionRouteDecision",
 	"input": {"taskClass": "t-sum"},
-	"selected": {"lane": lane, "status": status, "reason": "feasible", "reasons": ["feasible"], "costClass": cost_class, "suggestedLane": null},
+	"selected": {
+		"lane": lane, "status": status, "reason": "feasible", "reasons": ["feasible"],
+		"costClass": cost_class, "suggestedLane": null,
+	},
 	"resources": {},
 	"candidateSet": [
 		candidate("no-model", 0, 0, false),

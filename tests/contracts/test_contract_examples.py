@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import re
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from contracts_support import CONTRACT_EXAMPLES, EXAMPLES, OUR_KINDS, ROOT, fixture_context, valid_fixtures
-from router.contracts import KINDS, GUARDRAIL_ABI, detect_kind, load_document, schema_for, validate_document, validator_for
+from router.contracts import GUARDRAIL_ABI, KINDS, detect_kind, load_document, parse_document, schema_for, validate_document, validator_for
 from router.contracts.kinds import load_extensions
 from router.contracts.runner import discover
 
@@ -141,13 +141,9 @@ def test_example_bundles_meant_to_be_rejected_are_rejected_by_the_schema():
 
 def test_the_complete_examples_in_docs_contracts_md_are_valid():
     """Every ```json block in docs/contracts.md is a complete, valid document (excerpts are ```jsonc)."""
-    import re
-
     text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```json\n(.*?)```", text, flags=re.S)
     assert len(blocks) >= 2
     for block in blocks:
-        from router.contracts import parse_document
-
         doc = parse_document(block, "docs/contracts.md")
         assert [str(v) for v in validate_document(doc, source="docs/contracts.md")] == []

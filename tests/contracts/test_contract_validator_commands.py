@@ -3,8 +3,6 @@ a python3 without the dependencies) and `model-router validate`."""
 
 from __future__ import annotations
 
-import copy
-import json
 import shutil
 import subprocess
 import sys

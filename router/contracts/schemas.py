@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 
 from router import paths
 from router.contracts.errors import Violation
@@ -176,8 +176,6 @@ def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any,
     if keyword == "not" and isinstance(value, dict) and set(value) == {"required"} and isinstance(inst, dict):
         return [v([*parts, name], show(inst[name]), "no such field for this document") for name in value["required"] if name in inst]
     if keyword in ("anyOf", "oneOf") and error.context:
-        from jsonschema.exceptions import best_match
-
         best = best_match(error.context)
         rendered = _render(best, source)
         if rendered:
@@ -186,7 +184,7 @@ def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any,
 
 
 def schema_violations(doc: Any, kind: str, source: str) -> list[Violation]:
-    """Every JSON Schema violation of DOC as KIND, in document order."""
+    """Every JSON Schema violation of DOC as KIND, sorted by JSON path (array items in index order)."""
     found: list[Violation] = []
     for error in validator_for(kind).iter_errors(doc):
         found.extend(_render(error, source))

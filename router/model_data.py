@@ -10,17 +10,17 @@ models up by modelRef and lane, and authorization records up by governance route
                                     taskRequirements, targetLanes)}
     routeAuthorizations[mirrorId] = {"document", "routes": {route_id: record}}
 
-The assemblers are installed into router.policy_data by `install(register, error)`; this module does
-not import router.policy_data, so it works whether that module runs as a script or is imported.
+router.policy_data assembles these kinds beside the routing documents (ASSEMBLERS, COLLECTIONS).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from router import paths
+from router.data_views import keyed
 
 CATALOG_KIND = "ModelCatalog"
 ROUTE_POLICY_KIND = "ModelRoutePolicy"
@@ -39,43 +39,22 @@ ACTIVE_ROLES = {role: collection for collection, role in COLLECTIONS.values()}
 TIERS_FILE = paths.POLICY_DATA / "model-score-tiers.json"
 
 
-class ModelDataError(ValueError):
-    """Raised when no error class was installed (direct use of this module)."""
-
-
-_error: Callable[[str], Exception] = ModelDataError
-
-
 def default_score_tiers(tiers_file: Path | None = None) -> dict:
     """The documented default tier table (contract reference, section 7)."""
     path = tiers_file or TIERS_FILE
     return json.loads(path.read_text(encoding="utf-8"))["scoreTiers"]
 
 
-def _keyed(items: Any, key: str, src: Path, where: str) -> dict[str, dict]:
-    if not isinstance(items, list):
-        raise _error(f"{src}: $.{where}: expected an array")
-    out: dict[str, dict] = {}
-    for i, item in enumerate(items):
-        ident = item.get(key) if isinstance(item, dict) else None
-        if not isinstance(ident, str) or not ident:
-            raise _error(f"{src}: $.{where}[{i}].{key}: expected a non-empty string id")
-        if ident in out:
-            raise _error(f"{src}: $.{where}[{i}].{key}: duplicate id {ident!r}")
-        out[ident] = item
-    return out
-
-
 def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
-    models = _keyed(doc["models"], "modelRef", src, "models")
+    models = keyed(doc["models"], "modelRef", src, "models")
     order = list(models)
     lanes: dict[str, list[str]] = {}
     for ref in order:
         lane = models[ref].get("lane")
         if isinstance(lane, str):
             lanes.setdefault(lane, []).append(ref)
-    keyed = {ref: {**model, "catalogIndex": i} for i, (ref, model) in enumerate(models.items())}
-    return doc["catalogId"], {"document": doc, "models": keyed, "order": order, "lanes": lanes}
+    indexed = {ref: {**model, "catalogIndex": i} for i, (ref, model) in enumerate(models.items())}
+    return doc["catalogId"], {"document": doc, "models": indexed, "order": order, "lanes": lanes}
 
 
 def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> tuple[str, dict]:
@@ -89,7 +68,7 @@ def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> t
 
 
 def authorization_view(doc: dict, src: Path) -> tuple[str, dict]:
-    return doc["mirror_id"], {"document": doc, "routes": _keyed(doc["records"], "route_id", src, "records")}
+    return doc["mirror_id"], {"document": doc, "routes": keyed(doc["records"], "route_id", src, "records")}
 
 
 ASSEMBLERS = {
@@ -97,14 +76,6 @@ ASSEMBLERS = {
     ROUTE_POLICY_KIND: route_policy_view,
     AUTHORIZATION_KIND: authorization_view,
 }
-
-
-def install(register: Callable, error: Callable[[str], Exception]) -> None:
-    """Register the three document kinds with router.policy_data; errors use its error class."""
-    global _error
-    _error = error
-    for kind, assembler in ASSEMBLERS.items():
-        register(kind, COLLECTIONS[kind][0], assembler)
 
 
 def views(catalog: dict, route_policy: dict, authorization: dict, src: Path | None = None) -> dict:

@@ -11,13 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from router import paths
+from router import model_data, paths
+from router.data_views import PolicyDataError, keyed
 
 DATA_ROOT = "model_router_data"
-
-
-class PolicyDataError(ValueError):
-    """A source document cannot be assembled (names the file and what is wrong)."""
 
 
 def _load(path: Path) -> Any:
@@ -29,39 +26,27 @@ def _load(path: Path) -> Any:
         raise PolicyDataError(f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
-def _keyed(items: list[dict], key: str, source: Path, where: str) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for i, item in enumerate(items):
-        ident = item.get(key)
-        if not isinstance(ident, str):
-            raise PolicyDataError(f"{source}: $.{where}[{i}].{key}: expected a string id")
-        if ident in out:
-            raise PolicyDataError(f"{source}: $.{where}[{i}].{key}: duplicate id {ident!r}")
-        out[ident] = item
-    return out
-
-
 def _policy(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["policyId"], {
         "document": doc,
-        "lanes": _keyed(doc["modelLanes"], "laneId", src, "modelLanes"),
-        "taskClasses": _keyed(doc["taskClasses"], "taskClass", src, "taskClasses"),
-        "stages": _keyed(doc["chainStages"], "stage", src, "chainStages"),
+        "lanes": keyed(doc["modelLanes"], "laneId", src, "modelLanes"),
+        "taskClasses": keyed(doc["taskClasses"], "taskClass", src, "taskClasses"),
+        "stages": keyed(doc["chainStages"], "stage", src, "chainStages"),
     }
 
 
 def _optimizer(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["optimizerId"], {
         "document": doc,
-        "windows": _keyed(doc["budgetPolicy"]["windows"], "window", src, "budgetPolicy.windows"),
-        "riskFloors": _keyed(doc["qualityPolicy"]["riskFloors"], "riskClass", src, "qualityPolicy.riskFloors"),
+        "windows": keyed(doc["budgetPolicy"]["windows"], "window", src, "budgetPolicy.windows"),
+        "riskFloors": keyed(doc["qualityPolicy"]["riskFloors"], "riskClass", src, "qualityPolicy.riskFloors"),
     }
 
 
 def _price_catalog(doc: dict, src: Path) -> tuple[str, dict]:
     lanes = {}
-    for lane_id, lane in _keyed(doc["lanes"], "laneId", src, "lanes").items():
-        profiles = _keyed(lane["profiles"], "profileRef", src, f"lanes[{lane_id}].profiles")
+    for lane_id, lane in keyed(doc["lanes"], "laneId", src, "lanes").items():
+        profiles = keyed(lane["profiles"], "profileRef", src, f"lanes[{lane_id}].profiles")
         default = profiles.get(lane["defaultProfileRef"])
         if default is None:
             raise PolicyDataError(
@@ -72,7 +57,7 @@ def _price_catalog(doc: dict, src: Path) -> tuple[str, dict]:
 
 
 def _binding(doc: dict, src: Path) -> tuple[str, dict]:
-    return doc["bindingId"], {"document": doc, "routes": _keyed(doc["routes"], "routeId", src, "routes")}
+    return doc["bindingId"], {"document": doc, "routes": keyed(doc["routes"], "routeId", src, "routes")}
 
 
 # kind -> (collection name in data, how to key and view it)
@@ -81,12 +66,11 @@ ASSEMBLERS = {
     "AgentExecutionBudgetResourceOptimizer": ("optimizers", _optimizer),
     "ModelPriceCatalog": ("priceCatalogs", _price_catalog),
     "LocalPersonalRouteBinding": ("bindings", _binding),
+    **{kind: (model_data.COLLECTIONS[kind][0], view) for kind, view in model_data.ASSEMBLERS.items()},
 }
 
-
-def register(kind: str, collection: str, assembler) -> None:
-    """Let another document kind join the policy data (used by later document families)."""
-    ASSEMBLERS[kind] = (collection, assembler)
+# role under "active" -> the collection whose loaded documents it must name
+ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs", **model_data.ACTIVE_ROLES}
 
 
 def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:
@@ -111,12 +95,12 @@ def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict
         data[collection][ident] = entry
     data["active"] = sources.get("active", {})
     for role, ident in data["active"].items():
-        collection = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs"}.get(role)
+        collection = ACTIVE_ROLES.get(role)
         if collection and ident not in data[collection]:
             raise PolicyDataError(f"{sources_file}: $.active.{role}: {ident!r} is not among the loaded documents")
     profiles_file = sources_file.parent / "local-profiles.json"
     profiles = _load(profiles_file)["profiles"] if profiles_file.exists() else []
-    data["localProfiles"] = _keyed(profiles, "profileRef", profiles_file, "profiles")
+    data["localProfiles"] = keyed(profiles, "profileRef", profiles_file, "profiles")
     reasons: dict[str, dict] = {}
     for part in sorted((sources_file.parent / "reasons").glob("*.json")):
         for code, entry in _load(part).items():

@@ -6,9 +6,13 @@
 # entrypoint: true
 package model_router
 
+import data.model_router.models.wiring
+
 # METADATA
 # title: decision
 # description: The route decision document for the input bundle (timestamps and digests are added by the caller).
-decision := data.model_router.personal.decision.result if is_object(input.request.personal)
+decision := wiring.with_model(data.model_router.personal.decision.result) if _personal
 
-decision := data.model_router.agent.decision.result if not is_object(input.request.personal)
+decision := wiring.with_model(data.model_router.agent.decision.result) if not _personal
+
+_personal if is_object(input.request.personal)

@@ -25,11 +25,13 @@ import atexit
 import hashlib
 import json
 import os
+import queue
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -227,6 +229,56 @@ def _stop_all() -> None:
         engine.close()
 
 
+# On Linux the managed OPA is started through a tiny exec wrapper that asks the kernel to send it
+# SIGTERM when its parent dies (PR_SET_PDEATHSIG), so even a host process killed with SIGKILL (no
+# atexit) leaves no OPA behind. The signal follows the *thread* that forked the child, so every
+# spawn happens on one long-lived launcher thread rather than on whichever thread asked.
+_DEATH_SIGNAL_WRAPPER = (
+    "import ctypes,os,signal,sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
+    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the parent is already gone
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class _Launcher:
+    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: "queue.Queue[tuple]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def _run(self) -> None:
+        while True:
+            done, cmd, kwargs, box = self._queue.get()
+            try:
+                box.append(subprocess.Popen(cmd, **kwargs))
+            except BaseException as exc:  # handed back to the caller
+                box.append(exc)
+            done.set()
+
+    def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
+        if not sys.platform.startswith("linux"):
+            return subprocess.Popen(cmd, **kwargs)
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+        wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
+        done, box = threading.Event(), []
+        self._queue.put((done, wrapped, kwargs, box))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+
+_LAUNCHER = _Launcher()
+
+
 def free_port() -> int:
     """An ephemeral loopback port that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -344,9 +396,7 @@ class ManagedEngine(_ClientEngine):
         log_path = self.log_path
         assert log_path is not None
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
-            )
+            proc = _LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
         health = requests.Session()
         if token:
             health.headers["Authorization"] = f"Bearer {token}"

@@ -131,6 +131,34 @@ def test_interpreter_exit_stops_managed_opa(project_bundle, tmp_path):
     assert not _pid_alive(pid)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux only")
+def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
+    script = (
+        "import os, signal, threading\n"
+        "from router.engine import ManagedEngine\n"
+        "box = []\n"
+        # started from a short-lived thread: the OPA must not die with that thread, only with the process
+        "t = threading.Thread(target=lambda: box.append(ManagedEngine(timeout_s=2.0)))\n"
+        "t.start(); t.join()\n"
+        "e = box[0]\n"
+        "assert e.query({}, 'model_router_data', 'active').ok\n"
+        "print(e.pid, flush=True)\n"
+        "import time; time.sleep(0.5)\n"
+        "assert e.alive and e.starts == 1\n"
+        "print('alive', flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=paths.ROOT, timeout=60)
+    assert out.returncode == -signal.SIGKILL, out.stderr
+    pid_text, state = out.stdout.split()[:2]
+    assert state == "alive"
+    pid = int(pid_text)
+    deadline = time.monotonic() + 5
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _pid_alive(pid)
+
+
 def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundle):
     with eng.ManagedEngine(timeout_s=2.0) as engine:
         before = engine.query({}, "model_router_data", "active")

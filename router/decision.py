@@ -255,6 +255,17 @@ class Decision:
             for t in self._doc.get("targets") or ()
         )
 
+    @property
+    def all_reasons(self) -> frozenset[str]:
+        """Every reason code in the decision: selected, every candidate, the requested lane, every target."""
+        lists = [self._doc["selected"].get("reasons") or ()]
+        lists += [c.get("reasons") or () for c in self._doc.get("candidateSet") or ()]
+        requested = self._doc.get("requestedEvaluation")
+        if isinstance(requested, dict):
+            lists.append(requested.get("reasons") or ())
+        lists += [t.get("reasons") or () for t in self._doc.get("targets") or ()]
+        return frozenset(code for codes in lists for code in codes)
+
     def get(self, key: str, default: Any = None) -> Any:
         """A top-level field of the document (a copy)."""
         return copy.deepcopy(self._doc.get(key, default))

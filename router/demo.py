@@ -22,11 +22,12 @@ def example_bundles(folder: Path | None = None) -> list[Path]:
 def matches(decision, expected: dict) -> bool:
     if expected.get("status") and expected["status"] != decision.status:
         return False
-    for key in ("lane", "target", "profileRef", "reason"):
-        if key in expected and expected[key] != getattr(decision, {"profileRef": "profile_ref"}.get(key, key), None):
+    for key in ("lane", "target", "profileRef", "suggestedLane"):
+        attr = {"profileRef": "profile_ref", "suggestedLane": "suggested_lane"}.get(key, key)
+        if key in expected and expected[key] != getattr(decision, attr, None):
             return False
     include = expected.get("reasonsInclude") or []
-    return all(code in decision.reasons for code in include)
+    return all(code in decision.all_reasons for code in include)
 
 
 def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, receipts_dir=None, no_receipts=False, folder=None) -> int:

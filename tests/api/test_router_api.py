@@ -24,7 +24,6 @@ from router.bundle_input import load as bi_prepare
 from router import engine as eng
 from router.config import ConfigError
 from router.decision import decision_id
-from router.guardrail import PERSONAL_MAP
 from router.receipts import verify
 
 CANARY = "CANARY-7f3a-prompt-text-must-never-leave-the-caller"
@@ -74,6 +73,7 @@ def test_example_bundles_decide_as_expected_with_valid_documents(router, path):
     except InvalidBundle as exc:
         # a bundle that fails the input schema is refused before OPA is asked (CLI exit code 2);
         # its expected outcome must be a refusal too
+        assert expected.get("schemaValidInput") is False, exc
         assert expected["status"] in ("denied", "deferred", "quarantined"), exc
         with pytest.raises(InvalidBundle):
             router.decide(path)
@@ -81,11 +81,11 @@ def test_example_bundles_decide_as_expected_with_valid_documents(router, path):
     decision = router.decide(path)
     assert decision.fault is None, decision.detail
     assert decision.status == expected["status"]
-    for key, attr in (("lane", "lane"), ("target", "target"), ("profileRef", "profile_ref")):
+    for key, attr in (("lane", "lane"), ("target", "target"), ("profileRef", "profile_ref"), ("suggestedLane", "suggested_lane")):
         if key in expected:
             assert getattr(decision, attr) == expected[key]
     for code in expected.get("reasonsInclude", []):
-        assert code in decision.reasons
+        assert code in decision.all_reasons
     doc = decision.to_dict()
     assert schema_errors(doc, decision_schema(decision)) == []
     assert doc["decisionId"] == decision.decision_id and doc["policyRevision"] == decision.policy_revision
@@ -95,9 +95,13 @@ def test_example_bundles_decide_as_expected_with_valid_documents(router, path):
     assert decision.receipt["decisionId"] == decision.decision_id
     guardrail = decision.to_guardrail()
     assert schema_errors(guardrail, GUARDRAIL_SCHEMA) == []
-    mapping = PERSONAL_MAP if decision.is_personal else {}
     if decision.is_personal:
-        assert guardrail["decision"] == mapping[decision.status]
+        assert guardrail["decision"] == {"selected": "allow", "fallback": "allow_with_context", "denied": "deny"}[decision.status]
+    elif decision.requires_human_approval and decision.status == "deferred":
+        assert guardrail["decision"] == "escalate"
+    else:
+        assert guardrail["decision"] == {"selected": "allow", "downgraded": "allow_with_context", "deferred": "defer",
+                                         "denied": "deny", "quarantined": "quarantine"}[decision.status]
     assert guardrail["effects"]["agentMayContinue"] is decision.permitted
     assert guardrail["decisionId"] == decision.decision_id
     assert guardrail["evidence"]["inputDigest"] == decision.input_digest

@@ -328,8 +328,14 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
         is_chosen = name == chosen and decision.permitted
         if is_chosen:
             verdict = "chosen"
+        elif ok and decision.is_personal:
+            verdict = "admissible, not needed (an earlier target won)" if decision.permitted else "admissible"
+        elif ok and decision.permitted:
+            verdict = f"acceptable, ranked after {chosen} by the optimizer's tie-breakers"
+        elif ok and name == decision.suggested_lane:
+            verdict = "acceptable; would be chosen if requested explicitly"
         elif ok:
-            verdict = "acceptable, not chosen" if not decision.is_personal else "admissible, not needed (an earlier target won)"
+            verdict = "acceptable, not chosen"
         else:
             verdict = "rejected"
         cost_text = f" (estimated cost {cost}, {cost_class})" if cost is not None else ""
@@ -343,14 +349,10 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
             fixes = [t["remediation"] for t in texts if t["remediation"]]
             if fixes:
                 changes.append(f"{name}: " + "; ".join(dict.fromkeys(fixes)))
-    if decision.fault:
+    if decision.status != "selected":
         fix = remediation_for(reasons, decision.reason)
         if fix:
-            changes.insert(0, f"the fault: {fix}")
-    elif not decision.permitted and not items:
-        fix = remediation_for(reasons, decision.reason)
-        if fix:
-            changes.append(fix)
+            changes.insert(0, f"{'the fault' if decision.fault else 'overall'}: {fix}")
     try:  # the concrete-model part (model, fallbacks, blocked candidates), when the decision has one
         from router import model_explain
 

@@ -57,7 +57,7 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
                 decision = router.decide(path)
             except InvalidBundle as exc:
                 first = exc.violations[0]
-                refusal_expected = expected is not None and expected.get("status") in ("denied", "deferred", "quarantined")
+                refusal_expected = expected is not None and expected.get("schemaValidInput") is False and expected.get("status") in ("denied", "deferred", "quarantined")
                 rows.append([path.name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], "yes*" if refusal_expected else "NO"])
                 refused += 1
                 mismatches += 0 if refusal_expected else 1

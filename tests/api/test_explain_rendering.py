@@ -53,7 +53,18 @@ def test_deferred_decision_names_the_suggested_lane():
     assert "decision: deferred, no lane" in text
     assert "(upgrade-requires-explicit-request:cheap)" in text
     assert "would be chosen if requested explicitly: standard" in text
-    assert "standard        acceptable, not chosen" in text
+    assert "standard        acceptable; would be chosen if requested explicitly" in text
+    assert explain_decision(d, CATALOGUE).changes[0] == "overall: request that lane explicitly"
+
+
+def test_acceptable_lane_not_chosen_is_ranked_after_the_chosen_one():
+    d = agent_decision("downgraded", "cheap", "requested-lane-not-optimal-or-feasible:standard", [
+        ("cheap", 2, True, 0.002, "low", ["feasible"]),
+        ("standard", 3, True, 0.02, "medium", ["feasible"]),
+    ])
+    text = explain_decision(d, CATALOGUE).text
+    assert "decision: downgraded lane cheap" in text
+    assert "standard        acceptable, ranked after cheap by the optimizer's tie-breakers" in text
 
 
 def test_unknown_reason_codes_are_shown_as_codes():

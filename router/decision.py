@@ -57,20 +57,13 @@ def expected_kind(bundle: Any) -> str:
 
 @lru_cache(maxsize=None)
 def result_validator(kind: str):
-    """Compiled validator of a decision kind (None when the schema file is absent)."""
-    try:
-        from router.contracts.schemas import validator_for
+    """Compiled validator of a decision kind, built once (None when the schema file is absent)."""
+    from router.bundle_input import fast_validator
 
-        return validator_for(kind)
-    except ImportError:
-        pass
     schema_file = SCHEMA_FILES[kind]
     if not schema_file.exists():
         return None
-    from jsonschema import Draft202012Validator
-
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return fast_validator(json.loads(schema_file.read_text(encoding="utf-8")))
 
 
 def result_problems(result: Any, kind: str, limit: int = 3) -> list[str]:

@@ -270,3 +270,10 @@ def test_any_content_change_changes_the_digest(extra):
     changed["resourceSnapshot"] = extra
     assert (receipt_digest(changed) == digest) == (extra == receipt["resourceSnapshot"])
     assert receipt_digest({**receipt, "receiptDigest": "sha256:" + "0" * 64}) == digest
+
+
+def test_digests_agree_with_the_contracts_package(tmp_path):
+    from router.contracts import digest
+
+    receipt = ReceiptLog(tmp_path / "r.jsonl").append(body(5))
+    assert receipt["receiptDigest"] == digest.receipt_digest(receipt)

@@ -260,7 +260,7 @@ class _Launcher:
             done.set()
 
     def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
-        if not sys.platform.startswith("linux"):
+        if not sys.platform.startswith("linux") or not sys.executable:
             return subprocess.Popen(cmd, **kwargs)
         with self._lock:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():

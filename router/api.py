@@ -201,10 +201,13 @@ class Router:
         fault = fault or answer.fault
         detail = detail or answer.detail
         if fault is None:
-            doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
-            problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
-            if not problems and doc.get("kind") != kind:
-                problems = [f"$.kind: expected {kind!r}"]
+            try:
+                doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
+                problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
+                if not problems and doc.get("kind") != kind:
+                    problems = [f"$.kind: expected {kind!r}"]
+            except Exception as exc:  # a result that cannot even be checked is not a decision
+                problems = [f"the result cannot be checked: {type(exc).__name__}: {exc}"]
             if problems:
                 fault, detail = engine_mod.INVALID_POLICY_RESULT, "; ".join(problems)
         if fault is not None:

@@ -277,3 +277,31 @@ def test_digests_agree_with_the_contracts_package(tmp_path):
 
     receipt = ReceiptLog(tmp_path / "r.jsonl").append(body(5))
     assert receipt["receiptDigest"] == digest.receipt_digest(receipt)
+
+
+ROUTER_WRITER = """
+import json, sys
+from router import Router
+bundle = json.load(open(sys.argv[1]))
+with Router(receipts_dir=sys.argv[2], timeout_ms=5000) as router:
+    for i in range(int(sys.argv[3])):
+        bundle["request"]["requestId"] = f"proc-{sys.argv[4]}-{i}"
+        d = router.decide(bundle)
+        assert d.fault is None and d.receipt is not None, d.detail
+"""
+
+
+def test_routers_in_several_processes_share_one_receipt_log(tmp_path):
+    bundle = sorted((paths.EXAMPLES / "bundles").glob("personal-router-healthy-laptop.json"))[0]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", ROUTER_WRITER, str(bundle), str(tmp_path), "25", str(k)], cwd=paths.ROOT,
+                         stderr=subprocess.PIPE)
+        for k in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err.decode()
+    report = verify(tmp_path / "receipts.jsonl")
+    assert report.ok and report.receipts == 75
+    request_ids = {json.loads(line)["decisionId"] for line in lines(tmp_path / "receipts.jsonl")}
+    assert len(request_ids) == 75

@@ -303,5 +303,5 @@ def test_routers_in_several_processes_share_one_receipt_log(tmp_path):
         assert p.returncode == 0, err.decode()
     report = verify(tmp_path / "receipts.jsonl")
     assert report.ok and report.receipts == 75
-    request_ids = {json.loads(line)["decisionId"] for line in lines(tmp_path / "receipts.jsonl")}
-    assert len(request_ids) == 75
+    decision_ids = {json.loads(line)["decisionId"] for line in lines(tmp_path / "receipts.jsonl")}
+    assert len(decision_ids) == 75  # every request id differs, so every decision id does

@@ -184,7 +184,7 @@ def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_
 def _register_validate() -> None:
     try:
         from router.contracts.command import validate_command  # type: ignore[import-not-found]
-    except ImportError:
+    except Exception:  # absent or broken: the bundle-only validator below keeps the CLI usable
         validate_command = None
     if validate_command is not None:
         main.add_command(validate_command, "validate")

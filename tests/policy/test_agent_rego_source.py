@@ -11,8 +11,8 @@ AGENT = paths.REGO / "agent"
 MODULES = sorted(p for p in AGENT.glob("*.rego") if not p.name.endswith("_test.rego"))
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
-# Unit conversions and list positions, not policy values.
-ALLOWED_NUMBERS = {"0", "1", "1000000"}
+# Unit conversions, list positions and the length of a SHA-256 hex digest: not policy values.
+ALLOWED_NUMBERS = {"0", "1", "1000000", "64"}
 
 
 def _code(path) -> tuple[list[str], str]:

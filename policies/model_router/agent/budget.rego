@@ -34,13 +34,19 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros[window] := cost.micros(config.windows[window].maxSpend) - cost.micros(_spend[window].spent) if {
+remaining_micros := {window: (cost.micros(config.windows[window].maxSpend) - cost.micros(_spend[window].spent)) |
 	some window in config.window_order
 }
 
 # METADATA
 # description: The premium tier ceiling of a window, in micro-dollars.
-ceiling_micros(window, tier) := cost.micros(_share(window, tier) * config.windows[window].maxSpend)
+ceiling_micros(window, tier) := _ceilings[window][tier]
+
+_ceilings := {window: {tier: cost.micros(_share(window, tier) * config.windows[window].maxSpend) |
+	some tier, _ in _tier_fields
+} |
+	some window in config.window_order
+}
 
 # METADATA
 # description: Windows whose spend reached their maxSpend, in declaration order.
@@ -51,13 +57,13 @@ exhausted := [window |
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows[window] := {
+windows := {window: {
 	"maxSpend": config.windows[window].maxSpend,
 	"spent": _spend[window].spent,
 	"remaining": cost.amount(remaining_micros[window]),
 	"highEndSpent": _spend[window].highEndSpent,
 	"proSpent": _spend[window].proSpent,
-} if {
+} |
 	some window in config.window_order
 }
 
@@ -66,17 +72,29 @@ _insufficient(lane) := [sprintf("budget-insufficient:%s", [window]) |
 	cost.cost_micros(lane) > remaining_micros[window]
 ]
 
+# What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
+_headroom := {window: {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
+	some tier, fields in _tier_fields
+} |
+	some window in config.window_order
+}
+
 _share_exceeded(lane) := [sprintf("%s:%s", [_tier_fields[tier].code, window]) |
 	tier := lanes.premium_tier[lane]
 	some window in config.window_order
-	spent := cost.micros(_spend[window][_tier_fields[tier].spent])
-	spent + cost.cost_micros(lane) > ceiling_micros(window, tier)
+	cost.cost_micros(lane) > _headroom[window][tier]
 ]
 
-# METADATA
-# description: Rule 18-19 failures of a lane, in table order (windows in declaration order).
-failures(lane) := array.concat(_insufficient(lane), _share_exceeded(lane))
+_failures(lane) := array.concat(_insufficient(lane), _share_exceeded(lane))
 
 # METADATA
 # description: The first budget window named by a list of budget reasons.
 first_window(reasons) := split(reasons[0], ":")[1]
+
+# METADATA
+# description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 18-19 failures of a lane, in table order (windows in declaration order).
+failures(lane) := failures_by_lane[lane]

@@ -23,9 +23,7 @@ import data.model_router.agent.reserve
 # METADATA
 # description: >-
 #   The lanes evaluated: every candidate plus the requested lane.
-evaluated contains lane if some lane in lanes.candidate_order
-
-evaluated contains request.requested_lane if request.requested_lane != null
+evaluated := {lane | some lane in lanes.candidate_order} | {lane | lane := request.requested_lane; lane != null}
 
 # METADATA
 # description: |
@@ -55,20 +53,22 @@ _referenced := array.concat(
 
 # METADATA
 # description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
-non_budget_failures[lane] := array.concat(
-	array.concat(array.concat(quality.failures(lane), eligibility.failures(lane)), escalation.failures(lane)),
-	array.concat(array.concat(local.failures(lane), hosted.failures(lane)), reserve.failures(lane)),
-) if some lane in evaluated
+non_budget_failures := {lane: array.concat(
+	array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
+	array.concat(array.concat(local.failures_by_lane[lane], hosted.failures_by_lane[lane]), reserve.failures_by_lane[lane]),
+) |
+	some lane in evaluated
+}
 
 # METADATA
 # description: Failures of rules 18-19 per evaluated lane.
-budget_failures[lane] := budget.failures(lane) if some lane in evaluated
+budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
-_failures(lane) := array.concat(non_budget_failures[lane], budget_failures[lane])
+_failures := {lane: array.concat(non_budget_failures[lane], budget_failures[lane]) | some lane in evaluated}
 
-_reasons(lane) := _with_preference(lane, ["feasible"]) if count(_failures(lane)) == 0
+_reasons(lane) := _with_preference(lane, ["feasible"]) if count(_failures[lane]) == 0
 
-_reasons(lane) := _with_preference(lane, _failures(lane)) if count(_failures(lane)) > 0
+_reasons(lane) := _with_preference(lane, _failures[lane]) if count(_failures[lane]) > 0
 
 _with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verification-preferred"]) if {
 	lane == quality.deterministic_lane
@@ -76,14 +76,16 @@ _with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verific
 
 # METADATA
 # description: The evaluation of each evaluated lane, as it appears in the decision.
-evaluation[lane] := {
+evaluation := {lane: {
 	"lane": lane,
 	"rank": lanes.rank[lane],
-	"feasible": count(_failures(lane)) == 0,
+	"feasible": count(_failures[lane]) == 0,
 	"estimatedCost": cost.estimated_cost(lane),
 	"costClass": lanes.cost_class[lane],
 	"reasons": _reasons(lane),
-} if some lane in evaluated
+} |
+	some lane in evaluated
+}
 
 # METADATA
 # description: The candidate set, in candidateOrder.

@@ -6,49 +6,59 @@
 #   documents through this one, so a missing or mismatched document is detected in one place.
 package model_router.agent.config
 
-_root := data.model_router_data
+# Documents are read leaf by leaf (never the whole of data.model_router_data at once): reading a
+# subtree from the store costs in proportion to its size.
 
 # METADATA
 # description: Id of the active AgentExecutionModelRoutingPolicy.
-policy_ref := _root.active.policy if is_string(_root.active.policy)
+policy_ref := id if {
+	id := data.model_router_data.active.policy
+	is_string(id)
+}
 
 # METADATA
 # description: Id of the active AgentExecutionBudgetResourceOptimizer.
-optimizer_ref := _root.active.optimizer if is_string(_root.active.optimizer)
+optimizer_ref := id if {
+	id := data.model_router_data.active.optimizer
+	is_string(id)
+}
 
 # METADATA
 # description: Id of the active ModelPriceCatalog.
-price_catalog_ref := _root.active.priceCatalog if is_string(_root.active.priceCatalog)
-
-_policy_view := _root.policies[policy_ref] if is_object(_root.policies[policy_ref].document)
-
-_optimizer_view := _root.optimizers[optimizer_ref] if is_object(_root.optimizers[optimizer_ref].document)
-
-_catalog_view := _root.priceCatalogs[price_catalog_ref] if is_object(_root.priceCatalogs[price_catalog_ref].document)
+price_catalog_ref := id if {
+	id := data.model_router_data.active.priceCatalog
+	is_string(id)
+}
 
 # METADATA
 # description: The active routing policy document.
-policy := _policy_view.document
+policy := doc if {
+	doc := data.model_router_data.policies[policy_ref].document
+	is_object(doc)
+}
 
 # METADATA
 # description: Policy lanes keyed by laneId.
-policy_lanes := _policy_view.lanes
+policy_lanes := data.model_router_data.policies[policy_ref].lanes if policy
 
 # METADATA
 # description: Policy task classes keyed by taskClass.
-task_classes := _policy_view.taskClasses
+task_classes := data.model_router_data.policies[policy_ref].taskClasses if policy
 
 # METADATA
 # description: Policy chain stages keyed by stage.
-stages := _policy_view.stages
+stages := data.model_router_data.policies[policy_ref].stages if policy
 
 # METADATA
 # description: The active optimizer document.
-optimizer := _optimizer_view.document
+optimizer := doc if {
+	doc := data.model_router_data.optimizers[optimizer_ref].document
+	is_object(doc)
+}
 
 # METADATA
 # description: Optimizer budget windows keyed by window name.
-windows := _optimizer_view.windows
+windows := data.model_router_data.optimizers[optimizer_ref].windows if optimizer
 
 # METADATA
 # description: Budget window names in the order the optimizer declares them (reasons follow this order).
@@ -56,19 +66,22 @@ window_order := [w.window | some w in optimizer.budgetPolicy.windows]
 
 # METADATA
 # description: Optimizer risk floors keyed by risk class.
-risk_floors := _optimizer_view.riskFloors
+risk_floors := data.model_router_data.optimizers[optimizer_ref].riskFloors if optimizer
 
 # METADATA
 # description: The active price catalog document.
-catalog := _catalog_view.document
+catalog := doc if {
+	doc := data.model_router_data.priceCatalogs[price_catalog_ref].document
+	is_object(doc)
+}
 
 # METADATA
 # description: Price catalog lanes keyed by laneId (each with its resolved defaultProfile).
-catalog_lanes := _catalog_view.lanes
+catalog_lanes := data.model_router_data.priceCatalogs[price_catalog_ref].lanes if catalog
 
 # METADATA
 # description: The reason-code catalogue keyed by code (without its `:<suffix>`).
-reason_catalogue := object.get(_root, "reasons", {})
+reason_catalogue := object.get(data.model_router_data, "reasons", {})
 
 # METADATA
 # description: |

@@ -20,33 +20,46 @@ _per_million := 1000000
 # description: A non-negative amount in integer micro-units (6 decimal places).
 micros(amount) := round(amount * _per_million)
 
-_estimate(name) := object.get(signals.value, name, 0)
-
 _profile(lane) := profile if {
 	config.catalog_lanes[lane].costModel == "local-runtime"
 	some profile in config.catalog_lanes[lane].profiles
 	profile.profileRef == signals.value.localProfileRef
 } else := config.catalog_lanes[lane].defaultProfile
 
-_price(pricing, field) := object.get(pricing, field, 0)
+# [estimate signal, price field, micro-dollars per unit of the price]: per-million prices times a
+# token count are already micro-dollars. Only estimates the request carries are multiplied.
+_terms := [
+	["estimatedInputTokens", "inputPerMillion", 1],
+	["estimatedOutputTokens", "outputPerMillion", 1],
+	["estimatedCacheReadTokens", "cacheReadPerMillion", 1],
+	["estimatedToolCalls", "toolCallCost", _per_million],
+	["estimatedLocalRuntimeMinutes", "localRuntimeCostPerMinute", _per_million],
+	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute", _per_million],
+]
 
-_raw(pricing) := sum([
-	_price(pricing, "requestBaseCost"),
-	(_estimate("estimatedInputTokens") * _price(pricing, "inputPerMillion")) / _per_million,
-	(_estimate("estimatedOutputTokens") * _price(pricing, "outputPerMillion")) / _per_million,
-	(_estimate("estimatedCacheReadTokens") * _price(pricing, "cacheReadPerMillion")) / _per_million,
-	_estimate("estimatedToolCalls") * _price(pricing, "toolCallCost"),
-	_estimate("estimatedLocalRuntimeMinutes") * (_price(pricing, "localRuntimeCostPerMinute") + _price(pricing, "localEnergyCostPerMinute")),
-])
+_raw_micros(pricing) := sum(array.concat(
+	[object.get(pricing, "requestBaseCost", 0) * _per_million],
+	[((signals.value[estimate] * price) * scale) |
+		some [estimate, field, scale] in _terms
+		signals.value[estimate]
+		price := pricing[field]
+	],
+))
+
+# METADATA
+# description: Estimated cost in integer micro-dollars of every priced lane.
+lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.catalog_lanes}
+
+_lane_micros(_, priced) := 0 if priced.costModel == "none"
+
+_lane_micros(lane, priced) := max([round(_raw_micros(pricing)), micros(object.get(pricing, "minCost", 0))]) if {
+	priced.costModel != "none"
+	pricing := _profile(lane).pricing
+}
 
 # METADATA
 # description: A lane's estimated cost in integer micro-dollars.
-cost_micros(lane) := 0 if config.catalog_lanes[lane].costModel == "none"
-
-cost_micros(lane) := micros(max([_raw(pricing), _price(pricing, "minCost")])) if {
-	config.catalog_lanes[lane].costModel != "none"
-	pricing := _profile(lane).pricing
-}
+cost_micros(lane) := lane_micros[lane]
 
 # METADATA
 # description: An integer micro-unit amount back in currency units.

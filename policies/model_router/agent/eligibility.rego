@@ -7,6 +7,7 @@
 #   `allowedEscalationLanes`, nor the stage's default lane fails with `not-allowed-for-task-class`.
 package model_router.agent.eligibility
 
+import data.model_router.agent.config
 import data.model_router.agent.escalation
 import data.model_router.agent.lanes
 import data.model_router.agent.request
@@ -32,6 +33,12 @@ _task_failure(lane) := [code |
 	code := "not-allowed-for-task-class"
 ]
 
+_failures(lane) := array.concat(_stage_failure(lane), _task_failure(lane))
+
+# METADATA
+# description: Rule 2 and 3 failures of every declared lane, by lane, in that order.
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
 # METADATA
 # description: Rule 2 and 3 failures of a lane, in that order.
-failures(lane) := array.concat(_stage_failure(lane), _task_failure(lane))
+failures(lane) := failures_by_lane[lane]

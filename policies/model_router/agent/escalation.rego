@@ -48,13 +48,18 @@ _justification_satisfied if not _justification_required
 _justification_satisfied if _justification_given
 
 # METADATA
-# description: Whether the request's escalation is valid for the lane.
-valid_for(lane) if {
+# description: The declared lanes the request's escalation is valid for.
+valid_lanes := {lane |
 	reason_allowed
-	_receipt_satisfied(lane)
 	_justification_satisfied
 	not _threshold_not_met
+	some lane, _ in config.policy_lanes
+	_receipt_satisfied(lane)
 }
+
+# METADATA
+# description: Whether the request's escalation is valid for the lane.
+valid_for(lane) if valid_lanes[lane]
 
 # The documents' per-tier switches that require a reason (either one suffices).
 _reason_flags := {
@@ -100,13 +105,12 @@ default _fails_threshold := false
 
 _fails_threshold if _threshold_not_met
 
-# METADATA
-# description: Rule 4-8 failures of a lane (premium lanes only), in table order.
-failures(lane) := [code |
-	lanes.premium[lane]
+_failures(lane) := [code |
 	some [failed, code] in _checks(lane)
 	failed
-]
+] if lanes.premium[lane]
+
+_failures(lane) := [] if not lanes.premium[lane]
 
 # METADATA
 # description: The lane routine work de-escalates to after the current stage.
@@ -118,3 +122,11 @@ deescalate_after(lane) if {
 	_policy.deescalateAfterPlan == true
 	lanes.premium[lane]
 }
+
+# METADATA
+# description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 4-8 failures of a lane (premium lanes only), in table order.
+failures(lane) := failures_by_lane[lane]

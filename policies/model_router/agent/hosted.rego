@@ -34,15 +34,13 @@ _network_unavailable if {
 
 _quota_must_be_known(_) if _admission.denyWhenQuotaUnknown == true
 
-_quota_must_be_known(lane) if {
-	lanes.premium[lane]
-	config.optimizer.enforcement.denyOnUnknownQuotaForPremium == true
-}
+_quota_must_be_known(true) if config.optimizer.enforcement.denyOnUnknownQuotaForPremium == true
 
-default _quota_unknown(_) := false
+# Whether the quota rule fails, for a premium lane (true) or another hosted lane (false).
+default _quota_unknown_for(_) := false
 
-_quota_unknown(lane) if {
-	_quota_must_be_known(lane)
+_quota_unknown_for(premium) if {
+	_quota_must_be_known(premium)
 	not _signal.providerQuotaKnown == true
 }
 
@@ -76,13 +74,12 @@ default _data_class_forbids := false
 
 _data_class_forbids if request.data_class == _no_egress_data_class
 
-# METADATA
-# description: Rule 10-15 failures of a lane (hosted lanes only), in table order.
-failures(lane) := [code |
-	lanes.hosted[lane]
+# The checks do not depend on the lane except for the quota rule, so the two possible lists (premium
+# or not) are computed once per decision.
+_checks(quota_unknown) := [code |
 	some [failed, code] in [
 		[_network_unavailable, "network-unavailable"],
-		[_quota_unknown(lane), "provider-quota-unknown"],
+		[quota_unknown, "provider-quota-unknown"],
 		[_error_rate_too_high, "provider-error-rate-too-high"],
 		[_latency_too_high, "provider-latency-too-high"],
 		[_approval_missing, "hosted-requires-policy-approval"],
@@ -90,3 +87,27 @@ failures(lane) := [code |
 	]
 	failed
 ]
+
+_premium_reasons := _checks(_quota_unknown_for(true))
+
+_standard_reasons := _checks(_quota_unknown_for(false))
+
+_failures(lane) := [] if not lanes.hosted[lane]
+
+_failures(lane) := _premium_reasons if {
+	lanes.hosted[lane]
+	lanes.premium[lane]
+}
+
+_failures(lane) := _standard_reasons if {
+	lanes.hosted[lane]
+	not lanes.premium[lane]
+}
+
+# METADATA
+# description: Rule 10-15 failures of every declared lane, by lane (hosted lanes only), in table order.
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 10-15 failures of a lane (hosted lanes only), in table order.
+failures(lane) := failures_by_lane[lane]

@@ -15,12 +15,12 @@ package model_router.agent.lanes
 
 import data.model_router.agent.config
 
+# Every view below is a complete rule (a comprehension): OPA computes it once per query and
+# later lookups are plain indexing.
+
 # METADATA
 # description: Lane rank, by position in the policy's modelLanes.
-rank[lane_id] := i if {
-	some i, lane in config.policy.modelLanes
-	lane_id := lane.laneId
-}
+rank := {lane.laneId: i | some i, lane in config.policy.modelLanes}
 
 # METADATA
 # description: The lanes the optimizer evaluates, in its candidateOrder.
@@ -28,34 +28,34 @@ candidate_order := config.optimizer.selectionPolicy.candidateOrder
 
 # METADATA
 # description: Cost class of each declared lane.
-cost_class[lane_id] := lane.costClass if some lane_id, lane in config.policy_lanes
+cost_class := {lane_id: lane.costClass | some lane_id, lane in config.policy_lanes}
 
 # METADATA
 # description: Lanes priced as local (costModel none or local-runtime).
-local contains lane_id if {
+local := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel in {"none", "local-runtime"}
 }
 
 # METADATA
 # description: Lanes that run on a local model runtime (the local admission checks apply).
-local_runtime contains lane_id if {
+local_runtime := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "local-runtime"
 }
 
 # METADATA
 # description: Lanes that need no model at all (costModel none).
-model_free contains lane_id if {
+model_free := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "none"
 }
 
 # METADATA
 # description: Declared lanes that are not local (the hosted admission checks apply).
-hosted contains lane_id if {
+hosted := {lane_id |
 	some lane_id, _ in config.policy_lanes
-	not lane_id in local
+	not local[lane_id]
 }
 
 # The contract's premium cost classes: `high` is the high-end tier, `maximum` the pro tier.
@@ -64,26 +64,21 @@ _premium_cost_classes := {"high", "maximum"}
 # METADATA
 # description: >-
 #   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
-premium_tier[lane_id] := lane.costClass if {
+premium_tier := {lane_id: lane.costClass |
 	some lane_id, lane in config.policy_lanes
 	lane.costClass in _premium_cost_classes
 }
 
 # METADATA
-# description: Premium lanes (high or maximum cost class, or an escalation receipt is required).
-premium contains lane_id if some lane_id, _ in premium_tier
-
-premium contains lane_id if {
+# description: Lanes that require an escalation receipt.
+requires_receipt := {lane_id |
 	some lane_id, lane in config.policy_lanes
 	lane.requiresEscalationReceipt == true
 }
 
 # METADATA
-# description: Lanes that require an escalation receipt.
-requires_receipt contains lane_id if {
-	some lane_id, lane in config.policy_lanes
-	lane.requiresEscalationReceipt == true
-}
+# description: Premium lanes (high or maximum cost class, or an escalation receipt is required).
+premium := {lane_id | some lane_id, _ in premium_tier} | requires_receipt
 
 # METADATA
 # description: The highest-ranked non-premium lane at or below the given lane (de-escalation target).
@@ -91,7 +86,7 @@ highest_non_premium_at_or_below(lane_id) := ids[count(ids) - 1] if {
 	ids := [l.laneId |
 		some l in config.policy.modelLanes
 		rank[l.laneId] <= rank[lane_id]
-		not l.laneId in premium
+		not premium[l.laneId]
 	]
 	count(ids) > 0
 }

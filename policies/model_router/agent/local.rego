@@ -59,17 +59,28 @@ _profile_not_allowed(lane) if {
 
 _profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
 
-# METADATA
-# description: Rule 9 failures of a lane (local-runtime lanes only), in table order.
-failures(lane) := [code |
-	lanes.local_runtime[lane]
+_machine_reasons := [code |
 	some [failed, code] in [
 		[_profile_unavailable, "local-model-profile-unavailable"],
 		[_service_unhealthy, "local-service-unhealthy"],
 		[_thermal_critical, "thermal-critical"],
 		[_battery_critical, "battery-critical"],
 		[_memory_low, "insufficient-local-memory"],
-		[_profile_not_allowed(lane), "local-profile-not-allowed"],
 	]
 	failed
 ]
+
+_failures(lane) := array.concat(_machine_reasons, [code |
+	_profile_not_allowed(lane)
+	code := "local-profile-not-allowed"
+]) if lanes.local_runtime[lane]
+
+_failures(lane) := [] if not lanes.local_runtime[lane]
+
+# METADATA
+# description: Rule 9 failures of every declared lane, by lane (local-runtime lanes only), in table order.
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 9 failures of a lane (local-runtime lanes only), in table order.
+failures(lane) := failures_by_lane[lane]

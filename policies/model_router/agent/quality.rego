@@ -30,11 +30,17 @@ deterministic_lane := request.stage_entry.defaultLane if {
 	request.deterministic_verification == true
 }
 
-# METADATA
-# description: Rule 1 failures of a lane (an empty array when it meets the floor).
-failures(lane) := [sprintf("below-quality-floor:%s", [minimum_lane]) |
+_failures(lane) := [sprintf("below-quality-floor:%s", [minimum_lane]) |
 	lanes.rank[lane] < lanes.rank[minimum_lane]
 	not _exempt(lane)
 ]
 
 _exempt(lane) if lane == deterministic_lane
+
+# METADATA
+# description: Rule 1 failures of every declared lane, by lane (an empty array when it meets the floor).
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 1 failures of a lane (an empty array when it meets the floor).
+failures(lane) := failures_by_lane[lane]

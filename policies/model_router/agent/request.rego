@@ -11,88 +11,97 @@ package model_router.agent.request
 
 import data.model_router.agent.config
 
-_req := input.request if is_object(input.request)
-
-_has(field) if _req[field] != null
-
-_string(field) := _req[field] if {
-	is_string(_req[field])
-	_req[field] != ""
+_req := r if {
+	r := input.request
+	is_object(r)
 }
+
+_string_fields := {
+	"requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane",
+	"egressApprovalRef",
+}
+
+# The string fields that hold a non-empty string.
+_strings := {field: value |
+	some field in _string_fields
+	value := _req[field]
+	is_string(value)
+	value != ""
+}
+
+_present(field) if _req[field] != null
 
 # METADATA
 # description: The request id (a non-empty string) or null.
-default request_id := null
-
-request_id := _string("requestId")
+request_id := object.get(_strings, "requestId", null)
 
 # METADATA
 # description: The execution surface or null.
-default execution_surface := null
-
-execution_surface := _string("executionSurface")
+execution_surface := object.get(_strings, "executionSurface", null)
 
 # METADATA
 # description: The task class as given (a string) or null.
-default task_class := null
-
-task_class := _string("taskClass")
+task_class := object.get(_strings, "taskClass", null)
 
 # METADATA
 # description: The chain stage as given (a string) or null.
-default stage := null
-
-stage := _string("stage")
+stage := object.get(_strings, "stage", null)
 
 # METADATA
 # description: The risk class as given (a string) or null.
-default risk_class := null
-
-risk_class := _string("riskClass")
+risk_class := object.get(_strings, "riskClass", null)
 
 # METADATA
 # description: The requested lane or null (nothing requested).
-default requested_lane := null
+requested_lane := object.get(_strings, "requestedLane", null)
 
-requested_lane := _string("requestedLane")
+# METADATA
+# description: Reference to the policy decision approving prompt egress, or null.
+egress_approval_ref := object.get(_strings, "egressApprovalRef", null)
+
+_escalation_keys := ["reason", "receiptRef", "humanJustification"]
+
+_escalation_raw := e if {
+	e := _req.escalation
+	is_object(e)
+}
+
+_escalation_values := [object.get(_escalation_raw, key, null) | some key in _escalation_keys]
+
+# An escalation names its reason (a non-empty string) and carries no other members than the three.
+_escalation_ok if {
+	is_string(_escalation_raw.reason)
+	_escalation_raw.reason != ""
+	count(object.remove(_escalation_raw, _escalation_keys)) == 0
+	every value in _escalation_values {
+		_optional_string(value)
+	}
+}
 
 _optional_string(value) if value == null
 
 _optional_string(value) if is_string(value)
 
-_nonempty(value) := value if {
-	is_string(value)
-	value != ""
-}
+_absent_if_empty("") := null
+
+_absent_if_empty(value) := value if value != ""
 
 # METADATA
-# description: The escalation, normalised to {reason, receiptRef, humanJustification} (empty strings count as absent), or null.
+# description: >-
+#   The escalation, normalised to {reason, receiptRef, humanJustification} (empty strings count as
+#   absent), or null.
 default escalation := null
 
-escalation := {
-	"reason": object.get(_nonempty_fields, "reason", null),
-	"receiptRef": object.get(_nonempty_fields, "receiptRef", null),
-	"humanJustification": object.get(_nonempty_fields, "humanJustification", null),
-} if _escalation_ok
-
-_escalation_ok if {
-	is_object(_req.escalation)
-	not _escalation_ill_typed
-}
-
-_nonempty_fields[key] := _nonempty(_req.escalation[key]) if some key in {"reason", "receiptRef", "humanJustification"}
-
-_escalation_ill_typed if {
-	is_object(_req.escalation)
-	some key in {"reason", "receiptRef", "humanJustification"}
-	not _optional_string(object.get(_req.escalation, key, null))
-}
+escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
 
 # METADATA
 # description: How many times the standard lane already failed (default 0).
 default standard_lane_failures := 0
 
-standard_lane_failures := _req.standardLaneFailures if _non_negative_integer(_req.standardLaneFailures)
+standard_lane_failures := n if {
+	n := _req.standardLaneFailures
+	_non_negative_integer(n)
+}
 
 _non_negative_integer(value) if {
 	is_number(value)
@@ -104,7 +113,10 @@ _non_negative_integer(value) if {
 # description: Whether a deterministic verifier (tests, linters, schema checks) can do the job (default false).
 default deterministic_verification := false
 
-deterministic_verification := _req.deterministicVerificationAvailable if is_boolean(_req.deterministicVerificationAvailable)
+deterministic_verification := v if {
+	v := _req.deterministicVerificationAvailable
+	is_boolean(v)
+}
 
 _data_classes := {"public", "internal", "confidential", "restricted"}
 
@@ -112,13 +124,10 @@ _data_classes := {"public", "internal", "confidential", "restricted"}
 # description: The data class of the prompt (default internal).
 default data_class := "internal"
 
-data_class := _req.dataClass if _req.dataClass in _data_classes
-
-# METADATA
-# description: Reference to the policy decision approving prompt egress, or null.
-default egress_approval_ref := null
-
-egress_approval_ref := _string("egressApprovalRef")
+data_class := c if {
+	c := _req.dataClass
+	c in _data_classes
+}
 
 # METADATA
 # description: The prompt evidence {sha256, chars} (never the text), or null.
@@ -127,63 +136,65 @@ default prompt := null
 prompt := {"sha256": _req.prompt.sha256, "chars": _req.prompt.chars} if _prompt_ok
 
 _prompt_ok if {
-	is_string(_req.prompt.sha256)
-	regex.match(`^[0-9a-f]{64}$`, _req.prompt.sha256)
+	digest := _req.prompt.sha256
+	is_string(digest)
+	count(digest) == 64
+	trim(digest, "0123456789abcdef") == ""
 	_non_negative_integer(_req.prompt.chars)
 }
 
 # METADATA
 # description: The subject {userRef, workspaceRef, tenantRef, deviceRef} when given as an object.
-subject := _req.subject if is_object(_req.subject)
+subject := s if {
+	s := _req.subject
+	is_object(s)
+}
+
+_required_fields := {"requestId", "taskClass", "stage", "riskClass"}
 
 # METADATA
 # description: Request fields that are missing or ill-typed.
 invalid_fields contains "request" if not _req
 
-invalid_fields contains "requestId" if {
-	_req
-	not _string("requestId")
-}
-
 invalid_fields contains field if {
-	some field in {"taskClass", "stage", "riskClass"}
+	some field in _required_fields
 	_req
-	not _string(field)
+	not _strings[field]
 }
 
 invalid_fields contains field if {
 	some field in {"executionSurface", "requestedLane", "egressApprovalRef"}
-	_has(field)
-	not _string(field)
+	_present(field)
+	not _strings[field]
 }
 
 invalid_fields contains "escalation" if {
-	_has("escalation")
+	_present("escalation")
 	not _escalation_ok
 }
 
 invalid_fields contains "standardLaneFailures" if {
-	_has("standardLaneFailures")
+	_present("standardLaneFailures")
 	not _non_negative_integer(_req.standardLaneFailures)
 }
 
 invalid_fields contains "deterministicVerificationAvailable" if {
-	_has("deterministicVerificationAvailable")
+	_present("deterministicVerificationAvailable")
 	not is_boolean(_req.deterministicVerificationAvailable)
 }
 
 invalid_fields contains "dataClass" if {
-	_has("dataClass")
+	_present("dataClass")
 	not _req.dataClass in _data_classes
 }
 
 invalid_fields contains "prompt" if {
-	_has("prompt")
+	_present("prompt")
 	not _prompt_ok
 }
 
 invalid_fields contains "subject" if {
-	_has("subject")
+	_present("subject")
 	not is_object(_req.subject)
 }
 

@@ -98,6 +98,12 @@ test_escalation_with_ill_typed_member if {
 	request.escalation == null with input as b
 }
 
+test_escalation_needs_a_reason_and_no_other_members if {
+	request.invalid_fields == {"escalation"} with input as t.with_request({"escalation": {"receiptRef": "urn:x"}})
+	request.invalid_fields == {"escalation"} with input as t.with_request({"escalation": {"reason": ""}})
+	request.invalid_fields == {"escalation"} with input as t.with_request({"escalation": {"reason": "hard-debugging", "ticket": 7}})
+}
+
 test_escalation_normalised if {
 	b := t.with_request({"escalation": {"reason": "hard-debugging", "receiptRef": "", "humanJustification": null}})
 	request.escalation == {"reason": "hard-debugging", "receiptRef": null, "humanJustification": null} with input as b

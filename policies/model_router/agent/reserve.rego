@@ -34,13 +34,22 @@ _below_reserve if {
 	share < reserve_share
 }
 
-# METADATA
-# description: Rule 16-17 failures of a lane (premium lanes only), in table order.
-failures(lane) := [code |
-	lanes.premium[lane]
+_premium_reasons := [code |
 	some [failed, code] in [
 		[_share_missing, "provider-quota-share-missing"],
 		[_below_reserve, "premium-reserve-below-threshold"],
 	]
 	failed
 ]
+
+_failures(lane) := _premium_reasons if lanes.premium[lane]
+
+_failures(lane) := [] if not lanes.premium[lane]
+
+# METADATA
+# description: Rule 16-17 failures of every declared lane, by lane (premium lanes only), in table order.
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+
+# METADATA
+# description: Rule 16-17 failures of a lane (premium lanes only), in table order.
+failures(lane) := failures_by_lane[lane]

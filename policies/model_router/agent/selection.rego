@@ -31,14 +31,14 @@ _selection := config.optimizer.selectionPolicy
 
 # METADATA
 # description: Candidate lanes that pass every rule.
-feasible contains lane if {
+feasible := {lane |
 	some lane in lanes.candidate_order
 	candidates.evaluation[lane].feasible
 }
 
 # METADATA
 # description: Candidate lanes that pass every rule except the budget rules (18-19).
-feasible_ignoring_budget contains lane if {
+feasible_ignoring_budget := {lane |
 	some lane in lanes.candidate_order
 	count(candidates.non_budget_failures[lane]) == 0
 }
@@ -82,10 +82,12 @@ sort_key(lane) := array.concat(
 	[lanes.rank[lane], lane],
 )
 
+_keys := {lane: sort_key(lane) | some lane in lanes.candidate_order}
+
 # METADATA
 # description: The best lane of a set under the tie-breakers (undefined for an empty set).
 best(lane_set) := keys[0][count(keys[0]) - 1] if {
-	keys := sort([sort_key(lane) | some lane in lane_set])
+	keys := sort([_keys[lane] | some lane in lane_set])
 	count(keys) > 0
 }
 

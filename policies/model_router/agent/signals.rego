@@ -66,13 +66,15 @@ _well_typed("string", value) if {
 
 _well_typed("any", value) if value != null
 
-_lookup(name) := value if {
-	value := input.resources[name]
-} else := value if {
-	value := input.quota[name]
-} else := value if {
-	value := input.request[name]
-}
+_section(name) := section if {
+	section := input[name]
+	is_object(section)
+} else := {}
+
+# Every signal source merged once: resources win over quota, quota over the request.
+_merged := object.union_n([_section("request"), _section("quota"), _section("resources")])
+
+_lookup(name) := _merged[name]
 
 _required := {name | some name in config.optimizer.resourcePolicy.requiredSignals}
 
@@ -80,7 +82,7 @@ _names := _required | object.keys(_types)
 
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
-value[name] := v if {
+value := {name: v |
 	some name in _names
 	v := _lookup(name)
 	_well_typed(object.get(_types, name, "any"), v)
@@ -90,7 +92,7 @@ _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
 # METADATA
 # description: Budget spend per declared window, {spent, highEndSpent, proSpent}, when every field is a non-negative number.
-budget_spend[window] := spend if {
+budget_spend := {window: spend |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 	every field in _budget_fields {

@@ -1,5 +1,6 @@
 # model-router: every target a policy author or CI needs. `make` lists them.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 PYTHON      ?= python3
@@ -8,6 +9,8 @@ PY          := $(VENV)/bin/python
 OPA         := .tools/bin/opa
 REGAL       := .tools/bin/regal
 REGO_DIR    ?= policies/model_router
+SYSTEM_DIR  := policies/system
+OPA_TIMEOUT := --timeout 120s
 DATA_DIR    := build/data
 CAPS        := policies/capabilities.json
 INPUT_SCHEMA := schemas/route-input-bundle.schema.json
@@ -41,17 +44,18 @@ bundle: data opa ## build the OPA bundle (build/bundle.tar.gz) with a content-di
 	@$(PY) -m router.bundle
 
 fmt-check: opa ## fail when any .rego file is not opa-fmt formatted
-	@$(OPA) fmt --fail --list $(REGO_DIR) >/dev/null || { echo "not opa fmt clean:"; $(OPA) fmt --list $(REGO_DIR); exit 1; }
+	@$(OPA) fmt --fail --list $(REGO_DIR) $(SYSTEM_DIR) >/dev/null || { echo "not opa fmt clean:"; $(OPA) fmt --list $(REGO_DIR) $(SYSTEM_DIR); exit 1; }
 	@echo "opa fmt: clean"
 
 check: opa data ## opa check --strict with the capabilities file (and the input schema when present)
 	@$(OPA) check --strict --capabilities $(CAPS) $(if $(wildcard $(INPUT_SCHEMA)),--schema $(INPUT_SCHEMA)) $(REGO_DIR) $(DATA_DIR)
+	@$(OPA) check --strict --capabilities $(CAPS) $(SYSTEM_DIR)
 	@echo "opa check --strict: clean"
 
 rego-test: opa data ## opa test with coverage (fails under the COVERAGE threshold, default 95 %)
-	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) --coverage --threshold $(COVERAGE) --format json > build/rego-coverage.json \
-	  || { $(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) ; $(PY) tools/coverage_report.py build/rego-coverage.json $(COVERAGE); exit 1; }
-	@$(OPA) test $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) | tail -n 1
+	@$(OPA) test $(OPA_TIMEOUT) $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) | tail -n 25
+	@$(OPA) test $(OPA_TIMEOUT) $(SYSTEM_DIR) --capabilities $(CAPS) | sed 's/^/policies\/system: /' | tail -n 5
+	@$(OPA) test $(OPA_TIMEOUT) $(REGO_DIR) $(DATA_DIR) --capabilities $(CAPS) --coverage --format json > build/rego-coverage.json
 	@$(PY) tools/coverage_report.py build/rego-coverage.json $(COVERAGE)
 
 pytest: $(VENV)/.installed opa data

@@ -351,10 +351,11 @@ class ManagedEngine(_ClientEngine):
         """The bundle to serve. The project bundle is built when needed and copied once, so a restart
         serves the same revision as the first start (a rebuild on disk does not change a running router)."""
         if self._bundle_arg is not None:
-            if self.bundle_revision is None:
-                from router.bundle import revision_of
+            # read on every start: a restart serves whatever the file holds now, and the revision
+            # reported before the first answer must be that one, not the revision of an earlier start
+            from router.bundle import revision_of
 
-                self.bundle_revision = revision_of(self._bundle_arg)
+            self.bundle_revision = revision_of(self._bundle_arg)
             return self._bundle_arg
         pinned = self._private_dir() / "bundle.tar.gz"
         if self.bundle_revision is not None and pinned.exists():

@@ -7,8 +7,10 @@ and `verify` names the first broken link.
 
 Appends take an exclusive `fcntl.flock` on the log (and a thread lock), so several threads and
 processes can write at once; each receipt is one `write` of a complete line on an O_APPEND file,
-followed by `fsync` unless disabled. A crash mid-write can only leave an incomplete last line —
-never touch an earlier one; the next append removes that torn tail (a receipt that was never
+followed by `fsync` unless disabled. A write or fsync that fails (disk full, file-size limit, I/O
+error) is taken back by truncating the log to its size before the append, so the log still verifies
+and the decision fails closed without a receipt. A crash mid-write can only leave an incomplete last
+line — never touch an earlier one; the next append removes that torn tail (a receipt that was never
 completed was never handed to a caller) before chaining on.
 """
 
@@ -246,11 +248,18 @@ class ReceiptLog:
                         out.append(receipt)
                         lines.append(_canonical(receipt))
                     data = ("\n".join(lines) + "\n").encode("utf-8")
-                    written = 0
-                    while written < len(data):
-                        written += os.write(fd, data[written:])
-                    if self.fsync:
-                        os.fsync(fd)
+                    start = os.fstat(fd).st_size
+                    try:
+                        written = 0
+                        while written < len(data):
+                            written += os.write(fd, data[written:])
+                        if self.fsync:
+                            os.fsync(fd)
+                    except BaseException:
+                        # a full disk or a file-size limit can leave part of a line: take it back, so
+                        # the log still verifies and no receipt exists for a decision that failed closed
+                        self._truncate(fd, start)
+                        raise
                     self._known = (os.fstat(fd).st_size, previous)
                     return out
                 finally:
@@ -260,6 +269,13 @@ class ReceiptLog:
         except (OSError, ValueError, TypeError) as exc:
             self._known = None
             raise ReceiptLogError(f"{self.path}: cannot record the receipt: {exc}") from exc
+
+    @staticmethod
+    def _truncate(fd: int, size: int) -> None:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass  # the next append repairs a torn tail before chaining on
 
     def append(self, body: dict) -> dict:
         return self.append_many([body])[0]

@@ -12,59 +12,23 @@ import data.model_router.agent.config
 
 # The contract's signal types (routing-semantics, section 1). A signal the optimizer requires
 # but this table does not know only has to be present and non-null.
-_types := {
-	"localModelProfileAvailable": "boolean",
-	"localServiceHealthy": "boolean",
-	"batteryState": "battery",
-	"thermalState": "thermal",
-	"memoryAvailableBytes": "count",
-	"networkAvailable": "boolean",
-	"providerQuotaKnown": "boolean",
-	"providerQuotaRemainingShare": "share",
-	"providerErrorRate": "fraction",
-	"providerLatencyP95Ms": "count",
-	"estimatedInputTokens": "count",
-	"estimatedOutputTokens": "count",
-	"estimatedCacheReadTokens": "count",
-	"estimatedToolCalls": "count",
-	"estimatedLocalRuntimeMinutes": "amount",
-	"localProfileRef": "string",
+# Signal names by type.
+_booleans := {"localModelProfileAvailable", "localServiceHealthy", "networkAvailable", "providerQuotaKnown"}
+
+_counts := {
+	"memoryAvailableBytes", "providerLatencyP95Ms", "estimatedInputTokens", "estimatedOutputTokens",
+	"estimatedCacheReadTokens", "estimatedToolCalls",
 }
 
-_well_typed("boolean", value) if is_boolean(value)
-
-_well_typed("battery", value) if value in {"normal", "low", "critical"}
-
-_well_typed("thermal", value) if value in {"normal", "elevated", "critical"}
-
-_well_typed("count", value) if {
-	is_number(value)
-	value >= 0
-	value == round(value)
+_enums := {
+	"batteryState": {"normal", "low", "critical"},
+	"thermalState": {"normal", "elevated", "critical"},
 }
 
-_well_typed("amount", value) if {
-	is_number(value)
-	value >= 0
+_known := ((_booleans | _counts) | object.keys(_enums)) | {
+	"providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes",
+	"localProfileRef",
 }
-
-_well_typed("share", value) if {
-	is_number(value)
-	value <= 1
-}
-
-_well_typed("fraction", value) if {
-	is_number(value)
-	value >= 0
-	value <= 1
-}
-
-_well_typed("string", value) if {
-	is_string(value)
-	value != ""
-}
-
-_well_typed("any", value) if value != null
 
 _section(name) := section if {
 	section := input[name]
@@ -74,19 +38,46 @@ _section(name) := section if {
 # Every signal source merged once: resources win over quota, quota over the request.
 _merged := object.union_n([_section("request"), _section("quota"), _section("resources")])
 
-_lookup(name) := _merged[name]
-
 _required := {name | some name in config.optimizer.resourcePolicy.requiredSignals}
 
-_names := _required | object.keys(_types)
+_amount(value) if {
+	is_number(value)
+	value >= 0
+}
+
+_count(value) if {
+	_amount(value)
+	value == round(value)
+}
 
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
-value := {name: v |
-	some name in _names
-	v := _lookup(name)
-	_well_typed(object.get(_types, name, "any"), v)
+value := object.union_n([
+	{name: v | some name in _booleans; v := _merged[name]; is_boolean(v)},
+	{name: v | some name in _counts; v := _merged[name]; _count(v)},
+	{name: v | some name, allowed in _enums; v := _merged[name]; v in allowed},
+	{name: v |
+		some name in ["providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes"]
+		v := _merged[name]
+		_number_ok(name, v)
+	},
+	{name: v | name := "localProfileRef"; v := _merged[name]; is_string(v); v != ""},
+	{name: v | some name in _required; not _known[name]; v := _merged[name]; v != null},
+])
+
+# providerQuotaRemainingShare: a number at most 1 (negative means unknown); providerErrorRate: a
+# fraction; estimatedLocalRuntimeMinutes: a non-negative amount.
+_number_ok("providerQuotaRemainingShare", v) if {
+	is_number(v)
+	v <= 1
 }
+
+_number_ok("providerErrorRate", v) if {
+	_amount(v)
+	v <= 1
+}
+
+_number_ok("estimatedLocalRuntimeMinutes", v) if _amount(v)
 
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
@@ -96,31 +87,24 @@ budget_spend := {window: spend |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 	every field in _budget_fields {
-		_well_typed("amount", spend[field])
+		_amount(spend[field])
 	}
 }
 
-_present(name) if value[name] != null
+_valid_names := object.keys(value)
 
-_missing contains name if {
-	some name in _required
-	not _present(name)
-}
+# Required signals that are absent or ill-typed, and known optional signals present but ill-typed.
+_missing_signals := (_required | {name | some name in _known; _merged[name] != null}) - _valid_names
 
-_missing contains name if {
-	some name, _ in _types
-	_lookup(name) != null
-	not _present(name)
-}
-
-_missing contains sprintf("budget.%s.%s", [window, field]) if {
+_missing_spend := {sprintf("budget.%s.%s", [window, field]) |
 	some window in config.window_order
+	not budget_spend[window]
 	some field in _budget_fields
 	not _spend_field_ok(window, field)
 }
 
-_spend_field_ok(window, field) if _well_typed("amount", input.quota.budget[window][field])
+_spend_field_ok(window, field) if _amount(input.quota.budget[window][field])
 
 # METADATA
 # description: Names of the missing or ill-typed signals, sorted.
-missing := sort(_missing)
+missing := sort(_missing_signals | _missing_spend)

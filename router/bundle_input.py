@@ -243,16 +243,83 @@ def inline_local_refs(schema: dict, _max_depth: int = 16) -> dict:
     return walk(schema, 0)
 
 
-def fast_validator(schema: dict):
-    """A compiled draft 2020-12 validator of SCHEMA with local references inlined, checking date-time
-    formats as the contracts package does."""
+def _format_names(node: Any) -> set[str]:
+    """Every `format` value used anywhere in a schema."""
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        for v in node.values():
+            found |= _format_names(v)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_format_names(v) for v in node)) if node else set()
+    return set()
+
+
+class FastValidator:
+    """A draft 2020-12 validator: a quick yes/no, and precise errors only when the answer is no.
+
+    `is_valid` runs a compiled jsonschema-rs validator when that package is installed (several times
+    faster than jsonschema on our documents); every `format` the schema uses is checked by the very
+    format checker the Python validator uses, so both give the same verdict. `iter_errors` (and
+    `validate`) always come from jsonschema with local references inlined, so error messages are
+    unchanged; that validator is built on first use only.
+    """
+
+    def __init__(self, schema: dict, checker) -> None:
+        self.schema = schema
+        self.format_checker = checker
+        self._python = None
+        self._rust = None
+        try:
+            import jsonschema_rs
+        except ImportError:
+            return
+        formats = {
+            name: (lambda value, _name=name: checker.conforms(value, _name)) for name in _format_names(schema)
+        }
+        try:
+            self._rust = jsonschema_rs.Draft202012Validator(schema, formats=formats, validate_formats=True)
+        except Exception:  # a schema jsonschema-rs cannot compile: jsonschema answers alone
+            self._rust = None
+
+    @property
+    def python(self):
+        if self._python is None:
+            from jsonschema import Draft202012Validator
+
+            self._python = Draft202012Validator(inline_local_refs(self.schema), format_checker=self.format_checker)
+        return self._python
+
+    @property
+    def accelerated(self) -> bool:
+        return self._rust is not None
+
+    def is_valid(self, instance: Any) -> bool:
+        if self._rust is not None:
+            try:
+                return self._rust.is_valid(instance)
+            except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
+                pass
+        return self.python.is_valid(instance)
+
+    def iter_errors(self, instance: Any):
+        return self.python.iter_errors(instance)
+
+    def validate(self, instance: Any) -> None:
+        if not self.is_valid(instance):
+            self.python.validate(instance)
+
+
+def fast_validator(schema: dict) -> FastValidator:
+    """A compiled draft 2020-12 validator of SCHEMA (see FastValidator), checking date-time formats as
+    the contracts package does."""
     from jsonschema import Draft202012Validator
 
     try:
         from router.contracts.schemas import FORMAT_CHECKER as checker
     except ImportError:
         checker = Draft202012Validator.FORMAT_CHECKER
-    return Draft202012Validator(inline_local_refs(schema), format_checker=checker)
+    return FastValidator(schema, checker)
 
 
 @lru_cache(maxsize=None)

@@ -77,7 +77,7 @@ def result_problems(result: Any, kind: str, limit: int = 3) -> list[str]:
     if not isinstance(selected, dict) or selected.get("status") not in statuses:
         return [f"$.selected.status: expected one of {', '.join(statuses)}"]
     validator = result_validator(kind)
-    if validator is None:
+    if validator is None or validator.is_valid(result):
         return []
     problems = []
     for err in validator.iter_errors(result):

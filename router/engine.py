@@ -423,11 +423,15 @@ class ManagedEngine(_ClientEngine):
             raise
         finally:
             health.close()
-        old = self._client
+        old, old_proc = self._client, self._proc
         self._proc, self._token, self.url = proc, token, url
         self._client = _client_for(url, self.timeout_s, token)
+        # until the new process answers, the revision it serves is the one read from its bundle
+        self.last_revision = self.bundle_revision
         if old is not None:
             old.close_connection()
+        if old_proc is not None and old_proc is not proc:
+            self._kill(old_proc)  # an explicit start() while running replaces the process, never leaks it
         self.starts += 1
         self.start_error = None
 

@@ -15,6 +15,7 @@ import pytest
 from reliability_support import (
     SLOW_MODULE,
     FaultProxy,
+    pid_alive,
     personal_bundle,
     variant_bundle,
     wait_until,
@@ -268,3 +269,19 @@ def test_remote_opa_replaced_by_one_with_another_revision(project_bundle, tmp_pa
         proxy.close()
         first.close()
     assert verify(tmp_path / "receipts" / "receipts.jsonl").receipts == 3
+
+
+def test_a_restart_reports_the_new_revision_before_its_first_answer(tmp_path):
+    served = tmp_path / "served.tar.gz"
+    rev_a = variant_bundle(served)
+    rev_b = variant_bundle(tmp_path / "b.tar.gz", data_patch=_no_memory)
+    with eng.ManagedEngine(served, timeout_s=5.0) as engine:
+        assert engine.decide(personal_bundle()).revision == rev_a
+        assert engine.last_revision == rev_a
+        os.replace(tmp_path / "b.tar.gz", served)
+        old_pid = engine.pid
+        engine.start()  # an explicit restart while running
+        assert engine.pid != old_pid
+        assert engine.bundle_revision == rev_b and engine.last_revision == rev_b
+        assert wait_until(lambda: not pid_alive(old_pid), 10), "the replaced OPA was left running"
+        assert engine.decide(personal_bundle()).revision == rev_b

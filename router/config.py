@@ -88,13 +88,27 @@ def _timeout(value: Any, where: str) -> float:
     return ms
 
 
+MAX_CONFIG_BYTES = 64 * 1024
+
+
 def read_config_file(path: Path) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: $: expected a config file of at most {MAX_CONFIG_BYTES} bytes")
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: $: expected UTF-8 text, found invalid UTF-8 at byte {exc.start}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: $: expected a flat mapping of settings, found too deeply nested YAML") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -111,26 +125,48 @@ def read_config_file(path: Path) -> dict:
     return out
 
 
+def _opa_url(value: Any, where: str) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected an http(s) URL, found {value!r}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{where}: expected http://host:port or https://host:port, found {value!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"{where}: expected http://host:port or https://host:port (no path), found {value!r}")
+    del port
+    return value
+
+
+def _no_nul(value: Any, where: str) -> Any:
+    if isinstance(value, str) and "\0" in value:
+        raise ConfigError(f"{where}: expected text without NUL characters")
+    return value
+
+
 def load_settings(config_file: str | Path | None = None, env: dict | None = None, **overrides: Any) -> Settings:
     """Settings from OVERRIDES (None values ignored), then ENV, then the config file, then defaults."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # where each value came from, for error messages
     path = Path(config_file) if config_file else (Path(env["MODEL_ROUTER_CONFIG"]) if env.get("MODEL_ROUTER_CONFIG") else None)
     if path is None and Path(CONFIG_FILE_NAME).is_file():
         path = Path(CONFIG_FILE_NAME)
     if path is not None:
-        values.update(read_config_file(path))
+        from_file = read_config_file(path)
+        values.update(from_file)
+        sources.update({key: f"{path}: $.{key}" for key in from_file})
         values["config_file"] = path
         if "timeout_ms" in values:
             values["timeout_ms"] = _timeout(values["timeout_ms"], f"{path}: $.timeout_ms")
-    if env.get("MODEL_ROUTER_OPA_URL"):
-        values["opa_url"] = env["MODEL_ROUTER_OPA_URL"]
-    if env.get("MODEL_ROUTER_OPA_TOKEN"):
-        values["opa_token"] = env["MODEL_ROUTER_OPA_TOKEN"]
+    for key, name in (("opa_url", "MODEL_ROUTER_OPA_URL"), ("opa_token", "MODEL_ROUTER_OPA_TOKEN"), ("receipts_dir", "MODEL_ROUTER_RECEIPTS_DIR")):
+        if env.get(name):
+            values[key], sources[key] = env[name], name
     if env.get("MODEL_ROUTER_TIMEOUT_MS"):
         values["timeout_ms"] = _timeout(env["MODEL_ROUTER_TIMEOUT_MS"], "MODEL_ROUTER_TIMEOUT_MS")
-    if env.get("MODEL_ROUTER_RECEIPTS_DIR"):
-        values["receipts_dir"] = env["MODEL_ROUTER_RECEIPTS_DIR"]
     if env.get("MODEL_ROUTER_RECEIPTS"):
         values["receipts"] = _bool(env["MODEL_ROUTER_RECEIPTS"], "MODEL_ROUTER_RECEIPTS")
     if env.get("MODEL_ROUTER_FSYNC"):
@@ -139,9 +175,14 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
         if key not in {f.name for f in fields(Settings)}:
             raise TypeError(f"unknown setting {key!r}")
         if value is not None:
-            values[key] = value
+            values[key], sources[key] = value, key
     if "timeout_ms" in overrides and overrides["timeout_ms"] is not None:
         values["timeout_ms"] = _timeout(overrides["timeout_ms"], "timeout_ms")
+    if values.get("opa_url") is not None:
+        values["opa_url"] = _opa_url(values["opa_url"], sources.get("opa_url", "opa_url"))
+    for key in ("opa_token", "receipts_dir"):
+        if values.get(key) is not None:
+            _no_nul(values[key], sources.get(key, key))
     if values.get("receipts_dir") is not None:
         values["receipts_dir"] = Path(values["receipts_dir"]).expanduser()
     return replace(Settings(), **values)

@@ -34,7 +34,9 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: (cost.micros(config.windows[window].maxSpend) - cost.micros(_spend[window].spent)) |
+_max_micros := {window: cost.micros(config.windows[window].maxSpend) | some window in config.window_order}
+
+remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].spent)) |
 	some window in config.window_order
 }
 
@@ -42,7 +44,7 @@ remaining_micros := {window: (cost.micros(config.windows[window].maxSpend) - cos
 # description: The premium tier ceiling of a window, in micro-dollars.
 ceiling_micros(window, tier) := _ceilings[window][tier]
 
-_ceilings := {window: {tier: cost.micros(_share(window, tier) * config.windows[window].maxSpend) |
+_ceilings := {window: {tier: round(_share(window, tier) * _max_micros[window]) |
 	some tier, _ in _tier_fields
 } |
 	some window in config.window_order

@@ -26,24 +26,35 @@ _profile(lane) := profile if {
 	profile.profileRef == signals.value.localProfileRef
 } else := config.catalog_lanes[lane].defaultProfile
 
-# [estimate signal, price field, micro-dollars per unit of the price]: per-million prices times a
-# token count are already micro-dollars. Only estimates the request carries are multiplied.
-_terms := [
-	["estimatedInputTokens", "inputPerMillion", 1],
-	["estimatedOutputTokens", "outputPerMillion", 1],
-	["estimatedCacheReadTokens", "cacheReadPerMillion", 1],
-	["estimatedToolCalls", "toolCallCost", _per_million],
-	["estimatedLocalRuntimeMinutes", "localRuntimeCostPerMinute", _per_million],
-	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute", _per_million],
+# [estimate signal, price field]. A per-million price times a token count is already micro-dollars;
+# a per-call or per-minute price is in dollars. Only estimates the request carries are multiplied
+# (decimal arithmetic is the dearest part of a decision).
+_token_terms := [
+	["estimatedInputTokens", "inputPerMillion"],
+	["estimatedOutputTokens", "outputPerMillion"],
+	["estimatedCacheReadTokens", "cacheReadPerMillion"],
+]
+
+_unit_terms := [
+	["estimatedToolCalls", "toolCallCost"],
+	["estimatedLocalRuntimeMinutes", "localRuntimeCostPerMinute"],
+	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute"],
 ]
 
 _raw_micros(pricing) := sum(array.concat(
 	[object.get(pricing, "requestBaseCost", 0) * _per_million],
-	[((signals.value[estimate] * price) * scale) |
-		some [estimate, field, scale] in _terms
-		signals.value[estimate]
-		price := pricing[field]
-	],
+	array.concat(
+		[(signals.value[estimate] * price) |
+			some [estimate, field] in _token_terms
+			signals.value[estimate]
+			price := pricing[field]
+		],
+		[((signals.value[estimate] * price) * _per_million) |
+			some [estimate, field] in _unit_terms
+			signals.value[estimate]
+			price := pricing[field]
+		],
+	),
 ))
 
 # METADATA

@@ -32,10 +32,10 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-# METADATA
-# description: Remaining budget per window in micro-dollars.
 _max_micros := {window: cost.micros(config.windows[window].maxSpend) | some window in config.window_order}
 
+# METADATA
+# description: Remaining budget per window in micro-dollars.
 remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].spent)) |
 	some window in config.window_order
 }

@@ -69,7 +69,13 @@ windows := {window: {
 	some window in config.window_order
 }
 
-_insufficient(lane) := [sprintf("budget-insufficient:%s", [window]) |
+_insufficient_reason := {window: sprintf("budget-insufficient:%s", [window]) | some window in config.window_order}
+
+_share_reason := {window: {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} |
+	some window in config.window_order
+}
+
+_insufficient(lane) := [_insufficient_reason[window] |
 	some window in config.window_order
 	cost.cost_micros(lane) > remaining_micros[window]
 ]
@@ -81,7 +87,7 @@ _headroom := {window: {tier: (ceiling_micros(window, tier) - cost.micros(_spend[
 	some window in config.window_order
 }
 
-_share_exceeded(lane) := [sprintf("%s:%s", [_tier_fields[tier].code, window]) |
+_share_exceeded(lane) := [_share_reason[window][tier] |
 	tier := lanes.premium_tier[lane]
 	some window in config.window_order
 	cost.cost_micros(lane) > _headroom[window][tier]

@@ -23,7 +23,9 @@ allowed_lanes := {lane |
 	)
 }
 
-_stage_failure(lane) := [sprintf("stage-max-without-escalation:%s", [_max_lane]) |
+_stage_reason := sprintf("stage-max-without-escalation:%s", [_max_lane])
+
+_stage_failure(lane) := [_stage_reason |
 	not escalation.valid_for(lane)
 	lanes.rank[lane] > lanes.rank[_max_lane]
 ]

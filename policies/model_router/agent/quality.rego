@@ -30,7 +30,9 @@ deterministic_lane := request.stage_entry.defaultLane if {
 	request.deterministic_verification == true
 }
 
-_failures(lane) := [sprintf("below-quality-floor:%s", [minimum_lane]) |
+_reason := sprintf("below-quality-floor:%s", [minimum_lane])
+
+_failures(lane) := [_reason |
 	lanes.rank[lane] < lanes.rank[minimum_lane]
 	not _exempt(lane)
 ]

@@ -43,42 +43,41 @@ feasible_ignoring_budget := {lane |
 	count(candidates.non_budget_failures[lane]) == 0
 }
 
-# Tie-breaker values, smaller is better.
-_hosted_flag(lane) := 0 if lanes.local[lane]
-
-_hosted_flag(lane) := 1 if not lanes.local[lane]
-
-_tie_value("lower-cost", lane) := cost.cost_micros(lane)
-
-_tie_value("local-first", lane) := _hosted_flag(lane)
-
-_tie_value("less-context-egress", lane) := _hosted_flag(lane)
-
-_tie_value("higher-quota-remaining", lane) := -1 if lanes.local[lane]
-
-_tie_value("higher-quota-remaining", lane) := 0 - reserve.share if not lanes.local[lane]
-
-_tie_value("higher-provider-health", lane) := 0 if lanes.local[lane]
-
-_tie_value("higher-provider-health", lane) := object.get(signals.value, "providerErrorRate", 1) if not lanes.local[lane]
-
-_tie_value("lower-latency", lane) := 0 if lanes.local[lane]
-
-_tie_value("lower-latency", lane) := object.get(signals.value, "providerLatencyP95Ms", 0) if not lanes.local[lane]
-
-_known_tie_breakers := {
-	"lower-cost", "local-first", "less-context-egress", "higher-quota-remaining",
-	"higher-provider-health", "lower-latency",
+# Tie-breaker values, smaller is better. Apart from `lower-cost` they depend only on whether a lane
+# is local, so both vectors are computed once; "cost" marks where a lane's estimate goes.
+_local_values := {
+	"lower-cost": "cost", "local-first": 0, "less-context-egress": 0,
+	"higher-quota-remaining": -1, "higher-provider-health": 0, "lower-latency": 0,
 }
+
+_hosted_values := {
+	"lower-cost": "cost", "local-first": 1, "less-context-egress": 1,
+	"higher-quota-remaining": 0 - reserve.share,
+	"higher-provider-health": object.get(signals.value, "providerErrorRate", 1),
+	"lower-latency": object.get(signals.value, "providerLatencyP95Ms", 0),
+}
+
+_vector(values) := [values[tie_breaker] |
+	some tie_breaker in _selection.tieBreakers
+	values[tie_breaker]
+]
+
+_vectors := {true: _vector(_local_values), false: _vector(_hosted_values)}
+
+_is_local(lane) if lanes.local[lane]
+
+_is_local(lane) := false if not lanes.local[lane]
+
+_fill(value, _) := value if value != "cost"
+
+_fill("cost", lane) := cost.cost_micros(lane)
 
 # METADATA
 # description: >-
-#   The sort key of a lane: tie-breaker values in declared order, then rank, then the lane id.
+#   The sort key of a lane: tie-breaker values in declared order (unknown tie-breakers are ignored),
+#   then rank, then the lane id.
 sort_key(lane) := array.concat(
-	[_tie_value(tie_breaker, lane) |
-		some tie_breaker in _selection.tieBreakers
-		tie_breaker in _known_tie_breakers
-	],
+	[_fill(value, lane) | some value in _vectors[_is_local(lane)]],
 	[lanes.rank[lane], lane],
 )
 

@@ -63,7 +63,8 @@ lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.c
 
 _lane_micros(_, priced) := 0 if priced.costModel == "none"
 
-_lane_micros(lane, priced) := max([round(_raw_micros(pricing)), micros(object.get(pricing, "minCost", 0))]) if {
+# round(max(raw, min)) == max(round(raw), round(min)): one rounding per lane.
+_lane_micros(lane, priced) := round(max([_raw_micros(pricing), object.get(pricing, "minCost", 0) * _per_million])) if {
 	priced.costModel != "none"
 	pricing := _profile(lane).pricing
 }

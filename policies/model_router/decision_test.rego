@@ -28,3 +28,10 @@ test_garbage_is_denied_never_undefined if {
 		d.selected.status == "denied"
 	}
 }
+
+test_malformed_personal_member_is_denied if {
+	d := data.model_router.decision with input as t.with_request({"personal": "me"})
+	d.kind == "AgentExecutionRouteDecision"
+	d.selected.status == "denied"
+	d.selected.reasons == ["invalid-request-field:personal"]
+}

@@ -193,6 +193,10 @@ invalid_fields contains "prompt" if {
 	not _prompt_ok
 }
 
+# A `personal` member makes a local-personal request (decided by model_router.personal); one that is
+# not an object is malformed, and an agent-execution decision never silently ignores it.
+invalid_fields contains "personal" if _present("personal")
+
 invalid_fields contains "subject" if {
 	_present("subject")
 	not is_object(_req.subject)

@@ -82,6 +82,11 @@ test_optional_fields_ill_typed if {
 	request.prompt == null with input as b
 }
 
+test_personal_member_is_not_an_agent_request if {
+	request.invalid_fields == {"personal"} with input as t.with_request({"personal": "me"})
+	request.invalid_fields == set() with input as t.with_request({"personal": null})
+}
+
 test_fractional_failure_count_is_invalid if {
 	"standardLaneFailures" in request.invalid_fields with input as t.with_request({"standardLaneFailures": 1.5})
 	"standardLaneFailures" in request.invalid_fields with input as t.with_request({"standardLaneFailures": "2"})

@@ -51,9 +51,11 @@ task_not_supported(candidate, task_class, policy) if {
 default locality_not_allowed(_, _) := false
 
 locality_not_allowed(candidate, policy) if {
-	allowed := {locality | some locality in object.get(policy, "allowedLocalities", [])}
-	not object.get(candidate, "locality", null) in allowed
+	not object.get(candidate, "locality", null) in _allowed_localities(policy)
 }
+
+# the same set for every candidate of a request (a function's result is cached per query and arguments)
+_allowed_localities(policy) := {locality | some locality in object.get(policy, "allowedLocalities", [])}
 
 # METADATA
 # title: guardrail_incompatible

@@ -16,24 +16,40 @@ score(candidate, policy) := round(raw_score(candidate, policy) * _scale) / _scal
 
 # METADATA
 # title: raw_score
-# description: The unrounded weighted sum.
+# description: |
+#   The unrounded weighted sum. The weight x tier-value products are the same for every candidate,
+#   so they come from weighted_tiers (computed once per policy and query); only evalConfidence is
+#   multiplied per candidate. The terms are added in the same order as always.
 raw_score(candidate, policy) := total if {
-	weights := policy.scoreWeights
-	tiers := policy.scoreTiers
+	weighted := weighted_tiers(policy)
 	is_number(candidate.evalConfidence)
 	terms := [
-		weights.quality * tiers.quality[candidate.qualityTier],
-		weights.evalConfidence * candidate.evalConfidence,
-		weights.locality * locality_value(candidate, policy),
-		weights.cost * tiers.cost[candidate.costTier],
-		weights.latency * tiers.latency[candidate.latencyTier],
+		weighted.quality[candidate.qualityTier],
+		policy.scoreWeights.evalConfidence * candidate.evalConfidence,
+		weighted.locality[candidate.locality],
+		weighted.cost[candidate.costTier],
+		weighted.latency[candidate.latencyTier],
 	]
 	total := sum(terms)
 }
 
 # METADATA
-# title: locality_value
-# description: The locality tier value, from the preferLocal table when the policy prefers local models, else the noPreference table.
-locality_value(candidate, policy) := policy.scoreTiers.locality.preferLocal[candidate.locality] if policy.preferLocal == true
+# title: weighted_tiers
+# description: Every tier value times its weight, per dimension (the same products for every candidate).
+weighted_tiers(policy) := {
+	"quality": _weighted(policy.scoreWeights.quality, policy.scoreTiers.quality),
+	"locality": _weighted(policy.scoreWeights.locality, _locality_table(policy)),
+	"cost": _weighted(policy.scoreWeights.cost, policy.scoreTiers.cost),
+	"latency": _weighted(policy.scoreWeights.latency, policy.scoreTiers.latency),
+}
 
-locality_value(candidate, policy) := policy.scoreTiers.locality.noPreference[candidate.locality] if policy.preferLocal != true
+# the locality tier values: the preferLocal table when the policy prefers local models, else noPreference
+_locality_table(policy) := policy.scoreTiers.locality.preferLocal if policy.preferLocal == true
+
+_locality_table(policy) := policy.scoreTiers.locality.noPreference if policy.preferLocal != true
+
+# each tier's value times WEIGHT
+_weighted(weight, tiers) := {tier: product |
+	some tier, value in tiers
+	product := weight * value
+}

@@ -60,3 +60,14 @@ test_every_fixture_case_decides_as_expected if {
 	print("fixture failures:", failures)
 	failures == {}
 }
+
+test_every_reason_of_every_fixture_decision_is_catalogued if {
+	uncatalogued := {code |
+		some _, case in _cases
+		some reason in _reasons(_decide(case.input))
+		code := split(reason, ":")[0]
+		not data.model_router_data.reasons[code]
+	}
+	print("uncatalogued reason codes:", uncatalogued)
+	uncatalogued == set()
+}

@@ -72,16 +72,10 @@ _resource_signals := {
 
 _quota_signals := {"providerQuotaKnown", "providerQuotaRemainingShare"}
 
-_resources := {name: value |
-	some name, value in signals.value
-	name in _resource_signals
-}
+_resources := object.filter(signals.value, _resource_signals)
 
 _quota := object.union(
-	{name: value |
-		some name, value in signals.value
-		name in _quota_signals
-	},
+	object.filter(signals.value, _quota_signals),
 	{"budget": {window: object.filter(spend, ["spent", "highEndSpent", "proSpent"]) |
 		some window, spend in signals.budget_spend
 	}},
@@ -149,10 +143,8 @@ _de_escalation := {"required": true, "afterStage": request.stage, "toLane": _de_
 	escalation.deescalate_after(selection.outcome.lane)
 } else := _no_de_escalation
 
-_evidence_flags(doc) := {name: value |
-	some name, value in doc
-	is_boolean(value)
-}
+# The evidence sections' flags (everything but the policy's ledgerRefs, reported on their own).
+_evidence_flags(doc) := object.remove(doc, ["ledgerRefs"])
 
 default _emit := {}
 

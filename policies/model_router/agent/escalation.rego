@@ -108,9 +108,7 @@ _fails_threshold if _threshold_not_met
 _failures(lane) := [code |
 	some [failed, code] in _checks(lane)
 	failed
-] if lanes.premium[lane]
-
-_failures(lane) := [] if not lanes.premium[lane]
+]
 
 # METADATA
 # description: The lane routine work de-escalates to after the current stage.
@@ -125,7 +123,10 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane := object.union(
+	{lane: [] | some lane, _ in config.policy_lanes},
+	{lane: _failures(lane) | some lane in lanes.premium},
+)
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

@@ -92,21 +92,13 @@ _premium_reasons := _checks(_quota_unknown_for(true))
 
 _standard_reasons := _checks(_quota_unknown_for(false))
 
-_failures(lane) := [] if not lanes.hosted[lane]
-
-_failures(lane) := _premium_reasons if {
-	lanes.hosted[lane]
-	lanes.premium[lane]
-}
-
-_failures(lane) := _standard_reasons if {
-	lanes.hosted[lane]
-	not lanes.premium[lane]
-}
-
 # METADATA
 # description: Rule 10-15 failures of every declared lane, by lane (hosted lanes only), in table order.
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane := object.union_n([
+	{lane: [] | some lane, _ in config.policy_lanes},
+	{lane: _standard_reasons | some lane in lanes.hosted},
+	{lane: _premium_reasons | some lane in (lanes.hosted & lanes.premium)},
+])
 
 # METADATA
 # description: Rule 10-15 failures of a lane (hosted lanes only), in table order.

@@ -73,13 +73,14 @@ _machine_reasons := [code |
 _failures(lane) := array.concat(_machine_reasons, [code |
 	_profile_not_allowed(lane)
 	code := "local-profile-not-allowed"
-]) if lanes.local_runtime[lane]
-
-_failures(lane) := [] if not lanes.local_runtime[lane]
+])
 
 # METADATA
 # description: Rule 9 failures of every declared lane, by lane (local-runtime lanes only), in table order.
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane := object.union(
+	{lane: [] | some lane, _ in config.policy_lanes},
+	{lane: _failures(lane) | some lane in lanes.local_runtime},
+)
 
 # METADATA
 # description: Rule 9 failures of a lane (local-runtime lanes only), in table order.

@@ -32,16 +32,18 @@ deterministic_lane := request.stage_entry.defaultLane if {
 
 _reason := sprintf("below-quality-floor:%s", [minimum_lane])
 
-_failures(lane) := [_reason |
-	lanes.rank[lane] < lanes.rank[minimum_lane]
-	not _exempt(lane)
-]
-
 _exempt(lane) if lane == deterministic_lane
 
 # METADATA
 # description: Rule 1 failures of every declared lane, by lane (an empty array when it meets the floor).
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane := object.union(
+	{lane: [] | some lane, _ in config.policy_lanes},
+	{lane: [_reason] |
+		some lane, rank in lanes.rank
+		rank < lanes.rank[minimum_lane]
+		not _exempt(lane)
+	},
+)
 
 # METADATA
 # description: Rule 1 failures of a lane (an empty array when it meets the floor).

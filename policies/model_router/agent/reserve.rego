@@ -42,13 +42,12 @@ _premium_reasons := [code |
 	failed
 ]
 
-_failures(lane) := _premium_reasons if lanes.premium[lane]
-
-_failures(lane) := [] if not lanes.premium[lane]
-
 # METADATA
 # description: Rule 16-17 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane := object.union(
+	{lane: [] | some lane, _ in config.policy_lanes},
+	{lane: _premium_reasons | some lane in lanes.premium},
+)
 
 # METADATA
 # description: Rule 16-17 failures of a lane (premium lanes only), in table order.

@@ -304,7 +304,7 @@ class FaultProxy:
 SLOW_MODULE = """package model_router.slow
 
 # evaluation that takes a while: a query that is in flight when OPA is killed
-result := count([y | some y in numbers.range(1, 4000000); y % 7 == 0])
+result := count([y | some y in numbers.range(1, 2000000); y % 7 == 0])
 """
 
 

@@ -147,7 +147,7 @@ def test_broken_answers_fail_closed_and_the_router_recovers(proxied, reference, 
 def test_opa_killed_while_evaluating_answers_correctly_or_fails_closed(tmp_path):
     bundle = tmp_path / "slow.tar.gz"
     variant_bundle(bundle, extra_files=(("model_router/zz_slow.rego", SLOW_MODULE.encode()),))
-    with Router(bundle=bundle, receipts_dir=tmp_path / "receipts", timeout_ms=15000) as router:
+    with Router(bundle=bundle, receipts_dir=tmp_path / "receipts", timeout_ms=60000) as router:
         reference = router.decide(personal_bundle())
         assert reference.fault is None, reference.detail
         engine = router.engine
@@ -157,7 +157,7 @@ def test_opa_killed_while_evaluating_answers_correctly_or_fails_closed(tmp_path)
         deciders = [threading.Thread(target=lambda: decided.append(router.decide(personal_bundle()))) for _ in range(3)]
         old_pid = engine.pid
         slow.start()
-        time.sleep(0.3)  # the slow query is being evaluated now
+        time.sleep(0.2)  # the slow query is being evaluated now (it takes seconds)
         for t in deciders:
             t.start()
         os.killpg(old_pid, signal.SIGKILL)
@@ -168,7 +168,7 @@ def test_opa_killed_while_evaluating_answers_correctly_or_fails_closed(tmp_path)
         # the in-flight query: a fail-closed fault, or (retried once on the restarted OPA) the right answer
         assert answer.fault in (None, eng.ENGINE_UNAVAILABLE), answer.detail
         if answer.fault is None:
-            assert answer.result == 571428
+            assert answer.result == 285714
         for d in decided:
             if d.fault is None:
                 assert same_outcome(d, reference)

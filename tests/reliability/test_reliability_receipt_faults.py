@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,7 +186,7 @@ import sys
 sys.path.insert(0, {here!r})
 from reliability_support import personal_bundle
 from router import Router
-with Router(receipts_dir=sys.argv[1], timeout_ms=10000, fsync=False) as router:
+with Router(bundle=sys.argv[3], receipts_dir=sys.argv[1], timeout_ms=10000, fsync=False) as router:
     print(router.engine.pid, flush=True)
     i = 0
     while True:
@@ -207,9 +208,12 @@ def kill_loop(project_bundle, receipts: Path, rounds: int, writers: int, seed: i
     script = KILLED_WRITER.format(here=str(HERE))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
     log = receipts / LOG_NAME
+    receipts.mkdir(parents=True, exist_ok=True)
+    pinned = receipts.parent / "policy-bundle.tar.gz"  # every writer serves the same revision
+    shutil.copyfile(project_bundle.path, pinned)
     opa_pids: set[int] = set()
     for r in range(rounds):
-        procs = [subprocess.Popen([sys.executable, "-c", script, str(receipts), f"{r}-{k}"], stdout=subprocess.PIPE,
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(receipts), f"{r}-{k}", str(pinned)], stdout=subprocess.PIPE,
                                   cwd=paths.ROOT, env=env) for k in range(writers)]
         try:
             for p in procs:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ WORKER = r"""
 import json, sys, threading
 sys.path.insert(0, {here!r})
 from reliability_support import example_bundle, personal_bundle, with_request_id
-receipts, tag, threads, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+receipts, tag, threads, count, bundle_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 names = {bundles!r}
 templates = [example_bundle(n) for n in names] + [personal_bundle()]
 from router import Router
@@ -35,7 +36,7 @@ lock = threading.Lock()
 def emit(d, which):
     with lock:
         print(json.dumps([which, d.fault, d.status, d.route, list(d.reasons), d.receipt is not None, d.decision_id]), flush=True)
-with Router(receipts_dir=receipts, timeout_ms=20000) as router:
+with Router(bundle=bundle_file, receipts_dir=receipts, timeout_ms=20000) as router:
     print(router.engine.pid, flush=True)
     def work(t):
         for i in range(count):
@@ -63,12 +64,16 @@ def soak(project_bundle, receipts: Path, *, threads: int, processes: int, count:
     lock = threading.Lock()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
     script = WORKER.format(here=str(HERE), bundles=BUNDLES)
-    with Router(receipts_dir=receipts, timeout_ms=20000) as router:
+    # one pinned copy of the policy bundle for every router, so all decide under one revision
+    pinned = receipts.parent / "policy-bundle.tar.gz"
+    receipts.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(project_bundle.path, pinned)
+    with Router(bundle=pinned, receipts_dir=receipts, timeout_ms=20000) as router:
         references = [router.decide(with_request_id(b, f"soak-reference-{i}")) for i, b in enumerate(bundles)]
         for r in references:
             assert r.fault is None, r.detail
         children = [
-            subprocess.Popen([sys.executable, "-c", script, str(receipts), f"p{k}", str(threads), str(count)],
+            subprocess.Popen([sys.executable, "-c", script, str(receipts), f"p{k}", str(threads), str(count), str(pinned)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=paths.ROOT, env=env)
             for k in range(processes)
         ]
@@ -101,6 +106,8 @@ def soak(project_bundle, receipts: Path, *, threads: int, processes: int, count:
             w.join(600)
         main_opa = router.engine.pid
     assert errors == []
+    revisions = {r.policy_revision for r in references} | {d.policy_revision for _, d in outcomes}
+    assert len(revisions) == 1, revisions
     # every decision matches the reference for its bundle and has a receipt
     for which, d in outcomes:
         ref = references[which]

@@ -6,9 +6,5 @@ from model_opa import ModelOpa
 
 
 @pytest.fixture(scope="session")
-def model_opa():
-    server = ModelOpa()
-    try:
-        yield server
-    finally:
-        server.close()
+def model_opa(opa_server):
+    return ModelOpa(opa_server)

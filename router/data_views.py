@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +24,13 @@ def keyed(items: Any, key: str, source: Path, where: str) -> dict[str, dict]:
             raise PolicyDataError(f"{source}: $.{where}[{i}].{key}: duplicate id {ident!r}")
         out[ident] = item
     return out
+
+
+def write_data_root(out_dir: Path, root: str, value: Any) -> Path:
+    """Write VALUE as OUT_DIR/ROOT/data.json, the layout OPA mounts at data.ROOT; atomic; return the path."""
+    target = out_dir / root / "data.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(target)
+    return target

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from router import paths
+from router.data_views import write_data_root
 
 DATA_ROOT = "model_router_fixtures"
 BUNDLES = paths.EXAMPLES / "bundles"
@@ -72,14 +73,7 @@ def cases(bundles_dir: Path | None = None) -> dict[str, dict]:
 
 def write(out_dir: Path | None = None) -> Path:
     """Write data.json under OUT_DIR/model_router_fixtures/ (the layout OPA loads); return its path."""
-    out_dir = out_dir or paths.BUILD / "data"
-    target = out_dir / DATA_ROOT / "data.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps({"cases": cases()}, sort_keys=True, separators=(",", ":"))
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(payload, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, {"cases": cases()})
 
 
 if __name__ == "__main__":

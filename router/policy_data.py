@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from router import model_data, paths
-from router.data_views import PolicyDataError, keyed
+from router.data_views import PolicyDataError, keyed, write_data_root
 
 DATA_ROOT = "model_router_data"
 
@@ -113,14 +113,7 @@ def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict
 
 def write(out_dir: Path | None = None, data: dict | None = None) -> Path:
     """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads); return its path."""
-    out_dir = out_dir or paths.BUILD / "data"
-    target = out_dir / DATA_ROOT / "data.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(data if data is not None else assemble(), sort_keys=True, separators=(",", ":"))
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(payload, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, data if data is not None else assemble())
 
 
 if __name__ == "__main__":

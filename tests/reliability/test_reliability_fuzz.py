@@ -272,6 +272,7 @@ def test_fuzz_engine_with_unvalidated_input(cli_opa, value):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @LONG
 @given(raw=any_bytes)
 def test_fuzz_parse_and_prepare_bytes_long(raw):
@@ -279,6 +280,7 @@ def test_fuzz_parse_and_prepare_bytes_long(raw):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @LONG_DECIDE
 @given(bundle=mutated_bundles(max_mutations=5))
 def test_fuzz_decide_long(fuzz_router, bundle):
@@ -286,6 +288,7 @@ def test_fuzz_decide_long(fuzz_router, bundle):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(LONG_DECIDE, max_examples=800)
 @given(bundles=st.lists(mutated_bundles(max_mutations=2) | st.sampled_from(bases()), min_size=1, max_size=6))
 def test_fuzz_decide_many_long(fuzz_router, bundles):
@@ -293,6 +296,7 @@ def test_fuzz_decide_many_long(fuzz_router, bundles):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(LONG_DECIDE, max_examples=1500)
 @given(raw=mutated_bytes() | mutated_bundles(max_mutations=5).map(lambda b: json.dumps(b).encode()))
 def test_fuzz_cli_decide_long(cli_opa, raw):

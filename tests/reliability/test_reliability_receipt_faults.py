@@ -251,6 +251,7 @@ def test_routers_killed_in_a_loop_keep_the_chain_verifiable(project_bundle, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_soak_routers_killed_in_a_loop_long(project_bundle, tmp_path):
     receipts = tmp_path / "receipts"
     rounds = 25

@@ -142,6 +142,7 @@ def test_soak_threads_and_processes_receipts_equal_decisions(project_bundle, tmp
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_soak_long(project_bundle, tmp_path):
     seen = soak(project_bundle, tmp_path / "receipts", threads=4, processes=4, count=250)
     assert seen["decisions"] == seen["receipts"]

@@ -285,3 +285,28 @@ def test_a_restart_reports_the_new_revision_before_its_first_answer(tmp_path):
         assert engine.bundle_revision == rev_b and engine.last_revision == rev_b
         assert wait_until(lambda: not pid_alive(old_pid), 10), "the replaced OPA was left running"
         assert engine.decide(personal_bundle()).revision == rev_b
+
+
+def test_frozen_opa_is_engine_timeout_until_it_resumes(project_bundle, tmp_path):
+    """OPA stopped with SIGSTOP (alive but not answering): every decision fails closed with
+    engine-timeout — never a hang — and the same router answers correctly once it resumes."""
+    with Router(receipts_dir=tmp_path, timeout_ms=300) as router:
+        reference = router.decide(personal_bundle())
+        assert reference.fault is None, reference.detail
+        pid = router.engine.pid
+        os.killpg(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            frozen = [router.decide(personal_bundle()) for _ in range(2)]
+            assert time.monotonic() - started < HANG_BOUND_S
+            for d in frozen:
+                assert_fail_closed(d, {eng.ENGINE_TIMEOUT})
+            assert router.engine.pid == pid  # alive, so not restarted behind the caller's back
+        finally:
+            os.killpg(pid, signal.SIGCONT)
+        router.engine.timeout_s = 10.0
+        router.engine._client.timeout = 10.0
+        resumed = router.decide(personal_bundle())
+        assert resumed.fault is None and same_outcome(resumed, reference)
+    report = verify(tmp_path / "receipts.jsonl")
+    assert report.ok and report.receipts == 4

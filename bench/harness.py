@@ -270,14 +270,28 @@ def section_floors_and_decide(ctx: dict) -> dict:
                 return b
 
             variants = [variant(i) for i in range(min(n, 512))]
-            rest = timed_loop(lambda i: raw.post(body), n, budget)
-            cli = timed_loop(
-                lambda i: client.query_rule(prepared.bundle, engine_mod.DECISION_PACKAGE, engine_mod.DECISION_RULE, query_params=engine_mod.QUERY_PARAMS),
-                n, budget,
-            )
-            d_off = timed_loop(lambda i: off.decide(variants[i % len(variants)]), n, budget)
-            d_on = timed_loop(lambda i: on.decide(variants[i % len(variants)]), n, budget)
-            d_nofsync = timed_loop(lambda i: nofsync.decide(variants[i % len(variants)]), n, budget)
+            calls = {
+                "rest": lambda i: raw.post(body),
+                "client": lambda i: client.query_rule(prepared.bundle, engine_mod.DECISION_PACKAGE, engine_mod.DECISION_RULE,
+                                                      query_params=engine_mod.QUERY_PARAMS),
+                "decide_off": lambda i: off.decide(variants[i % len(variants)]),
+                "decide_on": lambda i: on.decide(variants[i % len(variants)]),
+                "decide_nofsync": lambda i: nofsync.decide(variants[i % len(variants)]),
+            }
+            # round-robin: one call of every kind per round, so load drift hits every column alike
+            per = {k: [] for k in calls}
+            for k, fn in calls.items():
+                for i in range(3):
+                    fn(i)
+            deadline = time.monotonic() + budget * len(calls)
+            for i in range(n):
+                for k, fn in calls.items():
+                    t0 = now_ns()
+                    fn(i)
+                    per[k].append(now_ns() - t0)
+                if i >= 20 and time.monotonic() > deadline:
+                    break
+            rest, cli, d_off, d_on, d_nofsync = (per[k] for k in ("rest", "client", "decide_off", "decide_on", "decide_nofsync"))
             check = off.decide(bundle)
             rows[name] = {
                 "status": check.status,

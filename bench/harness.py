@@ -319,6 +319,38 @@ def section_floors_and_decide(ctx: dict) -> dict:
     return {"bundles": rows, "all": allrow}
 
 
+def section_client_env(ctx: dict) -> dict:
+    """What requests' per-request proxy lookup in the environment (trust_env) costs the client: raw
+    http.client, the client as configured, and the client with trust_env off, round-robin on the
+    smallest decision. The engine's client is restored before returning."""
+    from router import engine as engine_mod
+
+    router = ctx["router_off"]
+    client = router.engine._client
+    session = getattr(client, "_session", None)
+    if session is None:
+        return {"error": "the OPA client exposes no requests session"}
+    bundle = load_bundle("personal-revoked-deny")
+    raw = RawClient(router.engine.url, getattr(router.engine, "_token", None))
+    body = input_body(bundle)
+    per: dict[str, list[int]] = {"raw": [], "client": [], "client_no_env": []}
+    original = session.trust_env
+    try:
+        for i in range(ctx["iterations"]):
+            for key in per:
+                session.trust_env = original if key != "client_no_env" else False
+                t0 = now_ns()
+                if key == "raw":
+                    raw.post(body)
+                else:
+                    client.query_rule(bundle, engine_mod.DECISION_PACKAGE, engine_mod.DECISION_RULE, query_params=engine_mod.QUERY_PARAMS)
+                per[key].append(now_ns() - t0)
+    finally:
+        session.trust_env = original
+        raw.close()
+    return {k: summary(v) for k, v in per.items()}
+
+
 def batch(bundles: list[dict], count: int, tag: str) -> list[dict]:
     out = []
     for i in range(count):
@@ -537,6 +569,7 @@ SECTIONS = {
     "opa-bench": section_opa_bench,
     "opa-eval": section_opa_eval_all,
     "decide": section_floors_and_decide,
+    "client-env": section_client_env,
     "decide-many": section_decide_many,
     "cold-cli": section_cold_cli,
     "scale": section_scale,
@@ -611,6 +644,12 @@ def render(results: dict) -> str:
         checks.append(("decide p50 ≤ 1 ms", f"{a['decide_off']['p50_ms']:.3f} ms (receipts on {a['decide_on']['p50_ms']:.3f})", a["decide_off"]["p50_ms"] <= TARGETS["decide_p50_ms"]))
         checks.append(("decide p99 ≤ 3 ms", f"{a['decide_off']['p99_ms']:.3f} ms (receipts on {a['decide_on']['p99_ms']:.3f})", a["decide_off"]["p99_ms"] <= TARGETS["decide_p99_ms"]))
         lines.append(f"   client overhead over the floor: {a['ratio_client']:.2f}× (opa-python-client / http.client, p50)")
+    if "client-env" in s and "error" not in s["client-env"]:
+        c = s["client-env"]
+        lines.append(
+            f"   client proxy-environment lookup (smallest decision, p50): http.client {c['raw']['p50_ms']:.3f} ms, "
+            f"client {c['client']['p50_ms']:.3f} ms, client with trust_env off {c['client_no_env']['p50_ms']:.3f} ms"
+        )
     if "decide-many" in s:
         lines += ["", "4. Router.decide_many()"]
         best = None

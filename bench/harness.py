@@ -728,12 +728,12 @@ def main(argv: list[str] | None = None) -> int:
         "cell_budget_s": 0.5 if args.quick else 1.0,
         "eval_repeats": 3 if args.quick else 7,
         "batch_sizes": (1000,) if args.quick else (1000, 10_000),
-        "many_budget_s": 60,
+        "many_budget_s": 50,
         "cold_runs": 2 if args.quick else 5,
         "memory_decisions": 10_000 if args.quick else 100_000,
         "memory_budget_s": 15 if args.quick else 45,
         "memory_chunk": 250,
-        "total_budget_s": 260,
+        "total_budget_s": 240,
         "t0": time.monotonic(),
     }
     started = time.time()

@@ -63,6 +63,7 @@ pytest: $(VENV)/.installed opa data
 
 style: $(VENV)/.installed ## Rego style checks beyond opa check (tests beside modules, packages mirror folders, METADATA)
 	@$(PY) tools/rego_style.py $(REGO_DIR)
+	@$(PY) tools/rego_style.py $(SYSTEM_DIR)
 
 test: setup fmt-check check style rego-test pytest ## every test: fmt check, opa check --strict, style, opa test + coverage, pytest
 

@@ -16,7 +16,7 @@ raise: each comes back as an `EngineResult` carrying one fail-closed reason code
 waits for `/health?bundles`, restarts OPA when the process died, and stops it (process group) on
 close, on context-manager exit and at interpreter exit. With `auth=True` (the default) the server
 only answers requests carrying a random per-process bearer token (`--authentication=token
---authorization=basic` with policies/system/authz.rego).
+--authorization=basic` with policies/system/authz/authz.rego).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ DEFAULT_TIMEOUT_S = 0.5
 QUERY_PARAMS = {"strict-builtin-errors": "true", "provenance": "true"}
 DECISION_PACKAGE, DECISION_RULE = "model_router", "decision"
 BATCH_PACKAGE, BATCH_RULE = "model_router.batch", "decisions"
-AUTHZ_POLICY = paths.POLICIES / "system" / "authz.rego"
+AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
 AUTHZ_BUNDLE_REVISION = "model-router-managed-authz"
 
 

@@ -5,7 +5,7 @@ bundle) and written to `build/data/model_router_fixtures/data.json`:
 
     {"cases": {"<case>": {"input": {...bundle...}, "expected": {...expected outcome...}}}}
 
-mounted at `data.model_router_fixtures`, where `policies/model_router/fixtures_test.rego` decides every
+mounted at `data.model_router_fixtures`, where `policies/model_router/fixtures/fixtures_test.rego` decides every
 case through `data.model_router.decision` (`opa test`), and `tests/policy/test_fixtures.py` does the same
 against a running OPA server. Both decision families share the format: `family` is `agent` (expected
 `status`, `lane`, `reasonsInclude`, optional `suggestedLane`) or `personal` (expected `status`, `target`,

@@ -1,8 +1,8 @@
 """Rego style checks that `opa check --strict` and `opa fmt` do not cover (the parts of the Rego style
 guide this project enforces when the Regal linter is not available):
 
-- package path mirrors the folder (policies/model_router/agent/lanes.rego -> model_router.agent.lanes
-  or, for a single-module folder, the folder itself);
+- the package path is the folder path, as Regal's directory-package-mismatch rule requires
+  (policies/model_router/agent/lanes/lanes.rego -> model_router.agent.lanes; a `_test` suffix is ignored);
 - every module has a `<module>_test.rego` beside it, and a test module declares `package <pkg>_test`;
 - every module starts with a `# METADATA` block with a title, and the entrypoint is marked `entrypoint: true`;
 - no `import future.keywords` / `import rego.v1` leftovers (OPA 1.x syntax only).
@@ -37,8 +37,8 @@ def check(policy_dir: Path) -> list[str]:
         module_pkg = package[: -len("_test")] if is_test and package.endswith("_test") else package
         if is_test and not package.endswith("_test"):
             problems.append(f"{rel}:{line}: test package `{package}`; expected `{package}_test`")
-        if module_pkg != folder_pkg and module_pkg.rsplit(".", 1)[0] != folder_pkg:
-            problems.append(f"{rel}:{line}: package `{module_pkg}` does not mirror its folder; expected `{folder_pkg}` or `{folder_pkg}.<name>`")
+        if module_pkg != folder_pkg:
+            problems.append(f"{rel}:{line}: package `{module_pkg}` does not mirror its folder; expected `{folder_pkg}`")
         if re.search(r"^import (future\.keywords|rego\.v1)", text, re.MULTILINE):
             problems.append(f"{rel}: imports future.keywords or rego.v1; expected plain OPA 1.x syntax")
         if is_test:

@@ -29,7 +29,7 @@ FAULTY_DATA = {"wrong_kind": {"schemaVersion": "v0.1", "selected": {"status": "s
 def build_faulty_bundle(out: Path) -> Path:
     files = [
         ("model_router/decision.rego", FAULTY_POLICY.encode()),
-        ("model_router/batch.rego", (paths.REGO / "batch.rego").read_bytes()),
+        ("model_router/batch/batch.rego", (paths.REGO / "batch" / "batch.rego").read_bytes()),
         ("wrong_kind/data.json", json.dumps(FAULTY_DATA["wrong_kind"]).encode()),
     ]
     bundle_mod.build_from_files(files, out, roots=("model_router", "wrong_kind"), capabilities=None)

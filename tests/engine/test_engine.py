@@ -58,7 +58,7 @@ def test_bundle_has_roots_revision_and_no_test_modules(project_bundle):
     assert manifest["revision"].startswith("sha256:") and len(manifest["revision"]) == 71
     assert not [n for n in names if n.endswith("_test.rego")]
     assert any(n.endswith("model_router/decision.rego") for n in names)
-    assert any(n.endswith("model_router/batch.rego") for n in names)
+    assert any(n.endswith("model_router/batch/batch.rego") for n in names)
 
 
 def test_bundle_rebuilds_only_when_content_changes(project_bundle):

@@ -24,18 +24,21 @@ def test_missing_test_module_and_package_mismatch_are_reported(tmp_path):
     shutil.copytree(paths.REGO, rego)
     (rego / "extra").mkdir()
     (rego / "extra" / "thing.rego").write_text(
-        "# METADATA\n# title: thing\npackage model_router.elsewhere.thing\n\nx := 1\n", encoding="utf-8"
+        "# METADATA\n# title: thing\npackage model_router.extra.thing\n\nx := 1\n", encoding="utf-8"
     )
     result = style(rego)
     assert result.returncode == 1
     assert "model_router/extra/thing.rego: no `thing_test.rego` beside it" in result.stdout
-    assert "package `model_router.elsewhere.thing` does not mirror its folder" in result.stdout
+    assert "package `model_router.extra.thing` does not mirror its folder; expected `model_router.extra`" in result.stdout
 
 
 def test_module_without_metadata_is_reported(tmp_path):
     rego = tmp_path / "model_router"
     shutil.copytree(paths.REGO, rego)
-    (rego / "bare.rego").write_text("package model_router.bare\n\nx := 1\n", encoding="utf-8")
-    (rego / "bare_test.rego").write_text("package model_router.bare_test\n\ntest_x if data.model_router.bare.x == 1\n", encoding="utf-8")
+    (rego / "bare").mkdir()
+    (rego / "bare" / "bare.rego").write_text("package model_router.bare\n\nx := 1\n", encoding="utf-8")
+    (rego / "bare" / "bare_test.rego").write_text(
+        "package model_router.bare_test\n\ntest_x if data.model_router.bare.x == 1\n", encoding="utf-8"
+    )
     result = style(rego)
-    assert "model_router/bare.rego:1: no `# METADATA` block" in result.stdout
+    assert "model_router/bare/bare.rego:1: no `# METADATA` block" in result.stdout

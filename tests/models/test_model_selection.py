@@ -302,7 +302,7 @@ def test_every_model_reason_code_is_in_the_catalogue_and_the_rego_emits_no_other
     for code in MODEL_REASON_CODES:
         assert {"summary", "remediation", "severity"} <= set(reasons[code]), code
     emitted = set()
-    for path in (paths.REGO / "models").glob("*.rego"):
+    for path in (paths.REGO / "models").rglob("*.rego"):
         if path.name.endswith("_test.rego"):
             continue
         emitted.update(re.findall(r'"((?:[a-z]+-)+[a-z]+)"', path.read_text(encoding="utf-8")))

@@ -8,7 +8,8 @@ import re
 from router import paths
 
 AGENT = paths.REGO / "agent"
-MODULES = sorted(p for p in AGENT.glob("*.rego") if not p.name.endswith("_test.rego"))
+MODULES = sorted(p for p in AGENT.rglob("*.rego") if not p.name.endswith("_test.rego"))
+assert MODULES, f"no agent modules under {AGENT}"
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 # Unit conversions, list positions and the length of a SHA-256 hex digest: not policy values.

@@ -112,21 +112,48 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _depth_violation(value: Any, source: str, limit: int = MAX_DEPTH) -> Violation | None:
+MAX_INT_DIGITS = 4000
+_MAX_INT = 10**MAX_INT_DIGITS
+
+
+def _value_violation(value: Any, where: tuple, source: str) -> Violation | None:
+    """What is wrong with one scalar that no JSON Schema check can safely look at, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return Violation(source, json_path(where), str(value), "a finite number (NaN and Infinity are not JSON)")
+    if isinstance(value, int) and not isinstance(value, bool) and not -_MAX_INT < value < _MAX_INT:
+        return Violation(source, json_path(where), f"an integer of more than {MAX_INT_DIGITS} digits",
+                         f"an integer of at most {MAX_INT_DIGITS} digits")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return Violation(source, json_path(where), "unpaired surrogates", "valid Unicode text")
+    return None
+
+
+def _shape_violation(value: Any, source: str, limit: int = MAX_DEPTH) -> Violation | None:
+    """The first thing that makes VALUE unusable before schema validation: nesting deeper than LIMIT,
+    a non-string object key, NaN or Infinity, an integer too long to print, unpaired surrogates."""
     stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
     while stack:
         node, depth, where = stack.pop()
-        if isinstance(node, (dict, list)):
-            if depth > limit:
-                return Violation(source, json_path(where), f"nesting depth {depth}", f"at most {limit} levels of nesting")
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            for k, v in items:
-                if isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1, (*where, k)))
-                elif isinstance(v, float) and not math.isfinite(v):
-                    return Violation(source, json_path((*where, k)), str(v), "a finite number (NaN and Infinity are not JSON)")
-        elif isinstance(node, float) and not math.isfinite(node):
-            return Violation(source, json_path(where), str(node), "a finite number (NaN and Infinity are not JSON)")
+        if not isinstance(node, (dict, list)):
+            bad = _value_violation(node, where, source)
+            if bad:
+                return bad
+            continue
+        if depth > limit:
+            return Violation(source, json_path(where), f"nesting depth {depth}", f"at most {limit} levels of nesting")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    return Violation(source, json_path(where), f"a {type(k).__name__} key {_found(k)}", "string keys only")
+                bad = _value_violation(k, (*where, k), source)
+                if bad:
+                    return bad
+                stack.append((v, depth + 1, (*where, k)))
+        else:
+            stack.extend((v, depth + 1, (*where, i)) for i, v in enumerate(node))
     return None
 
 
@@ -151,9 +178,9 @@ def parse_bundle_bytes(raw: bytes, source: str = "<bundle>") -> Any:
         raise InvalidBundle([Violation(source, "$", f"{exc.msg} at {where}", "a JSON document")]) from None
     except ValueError as exc:
         raise InvalidBundle([Violation(source, "$", str(exc), "finite JSON numbers (no NaN or Infinity)")]) from None
-    depth = _depth_violation(value, source)
-    if depth:
-        raise InvalidBundle([depth])
+    bad = _shape_violation(value, source)
+    if bad:
+        raise InvalidBundle([bad])
     return value
 
 
@@ -390,9 +417,9 @@ def schema_violations(doc: Any, source: str, validator=None) -> list[Violation]:
 
 def prepare(bundle: Any, source: str = "<bundle>") -> PreparedBundle:
     """Strip prompt text, validate and canonicalise BUNDLE (a parsed JSON value). Raises InvalidBundle."""
-    depth = _depth_violation(bundle, source)
-    if depth:
-        raise InvalidBundle([depth])
+    bad = _shape_violation(bundle, source)
+    if bad:
+        raise InvalidBundle([bad])
     clean, prompt_digest = strip_prompt_text(bundle, source)
     violations = schema_violations(clean, source)
     if violations:
@@ -401,6 +428,9 @@ def prepare(bundle: Any, source: str = "<bundle>") -> PreparedBundle:
         canonical = canonical_json(clean)
     except (TypeError, ValueError) as exc:
         raise InvalidBundle([Violation(source, "$", str(exc), "JSON values only")]) from None
+    size = len(canonical.encode("utf-8"))
+    if size > MAX_BYTES:
+        raise InvalidBundle([Violation(source, "$", f"{size} bytes", f"at most {MAX_BYTES} bytes (1 MiB)")])
     return PreparedBundle(clean, canonical, sha256_digest(canonical), prompt_digest, source)
 
 

@@ -6,6 +6,15 @@ from api_helpers import example_bundles, load
 
 from router import Router
 from router import api as api_mod
+from router import bundle_input
+
+
+def _usable(bundle) -> bool:
+    try:
+        bundle_input.prepare(bundle)
+    except bundle_input.InvalidBundle:
+        return False
+    return True
 
 
 def test_split_batches_give_the_same_decisions_in_the_same_order(monkeypatch):
@@ -21,3 +30,14 @@ def test_split_batches_give_the_same_decisions_in_the_same_order(monkeypatch):
         assert got.decision_id == want.decision_id, path.name
         assert (got.status, got.route, got.reason) == (want.status, want.route, want.reason), path.name
         assert got.to_dict()["input"] == want.to_dict()["input"]
+
+
+def test_a_batch_gets_one_decision_timeout_per_bundle():
+    """With a decision timeout far below what a whole batch takes, a batch still completes: the batch
+    query is allowed the single-decision timeout once per bundle (never one allowance for all)."""
+    bundles = [b for b in (load(p) for p in example_bundles()) if _usable(b)][:40]
+    with Router(receipts=False, timeout_ms=100) as router:
+        single = router.engine.timeout_s
+        many = router.decide_many(bundles)
+    assert single == 0.1
+    assert [d.fault for d in many] == [None] * len(bundles), {d.fault for d in many}

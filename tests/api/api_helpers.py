@@ -58,3 +58,47 @@ def personal_bundle(request_id: str = "req-api-1", **request_extra) -> dict:
     }
     bundle["request"].update(request_extra)
     return bundle
+
+
+def _json_paths(doc, prefix=()):
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _json_paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _json_paths(v, (*prefix, i))
+
+
+def mutation_values():
+    """Values a mutation may put anywhere in a document: wrong types, edge numbers, near-miss dates."""
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.none(), st.booleans(), st.integers(-3, 10), st.floats(-1, 2, allow_nan=False), st.text(max_size=6),
+        st.just(1.0), st.just(2**70), st.just("2026-02-30T00:00:00Z"), st.just("2026-02-03t10:00:00z"),
+        st.just("2026-02-03T10:00:00+01:00"), st.just("selected"), st.just("high-end"),
+        st.just([]), st.just({}), st.just({"x": 1}),
+    )
+
+
+def mutate(doc, data, rounds: int = 3):
+    """A copy of DOC with up to ROUNDS random members removed or replaced (hypothesis `data` draws)."""
+    import copy
+
+    from hypothesis import strategies as st
+
+    doc = copy.deepcopy(doc)
+    for _ in range(data.draw(st.integers(0, rounds))):
+        where = data.draw(st.sampled_from(list(_json_paths(doc))[1:] or [()]))
+        if not where:
+            break
+        parent = doc
+        for step in where[:-1]:
+            parent = parent[step]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            parent.pop(where[-1], None)
+        else:
+            # a copy: st.just hands out one shared object, and inserting it twice could make a cycle
+            parent[where[-1]] = copy.deepcopy(data.draw(mutation_values()))
+    return doc

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
-from api_helpers import example_bundles, load
+from api_helpers import example_bundles, load, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -52,36 +51,10 @@ def test_inlining_leaves_no_local_reference_and_keeps_defs():
         assert inlined.get("$defs") == schema.get("$defs")
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, (*prefix, i))
-
-
-values = st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.floats(-1, 2, allow_nan=False), st.text(max_size=6),
-                   st.just("selected"), st.just("high-end"), st.just([]), st.just({}), st.just({"x": 1}))
-
-
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fast_and_plain_validators_agree_on_mutated_documents(documents, data):
     name, doc = data.draw(st.sampled_from(documents))
-    doc = copy.deepcopy(doc)
-    for _ in range(data.draw(st.integers(0, 3))):
-        where = data.draw(st.sampled_from(list(_paths(doc))[1:] or [()]))
-        if not where:
-            break
-        parent = doc
-        for step in where[:-1]:
-            parent = parent[step]
-        if isinstance(parent, dict) and data.draw(st.booleans()):
-            parent.pop(where[-1], None)
-        else:
-            # a copy: st.just hands out one shared object, and inserting it twice could make a cycle
-            parent[where[-1]] = copy.deepcopy(data.draw(values))
+    doc = mutate(doc, data)
     plain, fast = VALIDATORS[name]
     assert verdict(fast, doc) == verdict(plain, doc)

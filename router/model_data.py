@@ -4,11 +4,19 @@ authorization mirror (kind prophet_mesh_model_route_authorization).
 Each assembler keeps the document unchanged under "document", beside keyed views, so that Rego looks
 models up by modelRef and lane, and authorization records up by governance route, never by scanning:
 
-    modelCatalogs[catalogId]     = {"document", "models": {modelRef: model + {"catalogIndex": i}},
-                                    "order": [modelRef, ...], "lanes": {lane: [modelRef, ...]}}
+    modelCatalogs[catalogId]     = {"document", "models": {modelRef: model + {"catalogIndex": i}
+                                    (+ "evalConfidenceUnits")}, "order": [modelRef, ...],
+                                    "lanes": {lane: [modelRef, ...]}}
     routePolicies[policyRef]     = {"document", "effective": document + defaults (scoreTiers,
-                                    taskRequirements, targetLanes)}
+                                    taskRequirements, targetLanes), "scoreUnits"}
     routeAuthorizations[mirrorId] = {"document", "routes": {route_id: record}}
+
+Score units are the same numbers in another unit, not a decision: every score weight, tier value and
+evalConfidence that is an exact multiple of 1/SCORE_UNIT_SCALE is repeated as an integer count of
+those units (scoreUnits = {"scale", "scoreWeights", "scoreTiers"} beside "effective",
+evalConfidenceUnits beside a model's evalConfidence). OPA multiplies and adds small integers without
+the decimal arithmetic numbers with a fraction need; model_router.models.scoring computes the score
+from them and falls back to the declared numbers for any value that has no exact integer form.
 
 router.policy_data assembles these kinds beside the routing documents (ASSEMBLERS, COLLECTIONS).
 """
@@ -16,6 +24,7 @@ router.policy_data assembles these kinds beside the routing documents (ASSEMBLER
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +47,35 @@ ACTIVE_ROLES = {role: collection for collection, role in COLLECTIONS.values()}
 
 TIERS_FILE = paths.POLICY_DATA / "model-score-tiers.json"
 
+# score numbers are also given as integer counts of 1/SCORE_UNIT_SCALE (see the module docstring)
+SCORE_UNIT_SCALE = 10000
+
+
+def score_units(value: Any) -> int | None:
+    """VALUE as an integer count of 1/SCORE_UNIT_SCALE, or None when it is not a number with that exact form."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        scaled = Decimal(repr(value)) * SCORE_UNIT_SCALE
+    except ArithmeticError:
+        return None
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        return None
+    return int(scaled)
+
+
+def _units_table(table: Any) -> dict:
+    """The entries of TABLE (nested objects of numbers) that have an exact integer form."""
+    if not isinstance(table, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out[key] = _units_table(value)
+        elif (units := score_units(value)) is not None:
+            out[key] = units
+    return out
+
 
 def default_score_tiers(tiers_file: Path | None = None) -> dict:
     """The documented default tier table (contract reference, section 7)."""
@@ -54,6 +92,9 @@ def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
         if isinstance(lane, str):
             lanes.setdefault(lane, []).append(ref)
     indexed = {ref: {**model, "catalogIndex": i} for i, (ref, model) in enumerate(models.items())}
+    for model in indexed.values():
+        if (units := score_units(model.get("evalConfidence"))) is not None:
+            model["evalConfidenceUnits"] = units
     return doc["catalogId"], {"document": doc, "models": indexed, "order": order, "lanes": lanes}
 
 
@@ -64,7 +105,12 @@ def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> t
         "targetLanes": {},
         **doc,
     }
-    return doc["policyRef"], {"document": doc, "effective": effective}
+    units = {
+        "scale": SCORE_UNIT_SCALE,
+        "scoreWeights": _units_table(effective.get("scoreWeights")),
+        "scoreTiers": _units_table(effective.get("scoreTiers")),
+    }
+    return doc["policyRef"], {"document": doc, "effective": effective, "scoreUnits": units}
 
 
 def authorization_view(doc: dict, src: Path) -> tuple[str, dict]:

@@ -39,6 +39,15 @@ view := data.model_router_data.modelCatalogs[_active.modelCatalog]
 route_policy := data.model_router_data.routePolicies[_active.routePolicy].effective
 
 # METADATA
+# title: score_units
+# description: |
+#   The active route policy's score weights and tier values as integer counts of 1/scale
+#   ({scale, scoreWeights, scoreTiers}; only the values with an exact integer form), {} when absent.
+default score_units := {}
+
+score_units := data.model_router_data.routePolicies[_active.routePolicy].scoreUnits
+
+# METADATA
 # title: routes
 # description: The authorization mirror's records keyed by governance route id.
 routes := data.model_router_data.routeAuthorizations[_active.routeAuthorization].routes

@@ -120,3 +120,31 @@ fixture_refs := {
 	"routePolicyRef": "policy://test/local-first",
 	"routeAuthorizationRef": "urn:test:mirror",
 }
+
+# The integer forms router.model_data adds beside the policy's numbers (scale 10000), hand written
+# for `policy`, and the fixture with them: the selection must not change.
+units := {
+	"scale": 10000,
+	"scoreWeights": {"quality": 3500, "evalConfidence": 3000, "locality": 2000, "cost": 1000, "latency": 500},
+	"scoreTiers": {
+		"quality": {"low": 2500, "medium": 6500, "high": 10000},
+		"cost": {"low": 10000, "medium": 6000, "high": 2500},
+		"latency": {"low": 10000, "medium": 6000, "high": 2500},
+		"locality": {
+			"preferLocal": {"local": 10000, "hosted": 3500},
+			"noPreference": {"local": 7500, "hosted": 7500},
+		},
+	},
+}
+
+with_units(model) := object.union(model, {"evalConfidenceUnits": round(model.evalConfidence * units.scale)})
+
+fixture_with_units := object.union(
+	data_for([with_units(m) | some m in models], policy, routes),
+	{"routePolicies": {policy.policyRef: {"scoreUnits": units}}},
+)
+
+test_score_units_of_the_active_route_policy if {
+	catalog.score_units == units with data.model_router_data as fixture_with_units
+	catalog.score_units == {} with data.model_router_data as fixture
+}

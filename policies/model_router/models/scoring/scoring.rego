@@ -4,6 +4,11 @@
 #   score = sum of weight x value over quality, evalConfidence, locality, cost and latency, rounded to
 #   six decimal places (contract reference, section 7). Weights come from the route policy's
 #   scoreWeights, tier values from its scoreTiers (the documented defaults when it declares none).
+#
+#   exact_score computes the same score from the integer forms of those numbers (score units, see
+#   router.model_data): integer products and sums are exact, so the score is rounded by integer
+#   arithmetic. It is undefined whenever a number has no integer form, the sum is negative, or the
+#   sum lies exactly halfway between two six-place values; callers then use score.
 package model_router.models.scoring
 
 # six decimal places, as the contract fixes for scores
@@ -38,15 +43,55 @@ raw_score(candidate, policy) := total if {
 # description: Every tier value times its weight, per dimension (the same products for every candidate).
 weighted_tiers(policy) := {
 	"quality": _weighted(policy.scoreWeights.quality, policy.scoreTiers.quality),
-	"locality": _weighted(policy.scoreWeights.locality, _locality_table(policy)),
+	"locality": _weighted(policy.scoreWeights.locality, _locality_table(policy, policy.scoreTiers)),
 	"cost": _weighted(policy.scoreWeights.cost, policy.scoreTiers.cost),
 	"latency": _weighted(policy.scoreWeights.latency, policy.scoreTiers.latency),
 }
 
-# the locality tier values: the preferLocal table when the policy prefers local models, else noPreference
-_locality_table(policy) := policy.scoreTiers.locality.preferLocal if policy.preferLocal == true
+# the locality tier values of TIERS: the preferLocal table when POLICY prefers local models, else noPreference
+_locality_table(policy, tiers) := tiers.locality.preferLocal if policy.preferLocal == true
 
-_locality_table(policy) := policy.scoreTiers.locality.noPreference if policy.preferLocal != true
+_locality_table(policy, tiers) := tiers.locality.noPreference if policy.preferLocal != true
+
+# METADATA
+# title: exact_score
+# description: |
+#   The score of CANDIDATE under POLICY from the integer forms UNITS of its weights and tier values and
+#   the candidate's evalConfidenceUnits; equal to score(CANDIDATE, POLICY) where defined.
+exact_score(candidate, policy, units) := micros / _scale if {
+	weighted := weighted_units(policy, units)
+	terms := [
+		weighted.quality[candidate.qualityTier],
+		units.scoreWeights.evalConfidence * candidate.evalConfidenceUnits,
+		weighted.locality[candidate.locality],
+		weighted.cost[candidate.costTier],
+		weighted.latency[candidate.latencyTier],
+	]
+	total := sum(terms)
+	total >= 0
+
+	# the products count 1/scale² units; one six-place step is STEP of them
+	step := (units.scale * units.scale) / _scale
+	is_number(step)
+	step == round(step)
+	remainder := total % step
+	remainder * 2 != step
+	micros := ((total - remainder) / step) + _round_up(remainder, step)
+}
+
+_round_up(remainder, step) := 1 if remainder * 2 > step
+
+_round_up(remainder, step) := 0 if remainder * 2 < step
+
+# METADATA
+# title: weighted_units
+# description: Every tier value times its weight, per dimension, in score units squared (the same for every candidate).
+weighted_units(policy, units) := {
+	"quality": _weighted(units.scoreWeights.quality, units.scoreTiers.quality),
+	"locality": _weighted(units.scoreWeights.locality, _locality_table(policy, units.scoreTiers)),
+	"cost": _weighted(units.scoreWeights.cost, units.scoreTiers.cost),
+	"latency": _weighted(units.scoreWeights.latency, units.scoreTiers.latency),
+}
 
 # each tier's value times WEIGHT
 _weighted(weight, tiers) := {tier: product |

@@ -162,3 +162,11 @@ test_sources_name_the_documents_used if {
 	result.sources.modelCatalogRef == "urn:test:catalog"
 	result.sources.routePolicyRef == "policy://test/local-first"
 }
+
+test_score_units_change_no_selection if {
+	every r in [req("cheap", ["local-cheap", "standard"]), req("standard", ["local-cheap", "cheap"]), req("local-cheap", ["cheap"])] {
+		with_units := selection.select(r) with data.model_router_data as catalog_test.fixture_with_units
+		without := selection.select(r) with data.model_router_data as fixture
+		with_units == without
+	}
+}

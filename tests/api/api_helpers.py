@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
+
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -38,26 +40,6 @@ def expected_for(path: Path) -> dict | None:
 
 def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def personal_bundle(request_id: str = "req-api-1", **request_extra) -> dict:
-    bundle = {
-        "schemaVersion": "v0.1",
-        "kind": "RouteInputBundle",
-        "request": {
-            "requestId": request_id,
-            "taskClass": "router",
-            "personal": {"bindingRef": "urn:socioprophet:model-router-binding:demo-user-local-llama32", "routeId": "local-router"},
-        },
-        "resources": {
-            "localModelProfileAvailable": True, "localServiceHealthy": True, "batteryState": "normal",
-            "thermalState": "normal", "memoryAvailableBytes": 17179869184, "networkAvailable": True,
-            "providerErrorRate": 0.01, "providerLatencyP95Ms": 800,
-        },
-        "quota": {"providerQuotaKnown": True, "providerQuotaRemainingShare": 0.8},
-    }
-    bundle["request"].update(request_extra)
-    return bundle
 
 
 def _json_paths(doc, prefix=()):

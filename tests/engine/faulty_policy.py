@@ -3,6 +3,8 @@ misbehaves in a way chosen by request.requestId."""
 
 from __future__ import annotations
 
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
+
 import json
 from pathlib import Path
 
@@ -53,20 +55,3 @@ def schema_errors(doc, schema_name: str) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
 
 
-def personal_bundle(request_id: str = "req-p-1") -> dict:
-    """A local-personal bundle the project policy decides (the example binding's local-router route)."""
-    return {
-        "schemaVersion": "v0.1",
-        "kind": "RouteInputBundle",
-        "request": {
-            "requestId": request_id,
-            "taskClass": "router",
-            "personal": {"bindingRef": "urn:socioprophet:model-router-binding:demo-user-local-llama32", "routeId": "local-router"},
-        },
-        "resources": {
-            "localModelProfileAvailable": True, "localServiceHealthy": True, "batteryState": "normal",
-            "thermalState": "normal", "memoryAvailableBytes": 17179869184, "networkAvailable": True,
-            "providerErrorRate": 0.01, "providerLatencyP95Ms": 800,
-        },
-        "quota": {"providerQuotaKnown": True, "providerQuotaRemainingShare": 0.8},
-    }

@@ -3,6 +3,8 @@ through /proc, and bundles the router decides."""
 
 from __future__ import annotations
 
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
+
 import copy
 import json
 import os
@@ -17,25 +19,6 @@ LOOPBACK = "127.0.0.1"
 
 
 # -- bundles ------------------------------------------------------------------------------------
-
-
-def personal_bundle(request_id: str = "rel-p-1") -> dict:
-    """A local-personal bundle the project policy decides (the example binding's local-router route)."""
-    return {
-        "schemaVersion": "v0.1",
-        "kind": "RouteInputBundle",
-        "request": {
-            "requestId": request_id,
-            "taskClass": "router",
-            "personal": {"bindingRef": "urn:socioprophet:model-router-binding:demo-user-local-llama32", "routeId": "local-router"},
-        },
-        "resources": {
-            "localModelProfileAvailable": True, "localServiceHealthy": True, "batteryState": "normal",
-            "thermalState": "normal", "memoryAvailableBytes": 17179869184, "networkAvailable": True,
-            "providerErrorRate": 0.01, "providerLatencyP95Ms": 800,
-        },
-        "quota": {"providerQuotaKnown": True, "providerQuotaRemainingShare": 0.8},
-    }
 
 
 def example_bundle(name: str) -> dict:

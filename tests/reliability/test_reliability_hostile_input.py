@@ -56,7 +56,7 @@ def padded(doc: dict, size: int) -> bytes:
 def test_a_bundle_of_exactly_1_mib_is_read_one_byte_more_is_refused(tmp_path):
     exact = tmp_path / "exact.json"
     exact.write_bytes(padded(personal_bundle(), bi.MAX_BYTES))
-    assert bi.load(exact).bundle["request"]["requestId"] == "rel-p-1"
+    assert bi.load(exact).bundle["request"]["requestId"] == "req-p-1"
     over = tmp_path / "over.json"
     over.write_bytes(padded(personal_bundle(), bi.MAX_BYTES + 1))
     for load in (lambda: bi.load(over), lambda: bi.load("-", stdin=io.BytesIO(over.read_bytes()))):

@@ -27,7 +27,7 @@ HERE = Path(__file__).parent
 # Prints one JSON line per decision: [reason-or-null, has-receipt, receipts-verified-after].
 SCENARIO = r"""
 import json, os, resource, signal, sys
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {here!r} + "/.."]
 from reliability_support import personal_bundle
 from router import Router
 from router.receipts import verify
@@ -183,7 +183,7 @@ def test_full_disk_on_a_small_tmpfs_fails_closed_then_recovers(project_bundle, t
 
 KILLED_WRITER = r"""
 import sys
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {here!r} + "/.."]
 from reliability_support import personal_bundle
 from router import Router
 with Router(bundle=sys.argv[3], receipts_dir=sys.argv[1], timeout_ms=10000, fsync=False) as router:

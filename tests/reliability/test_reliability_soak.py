@@ -26,7 +26,7 @@ BUNDLES = ("agent-log-triage-local", "agent-formatting-finalization", "agent-arc
 # batch per thread. Prints its OPA pid first, then one JSON line per decision.
 WORKER = r"""
 import json, sys, threading
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {here!r} + "/.."]
 from reliability_support import example_bundle, personal_bundle, with_request_id
 receipts, tag, threads, count, bundle_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 names = {bundles!r}

@@ -21,14 +21,18 @@ class Violation:
     """One thing wrong with a document.
 
     ``path`` is a JSON path into the document (``$.taskClasses[3].defaultLane``); ``rule`` is ``schema``
-    for a JSON Schema error, otherwise the stable id of the semantic rule that failed.
+    for a JSON Schema error, ``input`` for input that cannot be used at all (size, encoding, nesting,
+    duplicate keys, ...), otherwise the stable id of the semantic rule that failed.
     """
 
     file: str
     path: str
     found: str
     expected: str
-    rule: str
+    rule: str = "input"
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: found {self.found}; expected {self.expected}"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "path": self.path, "found": self.found, "expected": self.expected, "rule": self.rule}

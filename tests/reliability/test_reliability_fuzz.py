@@ -136,7 +136,7 @@ def check_refusal(exc: bi.InvalidBundle, files: set[str]) -> None:
     for v in exc.violations:
         assert v.file in files, v
         assert v.path.startswith("$") and v.expected and v.found, v
-        assert str(v).startswith(f"{v.file}: {v.path}: expected ")
+        assert str(v).startswith(f"{v.file}: {v.path}: found ") and "; expected " in str(v)
 
 
 def check_bytes(raw: bytes) -> None:

@@ -93,6 +93,7 @@ def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
             lanes.setdefault(lane, []).append(ref)
     indexed = {ref: {**model, "catalogIndex": i} for i, (ref, model) in enumerate(models.items())}
     for model in indexed.values():
+        model.pop("evalConfidenceUnits", None)
         if (units := score_units(model.get("evalConfidence"))) is not None:
             model["evalConfidenceUnits"] = units
     return doc["catalogId"], {"document": doc, "models": indexed, "order": order, "lanes": lanes}

@@ -60,37 +60,44 @@ _locality_table(policy, tiers) := tiers.locality.noPreference if policy.preferLo
 #   the candidate's evalConfidenceUnits; equal to score(CANDIDATE, POLICY) where defined.
 exact_score(candidate, policy, units) := micros / _scale if {
 	weighted := weighted_units(policy, units)
+	is_number(candidate.evalConfidenceUnits)
 	terms := [
 		weighted.quality[candidate.qualityTier],
-		units.scoreWeights.evalConfidence * candidate.evalConfidenceUnits,
+		weighted.evalConfidence * candidate.evalConfidenceUnits,
 		weighted.locality[candidate.locality],
 		weighted.cost[candidate.costTier],
 		weighted.latency[candidate.latencyTier],
 	]
 	total := sum(terms)
 	total >= 0
+	round(total) == total
 
-	# the products count 1/scale² units; one six-place step is STEP of them
-	step := (units.scale * units.scale) / _scale
-	is_number(step)
-	step == round(step)
-	remainder := total % step
-	remainder * 2 != step
-	micros := ((total - remainder) / step) + _round_up(remainder, step)
+	# a sum exactly halfway between two six-place values is left to score; any other is rounded to the
+	# nearest by adding half a step and cutting the remainder
+	total % weighted.step != weighted.halfStep
+	halfway_up := total + weighted.halfStep
+	micros := (halfway_up - (halfway_up % weighted.step)) / weighted.step
 }
-
-_round_up(remainder, step) := 1 if remainder * 2 > step
-
-_round_up(remainder, step) := 0 if remainder * 2 < step
 
 # METADATA
 # title: weighted_units
-# description: Every tier value times its weight, per dimension, in score units squared (the same for every candidate).
+# description: |
+#   Every tier value times its weight, per dimension, in score units squared (the same for every
+#   candidate), the evalConfidence weight, and step: how many of those units make one six-place step
+#   (undefined unless it is a positive even integer).
 weighted_units(policy, units) := {
 	"quality": _weighted(units.scoreWeights.quality, units.scoreTiers.quality),
 	"locality": _weighted(units.scoreWeights.locality, _locality_table(policy, units.scoreTiers)),
 	"cost": _weighted(units.scoreWeights.cost, units.scoreTiers.cost),
 	"latency": _weighted(units.scoreWeights.latency, units.scoreTiers.latency),
+	"evalConfidence": units.scoreWeights.evalConfidence,
+	"step": step,
+	"halfStep": step / 2,
+} if {
+	step := (units.scale * units.scale) / _scale
+	step > 0
+	round(step) == step
+	step % 2 == 0
 }
 
 # each tier's value times WEIGHT

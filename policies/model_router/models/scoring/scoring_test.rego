@@ -87,3 +87,11 @@ test_exact_score_is_undefined_without_integer_forms_or_for_a_negative_sum if {
 	negative := object.union(units, {"scoreWeights": {"evalConfidence": -10000}})
 	not scoring.exact_score(with_units(c), policy, object.union(negative, {"scoreTiers": {"quality": {"medium": -10000}}}))
 }
+
+# a scale whose six-place step is not a positive even count of units is left to score
+test_exact_score_needs_an_even_step if {
+	c := with_units(candidate("local", "medium", "low", "low", 0.82))
+	not scoring.exact_score(c, policy, object.union(units, {"scale": 1000}))
+	not scoring.exact_score(c, policy, object.union(units, {"scale": 0}))
+	not scoring.exact_score(object.union(c, {"evalConfidenceUnits": "8200"}), policy, units)
+}

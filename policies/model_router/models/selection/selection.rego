@@ -118,11 +118,9 @@ _group(model, "fallback", request) := 1 + min({i | some i, slot in request.fallb
 
 default _score_or_null(_) := null
 
-_score_or_null(model) := scoring.exact_score(model, catalog.route_policy, catalog.score_units)
-
-_score_or_null(model) := scoring.score(model, catalog.route_policy) if {
-	not scoring.exact_score(model, catalog.route_policy, catalog.score_units)
-}
+_score_or_null(model) := score if {
+	score := scoring.exact_score(model, catalog.route_policy, catalog.score_units)
+} else := scoring.score(model, catalog.route_policy)
 
 _score_reasons(null) := ["score-unavailable"]
 

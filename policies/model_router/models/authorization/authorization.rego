@@ -22,17 +22,11 @@ route_authorized(route, routes) if {
 # description: |
 #   The authorization reasons of CANDIDATE against ROUTES: [] when authorized,
 #   ["unauthorized-no-governance-route"] when it names no route, otherwise ["unauthorized-unledgered-model"].
-reasons(candidate, _) := ["unauthorized-no-governance-route"] if not _has_route(candidate)
-
-reasons(candidate, routes) := ["unauthorized-unledgered-model"] if {
-	_has_route(candidate)
-	not route_authorized(candidate.governanceRoute, routes)
-}
-
-reasons(candidate, routes) := [] if {
-	_has_route(candidate)
+reasons(candidate, routes) := ["unauthorized-no-governance-route"] if {
+	not _has_route(candidate)
+} else := [] if {
 	route_authorized(candidate.governanceRoute, routes)
-}
+} else := ["unauthorized-unledgered-model"]
 
 _has_route(candidate) if {
 	route := object.get(candidate, "governanceRoute", null)

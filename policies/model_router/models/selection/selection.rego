@@ -74,17 +74,11 @@ evaluate(model, request) := {
 # METADATA
 # title: role_of
 # description: '"primary" when MODEL serves a chosen slot, "fallback" when it serves a fallback slot, else "none".'
-role_of(model, request) := "primary" if _serves_any(model, request.slots)
-
-role_of(model, request) := "fallback" if {
-	not _serves_any(model, request.slots)
+role_of(model, request) := "primary" if {
+	_serves_any(model, request.slots)
+} else := "fallback" if {
 	_serves_any(model, request.fallbackSlots)
-}
-
-role_of(model, request) := "none" if {
-	not _serves_any(model, request.slots)
-	not _serves_any(model, request.fallbackSlots)
-}
+} else := "none"
 
 # METADATA
 # title: serves

@@ -78,6 +78,7 @@ data_for(model_list, route_policy, route_records) := {
 	"modelCatalogs": {"urn:test:catalog": {
 		"order": [m.modelRef | some m in model_list],
 		"models": {m.modelRef: object.union(m, {"catalogIndex": i}) | some i, m in model_list},
+		"lanes": {lane: [m.modelRef | some m in model_list; m.lane == lane] | some lane in {m.lane | some m in model_list; is_string(m.lane)}},
 	}},
 	"routePolicies": {route_policy.policyRef: {"effective": route_policy}},
 	"routeAuthorizations": {"urn:test:mirror": {"routes": route_records}},

@@ -38,7 +38,8 @@ select(request) := {
 	"deferReason": _defer_reason(ranked, primary),
 	"sources": catalog.refs,
 } if {
-	evaluated := {ref: evaluate(model, request) | some ref, model in catalog.view.models}
+	places := placements(request)
+	evaluated := {ref: evaluate(model, places[ref], request.taskClass) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
 	keys := sort([[e.group, 0 - e.score, _locality_rank(e), e.catalogIndex, e.modelRef] |
 		some e in evaluated
@@ -48,26 +49,57 @@ select(request) := {
 }
 
 # METADATA
+# title: placements
+# description: |
+#   [role, group] of every catalog model for REQUEST, by modelRef: the role role_of gives and its
+#   ranking group (0 for "primary", 1 + the index of the first fallback slot it serves for "fallback",
+#   -1 for "none"). Only the models of the slots' lanes (the catalog's lanes view) are matched against
+#   the slots; a slot whose lane is not a string is matched against every model.
+placements(request) := object.union(
+	{ref: ["none", -1] | some ref in catalog.view.order},
+	object.union(
+		{ref: ["fallback", 1 + min(served)] |
+			some ref in _lane_refs(request.fallbackSlots)
+			served := {i | some i, slot in request.fallbackSlots; serves(catalog.view.models[ref], slot)}
+			count(served) > 0
+		},
+		{ref: ["primary", 0] |
+			some ref in _lane_refs(request.slots)
+			some slot in request.slots
+			serves(catalog.view.models[ref], slot)
+		},
+	),
+)
+
+# the catalog models of the SLOTS' lanes
+_lane_refs(slots) := {ref |
+	some slot in slots
+	some ref in _refs_of_lane(slot.lane)
+}
+
+_refs_of_lane(lane) := object.get(catalog.view.lanes, lane, []) if is_string(lane)
+
+_refs_of_lane(lane) := catalog.view.order if not is_string(lane)
+
+# METADATA
 # title: evaluate
 # description: |
-#   One catalog model's evaluation for REQUEST: {modelRef, lane, locality, governanceRoute,
-#   catalogIndex, role, group, score, authorized, reasons}.
-evaluate(model, request) := {
+#   One catalog model's evaluation in PLACE ([role, group], see placements) for TASK_CLASS:
+#   {modelRef, lane, locality, governanceRoute, catalogIndex, role, group, score, authorized, reasons}.
+evaluate(model, place, task_class) := {
 	"modelRef": model.modelRef,
 	"lane": object.get(model, "lane", null),
 	"locality": object.get(model, "locality", null),
 	"governanceRoute": object.get(model, "governanceRoute", null),
 	"catalogIndex": model.catalogIndex,
-	"role": role,
-	"group": group,
+	"role": place[0],
+	"group": place[1],
 	"score": score,
 	"authorized": count(auth) == 0,
 	"reasons": array.concat(array.concat(auth, fit), _score_reasons(score)),
 } if {
 	auth := authorization.reasons(model, catalog.routes)
-	role := role_of(model, request)
-	group := _group(model, role, request)
-	fit := eligibility.reasons(model, role, request.taskClass, catalog.route_policy)
+	fit := eligibility.reasons(model, place[0], task_class, catalog.route_policy)
 	score := _score_or_null(model)
 }
 
@@ -103,12 +135,6 @@ _serves_any(model, slots) if {
 	some slot in slots
 	serves(model, slot)
 }
-
-_group(_, "primary", _) := 0
-
-_group(_, "none", _) := -1
-
-_group(model, "fallback", request) := 1 + min({i | some i, slot in request.fallbackSlots; serves(model, slot)})
 
 default _score_or_null(_) := null
 

@@ -157,6 +157,30 @@ test_role_of if {
 	selection.role_of(m, req("standard", ["pro"])) == "none"
 }
 
+# placements agree with role_of for every catalog model, including a slot whose lane is not a string
+test_placements_agree_with_role_of if {
+	every r in [
+		req("cheap", ["local-cheap", "standard"]),
+		req("standard", ["cheap", "local-cheap"]),
+		req("pro", []),
+		{"slots": [{"lane": "local-cheap", "profileRef": "p2"}], "fallbackSlots": [{"lane": "local-cheap", "profileRef": "p1"}, {"lane": null, "profileRef": null}], "taskClass": "t-sum"},
+	] {
+		places := selection.placements(r) with data.model_router_data as fixture
+		count(places) == count(catalog_test.models)
+		every m in catalog_test.models {
+			places[m.modelRef][0] == selection.role_of(m, r)
+		}
+	}
+}
+
+test_placement_groups_follow_the_fallback_slots if {
+	places := selection.placements(req("standard", ["pro", "cheap", "local-cheap"])) with data.model_router_data as fixture
+	places["m:std-a"] == ["primary", 0]
+	places["m:cheap-ok"] == ["fallback", 2]
+	places["m:loc-a"] == ["fallback", 3]
+	places["m:he-denied"] == ["none", -1]
+}
+
 test_sources_name_the_documents_used if {
 	result := selection.select(req("cheap", [])) with data.model_router_data as fixture
 	result.sources.modelCatalogRef == "urn:test:catalog"

@@ -30,7 +30,13 @@ import data.model_router.models.scoring
 select(request) := {
 	"model": _model(ranked, primary),
 	"fallbacks": _fallbacks(ranked),
-	"blockedCandidates": [_blocked_entry(e) |
+	"blockedCandidates": [{
+		"modelRef": e.modelRef,
+		"lane": e.lane,
+		"governanceRoute": e.governanceRoute,
+		"score": e.score,
+		"reasons": e.reasons,
+	} |
 		some ref in catalog.view.order
 		e := evaluated[ref]
 		count(e.reasons) > 0
@@ -41,9 +47,12 @@ select(request) := {
 	places := placements(request)
 	evaluated := {ref: evaluate(model, places[ref], request.taskClass) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
-	keys := sort([[e.group, 0 - e.score, _locality_rank(e), e.catalogIndex, e.modelRef] |
-		some e in evaluated
-		count(e.reasons) == 0
+	eligible := [e | some e in evaluated; count(e.reasons) == 0]
+
+	# the distinct scores, highest first: a model's position among them ranks it by score
+	score_rank := {score: i | some i, score in array.reverse(sort({e.score | some e in eligible}))}
+	keys := sort([[e.group, score_rank[e.score], object.get(_locality_rank, e.locality, 1), e.catalogIndex, e.modelRef] |
+		some e in eligible
 	])
 	ranked := [evaluated[key[4]] | some key in keys]
 }
@@ -96,7 +105,7 @@ evaluate(model, place, task_class) := {
 	"group": place[1],
 	"score": score,
 	"authorized": count(auth) == 0,
-	"reasons": array.concat(array.concat(auth, fit), _score_reasons(score)),
+	"reasons": array.concat(array.concat(auth, fit), [code | score == null; code := "score-unavailable"]),
 } if {
 	auth := authorization.reasons(model, catalog.routes)
 	fit := eligibility.reasons(model, place[0], task_class, catalog.route_policy)
@@ -142,13 +151,8 @@ _score_or_null(model) := score if {
 	score := scoring.exact_score(model, catalog.route_policy, catalog.score_units)
 } else := scoring.score(model, catalog.route_policy)
 
-_score_reasons(null) := ["score-unavailable"]
-
-_score_reasons(score) := [] if score != null
-
-_locality_rank(e) := 0 if e.locality == "local"
-
-_locality_rank(e) := 1 if e.locality != "local"
+# local models rank before any other locality
+_locality_rank := {"local": 0}
 
 _model(ranked, _) := {
 	"status": "selected",
@@ -168,19 +172,12 @@ _model(ranked, primary) := {
 
 _has_selection(ranked) if ranked[0].group == 0
 
-_fallbacks(ranked) := [_fallback_entry(e) | some i, e in ranked; i > 0] if _has_selection(ranked)
+_fallbacks(ranked) := [{"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score} |
+	some i, e in ranked
+	i > 0
+] if _has_selection(ranked)
 
 _fallbacks(ranked) := [] if not _has_selection(ranked)
-
-_fallback_entry(e) := {"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score}
-
-_blocked_entry(e) := {
-	"modelRef": e.modelRef,
-	"lane": e.lane,
-	"governanceRoute": e.governanceRoute,
-	"score": e.score,
-	"reasons": e.reasons,
-}
 
 # METADATA
 # title: blocked_reason

@@ -32,7 +32,13 @@ reasons(candidate, role, task_class, policy) := [code |
 			object.get(policy, "requiredGuardrailCompatibility", true) != false
 			object.get(candidate, "guardrailCompatible", false) != true
 		]],
-		["eval-confidence-below-threshold", [1 | not _confident(candidate, policy)]],
+		["eval-confidence-below-threshold", [1 |
+			count([1 |
+				confidence := object.get(candidate, "evalConfidence", null)
+				is_number(confidence)
+				confidence >= policy.minimumEvalConfidence
+			]) == 0
+		]],
 		["lane-mismatch", [1 | role == "none"]],
 		["hosted-fallback-not-allowed", [1 |
 			role == "fallback"
@@ -47,9 +53,3 @@ reasons(candidate, role, task_class, policy) := [code |
 # title: required_tasks
 # description: The tasks a candidate must support for TASK_CLASS (the policy's taskRequirements, else the task class itself).
 required_tasks(task_class, policy) := object.get(object.get(policy, "taskRequirements", {}), task_class, [task_class])
-
-_confident(candidate, policy) if {
-	confidence := object.get(candidate, "evalConfidence", null)
-	is_number(confidence)
-	confidence >= policy.minimumEvalConfidence
-}

@@ -22,14 +22,12 @@ route_authorized(route, routes) if {
 # description: |
 #   The authorization reasons of CANDIDATE against ROUTES: [] when authorized,
 #   ["unauthorized-no-governance-route"] when it names no route, otherwise ["unauthorized-unledgered-model"].
-reasons(candidate, routes) := ["unauthorized-no-governance-route"] if {
-	not _has_route(candidate)
-} else := [] if {
-	route_authorized(candidate.governanceRoute, routes)
-} else := ["unauthorized-unledgered-model"]
-
-_has_route(candidate) if {
+reasons(candidate, routes) := [] if {
+	route := object.get(candidate, "governanceRoute", null)
+	route != ""
+	route_authorized(route, routes)
+} else := ["unauthorized-unledgered-model"] if {
 	route := object.get(candidate, "governanceRoute", null)
 	is_string(route)
 	route != ""
-}
+} else := ["unauthorized-no-governance-route"]

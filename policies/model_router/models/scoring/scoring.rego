@@ -58,8 +58,14 @@ _locality_table(policy, tiers) := tiers.locality.noPreference if policy.preferLo
 # description: |
 #   The score of CANDIDATE under POLICY from the integer forms UNITS of its weights and tier values and
 #   the candidate's evalConfidenceUnits; equal to score(CANDIDATE, POLICY) where defined.
-exact_score(candidate, policy, units) := micros / _scale if {
-	weighted := weighted_units(policy, units)
+exact_score(candidate, policy, units) := weighted_score(candidate, weighted_units(policy, units))
+
+# METADATA
+# title: weighted_score
+# description: |
+#   exact_score of CANDIDATE given WEIGHTED = weighted_units(policy, units), which callers that score
+#   many candidates compute once.
+weighted_score(candidate, weighted) := micros / _scale if {
 	is_number(candidate.evalConfidenceUnits)
 	terms := [
 		weighted.quality[candidate.qualityTier],

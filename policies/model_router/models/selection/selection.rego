@@ -148,8 +148,10 @@ _serves_any(model, slots) if {
 default _score_or_null(_) := null
 
 _score_or_null(model) := score if {
-	score := scoring.exact_score(model, catalog.route_policy, catalog.score_units)
+	score := scoring.weighted_score(model, _weighted_units)
 } else := scoring.score(model, catalog.route_policy)
+
+_weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_units)
 
 # local models rank before any other locality
 _locality_rank := {"local": 0}

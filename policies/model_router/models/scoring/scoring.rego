@@ -78,11 +78,12 @@ weighted_score(candidate, weighted) := micros / _scale if {
 	total >= 0
 	round(total) == total
 
-	# a sum exactly halfway between two six-place values is left to score; any other is rounded to the
-	# nearest by adding half a step and cutting the remainder
-	total % weighted.step != weighted.halfStep
+	# rounded to the nearest six-place value by adding half a step and cutting the remainder; no
+	# remainder means the sum lay exactly halfway between two six-place values, which is left to score
 	halfway_up := total + weighted.halfStep
-	micros := (halfway_up - (halfway_up % weighted.step)) / weighted.step
+	remainder := halfway_up % weighted.step
+	remainder != 0
+	micros := (halfway_up - remainder) / weighted.step
 }
 
 # METADATA

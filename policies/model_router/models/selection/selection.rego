@@ -39,15 +39,16 @@ select(request) := {
 	} |
 		some ref in catalog.view.order
 		e := evaluated[ref]
-		count(e.reasons) > 0
+		e.reasons != []
 	],
 	"deferReason": _defer_reason(ranked, primary),
 	"sources": catalog.refs,
 } if {
 	places := placements(request)
-	evaluated := {ref: evaluate(model, places[ref], request.taskClass) | some ref, model in catalog.view.models}
+	task_class := request.taskClass
+	evaluated := {ref: evaluate(model, places[ref], task_class) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
-	eligible := [e | some e in evaluated; count(e.reasons) == 0]
+	eligible := [e | some e in evaluated; e.reasons == []]
 
 	# the distinct scores, highest first: a model's position among them ranks it by score
 	score_rank := {score: i | some i, score in array.reverse(sort({e.score | some e in eligible}))}
@@ -104,7 +105,7 @@ evaluate(model, place, task_class) := {
 	"role": place[0],
 	"group": place[1],
 	"score": score,
-	"authorized": count(auth) == 0,
+	"authorized": auth == [],
 	"reasons": array.concat(array.concat(auth, fit), [code | score == null; code := "score-unavailable"]),
 } if {
 	auth := authorization.reasons(model, catalog.routes)

@@ -18,4 +18,4 @@ command -v go >/dev/null || { echo "error: Go is required to build OPA ($want); 
 mkdir -p "$bin"
 echo "building opa $want with go install (takes a minute or two the first time)"
 GOBIN="$bin" GOFLAGS="${GOFLAGS:-} -trimpath" go install "github.com/open-policy-agent/opa@$want"
-"$opa" version | head -1
+"$opa" version | sed -n 1p

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -214,7 +213,21 @@ def agent_bundle(**request_changes) -> dict:
     }
 
 
-FIELDS_SCHEMA = Draft202012Validator(json.loads((Path(__file__).with_name("decision-model-fields.schema.json")).read_text(encoding="utf-8")))
+MODEL_FIELDS = ("model", "fallbacks", "blockedCandidates", "modelSelection")
+
+
+def _fields_schema() -> dict:
+    """The model-selection fields as the decision schema defines them, all required."""
+    decision = json.loads((paths.SCHEMAS / "agent-execution-route-decision.schema.json").read_text(encoding="utf-8"))
+    return {
+        "$defs": decision["$defs"],
+        "type": "object",
+        "required": list(MODEL_FIELDS),
+        "properties": {k: decision["properties"][k] for k in MODEL_FIELDS},
+    }
+
+
+FIELDS_SCHEMA = Draft202012Validator(_fields_schema())
 
 
 def assert_fields_valid(fields: dict) -> None:

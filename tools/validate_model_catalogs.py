@@ -10,24 +10,19 @@ and every catalog model has an authorization record (a model without one is name
 Exit status: 0 valid, 1 invalid, 2 unusable input.
 """
 
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_REEXEC_MARK = "MODEL_ROUTER_VALIDATOR_REEXEC"
+from router.contracts.bootstrap import run_main  # noqa: E402  (standard library only)
+
+
+def _load_main():
+    from router.contracts import model_rules
+
+    return model_rules.main
+
 
 if __name__ == "__main__":
-    prog = f"tools/{Path(__file__).name}"
-    try:
-        from router.contracts import model_rules
-    except ImportError as exc:
-        venv_python = ROOT / ".venv" / "bin" / "python"
-        if venv_python.exists() and not os.environ.get(_REEXEC_MARK):
-            os.environ[_REEXEC_MARK] = "1"
-            os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
-        print(f"{prog}: cannot import {exc.name or 'a dependency'}: run `make setup`, then run this again", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(model_rules.main(sys.argv[1:], prog))
+    run_main(__file__, _load_main)

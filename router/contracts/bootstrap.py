@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 _REEXEC_MARK = "MODEL_ROUTER_VALIDATOR_REEXEC"
 
 
-def run_tool(kind: str, script: str) -> None:
-    """Run the validator of KIND for SCRIPT's command line arguments and exit with its status."""
+def run_main(script: str, load_main: Callable[[], Callable[[list[str], str], int]]) -> None:
+    """Run the validator that LOAD_MAIN imports for SCRIPT's arguments and exit with its status.
+
+    LOAD_MAIN imports the dependencies; when that fails, the script is run again under the project's
+    .venv (once), or the user is told to run `make setup`.
+    """
     root = Path(__file__).resolve().parents[2]
     prog = f"tools/{Path(script).name}"
     try:
-        from router.contracts.runner import main_for_kind
+        main = load_main()
     except ImportError as exc:
         venv_python = root / ".venv" / "bin" / "python"
         if venv_python.exists() and not os.environ.get(_REEXEC_MARK):
@@ -31,4 +36,15 @@ def run_tool(kind: str, script: str) -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    sys.exit(main_for_kind(kind, sys.argv[1:], prog))
+    sys.exit(main(sys.argv[1:], prog))
+
+
+def run_tool(kind: str, script: str) -> None:
+    """Run the validator of KIND for SCRIPT's command line arguments and exit with its status."""
+
+    def load_main():
+        from router.contracts.runner import main_for_kind
+
+        return lambda argv, prog: main_for_kind(kind, argv, prog)
+
+    run_main(script, load_main)

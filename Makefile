@@ -14,15 +14,28 @@ OPA_TIMEOUT := --timeout 120s
 DATA_DIR    := build/data
 CAPS        := policies/capabilities.json
 INPUT_SCHEMA := schemas/route-input-bundle.schema.json
+# guardrail-fabric's own package (the consumer of the guardrail projection), beside the project root;
+# installed into .venv for the contract tests in tests/integrations when the folder is present
+GUARDRAIL_FABRIC := $(CURDIR)/../shared/third-party/guardrail-fabric/package
 COVERAGE    ?= 95
 PYTEST_ARGS ?=
 
-.PHONY: help setup opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
+.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed opa ## make .venv, install the package (editable, with dev extras) and build the pinned OPA
+setup: $(VENV)/.installed guardrail-fabric opa ## make .venv, install the package (editable, with dev extras) and build the pinned OPA
+
+guardrail-fabric: $(VENV)/.installed ## install guardrail-fabric's package (non-editable) from ../shared/third-party when that folder exists
+	@if [ -d "$(GUARDRAIL_FABRIC)" ]; then \
+	  stamp=$(VENV)/.guardrail-fabric; \
+	  if [ ! -f $$stamp ] || [ -n "$$(find "$(GUARDRAIL_FABRIC)/pyproject.toml" "$(GUARDRAIL_FABRIC)/guardrail_fabric" -newer $$stamp -print -quit)" ]; then \
+	    $(PY) -m pip install --quiet --no-deps --force-reinstall "$(GUARDRAIL_FABRIC)" > $(VENV)/guardrail-fabric-install.log 2>&1 \
+	      || { cat $(VENV)/guardrail-fabric-install.log; exit 1; }; touch $$stamp; \
+	  fi; \
+	  $(PY) -c 'import guardrail_fabric.hooks' || { echo "guardrail-fabric is present at $(GUARDRAIL_FABRIC) but does not import"; exit 1; }; \
+	else echo "guardrail-fabric: $(GUARDRAIL_FABRIC) not present; its contract tests will be skipped"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -24,7 +24,7 @@ def _agent_bundles() -> list[dict]:
     return [c["input"] for c in fixture_data.cases().values() if c["expected"]["family"] == "agent"]
 
 
-DATA_CODES = ["policy-data-unavailable", "optimizer-policy-mismatch", "currency-mismatch", "lane-not-declared"]
+DATA_CODES = ["policy-data-unavailable", "optimizer-policy-mismatch", "currency-mismatch", "lane-not-declared", "guardrail-ref-required"]
 
 
 def _data_scenarios(data: dict) -> list[tuple[str, dict]]:
@@ -45,6 +45,7 @@ def _data_scenarios(data: dict) -> list[tuple[str, dict]]:
         ("optimizer-policy-mismatch", changed(opt + ["policyRef"], "urn:socioprophet:model-routing-policy:other")),
         ("currency-mismatch", changed(["priceCatalogs", active["priceCatalog"], "document", "currency"], "EUR")),
         ("lane-not-declared", changed(opt + ["selectionPolicy", "candidateOrder"], ["no-model", "turbo", "standard"])),
+        ("guardrail-ref-required", changed(["policies", active["policy"], "document", "enforcement", "requireGuardrailRef"], True)),
     ]
 
 

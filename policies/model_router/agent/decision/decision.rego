@@ -12,6 +12,7 @@ import data.model_router.agent.budget
 import data.model_router.agent.candidates
 import data.model_router.agent.config
 import data.model_router.agent.escalation
+import data.model_router.agent.guardrail
 import data.model_router.agent.quality
 import data.model_router.agent.request
 import data.model_router.agent.reserve
@@ -26,7 +27,10 @@ import data.model_router.agent.signals
 blocking_reasons := sort(config.problems) if count(config.problems) > 0
 
 blocking_reasons := array.concat(
-	array.concat(request.reasons, [sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)]),
+	array.concat(
+		array.concat(request.reasons, guardrail.reasons),
+		[sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)],
+	),
 	[r | count(signals.missing) > 0; r := "missing-signals"],
 ) if count(config.problems) == 0
 
@@ -58,6 +62,11 @@ _input := {
 	"egressApprovalRef": request.egress_approval_ref,
 	"prompt": request.prompt,
 }
+
+# The guardrail reference is echoed only when the request carries one.
+_guardrail_echo := {"guardrailRef": guardrail.ref} if guardrail.ref != null
+
+else := {}
 
 # The requested lane is echoed only when the policy declares it (an unknown one is named in the reasons).
 default _echo_lane := null
@@ -204,7 +213,7 @@ _header := {
 	"policyRef": _policy_ref,
 	"optimizerRef": _optimizer_ref,
 	"priceCatalogRef": _price_catalog_ref,
-	"input": _input,
+	"input": object.union(_input, _guardrail_echo),
 	"quality": _quality,
 	"budget": _budget,
 	"resources": _resources,

@@ -168,6 +168,12 @@ _echo := {
 	"prompt": _prompt_echo,
 }
 
+# The guardrail reference is echoed only when the request carries one.
+_guardrail_echo := {"guardrailRef": ref} if {
+	ref := _echo_ref(object.get(_request, "guardrailRef", null))
+	ref != null
+} else := {}
+
 # METADATA
 # title: result
 # description: The LocalPersonalRouteDecision document (the caller adds decisionId, createdAt and policyRevision).
@@ -176,7 +182,7 @@ result := {
 	"kind": "LocalPersonalRouteDecision",
 	"bindingRef": request.binding_ref,
 	"routeId": request.route_id,
-	"input": _echo,
+	"input": object.union(_echo, _guardrail_echo),
 	"selected": selected,
 	"targets": _tried,
 	"runtimeHealth": signals.runtime_health,

@@ -1,0 +1,42 @@
+# METADATA
+# title: Guardrail reference
+# description: |
+#   The guardrail decision or guardrail policy the request was checked under (`request.guardrailRef`,
+#   optional) and whether the active routing policy requires one
+#   (`enforcement.requireGuardrailRef`, default false). A request without a reference under a policy
+#   that requires one is refused with `guardrail-ref-required`; an ill-typed reference is
+#   `invalid-request-field:guardrailRef`.
+package model_router.agent.guardrail
+
+import data.model_router.agent.config
+
+_request := r if {
+	r := input.request
+	is_object(r)
+}
+
+default _raw := null
+
+_raw := _request.guardrailRef
+
+# METADATA
+# description: The guardrail reference (a non-empty string) or null.
+default ref := null
+
+ref := _raw if {
+	is_string(_raw)
+	_raw != ""
+}
+
+# METADATA
+# description: True when the active routing policy requires a guardrail reference on every request.
+default required := false
+
+required if config.policy.enforcement.requireGuardrailRef == true
+
+# METADATA
+# description: Why the guardrail reference makes the request unroutable, in a fixed order (empty when it does not).
+reasons := array.concat(
+	[r | _raw != null; ref == null; r := "invalid-request-field:guardrailRef"],
+	[r | required; _raw == null; r := "guardrail-ref-required"],
+)

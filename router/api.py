@@ -243,6 +243,9 @@ class Router:
                 build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued)
                 for d in decisions
             ]
+            for d, body in zip(decisions, bodies):  # the guardrail decision or policy the request was checked under
+                if (d._doc.get("input") or {}).get("guardrailRef"):
+                    body["guardrailRef"] = d._doc["input"]["guardrailRef"]
             receipts = self.receipt_log.append_many(bodies)
         except (ReceiptLogError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"

@@ -156,6 +156,10 @@ def decide(bundle, fmt, config_file, opa_url, timeout_ms, receipts_dir, no_recei
                 out = table([decision_row(prep.source, decision)], ["bundle", "lane/target", "status", "reason"])
     except unusable as exc:
         _report_unusable(exc)
+        if fmt == "guardrail":  # the refusal is still a guardrail document (quarantine, or defer when oversized)
+            from router import guardrail
+
+            click.echo(json.dumps(guardrail.unusable_projection(getattr(exc, "violations", ()), guardrail.local_context()), indent=2))
         sys.exit(EXIT_UNUSABLE)
     click.echo(out)
     _fault_note(decision)

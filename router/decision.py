@@ -32,9 +32,9 @@ AGENT_STATUSES = ("selected", "downgraded", "deferred", "denied", "quarantined")
 PERSONAL_STATUSES = ("selected", "fallback", "denied")
 AGENT_ECHO = (
     "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
-    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "prompt",
+    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "guardrailRef", "prompt",
 )
-PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "personal", "prompt")
+PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "guardrailRef", "personal", "prompt")
 
 
 def utc_now() -> str:

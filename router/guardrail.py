@@ -16,14 +16,27 @@ are the ABI's defaults for the decision value.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
     from router.decision import Decision
 
 ABI = "sourceos.guardrail.decision.v0.1"
 FALLBACK_POLICY_ID = "urn:socioprophet:model-routing-policy:unknown"
+# policyVersion of a fault or unusable input when the router knows no policy revision
+FAULT_POLICY_VERSION = "model-router-fail-closed-v1"
+UNKNOWN_REVISIONS = (None, "", "unknown")
+INVALID_INPUT = "invalid-input"
+INPUT_TOO_LARGE = "input-too-large"
+# evidence members the guardrail ABI's own Evidence record does not define (kept by the projection,
+# and by router.integrations.guardrail_fabric in its side record)
+ROUTE_EVIDENCE_KEYS = (
+    "routeDecisionId", "routeKind", "route", "status", "reasonCodes", "promptDigest", "receiptId",
+    "receiptDigest", "guardrailRef",
+)
 
 AGENT_MAP = {"selected": "allow", "downgraded": "allow_with_context", "deferred": "defer", "denied": "deny", "quarantined": "quarantine"}
 PERSONAL_MAP = {"selected": "allow", "fallback": "allow_with_context", "denied": "deny"}
@@ -50,6 +63,16 @@ class GuardrailContext:
     policy_id: str | None = None  # used when a fail-closed decision carries no policy reference
 
 
+def local_context() -> GuardrailContext:
+    """The reason catalogue and active policy id from the local policy data (no OPA is asked)."""
+    from router.api import _local_policy_data
+
+    data = _local_policy_data()
+    reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
+    active = data.get("active") if isinstance(data.get("active"), dict) else {}
+    return GuardrailContext(reasons=reasons, policy_id=active.get("policy") if isinstance(active.get("policy"), str) else None)
+
+
 def reason_entry(reasons: dict, code: str) -> dict | None:
     entry = reasons.get(code) or reasons.get(code.split(":", 1)[0])
     return entry if isinstance(entry, dict) else None
@@ -74,6 +97,22 @@ def decision_digest(decision: "Decision") -> str:
     return sha256_digest(canonical_json(decision.to_dict()))
 
 
+def policy_version(revision: str | None) -> str:
+    """The revision, or the named fault version when none is known."""
+    return FAULT_POLICY_VERSION if revision in UNKNOWN_REVISIONS else str(revision)
+
+
+def event_id(decision: "Decision") -> str:
+    """The guardrail event id: the receipt id, else a fresh UUID (never the content-addressed decision id)."""
+    receipt_id = (decision.receipt or {}).get("receiptId")
+    return receipt_id if isinstance(receipt_id, str) and receipt_id else str(uuid.uuid4())
+
+
+def describe_reasons(reasons: dict, codes: Iterable[str]) -> str:
+    """Every code with its summary, in order, separated by `; `."""
+    return "; ".join(describe_reason(reasons, c) for c in dict.fromkeys(codes))
+
+
 def decision_value(decision: "Decision") -> str:
     if decision.is_personal:
         return PERSONAL_MAP.get(decision.status, "deny")
@@ -87,6 +126,9 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
     reasons = context.reasons or {}
     value = decision_value(decision)
     code = decision.reason
+    codes = list(decision.reasons) or [code]
+    if code not in codes:
+        codes.insert(0, code)
     entry = reason_entry(reasons, code) or {}
     route = decision.route
     what = "target" if decision.is_personal else "lane"
@@ -96,7 +138,7 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
         head = f"route {decision.status} (would need {decision.suggested_lane})"
     else:
         head = f"route {decision.status}"
-    reason_text = f"{head}: {describe_reason(reasons, code)}"
+    reason_text = f"{head}: {describe_reasons(reasons, codes)}"
     remediation = entry.get("remediation")
     if not remediation:
         remediation = "none needed: proceed on the selected route" if value == "allow" else (
@@ -106,16 +148,17 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
     severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
     if value == "allow":
         severity = "info"
-    may_continue, needs_human, redacted = EFFECTS[value]
-    revision = decision.policy_revision or "unknown"
+    revision = decision.policy_revision
+    version = policy_version(revision)
     request = (decision.get("input") or {})
-    doc = {
+    receipt = decision.receipt or {}
+    return {
         "schema": ABI,
-        "decisionId": decision.decision_id,
+        "decisionId": event_id(decision),
         "timestamp": decision.created_at,
         "policyId": decision.policy_ref or context.policy_id or FALLBACK_POLICY_ID,
-        "policyVersion": revision,
-        "policyHash": revision if revision.startswith("sha256:") else None,
+        "policyVersion": version,
+        "policyHash": version if version.startswith("sha256:") else None,
         "scope": "user" if decision.is_personal else "runtime",
         "severity": severity,
         "decision": value,
@@ -127,20 +170,94 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
             "inputDigest": decision.input_digest,
             "outputDigest": decision_digest(decision),
             "taskId": request.get("requestId"),
+            "routeDecisionId": decision.decision_id,
             "routeKind": decision.kind,
             "route": route,
             "status": decision.status,
             "reasonCodes": list(decision.reasons),
             "promptDigest": decision.prompt_digest,
-            "receiptId": (decision.receipt or {}).get("receiptId"),
-            "receiptDigest": (decision.receipt or {}).get("receiptDigest"),
+            "receiptId": receipt.get("receiptId"),
+            "receiptDigest": receipt.get("receiptDigest"),
+            "guardrailRef": request.get("guardrailRef"),
         },
-        "effects": {
-            "agentMayContinue": may_continue,
-            "requiresHumanApproval": needs_human,
-            "redacted": redacted,
-            "logsRequired": True,
-            "tamperSealRequired": True,
-        },
+        "effects": _effects(value),
     }
-    return doc
+
+
+def _effects(value: str) -> dict:
+    may_continue, needs_human, redacted = EFFECTS[value]
+    return {
+        "agentMayContinue": may_continue,
+        "requiresHumanApproval": needs_human,
+        "redacted": redacted,
+        "logsRequired": True,
+        "tamperSealRequired": True,
+    }
+
+
+def is_oversized(violations: Iterable[Any]) -> bool:
+    """True when the input was refused for its size alone (bundle_input's size limit)."""
+    from router.bundle_input import MAX_BYTES
+
+    expected = f"at most {MAX_BYTES} bytes (1 MiB)"
+    return any(getattr(v, "path", None) == "$" and getattr(v, "expected", None) == expected for v in violations)
+
+
+def unusable_projection(
+    violations: Iterable[Any] = (),
+    context: GuardrailContext | None = None,
+    *,
+    oversized: bool | None = None,
+    raw: bytes | None = None,
+    revision: str | None = None,
+    created_at: str | None = None,
+) -> dict:
+    """The guardrail document for input that could not be decided: `quarantine` (invalid-input) or,
+    for oversized input, `defer` (input-too-large). Names the field paths and what was expected, never
+    the values found (they may be prompt text). `evidence.inputDigest` is the digest of the raw bytes
+    when they are given."""
+    from router.decision import utc_now
+
+    context = context or GuardrailContext()
+    reasons = context.reasons or {}
+    violations = list(violations)
+    if oversized is None:
+        oversized = is_oversized(violations)
+    value, code = ("defer", INPUT_TOO_LARGE) if oversized else ("quarantine", INVALID_INPUT)
+    entry = reason_entry(reasons, code) or {}
+    problems = [f"{getattr(v, 'path', '$')}: expected {getattr(v, 'expected', 'a RouteInputBundle')}" for v in violations]
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    reason_text = f"input not decided: {describe_reason(reasons, code)}" + (f": {shown}" if shown else "")
+    remediation = entry.get("remediation") or (
+        "send a bundle within the size limit" if oversized else "fix the fields named in the reason and resend"
+    )
+    severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
+    version = policy_version(revision)
+    return {
+        "schema": ABI,
+        "decisionId": str(uuid.uuid4()),
+        "timestamp": created_at or utc_now(),
+        "policyId": context.policy_id or FALLBACK_POLICY_ID,
+        "policyVersion": version,
+        "policyHash": version if version.startswith("sha256:") else None,
+        "scope": "runtime",
+        "severity": severity,
+        "decision": value,
+        "reason": reason_text,
+        "remediation": remediation,
+        "evidence": {
+            "actionClass": "model",
+            "tool": "model-router",
+            "inputDigest": "sha256:" + hashlib.sha256(raw).hexdigest() if raw is not None else None,
+            "routeDecisionId": None,
+            "routeKind": None,
+            "route": None,
+            "status": None,
+            "reasonCodes": [code],
+            "promptDigest": None,
+            "receiptId": None,
+            "receiptDigest": None,
+            "guardrailRef": None,
+        },
+        "effects": _effects(value),
+    }

@@ -6,6 +6,8 @@ Exit codes (decide, explain, demo):
     2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
     1  internal error
 `receipts verify`: 0 chain intact, 3 chain broken, 2 log unreadable.
+`hook`: guardrail-fabric's hook exit code (0, with the blocking answer in the printed response);
+2 when guardrail-fabric is not installed or the settings are unusable.
 """
 
 from __future__ import annotations
@@ -183,6 +185,46 @@ def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_
         sys.exit(EXIT_UNUSABLE)
     click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.text)
     sys.exit(explanation.decision.exit_code)
+
+
+@main.command()
+@click.option("--payload-limit-bytes", type=click.IntRange(min=1), default=1_048_576, show_default=True,
+              help="larger stdin is not parsed: the answer is defer")
+@click.option("--write-log", is_flag=True, help="append the decision to guardrail-fabric's decision log (and the route evidence beside it)")
+@click.option("--log-path", type=click.Path(dir_okay=False), help="guardrail-fabric decision log (default .sourceos/logs/guardrail-decisions.jsonl under the payload's cwd)")
+@click.option("--debug-decision", is_flag=True, help="print the full guardrail decision instead of the hook response")
+@router_options
+def hook(payload_limit_bytes, write_log, log_path, debug_decision, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    """Decide a Claude-Code hook payload on standard input for guardrail-fabric.
+
+    \b
+    The route bundle is the payload's tool_input.routeBundle. Prints exactly what guardrail-fabric's
+    render_claude_code_response renders for the decision (nothing for allow) and exits with its exit
+    code; oversized input is defer, unparsable input or a missing/invalid bundle is quarantine.
+    Exit 2 (which a Claude Code hook treats as blocking) when guardrail-fabric is not installed or the
+    settings are unusable.
+    """
+    try:
+        from router.integrations import guardrail_fabric as gfi
+
+        gfi._fabric()
+    except ImportError as exc:
+        _fail(f"error: {exc}", EXIT_UNUSABLE)
+    data = sys.stdin.buffer.read(payload_limit_bytes + 1)
+    try:
+        result = gfi.evaluate_hook(
+            data[:payload_limit_bytes], len(data) > payload_limit_bytes,
+            lambda: _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts),
+            write_log=write_log, log_path=log_path,
+        )
+    except _unusable_types() as exc:
+        _report_unusable(exc)
+        sys.exit(EXIT_UNUSABLE)
+    if debug_decision:
+        click.echo(json.dumps(result.event.policy_decision.to_dict(), indent=2, sort_keys=True))
+    elif result.response is not None:
+        click.echo(json.dumps(result.response, sort_keys=True))
+    sys.exit(result.exit_code)
 
 
 def _register_validate() -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router import guardrail
-from router.bundle_input import InvalidBundle
+from router.bundle_input import MAX_BYTES, InvalidBundle
 from router.contracts.errors import Violation
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -178,6 +178,14 @@ def decide_event(router: "Router", tool_input: Any, context: Any = None) -> Rout
         where = f"$.tool_input.{ROUTE_BUNDLE_KEY}"
         return _unusable([Violation("<hook payload>", where, "absent or not an object", "a RouteInputBundle object")],
                          context=context, router=router)
+    try:
+        size = len(json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError):
+        size = 0  # not JSON values: the bundle check below names the problem
+    if size > MAX_BYTES:
+        where = f"$.tool_input.{ROUTE_BUNDLE_KEY}"
+        return _unusable([Violation("<hook payload>", where, f"{size} bytes", f"at most {MAX_BYTES} bytes")],
+                         oversized=True, context=context, router=router)
     try:
         decision = router.decide(bundle, source=f"tool_input.{ROUTE_BUNDLE_KEY}")
     except InvalidBundle as exc:

@@ -104,7 +104,8 @@ def test_example_bundles_decide_as_expected_with_valid_documents(router, path):
         assert guardrail["decision"] == {"selected": "allow", "downgraded": "allow_with_context", "deferred": "defer",
                                          "denied": "deny", "quarantined": "quarantine"}[decision.status]
     assert guardrail["effects"]["agentMayContinue"] is decision.permitted
-    assert guardrail["decisionId"] == decision.decision_id
+    assert guardrail["decisionId"] == decision.receipt["receiptId"]  # one guardrail event per receipt
+    assert guardrail["evidence"]["routeDecisionId"] == decision.decision_id
     assert guardrail["evidence"]["inputDigest"] == decision.input_digest
     assert guardrail["policyVersion"] == decision.policy_revision == guardrail["policyHash"]
     assert decision.exit_code == (0 if decision.status in ("selected", "downgraded", "fallback") else 3)

@@ -3,14 +3,19 @@ the ABI's defaults, and every projection validates against the consumer's schema
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
-from api_helpers import GUARDRAIL_SCHEMA, schema_errors
+from api_helpers import GUARDRAIL_SCHEMA, personal_bundle, schema_errors
 
-from router import paths
+from router import InvalidBundle, Router, bundle_input, guardrail, paths
 from router.decision import AGENT_KIND, PERSONAL_KIND, Decision, fail_closed_document
 from router.guardrail import GuardrailContext, describe_reason
+from router.receipts import verify
 
 REASONS = json.loads((paths.BUILD / "data" / "model_router_data" / "data.json").read_text())["reasons"] if (
     paths.BUILD / "data" / "model_router_data" / "data.json"
@@ -92,3 +97,135 @@ def test_reason_text_comes_from_the_catalogue_by_code_without_suffix():
     d._guardrail_context = GuardrailContext(reasons=catalogue)
     g = d.to_guardrail()
     assert g["remediation"] == "wait for the window to reset" and "budget-exhausted:task" in g["reason"]
+
+
+# -- event identity, fault version, every reason code -------------------------------------------------
+
+def test_guardrail_id_is_per_event_and_the_route_id_stays_in_evidence():
+    d = agent("selected", "standard")
+    a, b = d.to_guardrail(), d.to_guardrail()
+    assert a["decisionId"] != b["decisionId"] and d.decision_id not in (a["decisionId"], b["decisionId"])
+    assert a["evidence"]["routeDecisionId"] == b["evidence"]["routeDecisionId"] == d.decision_id
+    d.receipt = {"receiptId": "urn:socioprophet:model-route-receipt:" + "3" * 24, "receiptDigest": "sha256:" + "4" * 64}
+    g = d.to_guardrail()
+    assert g["decisionId"] == d.receipt["receiptId"] == g["evidence"]["receiptId"]
+    assert schema_errors(g, GUARDRAIL_SCHEMA) == []
+
+
+@pytest.mark.parametrize("revision", ["unknown", ""])
+def test_a_fault_without_a_known_revision_carries_the_named_fault_version(revision):
+    d = agent("denied", None, reason="engine-unavailable")
+    d._doc["policyRevision"] = revision
+    g = d.to_guardrail()
+    assert g["policyVersion"] == guardrail.FAULT_POLICY_VERSION and g["policyHash"] is None
+    assert "unknown" not in json.dumps({k: g[k] for k in ("policyVersion", "policyHash")})
+    assert schema_errors(g, GUARDRAIL_SCHEMA) == []
+
+
+def test_reason_names_every_reason_code():
+    d = agent("denied", None, reason="thermal-critical")
+    d._doc["selected"]["reasons"] = ["thermal-critical", "battery-critical", "budget-exhausted:task"]
+    g = d.to_guardrail()
+    for code in d.reasons:
+        assert code in g["reason"]
+    assert g["evidence"]["reasonCodes"] == list(d.reasons)
+
+
+def test_guardrail_ref_is_in_the_evidence():
+    d = agent("selected", "standard")
+    assert d.to_guardrail()["evidence"]["guardrailRef"] is None
+    d._doc["input"]["guardrailRef"] = "urn:sourceos:guardrail-decision:g-1"
+    assert d.to_guardrail()["evidence"]["guardrailRef"] == "urn:sourceos:guardrail-decision:g-1"
+
+
+def test_fail_closed_document_echoes_the_guardrail_ref():
+    bundle = {"request": {**BUNDLE["request"], "guardrailRef": "urn:sourceos:guardrail-decision:g-2"}}
+    doc = fail_closed_document(AGENT_KIND, "engine-timeout", bundle, decision_id_="urn:socioprophet:model-route-decision:" + "1" * 24,
+                               created_at="2026-01-01T00:00:00.000Z", revision="unknown")
+    assert doc["input"]["guardrailRef"] == "urn:sourceos:guardrail-decision:g-2"
+
+
+# -- unusable input -------------------------------------------------------------------------------------
+
+CANARY = "CANARY-value-found-in-unusable-input"
+
+
+def test_invalid_input_projects_to_quarantine_naming_paths_not_values():
+    with pytest.raises(InvalidBundle) as caught:
+        bundle_input.prepare({"kind": "RouteInputBundle", "request": {"requestId": "r", "taskClass": {"x": CANARY}}})
+    g = guardrail.unusable_projection(caught.value.violations, CONTEXT)
+    assert schema_errors(g, GUARDRAIL_SCHEMA) == []
+    assert g["decision"] == "quarantine" and g["effects"]["agentMayContinue"] is False
+    assert g["evidence"]["reasonCodes"] == ["invalid-input"] and "invalid-input" in g["reason"]
+    assert "$.request" in g["reason"] and CANARY not in json.dumps(g)
+    assert g["policyVersion"] == guardrail.FAULT_POLICY_VERSION and g["policyId"] == CONTEXT.policy_id
+
+
+def test_oversized_input_projects_to_defer():
+    with pytest.raises(InvalidBundle) as caught:
+        bundle_input.parse_bundle_bytes(b" " * (bundle_input.MAX_BYTES + 1), "<stdin>")
+    assert guardrail.is_oversized(caught.value.violations)
+    g = guardrail.unusable_projection(caught.value.violations, CONTEXT, raw=b"abc")
+    assert g["decision"] == "defer" and g["evidence"]["reasonCodes"] == ["input-too-large"]
+    assert g["effects"]["requiresHumanApproval"] is True
+    assert g["evidence"]["inputDigest"] == "sha256:" + hashlib.sha256(b"abc").hexdigest()
+    assert schema_errors(g, GUARDRAIL_SCHEMA) == []
+
+
+@pytest.mark.parametrize(("content", "value"), [
+    (b'{"kind": "RouteInputBundle", "request": {"requestId": 7}}', "quarantine"),
+    (b"{ not json", "quarantine"),
+    (b" " * (1024 * 1024 + 1), "defer"),
+], ids=["schema", "not-json", "oversized"])
+def test_decide_format_guardrail_emits_a_document_for_unusable_input_and_exits_2(tmp_path, content, value):
+    path = tmp_path / "bundle.json"
+    path.write_bytes(content)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "router.cli", "decide", str(path), "--no-receipts", *args],
+                              capture_output=True, cwd=paths.ROOT, timeout=120)
+
+    proc = run("--format", "guardrail")
+    assert proc.returncode == 2 and b"unusable input bundle" in proc.stderr
+    g = json.loads(proc.stdout)
+    assert g["decision"] == value and schema_errors(g, GUARDRAIL_SCHEMA) == []
+    proc = run()
+    assert proc.returncode == 2 and proc.stdout == b""  # the other formats print nothing on stdout
+
+
+# -- guardrailRef through the real policy: decision, receipt, projection ------------------------------
+
+GREF = "urn:sourceos:guardrail-decision:5b3f0a1e-checked"
+
+
+@pytest.fixture(scope="module")
+def router(tmp_path_factory):
+    with Router(receipts_dir=tmp_path_factory.mktemp("receipts"), timeout_ms=5000) as r:
+        yield r
+
+
+@pytest.mark.parametrize("personal_route", [False, True], ids=["agent", "personal"])
+def test_guardrail_ref_is_echoed_in_decision_receipt_and_projection(router, personal_route):
+    bundle = copy.deepcopy(personal_bundle("req-gref") if personal_route else _agent_example())
+    plain = router.decide(copy.deepcopy(bundle))
+    bundle["request"]["guardrailRef"] = GREF
+    d = router.decide(bundle)
+    assert d.get("input")["guardrailRef"] == GREF and "guardrailRef" not in plain.get("input")
+    assert d.receipt["guardrailRef"] == GREF and "guardrailRef" not in plain.receipt
+    assert schema_errors(d.receipt, "route-decision-receipt") == []
+    assert schema_errors(d.to_dict(), "local-personal-route-decision" if personal_route else "agent-execution-route-decision") == []
+    assert d.to_guardrail()["evidence"]["guardrailRef"] == GREF
+    assert (d.status, d.route, d.reasons) == (plain.status, plain.route, plain.reasons)
+    assert verify(router.receipts_path).ok
+
+
+def test_an_empty_guardrail_ref_is_unusable_input(router):
+    bundle = _agent_example()
+    bundle["request"]["guardrailRef"] = ""
+    with pytest.raises(InvalidBundle) as caught:
+        router.decide(bundle)
+    assert any(v.path == "$.request.guardrailRef" for v in caught.value.violations)
+
+
+def _agent_example() -> dict:
+    return json.loads((paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json").read_text())

@@ -278,3 +278,30 @@ def test_hook_refuses_unusable_input(opa_url, stdin, args, value, event, tmp_pat
         assert response["decision"] == "block"
     else:
         assert response["hookSpecificOutput"]["permissionDecision"] == "deny"
+
+
+# -- the documented examples run as shown ---------------------------------------------------------------
+
+def _usage_section() -> str:
+    text = (paths.ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    return text[text.index("## 6. Use from guardrail-fabric"):]
+
+
+def test_documented_python_example_runs(tmp_path):
+    section = _usage_section()
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start:section.index("```", start)]
+    code = code.replace("build/doc-guardrail", str(tmp_path))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().split() == ["defer", "deny", "allow"]
+    assert (tmp_path / gfi.EVIDENCE_LOG_NAME).read_text().count("\n") == 2  # append_decision and the policy
+
+
+def test_documented_hook_example_prints_what_the_docs_show(opa_url):
+    section = _usage_section()
+    shown = section[section.index("$ model-router hook --no-receipts < examples/hooks/claude-code-model-call.json\n"):].splitlines()[1]
+    payload = (paths.EXAMPLES / "hooks" / "claude-code-model-call.json").read_bytes()
+    proc = hook("--opa-url", opa_url, "--no-receipts", stdin=payload)
+    assert proc.returncode == 0 and proc.stdout.decode().strip() == shown

@@ -305,3 +305,40 @@ def test_documented_hook_example_prints_what_the_docs_show(opa_url):
     payload = (paths.EXAMPLES / "hooks" / "claude-code-model-call.json").read_bytes()
     proc = hook("--opa-url", opa_url, "--no-receipts", stdin=payload)
     assert proc.returncode == 0 and proc.stdout.decode().strip() == shown
+
+
+# -- the hook fails closed ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("event", ["PreToolUse", "PostToolUse"])
+def test_hook_with_the_engine_unreachable_blocks(event):
+    bundle = load(paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json")  # an allow when OPA answers
+    proc = hook("--opa-url", f"http://127.0.0.1:{eng.free_port()}", "--timeout-ms", "500", "--no-receipts",
+                stdin=_payload(bundle, event))
+    assert proc.returncode == 0, proc.stderr
+    response = json.loads(proc.stdout)
+    if event == "PostToolUse":
+        assert response["decision"] == "block" and "engine-unavailable" in response["reason"]
+    else:
+        assert response["hookSpecificOutput"]["permissionDecision"] == "deny"
+        assert "engine-unavailable" in response["hookSpecificOutput"]["permissionDecisionReason"]
+
+
+def test_hook_without_guardrail_fabric_exits_2(tmp_path):
+    """Claude Code treats exit 2 from a hook as blocking: a missing consumer package never allows."""
+    broken = tmp_path / "guardrail_fabric"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('simulated absence')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env["PYTHONPATH"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "router.cli", "hook", "--no-receipts"], input=b"{}", capture_output=True,
+                          cwd=paths.ROOT, env=env, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"model-router[guardrail]" in proc.stderr
+
+
+def test_hook_with_unusable_settings_exits_2(tmp_path):
+    config = tmp_path / "model-router.yaml"
+    config.write_text("no_such_setting: 1\n")
+    bundle = load(paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json")
+    proc = hook("--config", str(config), stdin=_payload(bundle))
+    assert proc.returncode == 2 and proc.stdout == b"" and b"no_such_setting" in proc.stderr

@@ -1,7 +1,8 @@
 """guardrail-fabric calls the router: route decisions as its own `PolicyDecision`, a `BaselinePolicy` for
 model-call events, and the hook response its Claude-Code adapter renders.
 
-Needs the optional extra (`pip install 'model-router[guardrail]'`, i.e. guardrail-fabric's package);
+Needs the optional extra `model-router[guardrail]`, i.e. guardrail-fabric's package (installed from its
+own source: `pip install <guardrail-fabric checkout>/package`);
 `guardrail_fabric` is imported on first use, and `GuardrailFabricMissing` (an ImportError) says how to
 install it when it is absent.
 
@@ -44,7 +45,7 @@ POLICY_ID = "model-router/route-decision"
 EVIDENCE_LOG_NAME = "model-router-route-evidence.jsonl"
 SIDE_RECORD_SCHEMA = "model-router.route-evidence.v1"
 DEFAULT_PAYLOAD_LIMIT_BYTES = 1_048_576
-INSTALL_HINT = "pip install 'model-router[guardrail]' (guardrail-fabric's package)"
+INSTALL_HINT = "the model-router[guardrail] extra: pip install <guardrail-fabric checkout>/package"
 
 
 class GuardrailFabricMissing(ImportError):

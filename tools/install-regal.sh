@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
-# Try to build the Regal linter (pinned in tools/regal.version) into .tools/bin/regal.
-# Exits 0 either way: make lint reports clearly whether Regal ran or the fallback was used.
-set -uo pipefail
+# Build the pinned Regal linter (tools/regal.version) into .tools/bin/regal, in Go module mode.
+#
+# The module tools/regal/ (go.mod + go.sum + tools.go) requires github.com/open-policy-agent/regal at the
+# pinned version, so the build needs only `go mod download` through the module proxy and a plain
+# `go build` (no `go install module@version`, whose `@v/list` look-up a restricted proxy may refuse).
+# Idempotent: when .tools/bin/regal already reports the pinned version nothing is rebuilt.
+# Exit 0 when Regal is ready; otherwise exit 1 and say why (the full log is .tools/regal-install.log).
+set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 want="$(tr -d '[:space:]' < "$root/tools/regal.version")"
+mod="$root/tools/regal"
 bin="$root/.tools/bin"
-if [ -x "$bin/regal" ] && "$bin/regal" version 2>/dev/null | grep -q "${want#v}"; then
-  exit 0
-fi
+regal="$bin/regal"
+log="$root/.tools/regal-install.log"
 mkdir -p "$bin"
-if ! GOBIN="$bin" go install "github.com/open-policy-agent/regal@$want" > "$root/.tools/regal-install.log" 2>&1; then
-  echo "regal $want could not be built: $(tail -n 2 "$root/.tools/regal-install.log" | tr '\n' ' ')" >&2
+
+fail() { echo "regal $want could not be built: $*" | tee -a "$log" >&2; exit 1; }
+
+pinned="$(sed -n 's|^[[:space:]]*github.com/open-policy-agent/regal \(v[^ ]*\).*|\1|p' "$mod/go.mod" | head -n 1)"
+[ "$pinned" = "$want" ] || fail "tools/regal/go.mod requires regal ${pinned:-<none>} but tools/regal.version says $want (update both together)"
+
+if [ -x "$regal" ]; then
+  have="$("$regal" version 2>/dev/null | sed -n 's/^Version: *//p')"
+  if [ "$have" = "$want" ]; then
+    echo "regal $want already installed at .tools/bin/regal"
+    exit 0
+  fi
+  echo "regal at .tools/bin/regal is ${have:-unknown}, want $want: rebuilding"
 fi
-exit 0
+
+: > "$log"
+command -v go >/dev/null || fail "Go is not installed (Go >= 1.25 is needed to build Regal)"
+echo "building regal $want in module mode from tools/regal/go.mod (a few minutes the first time)"
+cd "$mod"
+export GOFLAGS="-mod=readonly -buildvcs=false"
+go mod download >> "$log" 2>&1 \
+  || fail "go mod download failed (module proxy unreachable?): $(tail -n 2 "$log" | tr '\n' ' ')"
+go build -trimpath -o "$regal.tmp" \
+  -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=$want" \
+  github.com/open-policy-agent/regal >> "$log" 2>&1 \
+  || fail "go build failed: $(tail -n 2 "$log" | tr '\n' ' ')"
+mv "$regal.tmp" "$regal"
+"$regal" version | sed -n 1p

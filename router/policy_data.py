@@ -1,13 +1,29 @@
-"""Assemble the contract documents named in policies/data/sources.json into OPA policy data.
+"""Assemble the policy data OPA reads as data.model_router_data, by convention.
 
-The result is mounted at data.model_router_data. Documents are kept unchanged under "document",
-beside keyed views (by laneId, taskClass, stage, window, ...) so that Rego looks things up by id
-instead of scanning arrays. This is a reshaping of the documents, never a policy rule.
+Two sources, both loaded without naming any file in code:
+
+1. **Contract documents** named in `policies/data/sources.json` (`documents`): each is validated like
+   `model-router validate` does (the JSON Schema of its `kind`, then the kind's semantic rules) and
+   kept unchanged under "document", beside keyed views (by laneId, taskClass, stage, window, ...) so
+   that Rego looks things up by id instead of scanning arrays. `active` names the documents in force.
+2. **Policy data files**: every `*.json`, `*.yaml` and `*.yml` under `policies/data/` (except
+   `sources.json`). Each declares the JSON Schema it follows in a top-level `"$schema"` member (a path
+   relative to the file, inside the repository's `schemas/` folder) and is validated against it. A file
+   `policies/data/blocked-tenants.json` is mounted at `data.model_router_data.blockedTenants` (the file
+   name in lower camel case, without `$schema`); the files of a folder are merged into one object named
+   after the folder (`policies/data/reasons/*.json` -> `data.model_router_data.reasons`; a key defined
+   twice is an error). A few entries get a keyed view instead of the raw document (DATA_VIEWS).
+
+Every error names the file, the JSON path and what was expected; `make data` exits 2 on any of them.
+This is a reshaping of the documents, never a policy rule.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +31,52 @@ from router import model_data, paths
 from router.data_views import PolicyDataError, keyed, write_data_root
 
 DATA_ROOT = "model_router_data"
+SOURCES_FILE = "sources.json"
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+SCHEMA_KEY = "$schema"
 
 
-def _load(path: Path) -> Any:
+# ---- reading ------------------------------------------------------------------------------------
+
+
+def _show(path: Path, root: Path) -> str:
+    """PATH relative to the repository root when it is inside it (policies/data/x.json), else as given."""
+    import os
+
+    for base, target in ((Path(os.path.abspath(root)), Path(os.path.abspath(path))), (root.resolve(), path.resolve())):
+        if target.is_relative_to(base):
+            return str(target.relative_to(base))
+    return str(path)
+
+
+def _load(path: Path, shown: str | None = None) -> Any:
+    shown = shown or str(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PolicyDataError(f"{path}: file not found") from None
+        raise PolicyDataError(f"{shown}: file not found") from None
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+            raise PolicyDataError(f"{shown}: not YAML: {getattr(exc, 'problem', None) or exc}{where}") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PolicyDataError(f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise PolicyDataError(f"{shown}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _json_path(parts) -> str:
+    from router.contracts.jsonpath import json_path
+
+    return json_path(parts)
+
+
+# ---- contract documents (sources.json) -----------------------------------------------------------
 
 
 def _policy(doc: dict, src: Path) -> tuple[str, dict]:
@@ -73,41 +126,187 @@ ASSEMBLERS = {
 ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs", **model_data.ACTIVE_ROLES}
 
 
+def _contract_violations(docs: list[tuple[dict, str]], root: Path) -> list[str]:
+    """Schema and semantic-rule violations of the contract documents, as `model-router validate` reports them."""
+    from router.contracts.context import ValidationContext, repository_context
+    from router.contracts.errors import UnusableInput
+    from router.contracts.validate import validate_document
+
+    base = repository_context() if root.resolve() == paths.ROOT.resolve() else ValidationContext()
+    context = base.with_documents(doc for doc, _ in docs)
+    out: list[str] = []
+    for doc, shown in docs:
+        try:
+            out.extend(str(v) + ("" if v.rule in ("schema", "input") else f" [{v.rule}]") for v in validate_document(doc, shown, context=context))
+        except UnusableInput as exc:
+            out.append(str(exc))
+    return out
+
+
+# ---- policy data files (policies/data/**) ----------------------------------------------------------
+
+
+def data_key(name: str) -> str:
+    """The data.model_router_data member of a data file or folder name: `blocked-tenants` -> `blockedTenants`."""
+    parts = [p for p in re.split(r"[-_.\s]+", name) if p]
+    return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else name
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every policy data file under DATA_DIR (sources.json, the manifest, aside), in a stable order."""
+    return sorted(
+        p for p in data_dir.rglob("*")
+        if p.is_file() and p.suffix in DATA_SUFFIXES and p != data_dir / SOURCES_FILE
+        and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)
+    )
+
+
+@cache
+def _validator(schema_path: Path):
+    from jsonschema import Draft202012Validator
+
+    from router.contracts.schemas import FORMAT_CHECKER
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def declared_schema(path: Path, doc: Any, shown: str, root: Path) -> Path:
+    """The schema file DOC declares in `$schema`, resolved relative to PATH and required to be under schemas/."""
+    if not isinstance(doc, dict):
+        raise PolicyDataError(f"{shown}: $: expected an object with a \"$schema\" member naming its JSON Schema")
+    ref = doc.get(SCHEMA_KEY)
+    if not isinstance(ref, str) or not ref:
+        raise PolicyDataError(
+            f"{shown}: $['$schema']: missing; expected the path (relative to this file) of the JSON Schema it "
+            f"follows, under schemas/ (e.g. \"{_relative(root / 'schemas' / 'policy-data' / 'NAME.schema.json', path.parent)}\")"
+        )
+    import os
+
+    target = Path(os.path.normpath(path.parent / ref))
+    if not target.resolve().is_relative_to((root / "schemas").resolve()) or not target.is_file():
+        raise PolicyDataError(f"{shown}: $['$schema']: found {ref!r}; expected the path of a JSON Schema file under schemas/")
+    return target
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(target, start)
+
+
+def validate_data_file(path: Path, doc: Any, shown: str, root: Path) -> list[str]:
+    """Every violation of DOC against the schema it declares (file, JSON path, what was expected)."""
+    schema = declared_schema(path, doc, shown, root)
+    try:
+        validator = _validator(schema)
+    except Exception as exc:  # noqa: BLE001 - a broken schema is reported, not raised
+        return [f"{shown}: $['$schema']: {_show(schema, root)} is not a usable JSON Schema: {exc}"]
+    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{shown}: {_json_path(e.absolute_path)}: {e.message} [schema {_show(schema, root)}]" for e in errors]
+
+
+def _local_profiles(doc: dict, shown: str) -> dict:
+    return keyed(doc.get("profiles", []), "profileRef", Path(shown), "profiles")
+
+
+# data.model_router_data member -> the view Rego reads instead of the raw document
+DATA_VIEWS: dict[str, Callable[[dict, str], Any]] = {
+    "localProfiles": _local_profiles,
+}
+
+
+def load_data_files(data_dir: Path, root: Path, reserved: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """Every policy data file under DATA_DIR, validated and mounted by convention; (data, problems)."""
+    out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    problems: list[str] = []
+    for path in data_files(data_dir):
+        shown = _show(path, root)
+        doc = _load(path, shown)
+        try:
+            found = validate_data_file(path, doc, shown, root)
+        except PolicyDataError as exc:
+            problems.append(str(exc))
+            continue
+        if found:
+            problems.extend(found)
+            continue
+        body = {k: v for k, v in doc.items() if k != SCHEMA_KEY}
+        rel = path.relative_to(data_dir)
+        if len(rel.parts) > 2:
+            problems.append(f"{shown}: nested too deep; expected policies/data/NAME.json or policies/data/FOLDER/NAME.json")
+            continue
+        key = data_key(rel.parts[0] if len(rel.parts) == 2 else path.stem)
+        if key in reserved:
+            problems.append(f"{shown}: mounts at data.{DATA_ROOT}.{key}, which the contract documents use; rename the file")
+            continue
+        if len(rel.parts) == 1:
+            if key in out:
+                problems.append(f"{shown}: mounts at data.{DATA_ROOT}.{key}, as {origin[key]} does; rename one of them")
+                continue
+            out[key], origin[key] = body, shown
+            continue
+        merged = out.setdefault(key, {})
+        origin.setdefault(key, _show(path.parent, root))
+        for member, value in body.items():
+            if member in merged:
+                problems.append(f"{shown}: $.{member}: already defined by another file in {_show(path.parent, root)}/; expected each key once")
+                continue
+            merged[member] = value
+    for key, view in DATA_VIEWS.items():
+        if key in out:
+            try:
+                out[key] = view(out[key], origin[key])
+            except PolicyDataError as exc:
+                problems.append(str(exc))
+    return out, problems
+
+
 def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:
-    """Read sources.json and every document it names; return data.model_router_data."""
+    """Read sources.json, every contract document it names and every policy data file beside it;
+    return data.model_router_data. Raise PolicyDataError listing every problem found."""
     root = root or paths.ROOT
-    sources_file = sources_file or paths.POLICY_DATA / "sources.json"
-    sources = _load(sources_file)
+    sources_file = sources_file or paths.POLICY_DATA / SOURCES_FILE
+    sources = _load(sources_file, _show(sources_file, root))
+    shown_sources = _show(sources_file, root)
+    found = validate_data_file(sources_file, sources, shown_sources, root)
+    if found:
+        raise PolicyDataError("\n".join(found))
     data: dict[str, Any] = {collection: {} for collection, _ in ASSEMBLERS.values()}
+    loaded: list[tuple[dict, str]] = []
     for rel in sources.get("documents", []):
         src = root / rel
-        doc = _load(src)
+        shown = _show(src, root)
+        doc = _load(src, shown)
         kind = doc.get("kind") if isinstance(doc, dict) else None
         if kind not in ASSEMBLERS:
-            raise PolicyDataError(f"{src}: $.kind: unknown document kind {kind!r}")
+            raise PolicyDataError(f"{shown}: $.kind: unknown document kind {kind!r}")
         collection, assembler = ASSEMBLERS[kind]
         try:
-            ident, entry = assembler(doc, src)
-        except KeyError as exc:
-            raise PolicyDataError(f"{src}: missing field {exc.args[0]!r}") from None
+            ident, entry = assembler(doc, Path(shown))
+        except (KeyError, TypeError, AttributeError) as exc:
+            found = _contract_violations([(doc, shown)], root)
+            raise PolicyDataError("\n".join(found) if found else f"{shown}: missing field {exc.args[0]!r}") from None
         if ident in data[collection]:
-            raise PolicyDataError(f"{src}: duplicate {collection} id {ident!r}")
+            raise PolicyDataError(f"{shown}: duplicate {collection} id {ident!r}")
         data[collection][ident] = entry
-    data["active"] = sources.get("active", {})
+        loaded.append((doc, shown))
+    problems = _contract_violations(loaded, root)
+    active = sources.get("active", {})
+    data["active"] = active if isinstance(active, dict) else {}
     for role, ident in data["active"].items():
         collection = ACTIVE_ROLES.get(role)
         if collection and ident not in data[collection]:
-            raise PolicyDataError(f"{sources_file}: $.active.{role}: {ident!r} is not among the loaded documents")
-    profiles_file = sources_file.parent / "local-profiles.json"
-    profiles = _load(profiles_file)["profiles"] if profiles_file.exists() else []
-    data["localProfiles"] = keyed(profiles, "profileRef", profiles_file, "profiles")
-    reasons: dict[str, dict] = {}
-    for part in sorted((sources_file.parent / "reasons").glob("*.json")):
-        for code, entry in _load(part).items():
-            if code in reasons:
-                raise PolicyDataError(f"{part}: reason code {code!r} is already defined in another catalogue file")
-            reasons[code] = entry
-    data["reasons"] = reasons
+            problems.append(f"{shown_sources}: $.active.{role}: {ident!r} is not among the loaded documents")
+    files, file_problems = load_data_files(sources_file.parent, root, set(data))
+    problems.extend(file_problems)
+    if problems:
+        raise PolicyDataError("\n".join(problems))
+    data.update(files)
+    data.setdefault("localProfiles", {})
+    data.setdefault("reasons", {})
     return data
 
 
@@ -116,11 +315,26 @@ def write(out_dir: Path | None = None, data: dict | None = None) -> Path:
     return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, data if data is not None else assemble())
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """`python -m router.policy_data [--sources FILE] [--root DIR] [--out DIR]` (make data): exit 2 on any problem."""
+    import argparse
     import sys
 
+    parser = argparse.ArgumentParser(prog="python -m router.policy_data", description="assemble data.model_router_data")
+    parser.add_argument("--sources", type=Path, help="the sources.json to read (default policies/data/sources.json)")
+    parser.add_argument("--root", type=Path, help="the folder document paths are relative to (default the repository)")
+    parser.add_argument("--out", type=Path, help="the data folder to write (default build/data)")
+    args = parser.parse_args(argv)
     try:
-        print(write())
+        print(write(args.out, assemble(args.sources, args.root)))
     except PolicyDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        lines = str(exc).splitlines()
+        for line in lines:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"make data: {len(lines)} problem(s) in the policy data; nothing was written", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

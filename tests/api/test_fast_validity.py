@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from api_helpers import example_bundles, load, mutate
+from api_helpers import example_bundles, expected_for, load, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -26,14 +26,28 @@ def _validators(name):
 VALIDATORS = {name: _validators(name) for name in SCHEMAS}
 
 
+def schema_valid_bundles() -> list:
+    """Every example bundle meant to be schema-valid: all of them except those whose expected outcome says
+    `"schemaValidInput": false` (deliberately invalid, to show the policy failing closed on its own)."""
+    return [p for p in example_bundles() if (expected_for(p) or {}).get("schemaValidInput", True) is not False]
+
+
 @pytest.fixture(scope="module")
 def documents():
-    docs = [("route-input-bundle", load(p)) for p in example_bundles()[::3]]
+    bundles = schema_valid_bundles()
+    docs = [("route-input-bundle", load(p)) for p in bundles]
     with Router(receipts=False, timeout_ms=5000) as router:
-        for p in example_bundles()[::5]:
-            d = router.decide(p)
+        for d in router.decide_many(bundles):
             docs.append(("local-personal-route-decision" if d.is_personal else "agent-execution-route-decision", d.to_dict()))
     return docs
+
+
+def test_the_sample_is_every_schema_valid_bundle_and_excludes_the_invalid_ones():
+    chosen = set(schema_valid_bundles())
+    invalid = {p for p in example_bundles() if (expected_for(p) or {}).get("schemaValidInput") is False}
+    assert invalid, "the examples include deliberately invalid bundles"
+    assert chosen.isdisjoint(invalid)
+    assert chosen | invalid == set(example_bundles())
 
 
 def test_the_fast_check_is_in_use_and_valid_documents_pass(documents):

@@ -84,7 +84,7 @@ test: setup fmt-check style rego-test lint pytest ## every test: fmt check, styl
 lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and the custom rules in .regal/rules) plus opa check --strict and opa fmt; zero findings
 	@$(PY) tools/rego_style.py --regal-catalogue $(REGAL_CATALOGUE)
 	@$(REGAL) test .regal/rules >build/regal-rules-test.log 2>&1 || { cat build/regal-rules-test.log; echo "lint: the custom Regal rules in .regal/rules fail their own tests"; exit 1; }
-	@$(REGAL) lint --config-file .regal/config.yaml --rules .regal/rules --rules $(dir $(REGAL_CATALOGUE)) $(REGO_DIR) $(SYSTEM_DIR)
+	@$(REGAL) lint --no-color --config-file .regal/config.yaml --rules .regal/rules --rules $(dir $(REGAL_CATALOGUE)) $(REGO_DIR) $(SYSTEM_DIR)
 
 fmt: opa ## rewrite .rego files with opa fmt
 	$(OPA) fmt --write $(REGO_DIR)

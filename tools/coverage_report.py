@@ -48,8 +48,15 @@ def _count(entry: dict, kind: str) -> int:
 
 
 def uncovered_rows(entry: dict) -> list[str]:
-    spans = sorted({(r["start"]["row"], r["end"]["row"]) for r in entry.get("not_covered") or []})
-    return [str(start) if start == end else f"{start}-{end}" for start, end in spans]
+    """The uncovered rows of a file as compact ranges: ["3", "5-6"]."""
+    rows = sorted({row for r in entry.get("not_covered") or [] for row in range(r["start"]["row"], r["end"]["row"] + 1)})
+    spans: list[list[int]] = []
+    for row in rows:
+        if spans and row == spans[-1][1] + 1:
+            spans[-1][1] = row
+        else:
+            spans.append([row, row])
+    return [str(a) if a == b else f"{a}-{b}" for a, b in spans]
 
 
 def packages(report: dict) -> dict[str, Package]:

@@ -50,7 +50,7 @@ def check(policy_dir: Path) -> list[str]:
         if is_test:
             continue
         if not (path.parent / f"{path.stem}_test.rego").exists():
-            problems.append(f"{rel}: no `{path.stem}_test.rego` beside it; expected a test module per module")
+            problems.append(f"{rel}:1: no `{path.stem}_test.rego` beside it; expected a test module per module")
         head = text[: match.start()]
         if "# METADATA" not in head or "# title:" not in head:
             problems.append(f"{rel}:1: no `# METADATA` block with a `title:` before the package; expected package annotations")

@@ -28,7 +28,7 @@ import coverage_report  # noqa: E402
 TIMEOUT = "120s"
 # `<file>:<row>:` then `data.<pkg>.<test>: FAIL|ERROR (...)` in OPA's pretty report
 FAILED_RE = re.compile(r"^(?P<file>\S+\.rego):(?P<row>\d+):\n(?P<name>data\.\S+): (?P<status>FAIL|ERROR)", re.MULTILINE)
-COMPILE_RE = re.compile(r"^(?P<where>\S+\.rego:\d+): (?P<kind>rego_\w+_error): (?P<msg>.*)$", re.MULTILINE)
+COMPILE_RE = re.compile(r"(?:^|\s)(?P<where>[^\s:]+\.rego:\d+): (?P<kind>rego_\w+_error): (?P<msg>.*)$", re.MULTILINE)
 UNDEFINED_RE = re.compile(r"undefined function (?P<name>[\w.]+)")
 
 

@@ -28,7 +28,7 @@ def test_missing_test_module_and_package_mismatch_are_reported(tmp_path):
     )
     result = style(rego)
     assert result.returncode == 1
-    assert "model_router/extra/thing.rego: no `thing_test.rego` beside it" in result.stdout
+    assert "model_router/extra/thing.rego:1: no `thing_test.rego` beside it" in result.stdout
     assert "package `model_router.extra.thing` does not mirror its folder; expected `model_router.extra`" in result.stdout
 
 

@@ -128,14 +128,66 @@ def test_make_fmt_check_fails_on_an_unformatted_module(tmp_path):
     assert "ugly.rego" in result.stdout
 
 
-def test_make_rego_test_fails_on_a_failing_rego_test(tmp_path):
-    rego = _policy_copy(tmp_path)
-    (rego / "broken_test.rego").write_text(
-        "package model_router.broken_test\n\ntest_always_wrong if {\n\t1 == 2\n}\n", encoding="utf-8"
-    )
+def _tiny_policies(tmp_path: Path, modules: dict[str, str]) -> Path:
+    """A small policy folder (fast to test): {relative path: Rego text}."""
+    rego = tmp_path / "policies" / "model_router"
+    for rel, text in modules.items():
+        (rego / rel).parent.mkdir(parents=True, exist_ok=True)
+        (rego / rel).write_text(text, encoding="utf-8")
+    return rego
+
+
+COVERED = {
+    "lanes/lanes.rego": "package model_router.lanes\n\nrank := {\"a\": 1}\n",
+    "lanes/lanes_test.rego": "package model_router.lanes_test\n\nimport data.model_router.lanes\n\ntest_rank if lanes.rank.a == 1\n",
+}
+
+
+def test_make_rego_test_shows_every_failing_test_with_file_line_and_values(tmp_path):
+    rego = _tiny_policies(tmp_path, {
+        **COVERED,
+        "lanes/broken_test.rego": (
+            "package model_router.lanes_test\n\nimport data.model_router.lanes\n\n"
+            "test_always_wrong if {\n\tr := lanes.rank.a\n\tr == 2\n}\n\n"
+            "test_also_wrong if {\n\tx := {\"k\": 1}\n\tx.k == 3\n}\n"
+        ),
+    })
+    result = make("rego-test", rego)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    test_file = f"{rego}/lanes/broken_test.rego"
+    assert f"{test_file}:5: data.model_router.lanes_test.test_always_wrong: FAIL" in out
+    assert f"{test_file}:10: data.model_router.lanes_test.test_also_wrong: FAIL" in out
+    assert f"{test_file}:7:" in out and "r == 2" in out  # the failing expression, with the value of r
+    assert "x.k: 1" in out
+    assert "opa test: 2 test(s) failed" in out
+    assert out.count("coverage") == 0  # a failing run reports failures, not coverage
+
+
+def test_make_rego_test_names_a_forbidden_builtin_and_the_capabilities_file(tmp_path):
+    rego = _tiny_policies(tmp_path, {
+        **COVERED,
+        "leak/leak.rego": 'package model_router.leak\n\nnow := time.now_ns()\n',
+    })
     result = make("rego-test", rego)
     assert result.returncode != 0
-    assert "test_always_wrong" in result.stdout + result.stderr
+    assert (f"{rego}/leak/leak.rego:3: built-in `time.now_ns` is not allowed by policies/capabilities.json"
+            in result.stdout), result.stdout + result.stderr
+
+
+def test_make_rego_test_fails_a_package_under_its_coverage_threshold(tmp_path):
+    rego = _tiny_policies(tmp_path, {
+        **COVERED,
+        "untested/untested.rego": (
+            "package model_router.untested\n\nlimit := 3\n\nover(n) if {\n\tn > limit\n}\n"
+        ),
+    })
+    result = make("rego-test", rego)
+    assert result.returncode != 0, result.stdout
+    assert "opa test: every test passed" in result.stdout
+    assert f"package {rego}/untested  UNDER the package threshold 90 %" in result.stdout
+    assert f"{rego}/untested/untested.rego  uncovered lines 3,5-6" in result.stdout.replace("   0.00 %  ", "")
+    assert f"package {rego}/lanes" in result.stdout and "UNDER" not in result.stdout.split(f"package {rego}/lanes")[1].splitlines()[0]
 
 
 def test_ci_runs_exactly_the_readme_test_command():

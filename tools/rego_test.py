@@ -67,6 +67,18 @@ def compile_errors(output: str, opa: str, capabilities: Path) -> list[str]:
     return out
 
 
+def count_tests(paths: list[str]) -> int:
+    """Test rules (`test_...`) in the test modules under PATHS (what opa test runs)."""
+    names = set()
+    for base in map(Path, paths):
+        for module in [base] if base.is_file() else base.rglob("*_test.rego"):
+            text = module.read_text(encoding="utf-8")
+            package = re.search(r"^package\s+(\S+)", text, re.MULTILINE)
+            for m in re.finditer(r"^(test_\w+)", text, re.MULTILINE):
+                names.add(f"{package.group(1) if package else ''}.{m.group(1)}")
+    return len(names)
+
+
 def run_tests(args: argparse.Namespace) -> int:
     caps = Path(args.capabilities)
     cmd = [args.opa, "test", "--timeout", TIMEOUT, "--capabilities", str(caps), "--coverage", "--format", "json", *args.paths]
@@ -77,7 +89,7 @@ def run_tests(args: argparse.Namespace) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report), encoding="utf-8")
         lines, ok = coverage_report.summarise(report, args.total, args.package)
-        print("opa test: every test passed")
+        print(f"opa test: every test passed ({count_tests(args.paths)} tests)")
         print("\n".join(lines))
         return 0 if ok else 1
     errors = compile_errors(output, args.opa, caps)

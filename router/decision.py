@@ -33,6 +33,7 @@ PERSONAL_STATUSES = ("selected", "fallback", "denied")
 AGENT_ECHO = (
     "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
     "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "prompt",
+    "runRef",
 )
 PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "personal", "prompt")
 

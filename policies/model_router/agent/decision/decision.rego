@@ -57,6 +57,7 @@ _input := {
 	"dataClass": request.data_class,
 	"egressApprovalRef": request.egress_approval_ref,
 	"prompt": request.prompt,
+	"runRef": request.run_ref,
 }
 
 # The requested lane is echoed only when the policy declares it (an unknown one is named in the reasons).

@@ -1,0 +1,1 @@
+package model_router.agentplane_test

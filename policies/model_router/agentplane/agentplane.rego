@@ -29,10 +29,18 @@ results[i] := r if {
 }
 
 # METADATA
-# description: The projection of the decision; exactly one of a receipt and refusals.
+# description: |
+#   The projection of the decision; exactly one of a receipt and refusals. Always defined: a decision
+#   from which no complete receipt can be built and that no other code explains is refused with
+#   `agentplane-projection-incomplete`.
+default projection := {"receipt": null, "refusals": ["agentplane-projection-incomplete"]}
+
 projection := {"receipt": _receipt, "refusals": []} if {
 	count(refusals) == 0
-} else := {"receipt": null, "refusals": sort(refusals)}
+	_receipt
+} else := {"receipt": null, "refusals": sort(refusals)} if {
+	count(refusals) > 0
+}
 
 _d := data.model_router.decision
 

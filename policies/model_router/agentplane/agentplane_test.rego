@@ -266,6 +266,11 @@ test_missing_mapping_is_refused if {
 	p.refusals == ["agentplane-mapping-unavailable"]
 }
 
+test_an_ill_typed_decision_is_refused_as_incomplete if {
+	p := _project_changed({}, {"selected": {"lane": 7}})
+	p == {"receipt": null, "refusals": ["agentplane-projection-incomplete"]}
+}
+
 test_several_refusals_are_all_named_sorted if {
 	_refusals({"runRef": null, "taskClass": "formatting-rewrite", "stage": "finalization", "riskClass": "low"}) == [
 		"agentplane-run-ref-missing",

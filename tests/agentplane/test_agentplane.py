@@ -353,5 +353,10 @@ def test_the_mapping_validator_names_undecided_values(tmp_path):
     found = {(v.rule, v.path) for v in validate_document(doc, source="m.json")}
     assert found == {("every-task-class-decided", "$.taskClasses['log-triage']"), ("unselected-lane-not-premium", "$.unselected.lane")}
     doc = load(MAPPING_FILE)
+    doc["appliesTo"]["policyRefs"].append("urn:socioprophet:model-routing-policy:unknown")
+    doc["toolPostures"].append({"when": {**doc["toolPostures"][0]["when"], "mechanicalVerificationRequired": True}, "posture": "tools_full"})
+    found = {(v.rule, v.path) for v in validate_document(doc, source="m.json")}
+    assert found == {("applies-to-known-policies", "$.appliesTo.policyRefs[1]"), ("tool-posture-rules-reachable", "$.toolPostures[2].when")}
+    doc = load(MAPPING_FILE)
     doc["lanes"]["cheap"] = "cheap"
-    assert any("$.lanes.cheap" in str(v) for v in validate_document(doc, source="m.json"))
+    assert {(v.rule, v.path) for v in validate_document(doc, source="m.json")} == {("schema", "$.lanes.cheap")}

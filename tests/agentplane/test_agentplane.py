@@ -360,3 +360,47 @@ def test_the_mapping_validator_names_undecided_values(tmp_path):
     doc = load(MAPPING_FILE)
     doc["lanes"]["cheap"] = "cheap"
     assert {(v.rule, v.path) for v in validate_document(doc, source="m.json")} == {("schema", "$.lanes.cheap")}
+
+
+# ---- across the request space ------------------------------------------------------------------------
+
+
+def test_every_request_combination_gives_a_valid_receipt_or_catalogued_refusals(router):
+    """Task classes, stages, risk classes, requested lanes, escalations and verifier availability in
+    combination (a fixed random sample, decided in one batch): each projection is a receipt valid
+    against the schema and consistent with its decision, or refused with catalogued reason codes;
+    never incomplete, never invalid."""
+    import random
+
+    rng = random.Random(22)
+    policy = load(paths.EXAMPLES / "agent-execution-model-routing-policy.default.json")
+    tasks = [t["taskClass"] for t in policy["taskClasses"]] + ["poetry"]
+    stages = [s["stage"] for s in policy["chainStages"]] + ["daydreaming"]
+    escalations = [None, {"reason": "architecture-decision", "receiptRef": "urn:socioprophet:escalation-receipt:x", "humanJustification": "approved"},
+                   {"reason": "architecture-decision"}, {"reason": "not-a-reason", "receiptRef": "urn:socioprophet:escalation-receipt:y"}]
+    base = example("agent-routine-code-execution")
+    bundles = []
+    for i in range(240):
+        b = copy.deepcopy(base)
+        b["request"].update({
+            "requestId": f"req-combo-{i}", "taskClass": rng.choice(tasks), "stage": rng.choice(stages),
+            "riskClass": rng.choice(["low", "medium", "high", "critical"]), "requestedLane": rng.choice([None, *LANES]),
+            "escalation": rng.choice(escalations), "deterministicVerificationAvailable": rng.random() < 0.5,
+        })
+        if rng.random() < 0.9:
+            b["request"]["runRef"] = f"urn:agentplane:run:combo-{i}"
+        bundles.append(b)
+    catalogue = load(paths.POLICY_DATA / "reasons" / "agentplane.json")
+    outcomes = set()
+    for decision in router.decide_many(bundles):
+        assert decision.fault is None, decision.detail
+        try:
+            receipt = decision.to_agentplane()
+        except agentplane.ProjectionRefused as refused:
+            assert refused.reasons and all(code.split(":")[0] in catalogue for code in refused.reasons)
+            assert not {agentplane.RECEIPT_INVALID, "agentplane-projection-incomplete"} & set(refused.reasons)
+            continue
+        assert receipt_errors(receipt) == []
+        assert receipt["selected_lane"] == (LANES[decision.lane] if decision.lane else "no_model")
+        outcomes.add(receipt["lane_decision_outcome"])
+    assert {"lane_selected", "escalated", "deferred"} <= outcomes

@@ -60,17 +60,23 @@ def _binding(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["bindingId"], {"document": doc, "routes": keyed(doc["routes"], "routeId", src, "routes")}
 
 
+def _agentplane_mapping(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["mappingId"], {"document": doc}
+
+
 # kind -> (collection name in data, how to key and view it)
 ASSEMBLERS = {
     "AgentExecutionModelRoutingPolicy": ("policies", _policy),
     "AgentExecutionBudgetResourceOptimizer": ("optimizers", _optimizer),
     "ModelPriceCatalog": ("priceCatalogs", _price_catalog),
     "LocalPersonalRouteBinding": ("bindings", _binding),
+    "AgentplaneLaneDecisionMapping": ("agentplaneMappings", _agentplane_mapping),
     **{kind: (model_data.COLLECTIONS[kind][0], view) for kind, view in model_data.ASSEMBLERS.items()},
 }
 
 # role under "active" -> the collection whose loaded documents it must name
 ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs", **model_data.ACTIVE_ROLES}
+ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 
 def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:

@@ -107,6 +107,8 @@ def build_receipt(document: dict, *, input_digest: str, prompt_digest: str | Non
     escalation = document.get("escalation")
     de_escalation = document.get("deEscalation") or {}
     request_echo = document.get("input") or {}
+    if request_echo.get("runRef"):
+        head["runRef"] = request_echo["runRef"]
     lane = selected.get("lane")
     after_stage = de_escalation.get("afterStage") if de_escalation.get("required") else None
     if lane in PREMIUM_LANES and after_stage is None:

@@ -61,6 +61,7 @@ _input := {
 	"dataClass": request.data_class,
 	"egressApprovalRef": request.egress_approval_ref,
 	"prompt": request.prompt,
+	"runRef": request.run_ref,
 }
 
 # The guardrail reference is echoed only when the request carries one.

@@ -38,7 +38,13 @@ test_input_echo if {
 		"deterministicVerificationAvailable": false, "dataClass": "internal",
 		"egressApprovalRef": "urn:socioprophet:policy-decision:egress-test-0001",
 		"prompt": {"sha256": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "chars": 1200},
+		"runRef": null,
 	}
+}
+
+test_run_ref_is_echoed if {
+	d := t.decide(t.with_request({"runRef": "urn:agentplane:run:echo-1"}))
+	d.input.runRef == "urn:agentplane:run:echo-1"
 }
 
 test_budget_and_snapshots if {

@@ -18,7 +18,7 @@ _req := r if {
 
 _string_fields := {
 	"requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane",
-	"egressApprovalRef",
+	"egressApprovalRef", "runRef",
 }
 
 # The string fields that hold a non-empty string.
@@ -58,6 +58,10 @@ requested_lane := object.get(_strings, "requestedLane", null)
 # METADATA
 # description: Reference to the policy decision approving prompt egress, or null.
 egress_approval_ref := object.get(_strings, "egressApprovalRef", null)
+
+# METADATA
+# description: The agentplane run the request belongs to (echoed, never decided on), or null.
+run_ref := object.get(_strings, "runRef", null)
 
 _escalation_keys := ["reason", "receiptRef", "humanJustification"]
 

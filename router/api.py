@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from router import bundle_input, engine as engine_mod, paths
+from router import approvals, bundle_input, engine as engine_mod, paths
 from router.bundle_input import InvalidBundle, PreparedBundle, Violation
 from router.config import Settings, load_settings
 from router.decision import (
@@ -148,6 +148,7 @@ class Router:
         opa_args: Iterable[str] = (),
         opa_log: str | Path | None = None,
         validate_results: bool = True,
+        evaluation_time: str | None = None,
     ) -> None:
         self.settings = settings or load_settings(
             config_file,
@@ -168,6 +169,11 @@ class Router:
         log_path = s.receipts_path
         self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
         self.validate_results = validate_results
+        # A fixed evaluation time (tests, replay): the argument, else MODEL_ROUTER_EVALUATION_TIME;
+        # otherwise every query is stamped with the router's own clock.
+        self.fixed_evaluation = (
+            approvals.parse_evaluation_time(evaluation_time, "evaluation_time") if evaluation_time else approvals.fixed_evaluation()
+        )
         self._catalogue = _Catalogue(self.engine)
         self._guardrail_context = _LazyGuardrailContext(self._catalogue)
 
@@ -254,10 +260,20 @@ class Router:
             d.receipt = r
         return decisions
 
-    def decide(self, bundle: Any, *, source: str | None = None) -> Decision:
-        """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input."""
+    def evaluation(self) -> dict:
+        """The evaluation stamp for the next query: the fixed time when configured, else the clock now."""
+        return self.fixed_evaluation or approvals.now_evaluation()
+
+    @staticmethod
+    def _stamped(prep: PreparedBundle, evaluation: dict) -> dict:
+        return {**prep.bundle, "evaluation": evaluation}
+
+    def decide(self, bundle: Any, *, source: str | None = None, evaluation: dict | None = None) -> Decision:
+        """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input.
+
+        EVALUATION (replay only) re-uses a recorded {"time", "timeNs"} instead of the router's clock."""
         prep = self.prepare(bundle, source)
-        answer = self.engine.decide(prep.bundle)
+        answer = self.engine.decide(self._stamped(prep, evaluation or self.evaluation()))
         return self._record([self._build(prep, answer)], [prep])[0]
 
     def decide_many(self, bundles: Iterable[Any]) -> list[Decision]:
@@ -278,7 +294,8 @@ class Router:
             raise InvalidBundle(violations)
         if not preps:
             return []
-        inputs = [p.bundle for p in preps]
+        stamp = self.evaluation()  # one evaluation time for the whole batch
+        inputs = [self._stamped(p, stamp) for p in preps]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         if workers > 1:

@@ -55,6 +55,13 @@ _expected_claims := [
 now := input.evaluation.timeNs / 1000000000 if is_number(input.evaluation.timeNs)
 
 # METADATA
+# description: The evaluation time echoed into decisions ({time, timeNs}), or null without a well-formed one.
+evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs} if {
+	is_string(input.evaluation.time)
+	is_number(input.evaluation.timeNs)
+} else := null
+
+# METADATA
 # description: The decoded [header, claims] of a well-formed token (undefined for a malformed one).
 decoded(token) := [header, claims] if {
 	is_string(token)
@@ -169,10 +176,12 @@ _checks(kind, token, header, claims, ref, expected) := array.concat(
 #   cannot be decoded fails `malformed` only.
 failures(_, token, _, _) := {"malformed"} if not decoded(token)
 
-failures(kind, token, ref, expected) := {why |
+failures(kind, token, ref, expected) := whys if {
 	[header, claims] := decoded(token)
-	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
-	failed
+	whys := {why |
+		some [why, failed] in _checks(kind, token, header, claims, ref, expected)
+		failed
+	}
 }
 
 # METADATA

@@ -33,7 +33,7 @@ test_non_premium_lanes_are_not_gated if {
 }
 
 test_valid_escalation if {
-	b := object.union(_arch, {"request": {"escalation": t.valid_escalation}})
+	b := object.union(_arch, {"request": {"escalation": t.escalation_for("architecture-decision", "architecture-decision")}})
 	escalation.valid_for("high-end") with input as b
 	escalation.valid_for("pro") with input as b
 	escalation.failures("high-end") == [] with input as b
@@ -51,19 +51,23 @@ test_reason_not_allowed if {
 	b := t.with_request({"escalation": {"reason": "gut-feeling", "receiptRef": "urn:socioprophet:escalation-receipt:x"}})
 	escalation.reason_given with input as b
 	not escalation.reason_allowed with input as b
-	escalation.failures("high-end") == ["invalid-escalation-reason"] with input as b
+	escalation.failures("high-end") == [
+		"invalid-escalation-reason",
+		"premium-lane-requires-escalation-receipt",
+	] with input as b
 	not escalation.valid_for("standard") with input as b
 }
 
 test_missing_justification if {
-	b := object.union(_arch, {"request": {"escalation": {"reason": "architecture-decision", "receiptRef": "urn:socioprophet:escalation-receipt:x"}}})
+	esc := object.remove(t.escalation_for("architecture-decision", "architecture-decision"), ["humanJustification"])
+	b := object.union(_arch, {"request": {"escalation": esc}})
 	escalation.failures("high-end") == ["human-justification-required"] with input as b
 	not escalation.valid_for("high-end") with input as b
 }
 
 _repeated(failures) := t.with_request({
 	"standardLaneFailures": failures,
-	"escalation": {"reason": "repeated-standard-lane-failure", "receiptRef": "urn:socioprophet:escalation-receipt:x"},
+	"escalation": t.escalation_for("routine-code", "repeated-standard-lane-failure"),
 })
 
 test_repeated_failure_below_threshold if {

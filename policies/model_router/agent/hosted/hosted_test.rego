@@ -21,13 +21,16 @@ test_each_hosted_check if {
 	hosted.failures("standard") == ["provider-quota-unknown"] with input as t.with_quota({"providerQuotaKnown": false})
 	hosted.failures("standard") == ["provider-error-rate-too-high"] with input as t.with_resources({"providerErrorRate": 0.2})
 	hosted.failures("standard") == ["provider-latency-too-high"] with input as t.with_resources({"providerLatencyP95Ms": 60000})
-	hosted.failures("standard") == ["hosted-requires-policy-approval"] with input as t.with_request({"egressApprovalRef": null})
-	hosted.failures("standard") == ["data-class-forbids-egress"] with input as t.with_request({"dataClass": "restricted"})
+	hosted.failures("standard") == ["hosted-requires-policy-approval"] with input as t.with_request({"egressApprovalRef": null, "egressApprovalToken": null})
+	hosted.failures("standard") == [
+		"egress-approval-invalid:data-class",
+		"data-class-forbids-egress",
+	] with input as t.with_request({"dataClass": "restricted"})
 }
 
 test_every_hosted_check_in_table_order if {
 	b := t.with_all(
-		{"egressApprovalRef": null, "dataClass": "restricted"},
+		{"egressApprovalRef": null, "egressApprovalToken": null, "dataClass": "restricted"},
 		{"networkAvailable": false, "providerErrorRate": 0.9, "providerLatencyP95Ms": 90000},
 		{"providerQuotaKnown": false},
 	)
@@ -72,7 +75,7 @@ test_error_rate_ignored_when_unhealthy_providers_are_not_denied if {
 
 test_no_approval_needed_when_policy_not_required if {
 	d := t.with_optimizer({"document": {"resourcePolicy": {"hostedAdmission": {"requiresPolicy": false}}}})
-	hosted.failures("standard") == [] with input as t.with_request({"egressApprovalRef": null}) with data.model_router_data as d
+	hosted.failures("standard") == [] with input as t.with_request({"egressApprovalRef": null, "egressApprovalToken": null}) with data.model_router_data as d
 }
 
 test_absent_optional_signals_fail_closed if {

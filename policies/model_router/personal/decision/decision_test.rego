@@ -211,7 +211,11 @@ test_hosted_without_egress_approval_falls_back_to_quality_local if {
 test_restricted_data_never_leaves_the_device if {
 	d := _decide(_bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {}))
 	d.selected.target == "quality-local"
-	d.selected.reasons == ["preferred-target-inadmissible:hosted", "data-class-forbids-egress"]
+	d.selected.reasons == [
+		"preferred-target-inadmissible:hosted",
+		"egress-approval-invalid:data-class",
+		"data-class-forbids-egress",
+	]
 	d.egress.allowed == false
 }
 
@@ -226,7 +230,7 @@ test_no_admissible_target_lists_every_reason_once if {
 }
 
 test_deny_fallback_denies if {
-	d := _decide(_bundle("private", {"ledgerApprovalRef": null}, {}, {}))
+	d := _decide(_bundle("private", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}))
 	d.selected.status == "denied"
 	d.selected.reasons == ["no-admissible-target", "ledger-approval-missing", "route-target-deny"]
 	d.targets[1] == {"target": "deny", "profileRef": null, "admissible": false, "reasons": ["route-target-deny"]}

@@ -269,7 +269,7 @@ test_consent_contract_and_artifact_missing if {
 		{"op": "replace", "path": "/personalization/artifactRef", "value": ""},
 	])
 	reasons := _reasons_with("personal-local", _bundle("assist", {}, {}, {}), binding)
-	reasons == ["consent-contract-missing", "personalization-artifact-missing"]
+	reasons == ["consent-contract-missing", "personalization-artifact-missing", "personal-activation-invalid:artifact"]
 }
 
 test_personal_consent_missing if {
@@ -303,24 +303,24 @@ test_personal_consent_not_required_when_neither_route_nor_policy_asks if {
 }
 
 test_ledger_approval_missing if {
-	_reasons("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {})) == ["ledger-approval-missing"]
+	_reasons("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {})) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_required_by_default if {
 	binding := json.patch(_binding, [{"op": "remove", "path": "/personalization/activationRequiresLedgerApproval"}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {}), binding) == ["ledger-approval-missing"]
+	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_not_required_when_activation_does_not_ask if {
 	binding := json.patch(_binding, [{"op": "replace", "path": "/personalization/activationRequiresLedgerApproval", "value": false}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {}), binding) == ["admissible"]
+	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["admissible"]
 }
 
 test_every_personal_reason_in_order if {
 	binding := json.patch(_binding, [
 		{"op": "replace", "path": "/personalization", "value": {"enabled": false, "defaultState": "revoked"}},
 	])
-	b := _bundle("assist", {"consentRef": null, "ledgerApprovalRef": null}, {}, {"batteryState": "critical"})
+	b := _bundle("assist", {"consentRef": null, "ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {"batteryState": "critical"})
 	_reasons_with("personal-local", b, binding) == [
 		"battery-critical", "personalization-disabled", "personalization-revoked",
 		"consent-contract-missing", "personalization-artifact-missing", "consent-missing",
@@ -359,7 +359,10 @@ test_hosted_consent_not_required_when_route_does_not_ask if {
 }
 
 test_hosted_restricted_data_never_leaves if {
-	_reasons("hosted", _bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {})) == ["data-class-forbids-egress"]
+	_reasons("hosted", _bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {})) == [
+		"egress-approval-invalid:data-class",
+		"data-class-forbids-egress",
+	]
 }
 
 test_hosted_confidential_data_may_leave_with_approval if {

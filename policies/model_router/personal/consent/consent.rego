@@ -50,6 +50,8 @@ needed if request.route.requiresConsent == true
 
 needed if object.get(_policy, "personalizationRequiresConsent", true) != false
 
+default _consent := {}
+
 _consent := object.get(contract, "consent", {})
 
 _status := object.get(_consent, "status", null)

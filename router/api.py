@@ -357,6 +357,12 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
         lines.append(f"  the lane that would be chosen if requested explicitly: {decision.suggested_lane}")
     if decision.get("missingSignals"):
         lines.append("  missing signals: " + ", ".join(decision.get("missingSignals")))
+    for approval in doc.get("approvals") or []:  # the policy's verdict on each approval presented
+        verdict, expires = approval.get("verdict"), approval.get("expiresAt")
+        lines.append(f"  approval {approval.get('kind')} {approval.get('ref')}: {describe_reason(reasons, verdict)}")
+        fix = remediation_for(reasons, verdict) if verdict != "valid" else None
+        if fix:
+            changes.append(f"{approval.get('kind')}: {fix}" + (f" at {expires}" if verdict.endswith(":expired") and expires else ""))
     items = (
         [(t.target, t.admissible, t.reasons, None, None) for t in decision.targets]
         if decision.is_personal

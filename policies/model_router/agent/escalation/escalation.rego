@@ -19,6 +19,7 @@ package model_router.agent.escalation
 import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.request
+import data.model_router.approvals.justification
 import data.model_router.approvals.token
 
 _policy := config.policy.escalationPolicy
@@ -37,12 +38,6 @@ reason_given if _esc.reason != null
 reason_allowed if _esc.reason in _policy.allowedReasons
 
 _receipt_kind := "escalation-receipt"
-
-# The fewest visible characters a human justification needs.
-_min_justification_chars := 20
-
-# Whitespace (Unicode separators), control characters and format characters (e.g. zero-width space).
-_invisible := `[\p{Z}\p{Cc}\p{Cf}]`
 
 _receipt_presented if request.receipt_token != null
 
@@ -76,14 +71,7 @@ approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.rece
 	verdict := token.verdict(_receipt_kind, _receipt_failures)
 }
 
-# METADATA
-# description: Whether a human justification has at least 20 visible characters.
-justification_visible(text) if {
-	is_string(text)
-	count(regex.replace(text, _invisible, "")) >= _min_justification_chars
-}
-
-_justification_given if justification_visible(_esc.humanJustification)
+_justification_given if justification.present(_esc.humanJustification)
 
 _justification_required if request.task.requiresHumanJustification == true
 

@@ -2,6 +2,7 @@ package model_router.agent.escalation_test
 
 import data.model_router.agent.escalation
 import data.model_router.agent.testing_test as t
+import data.model_router.approvals.justification
 import data.model_router.approvals.testing_test as approvals
 
 _arch := t.with_request({"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high"})
@@ -168,17 +169,17 @@ test_fail_invisible_justifications if {
 		"nineteen visible ch",
 		"n i n e t e e n v i s i b l e c h \u200b\u200b\u200b\u200b\u200b",
 	] {
-		not escalation.justification_visible(text)
+		not justification.present(text)
 		esc := object.union(t.escalation_for("architecture-decision", "architecture-decision"), {"humanJustification": text})
 		escalation.failures("high-end") == ["human-justification-required"] with input as object.union(_arch, {"request": {"escalation": esc}})
 	}
 }
 
 test_success_twenty_visible_characters_justify if {
-	escalation.justification_visible("abcdefghijklmnopqrst")
-	escalation.justification_visible("\u200babcde\u200b fghij\u00a0klmno pqrst\u200b")
-	not escalation.justification_visible("abcdefghijklmnopqrs")
-	escalation.justification_visible("zwanzig sichtbare Zeichen – ü")
+	justification.present("abcdefghijklmnopqrst")
+	justification.present("\u200babcde\u200b fghij\u00a0klmno pqrst\u200b")
+	not justification.present("abcdefghijklmnopqrs")
+	justification.present("zwanzig sichtbare Zeichen – ü")
 }
 
 test_success_receipt_evidence_without_the_token if {

@@ -15,7 +15,8 @@
 #
 #   `expected` names the claims the request fixes (`requestId`, and per purpose `taskClass`, `reason`,
 #   `dataClass`, `bindingRef`, `artifactRef`, `contractId`); a claim not named is not checked.
-#   A token that is not a string, longer than `max_token_chars`, not three base64url segments, whose
+#   A token that is not a string, longer than `max_token_chars`, not three canonical (unpadded,
+#   zero unused bits) base64url segments, whose
 #   header or claims are not JSON objects, whose header is not exactly alg EdDSA, typ JWT and a string
 #   kid, or whose `iss` is not a string, is `malformed`.
 package model_router.approvals.token
@@ -66,15 +67,36 @@ evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs}
 decoded(token) := [header, claims] if {
 	is_string(token)
 	count(token) <= max_token_chars
-	count(split(token, ".")) == 3
-	[header, claims, _] := io.jwt.decode(token)
-	is_object(header)
-	is_object(claims)
+	segments := split(token, ".")
+	count(segments) == 3
+	every segment in segments {
+		_canonical_base64url(segment)
+	}
+	header := _json_object(segments[0])
+	claims := _json_object(segments[1])
 	count(object.remove(header, _header_keys)) == 0
 	header.alg == "EdDSA"
 	header.typ == "JWT"
 	is_string(header.kid)
 	is_string(claims.iss)
+}
+
+# Every step is guarded so that no built-in can fail on an arbitrary string (the router's OPA reports
+# built-in errors as errors, and a token is caller input): the segment's alphabet and length are
+# checked before it is decoded, and the JSON before it is parsed.
+_json_object(segment) := value if {
+	text := base64url.decode(segment)
+	json.is_valid(text)
+	value := json.unmarshal(text)
+	is_object(value)
+}
+
+# Only the canonical encoding of each segment is accepted (unpadded base64url whose unused bits are
+# zero), so that one signed token has exactly one spelling (and one tokenDigest).
+_canonical_base64url(segment) if {
+	regex.match(`^[A-Za-z0-9_-]+$`, segment)
+	count(segment) % 4 != 1
+	base64url.encode_no_pad(base64url.decode(segment)) == segment
 }
 
 _issuer(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]

@@ -126,3 +126,15 @@ test_success_evaluation_echo if {
 	token.evaluation == t.evaluation with input.evaluation as t.evaluation
 	token.evaluation == null with input.evaluation as {"time": 1}
 }
+
+test_fail_non_canonical_base64url_is_malformed if {
+	[h, c, s] := split(t.tokens.valid, ".")
+
+	# the last character of a 64-byte signature carries 2 bits of data and 4 unused bits: flipping an
+	# unused bit decodes to the same signature, and is still refused
+	last := substring(s, count(s) - 1, 1)
+	other := {"A": "B", "Q": "R", "g": "h", "w": "x"}[last]
+	forged := concat(".", [h, c, concat("", [substring(s, 0, count(s) - 1), other])])
+	_judge(forged, "high-end") == "escalation-receipt-invalid:malformed"
+	_judge(concat(".", [h, c, concat("", [s, "=="])]), "high-end") == "escalation-receipt-invalid:malformed"
+}

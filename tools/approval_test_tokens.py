@@ -2,7 +2,8 @@
 
 The tokens are signed with the DEMO issuer key committed under examples/approvals/ at the fixed
 evaluation time router.approvals.FIXTURE_EVALUATION_TIME. Ed25519 signatures are deterministic, so
-running this again writes the same file. Usage: .venv/bin/python tools/approval_test_tokens.py
+running this again (then `opa fmt --write policies/model_router/approvals`) writes the same file.
+Usage: .venv/bin/python tools/approval_test_tokens.py
 """
 
 from __future__ import annotations

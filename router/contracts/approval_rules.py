@@ -5,6 +5,7 @@ Importing this module registers both kinds with the contracts registry and their
 - ApprovalTrustAnchors: issuer ids unique; key ids unique per issuer; an issuer keeps at least one
   active key (a file whose keys are all retired approves nothing and is almost certainly a mistake);
   a document marked `demo` marks every issuer `demo` too, so that no demo key looks real.
+- RouteInputBundle: no `evaluation` member (the router stamps the evaluation time; a caller may not).
 - PersonalTuningContract: `consent.expiresAt` is an RFC 3339 time with a zone (the schema checks the
   format); nothing else: the ledger owns the document, the router only reads it.
 """
@@ -51,3 +52,9 @@ def demo_marked(doc, ctx) -> Iterator[Finding]:
     for i, issuer in items(doc, "issuers"):
         if isinstance(issuer, dict) and issuer.get("demo") is not True:
             yield Finding(("issuers", i, "demo"), show(issuer.get("demo")), "true: the document is marked demo")
+
+
+@rule("RouteInputBundle", "evaluation-is-stamped", "a caller's bundle carries no evaluation time (the router stamps it)")
+def evaluation_is_stamped(doc, ctx) -> Iterator[Finding]:
+    if "evaluation" in doc:
+        yield Finding(("evaluation",), "a caller-supplied evaluation time", "no evaluation member: the router stamps the evaluation time itself")

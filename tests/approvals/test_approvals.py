@@ -5,6 +5,7 @@ operator tools. Every decision here is the real OPA's."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import stat
@@ -234,8 +235,6 @@ def test_approvals_are_recorded_with_a_digest_never_the_token(router):
     assert receipt["issuer"] == "urn:socioprophet:approval-issuer:demo"
     assert receipt["kid"] == "demo-2026-01"
     assert receipt["ref"] == bundle["request"]["escalation"]["receiptRef"]
-    import hashlib
-
     assert receipt["tokenDigest"] == "sha256:" + hashlib.sha256(token.encode()).hexdigest()
     assert d.receipt["approvals"] == d.get("approvals")
     for text in (json.dumps(d.to_dict()), json.dumps(d.receipt), router.receipts_path.read_text(encoding="utf-8")):
@@ -290,3 +289,50 @@ def test_keygen_issue_inspect_round_trip(tmp_path, router):
     assert "verdict" not in shown
     bad = _cli("approvals", "inspect", "not-a-token")
     assert bad.returncode == 2 and b"three base64url segments" in bad.stderr
+
+
+# -- hostile tokens: decided by the policy (strict built-in errors), never an engine fault ----------
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _hostile_tokens(valid: str) -> list[str]:
+    header, claims, sig = valid.split(".")
+    shown = approvals.inspect(valid)
+    good_header, good_claims = shown["header"], shown["claims"]
+    h = _b64(json.dumps(good_header).encode())
+    nested = ('{"a":' * 30 + "1" + "}" * 30).encode()
+    variants = [
+        f"{header}.{claims}.{sig[:40]}", f"{header}.{claims}.{sig[:84]}", f"{header}.{claims}.", f"{header}..{sig}",
+        f".{claims}.{sig}", f"{header}.{claims}.{_b64(b'x' * 63)}", f"{header}.{claims}.{_b64(b'x' * 65)}",
+        f"{_b64(b'1')}.{claims}.{sig}", f"{_b64(b'[1]')}.{claims}.{sig}", f"{h}.{_b64(b'null')}.{sig}",
+        f"{h}.{_b64(b'[1]')}.{sig}", f"{h}.{_b64(bytes(range(256)))}.{sig}", f"{h}.{_b64(b'{}')}.{sig}",
+        f"{_b64(json.dumps({**good_header, 'kid': {'a': 1}}).encode())}.{claims}.{sig}",
+        f"{_b64(json.dumps({**good_header, 'alg': 'none'}).encode())}.{claims}.",
+        f"{_b64(json.dumps({**good_header, 'cty': 'JWT'}).encode())}.{claims}.{sig}",
+        f"{h}.{_b64(nested)}.{sig}",
+    ]
+    for patch in ({"exp": 1e300}, {"exp": -1}, {"exp": "soon"}, {"iat": "now"}, {"nbf": None}, {"iat": 1e300},
+                  {"dataClasses": "internal"}, {"maxLane": ["pro"]}, {"requestId": {"x": 1}}, {"jti": 7},
+                  {"iss": ["x"]}, {"purpose": None}, {"taskClass": "\u200b"}):
+        variants.append(f"{h}.{_b64(json.dumps({**good_claims, **patch}).encode())}.{sig}")
+    return variants
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_tokens_are_verdicts_not_faults(router, name):
+    where, kinds = CASES[name]
+    bundle = example(name)
+    node = bundle
+    for key in where:
+        node = node[key]
+    decisions = router.decide_many([_set(bundle, where, t) for t in _hostile_tokens(node)])
+    for token, d in zip(_hostile_tokens(node), decisions):
+        assert not d.fault, (token, d.detail)
+        assert not permits(d, kinds), token
+        digest = "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+        assert [a["verdict"] for a in d.get("approvals") if a["tokenDigest"] == digest and a["verdict"] == "valid"] == []

@@ -108,3 +108,23 @@ def test_the_ledger_snapshot_is_a_setting(tmp_path, monkeypatch, restore_policy_
         d = r.decide(CONSENTED)
     assert d.route != "personal-local"
     assert "consent-contract-missing" in d.targets[0].reasons
+
+
+def test_the_validator_refuses_a_bundle_that_carries_an_evaluation_time(tmp_path):
+    bundle = json.loads(ESCALATED.read_text())
+    bundle["evaluation"] = {"time": "2026-06-01T12:00:00Z", "timeNs": 1780315200000000000}
+    path = tmp_path / "stamped.json"
+    path.write_text(json.dumps(bundle))
+    out = _validate(path)
+    assert out.returncode != 0
+    assert f"{path}: $.evaluation:" in out.stdout.decode() + out.stderr.decode()
+
+
+def test_issuer_and_key_ids_are_unique():
+    from router.contracts.validate import validate_document
+
+    doc = json.loads(ANCHORS.read_text())
+    doc["issuers"].append(copy.deepcopy(doc["issuers"][1]))
+    doc["issuers"][0]["keys"].append(copy.deepcopy(doc["issuers"][0]["keys"][0]))
+    found = {(v.rule, v.path) for v in validate_document(doc, source="anchors.json")}
+    assert found == {("unique-issuers-and-keys", "$.issuers[2].issuerId"), ("unique-issuers-and-keys", "$.issuers[0].keys[2].kid")}

@@ -49,11 +49,14 @@ _receipt_failures := token.failures(
 	{"requestId": request.request_id, "taskClass": request.task_class, "reason": _esc.reason},
 )
 
+# The token's maxLane claim, decoded once per decision.
+_max_lane := token.claim(request.receipt_token, "maxLane")
+
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
 receipt_verdict(lane) := token.verdict(
 	_receipt_kind,
-	_receipt_failures | {"lane" | token.lane_exceeds(request.receipt_token, lane, lanes.rank, lanes.premium)},
+	_receipt_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.premium)},
 )
 
 # METADATA

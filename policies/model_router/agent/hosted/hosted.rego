@@ -81,11 +81,14 @@ _egress_failures := token.failures(
 	{"requestId": request.request_id, "dataClass": request.data_class},
 )
 
+# The token's maxLane claim, decoded once per decision.
+_max_lane := token.claim(request.egress_approval_token, "maxLane")
+
 # METADATA
 # description: The egress approval's verdict for a hosted lane (`valid` or `egress-approval-invalid:<why>`).
 egress_verdict(lane) := token.verdict(
 	_egress_kind,
-	_egress_failures | {"lane" | token.lane_exceeds(request.egress_approval_token, lane, lanes.rank, lanes.hosted)},
+	_egress_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.hosted)},
 )
 
 # METADATA

@@ -207,15 +207,23 @@ failures(kind, token, ref, expected) := whys if {
 }
 
 # METADATA
+# description: The value of a claim of a well-formed token, or null (decode once, then look up lanes with it).
+default claim(_, _) := null
+
+claim(token, name) := value if {
+	[_, claims] := decoded(token)
+	value := claims[name]
+}
+
+# METADATA
 # description: |
-#   Whether LANE is above the token's `maxLane`: the claim must be one of ALLOWED (the lanes this
-#   purpose may approve) and rank at or above LANE in RANKS. A malformed token exceeds every lane.
+#   Whether LANE is above MAX_LANE (a token's `maxLane` claim, see `claim`): the claim must be one of
+#   ALLOWED (the lanes this purpose may approve) and rank at or above LANE in RANKS.
 default lane_exceeds(_, _, _, _) := true
 
-lane_exceeds(token, lane, ranks, allowed) := false if {
-	[_, claims] := decoded(token)
-	claims.maxLane in allowed
-	ranks[lane] <= ranks[claims.maxLane]
+lane_exceeds(max_lane, lane, ranks, allowed) := false if {
+	max_lane in allowed
+	ranks[lane] <= ranks[max_lane]
 }
 
 # METADATA
@@ -237,33 +245,23 @@ digest(token) := sprintf("sha256:%s", [crypto.sha256(token)]) if is_string(token
 # description: |
 #   The evidence of one approval (never the token itself): {kind, ref, issuer, kid, tokenDigest,
 #   verdict, expiresAt}; issuer, kid and expiry come from a decodable token, null otherwise.
-evidence(kind, token, ref, verdict_code) := {
-	"kind": kind,
-	"ref": ref,
-	"issuer": _claim_or_null(token, "iss"),
-	"kid": _kid_or_null(token),
-	"tokenDigest": digest(token),
-	"verdict": verdict_code,
-	"expiresAt": _expiry_or_null(token),
+evidence(kind, token, ref, verdict_code) := object.union(
+	{"kind": kind, "ref": ref, "tokenDigest": digest(token), "verdict": verdict_code},
+	_token_fields(token),
+)
+
+default _token_fields(_) := {"issuer": null, "kid": null, "expiresAt": null}
+
+_token_fields(token) := {"issuer": _string_or_null(claims.iss), "kid": header.kid, "expiresAt": _expiry(claims)} if {
+	[header, claims] := decoded(token)
 }
 
-default _claim_or_null(_, _) := null
+_string_or_null(value) := value if is_string(value)
 
-_claim_or_null(token, claim) := value if {
-	[_, claims] := decoded(token)
-	value := claims[claim]
-	is_string(value)
-}
+else := null
 
-default _kid_or_null(_) := null
-
-_kid_or_null(token) := header.kid if [header, _] := decoded(token)
-
-default _expiry_or_null(_) := null
-
-_expiry_or_null(token) := time.format(round(claims.exp) * 1000000000) if {
-	[_, claims] := decoded(token)
+_expiry(claims) := time.format(round(claims.exp) * 1000000000) if {
 	is_number(claims.exp)
 	claims.exp > 0
 	claims.exp < 253402300800
-}
+} else := null

@@ -15,7 +15,7 @@ _premium := {"high-end", "pro"}
 
 _verdict(tok, lane) := v if {
 	whys := token.failures(_kind, tok, _ref, _expected)
-	lane_whys := {"lane" | token.lane_exceeds(tok, lane, _ranks, _premium)}
+	lane_whys := {"lane" | token.lane_exceeds(token.claim(tok, "maxLane"), lane, _ranks, _premium)}
 	v := token.verdict(_kind, whys | lane_whys)
 }
 

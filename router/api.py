@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from router import agentplane as agentplane_mod, bundle_input, engine as engine_mod, paths
+from router import agentplane as agentplane_mod, approvals, bundle_input, engine as engine_mod, paths
 from router.bundle_input import InvalidBundle, PreparedBundle, Violation
 from router.config import Settings, load_settings
 from router.decision import (
@@ -151,6 +151,7 @@ class Router:
         validate_results: bool = True,
         agentplane: bool = False,
         agentplane_receipts: bool = False,
+        evaluation_time: str | None = None,
     ) -> None:
         self.settings = settings or load_settings(
             config_file,
@@ -180,6 +181,11 @@ class Router:
             agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts else None
         )
         self.validate_results = validate_results
+        # A fixed evaluation time (tests, replay): the argument, else MODEL_ROUTER_EVALUATION_TIME;
+        # otherwise every query is stamped with the router's own clock.
+        self.fixed_evaluation = (
+            approvals.parse_evaluation_time(evaluation_time, "evaluation_time") if evaluation_time else approvals.fixed_evaluation()
+        )
         self._catalogue = _Catalogue(self.engine)
         self._guardrail_context = _LazyGuardrailContext(self._catalogue)
 
@@ -269,6 +275,14 @@ class Router:
             d.receipt = r
         return decisions
 
+    def evaluation(self) -> dict:
+        """The evaluation stamp for the next query: the fixed time when configured, else the clock now."""
+        return self.fixed_evaluation or approvals.now_evaluation()
+
+    @staticmethod
+    def _stamped(prep: PreparedBundle, evaluation: dict) -> dict:
+        return {**prep.bundle, "evaluation": evaluation}
+
     def _projected(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
         """The decision from a data.model_router.agentplane.result answer, carrying its projection."""
         projection = None
@@ -290,14 +304,19 @@ class Router:
             agentplane_mod.write_beside(self.agentplane_log, decisions)
         return decisions
 
-    def decide(self, bundle: Any, *, source: str | None = None, agentplane: bool | None = None) -> Decision:
+    def decide(
+        self, bundle: Any, *, source: str | None = None, agentplane: bool | None = None, evaluation: dict | None = None
+    ) -> Decision:
         """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input.
-        AGENTPLANE (default: the router's setting) evaluates the agentplane projection in the same query."""
+
+        AGENTPLANE (default: the router's setting) evaluates the agentplane projection in the same query.
+        EVALUATION (replay only) re-uses a recorded {"time", "timeNs"} instead of the router's clock."""
         prep = self.prepare(bundle, source)
+        stamped = self._stamped(prep, evaluation or self.evaluation())
         if self.agentplane if agentplane is None else agentplane:
-            decision = self._projected(prep, self.engine.query(prep.bundle, agentplane_mod.PACKAGE, agentplane_mod.RULE))
+            decision = self._projected(prep, self.engine.query(stamped, agentplane_mod.PACKAGE, agentplane_mod.RULE))
             return self._finish([decision], [prep])[0]
-        answer = self.engine.decide(prep.bundle)
+        answer = self.engine.decide(stamped)
         return self._record([self._build(prep, answer)], [prep])[0]
 
     def decide_many(self, bundles: Iterable[Any], *, agentplane: bool | None = None) -> list[Decision]:
@@ -319,7 +338,8 @@ class Router:
             raise InvalidBundle(violations)
         if not preps:
             return []
-        inputs = [p.bundle for p in preps]
+        stamp = self.evaluation()  # one evaluation time for the whole batch
+        inputs = [self._stamped(p, stamp) for p in preps]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         project = self.agentplane if agentplane is None else agentplane
@@ -386,6 +406,12 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
         lines.append(f"  the lane that would be chosen if requested explicitly: {decision.suggested_lane}")
     if decision.get("missingSignals"):
         lines.append("  missing signals: " + ", ".join(decision.get("missingSignals")))
+    for approval in doc.get("approvals") or []:  # the policy's verdict on each approval presented
+        verdict, expires = approval.get("verdict"), approval.get("expiresAt")
+        lines.append(f"  approval {approval.get('kind')} {approval.get('ref')}: {describe_reason(reasons, verdict)}")
+        fix = remediation_for(reasons, verdict) if verdict != "valid" else None
+        if fix:
+            changes.append(f"{approval.get('kind')}: {fix}" + (f" at {expires}" if verdict.endswith(":expired") and expires else ""))
     items = (
         [(t.target, t.admissible, t.reasons, None, None) for t in decision.targets]
         if decision.is_personal

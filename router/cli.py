@@ -38,7 +38,9 @@ def _unusable_types() -> tuple[type, ...]:
     from router.bundle_input import InvalidBundle
     from router.config import ConfigError
 
-    types: list[type] = [InvalidBundle, ConfigError]
+    from router.approvals import ApprovalError
+
+    types: list[type] = [InvalidBundle, ConfigError, ApprovalError]
     try:
         from router.contracts.errors import UnusableInput
 
@@ -287,6 +289,15 @@ def _register_validate() -> None:
 
 
 _register_validate()
+
+
+def _register_approvals() -> None:
+    from router.approvals_cli import approvals_group
+
+    main.add_command(approvals_group, "approvals")
+
+
+_register_approvals()
 
 
 @main.group()

@@ -3,11 +3,20 @@
 The result is mounted at data.model_router_data. Documents are kept unchanged under "document",
 beside keyed views (by laneId, taskClass, stage, window, ...) so that Rego looks things up by id
 instead of scanning arrays. This is a reshaping of the documents, never a policy rule.
+
+Two more inputs are configuration, each named in sources.json and replaceable from the environment:
+- the active ApprovalTrustAnchors document (`trustAnchors`; MODEL_ROUTER_TRUST_ANCHORS=<file>),
+  assembled as `trustAnchors.issuers[issuerId].keys[kid]`;
+- the governance-ledger snapshot (`ledgerSnapshot`; MODEL_ROUTER_LEDGER_SNAPSHOT=<file or folder>):
+  PersonalTuningContract documents (one per file in a folder, or a file holding one contract or an
+  array of them), assembled as `consentContracts[contractId]`.
+Both are checked against their schemas here; a document that does not conform stops the assembly.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +88,69 @@ ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog":
 ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 
-def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:
+TRUST_ANCHORS_ENV = "MODEL_ROUTER_TRUST_ANCHORS"
+LEDGER_SNAPSHOT_ENV = "MODEL_ROUTER_LEDGER_SNAPSHOT"
+
+
+def _conform(doc: Any, kind: str, src: Path) -> None:
+    from router.contracts.schemas import schema_violations
+
+    problems = schema_violations(doc, kind, str(src))
+    if problems:
+        raise PolicyDataError("\n".join(str(p) for p in problems))
+
+
+def trust_anchors(path: Path) -> dict:
+    """The ApprovalTrustAnchors document in PATH as policy data: issuers by issuerId, keys by kid."""
+    doc = _load(path)
+    _conform(doc, "ApprovalTrustAnchors", path)
+    issuers = {}
+    for i, issuer in enumerate(doc["issuers"]):
+        if issuer["issuerId"] in issuers:
+            raise PolicyDataError(f"{path}: $.issuers[{i}].issuerId: duplicate issuer {issuer['issuerId']!r}")
+        issuers[issuer["issuerId"]] = {
+            "purposes": issuer["purposes"],
+            "maxLifetimeSeconds": issuer.get("maxLifetimeSeconds", 86400),
+            "demo": bool(issuer.get("demo", False)),
+            "keys": {k["kid"]: {"jwk": k["jwk"], "status": k["status"]} for k in keyed(issuer["keys"], "kid", path, f"issuers[{i}].keys").values()},
+        }
+    return {"anchorsId": doc["anchorsId"], "demo": bool(doc.get("demo", False)), "issuers": issuers}
+
+
+def ledger_snapshot(path: Path) -> dict:
+    """The PersonalTuningContract documents in PATH (a folder of files, or one file) by contractId."""
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+    elif path.exists():
+        files = [path]
+    else:
+        raise PolicyDataError(f"{path}: ledger snapshot not found (expected a file or a folder of contracts)")
+    contracts: dict[str, dict] = {}
+    for src in files:
+        loaded = _load(src)
+        for j, doc in enumerate(loaded if isinstance(loaded, list) else [loaded]):
+            where = Path(f"{src}[{j}]") if isinstance(loaded, list) else src
+            _conform(doc, "PersonalTuningContract", where)
+            if doc["contractId"] in contracts:
+                raise PolicyDataError(f"{where}: $.contractId: duplicate contract {doc['contractId']!r}")
+            contracts[doc["contractId"]] = doc
+    return contracts
+
+
+def _configured(sources: dict, key: str, env_name: str, env: dict, root: Path, sources_file: Path) -> Path | None:
+    if env.get(env_name):
+        return Path(env[env_name]).expanduser()
+    rel = sources.get(key)
+    if rel is None:
+        return None
+    if not isinstance(rel, str):
+        raise PolicyDataError(f"{sources_file}: $.{key}: expected a path relative to the repository")
+    return root / rel
+
+
+def assemble(sources_file: Path | None = None, root: Path | None = None, env: dict | None = None) -> dict:
     """Read sources.json and every document it names; return data.model_router_data."""
+    env = os.environ if env is None else env
     root = root or paths.ROOT
     sources_file = sources_file or paths.POLICY_DATA / "sources.json"
     sources = _load(sources_file)
@@ -114,6 +184,10 @@ def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict
                 raise PolicyDataError(f"{part}: reason code {code!r} is already defined in another catalogue file")
             reasons[code] = entry
     data["reasons"] = reasons
+    anchors = _configured(sources, "trustAnchors", TRUST_ANCHORS_ENV, env, root, sources_file)
+    data["trustAnchors"] = trust_anchors(anchors) if anchors else {"anchorsId": None, "demo": False, "issuers": {}}
+    snapshot = _configured(sources, "ledgerSnapshot", LEDGER_SNAPSHOT_ENV, env, root, sources_file)
+    data["consentContracts"] = ledger_snapshot(snapshot) if snapshot else {}
     return data
 
 

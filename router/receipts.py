@@ -68,6 +68,9 @@ def build_receipt(document: dict, *, input_digest: str, prompt_digest: str | Non
         "decisionId": document["decisionId"],
         "decisionKind": kind,
         "issuedAt": issued_at,
+        # governance evidence: the approvals the decision relied on (never a token) and its evaluation time
+        "approvals": list(document.get("approvals") or []),
+        "evaluation": document.get("evaluation"),
     }
     if kind == PERSONAL_KIND:
         gov = document.get("governanceRefs") or {}

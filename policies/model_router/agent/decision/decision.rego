@@ -13,11 +13,13 @@ import data.model_router.agent.candidates
 import data.model_router.agent.config
 import data.model_router.agent.escalation
 import data.model_router.agent.guardrail
+import data.model_router.agent.hosted
 import data.model_router.agent.quality
 import data.model_router.agent.request
 import data.model_router.agent.reserve
 import data.model_router.agent.selection
 import data.model_router.agent.signals
+import data.model_router.approvals.token
 
 # METADATA
 # description: |
@@ -135,6 +137,17 @@ _escalation_target := selection.outcome.lane if {
 	selection.outcome.lane != null
 }
 
+# The lane approvals are judged for (the escalation's target lane), null when there is none.
+default _approval_lane := null
+
+_approval_lane := _escalation_target
+
+# The evidence of every approval token the request presents (never the token itself).
+_approvals := array.concat(
+	[a | a := escalation.approval(_approval_lane)],
+	[a | a := hosted.approval(_approval_lane)],
+)
+
 default _escalation_valid := false
 
 _escalation_valid if escalation.valid_for(_escalation_target)
@@ -221,6 +234,8 @@ _header := {
 	"quota": _quota,
 	"missingSignals": signals.missing,
 	"evidence": _evidence,
+	"approvals": _approvals,
+	"evaluation": token.evaluation,
 }
 
 _blocked_result := object.union(_header, {
@@ -279,6 +294,8 @@ default result := {
 	"requestedEvaluation": null,
 	"candidateSet": [],
 	"missingSignals": [],
+	"approvals": [],
+	"evaluation": null,
 	"evidence": {
 		"emit": {},
 		"promptEvidenceMode": "hash-only",

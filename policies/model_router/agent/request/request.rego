@@ -65,6 +65,10 @@ run_ref := object.get(_strings, "runRef", null)
 
 _escalation_keys := ["reason", "receiptRef", "humanJustification"]
 
+# The escalation member that carries the receipt token (any JSON value: the approvals package
+# reports a token that is not a well-formed string as malformed).
+_receipt_token_key := "receiptToken"
+
 _escalation_raw := e if {
 	e := _req.escalation
 	is_object(e)
@@ -76,7 +80,7 @@ _escalation_values := [object.get(_escalation_raw, key, null) | some key in _esc
 _escalation_ok if {
 	is_string(_escalation_raw.reason)
 	_escalation_raw.reason != ""
-	count(object.remove(_escalation_raw, _escalation_keys)) == 0
+	count(object.remove(_escalation_raw, array.concat(_escalation_keys, [_receipt_token_key]))) == 0
 	every value in _escalation_values {
 		_optional_string(value)
 	}
@@ -97,6 +101,18 @@ _absent_if_empty(value) := value if value != ""
 default escalation := null
 
 escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
+
+# METADATA
+# description: The escalation receipt token (null when absent); it is never echoed into the decision.
+default receipt_token := null
+
+receipt_token := _escalation_raw[_receipt_token_key] if _escalation_ok
+
+# METADATA
+# description: The egress approval token beside `egressApprovalRef` (null when absent).
+default egress_approval_token := null
+
+egress_approval_token := _req.egressApprovalToken
 
 # METADATA
 # description: How many times the standard lane already failed (default 0).

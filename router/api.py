@@ -7,6 +7,7 @@
         decision.status, decision.lane, decision.reason
         decision.to_dict()                         # the exact decision document
         decision.to_guardrail()                    # sourceos.guardrail.decision.v0.1
+        router.decide(bundle, agentplane=True).to_agentplane()  # agentplane lane-decision receipt
         decision.receipt                           # the RouteDecisionReceipt appended to the log
 
 No policy rule is implemented here. Faults (OPA unreachable, timeout, HTTP error, an undefined or
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from router import bundle_input, engine as engine_mod, paths
+from router import agentplane as agentplane_mod, approvals, bundle_input, engine as engine_mod, paths
 from router.bundle_input import InvalidBundle, PreparedBundle, Violation
 from router.config import Settings, load_settings
 from router.decision import (
@@ -148,6 +149,9 @@ class Router:
         opa_args: Iterable[str] = (),
         opa_log: str | Path | None = None,
         validate_results: bool = True,
+        agentplane: bool = False,
+        agentplane_receipts: bool = False,
+        evaluation_time: str | None = None,
     ) -> None:
         self.settings = settings or load_settings(
             config_file,
@@ -167,7 +171,21 @@ class Router:
             )
         log_path = s.receipts_path
         self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
+        # agentplane: evaluate the agentplane projection in each decision's own query;
+        # agentplane_receipts: also append each agentplane receipt beside the receipt log
+        if agentplane_receipts and not log_path:
+            self.engine.close()
+            raise ValueError("agentplane_receipts: the agentplane receipts are written beside the receipt log, and receipts are off")
+        self.agentplane = bool(agentplane or agentplane_receipts)
+        self.agentplane_log = (
+            agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts else None
+        )
         self.validate_results = validate_results
+        # A fixed evaluation time (tests, replay): the argument, else MODEL_ROUTER_EVALUATION_TIME;
+        # otherwise every query is stamped with the router's own clock.
+        self.fixed_evaluation = (
+            approvals.parse_evaluation_time(evaluation_time, "evaluation_time") if evaluation_time else approvals.fixed_evaluation()
+        )
         self._catalogue = _Catalogue(self.engine)
         self._guardrail_context = _LazyGuardrailContext(self._catalogue)
 
@@ -257,18 +275,57 @@ class Router:
             d.receipt = r
         return decisions
 
-    def decide(self, bundle: Any, *, source: str | None = None) -> Decision:
-        """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input."""
+    def evaluation(self) -> dict:
+        """The evaluation stamp for the next query: the fixed time when configured, else the clock now."""
+        return self.fixed_evaluation or approvals.now_evaluation()
+
+    @staticmethod
+    def _stamped(prep: PreparedBundle, evaluation: dict) -> dict:
+        return {**prep.bundle, "evaluation": evaluation}
+
+    def _projected(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
+        """The decision from a data.model_router.agentplane.result answer, carrying its projection."""
+        projection = None
+        if answer.ok:
+            result, projection = agentplane_mod.split_result(answer.result)
+            if projection is None:
+                answer = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
+                                                 detail=f"data.{agentplane_mod.PACKAGE}.{agentplane_mod.RULE} is not a decision with its projection")
+            else:
+                answer = engine_mod.EngineResult(result=result, revision=answer.revision)
+        decision = self._build(prep, answer)
+        if decision.fault is None:
+            decision.agentplane = projection
+        return decision
+
+    def _finish(self, decisions: list[Decision], preps: list[PreparedBundle]) -> list[Decision]:
+        decisions = self._record(decisions, preps)
+        if self.agentplane_log is not None:
+            agentplane_mod.write_beside(self.agentplane_log, decisions)
+        return decisions
+
+    def decide(
+        self, bundle: Any, *, source: str | None = None, agentplane: bool | None = None, evaluation: dict | None = None
+    ) -> Decision:
+        """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input.
+
+        AGENTPLANE (default: the router's setting) evaluates the agentplane projection in the same query.
+        EVALUATION (replay only) re-uses a recorded {"time", "timeNs"} instead of the router's clock."""
         prep = self.prepare(bundle, source)
-        answer = self.engine.decide(prep.bundle)
+        stamped = self._stamped(prep, evaluation or self.evaluation())
+        if self.agentplane if agentplane is None else agentplane:
+            decision = self._projected(prep, self.engine.query(stamped, agentplane_mod.PACKAGE, agentplane_mod.RULE))
+            return self._finish([decision], [prep])[0]
+        answer = self.engine.decide(stamped)
         return self._record([self._build(prep, answer)], [prep])[0]
 
-    def decide_many(self, bundles: Iterable[Any]) -> list[Decision]:
+    def decide_many(self, bundles: Iterable[Any], *, agentplane: bool | None = None) -> list[Decision]:
         """Decide many bundles with data.model_router.batch.decisions: one OPA round trip for up to
         BATCH_CHUNK bundles; a larger batch is split into sub-batches evaluated concurrently.
 
         Every bundle is validated first; if any is unusable, InvalidBundle lists all violations
-        (each naming the bundle's file or its index) and OPA is not asked.
+        (each naming the bundle's file or its index) and OPA is not asked. AGENTPLANE as for decide
+        (data.model_router.agentplane.results then answers each sub-batch).
         """
         preps: list[PreparedBundle] = []
         violations: list[Violation] = []
@@ -281,14 +338,20 @@ class Router:
             raise InvalidBundle(violations)
         if not preps:
             return []
-        inputs = [p.bundle for p in preps]
+        stamp = self.evaluation()  # one evaluation time for the whole batch
+        inputs = [self._stamped(p, stamp) for p in preps]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
+        project = self.agentplane if agentplane is None else agentplane
+        ask = self.engine.decide_many
+        if project:
+            def ask(chunk):
+                return self.engine.query({"bundles": chunk}, agentplane_mod.PACKAGE, agentplane_mod.BATCH_RULE, decisions=max(1, len(chunk)))
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-router-batch") as pool:
-                answers = list(pool.map(self.engine.decide_many, chunks))
+                answers = list(pool.map(ask, chunks))
         else:
-            answers = [self.engine.decide_many(chunk) for chunk in chunks]
+            answers = [ask(chunk) for chunk in chunks]
         decisions = []
         for i, prep in enumerate(preps):
             answer, key = answers[i // BATCH_CHUNK], str(i % BATCH_CHUNK)
@@ -302,8 +365,8 @@ class Router:
                                               detail=f"data.model_router.decision is undefined for bundles[{i}]")
             else:
                 one = engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
-            decisions.append(self._build(prep, one))
-        return self._record(decisions, preps)
+            decisions.append(self._projected(prep, one) if project else self._build(prep, one))
+        return self._finish(decisions, preps) if project else self._record(decisions, preps)
 
     # -- explanations ------------------------------------------------------------------------
     def explain(self, bundle: Any, *, source: str | None = None) -> Explanation:
@@ -343,6 +406,12 @@ def explain_decision(decision: Decision, reasons: dict) -> Explanation:
         lines.append(f"  the lane that would be chosen if requested explicitly: {decision.suggested_lane}")
     if decision.get("missingSignals"):
         lines.append("  missing signals: " + ", ".join(decision.get("missingSignals")))
+    for approval in doc.get("approvals") or []:  # the policy's verdict on each approval presented
+        verdict, expires = approval.get("verdict"), approval.get("expiresAt")
+        lines.append(f"  approval {approval.get('kind')} {approval.get('ref')}: {describe_reason(reasons, verdict)}")
+        fix = remediation_for(reasons, verdict) if verdict != "valid" else None
+        if fix:
+            changes.append(f"{approval.get('kind')}: {fix}" + (f" at {expires}" if verdict.endswith(":expired") and expires else ""))
     items = (
         [(t.target, t.admissible, t.reasons, None, None) for t in decision.targets]
         if decision.is_personal

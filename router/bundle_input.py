@@ -359,6 +359,9 @@ def prepare(bundle: Any, source: str = "<bundle>") -> PreparedBundle:
     bad = _shape_violation(bundle, source)
     if bad:
         raise InvalidBundle([bad])
+    if isinstance(bundle, dict) and "evaluation" in bundle:
+        raise InvalidBundle([Violation(source, "$.evaluation", "a caller-supplied evaluation time",
+                                       "no evaluation member: the router stamps the evaluation time itself")])
     clean, prompt_digest = strip_prompt_text(bundle, source)
     violations = schema_violations(clean, source)
     if violations:

@@ -38,7 +38,9 @@ def _unusable_types() -> tuple[type, ...]:
     from router.bundle_input import InvalidBundle
     from router.config import ConfigError
 
-    types: list[type] = [InvalidBundle, ConfigError]
+    from router.approvals import ApprovalError
+
+    types: list[type] = [InvalidBundle, ConfigError, ApprovalError]
     try:
         from router.contracts.errors import UnusableInput
 
@@ -73,7 +75,7 @@ def router_options(fn):
     return fn
 
 
-def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **options):
     from router.api import Router
 
     return Router(
@@ -82,6 +84,7 @@ def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
         timeout_ms=timeout_ms,
         receipts_dir=receipts_dir,
         receipts=False if no_receipts else None,
+        **options,
     )
 
 
@@ -134,18 +137,30 @@ def decision_row(name: str, decision) -> list[str]:
 
 @main.command()
 @click.argument("bundle", metavar="BUNDLE.json|-")
-@click.option("--format", "fmt", type=click.Choice(["decision", "receipt", "guardrail", "table"]), default="decision", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["decision", "receipt", "guardrail", "agentplane", "table"]), default="decision", show_default=True)
+@click.option("--agentplane-receipts", is_flag=True, help="also append the agentplane lane-decision receipt beside the receipt log")
 @router_options
-def decide(bundle, fmt, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
-    """Decide one input bundle (a file, or - for standard input) and print the decision."""
+def decide(bundle, fmt, agentplane_receipts, config_file, opa_url, timeout_ms, receipts_dir, no_receipts):
+    """Decide one input bundle (a file, or - for standard input) and print the decision.
+
+    \b
+    --format agentplane prints agentplane's lane-decision receipt; when the projection is
+    refused (no runRef, a personal route, a value with no agentplane counterpart) the reasons
+    go to standard error and the exit code is 3.
+    """
     from router import bundle_input
 
     unusable = _unusable_types()
+    if agentplane_receipts and no_receipts:
+        _fail("error: --agentplane-receipts writes beside the receipt log; it cannot be used with --no-receipts", EXIT_UNUSABLE)
+    options = {"agentplane": fmt == "agentplane", "agentplane_receipts": agentplane_receipts}
     try:
         prep = bundle_input.load(bundle)
-        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts) as router:
+        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **options) as router:
             decision = router.decide(prep)
-            if fmt == "decision":
+            if fmt == "agentplane":
+                out = _agentplane_or_exit(decision)
+            elif fmt == "decision":
                 out = json.dumps(decision.to_dict(), indent=2, ensure_ascii=False)
             elif fmt == "guardrail":
                 out = json.dumps(decision.to_guardrail(), indent=2, ensure_ascii=False)
@@ -166,6 +181,25 @@ def decide(bundle, fmt, config_file, opa_url, timeout_ms, receipts_dir, no_recei
     click.echo(out)
     _fault_note(decision)
     sys.exit(decision.exit_code)
+
+
+def _agentplane_or_exit(decision) -> str:
+    from router.agentplane import ProjectionRefused
+    from router.api import _local_policy_data
+    from router.guardrail import describe_reason, remediation_for
+
+    try:
+        return json.dumps(decision.to_agentplane(), indent=2, ensure_ascii=False)
+    except ProjectionRefused as exc:
+        reasons = _local_policy_data().get("reasons") or {}
+        click.echo(f"error: no agentplane lane-decision receipt for {decision.decision_id}:", err=True)
+        for code in exc.reasons:
+            fix = remediation_for(reasons, code)
+            click.echo(f"  {describe_reason(reasons, code)}" + (f"; fix: {fix}" if fix else ""), err=True)
+        if exc.detail:
+            click.echo(f"  {exc.detail}", err=True)
+        _fault_note(decision)
+        sys.exit(EXIT_REFUSED)
 
 
 @main.command()
@@ -255,6 +289,15 @@ def _register_validate() -> None:
 
 
 _register_validate()
+
+
+def _register_approvals() -> None:
+    from router.approvals_cli import approvals_group
+
+    main.add_command(approvals_group, "approvals")
+
+
+_register_approvals()
 
 
 @main.group()

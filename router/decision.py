@@ -32,7 +32,8 @@ AGENT_STATUSES = ("selected", "downgraded", "deferred", "denied", "quarantined")
 PERSONAL_STATUSES = ("selected", "fallback", "denied")
 AGENT_ECHO = (
     "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
-    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "guardrailRef", "prompt",
+    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "guardrailRef",
+    "prompt", "runRef",
 )
 PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "guardrailRef", "personal", "prompt")
 
@@ -170,7 +171,7 @@ class Target:
 class Decision:
     """A route decision. Read its fields as attributes; `to_dict()` is the exact document."""
 
-    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context")
+    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context", "agentplane")
 
     def __init__(
         self,
@@ -192,6 +193,7 @@ class Decision:
         self.receipt = receipt
         self.source = source
         self._guardrail_context = guardrail_context
+        self.agentplane = None  # the agentplane projection, when it was asked for (router.agentplane)
 
     # identity
     kind = property(lambda self: self._doc["kind"])
@@ -272,6 +274,13 @@ class Decision:
         from router import guardrail
 
         return guardrail.project(self, self._guardrail_context)
+
+    def to_agentplane(self) -> dict:
+        """agentplane's ModelRoutingLaneDecisionReceipt v0.1 for this decision (validated against its
+        schema). Raises router.agentplane.ProjectionRefused with reason codes when there is none."""
+        from router import agentplane
+
+        return agentplane.receipt_for(self)
 
     def to_receipt(self) -> dict | None:
         """The RouteDecisionReceipt recorded for this decision (None when receipts are off)."""

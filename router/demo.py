@@ -5,11 +5,12 @@ decision in full. Receipts go to build/demo-receipts/ unless a receipts director
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
 
-from router import paths
+from router import approvals, paths
 
 DEMO_RECEIPTS = paths.BUILD / "demo-receipts"
 
@@ -48,7 +49,9 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
 
         settings = replace(settings, receipts_dir=DEMO_RECEIPTS)
     rows, decisions, mismatches, refused = [], {}, 0, 0
-    with Router(settings=settings) as router:
+    # the examples carry approval tokens issued for the fixed evaluation time they are decided at
+    fixed = None if os.environ.get(approvals.EVALUATION_TIME_ENV) else approvals.FIXTURE_EVALUATION_TIME
+    with Router(settings=settings, evaluation_time=fixed) as router:
         click.echo(f"engine: {router.engine.describe}")
         for path in bundles:
             expected_file = path.with_name(path.stem + ".expected.json")

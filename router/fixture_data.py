@@ -11,6 +11,10 @@ against a running OPA server. Both decision families share the format: `family` 
 `status`, `lane`, `reasonsInclude`, optional `suggestedLane`) or `personal` (expected `status`, `target`,
 `reasonsInclude`, optional `profileRef`). An optional `"schemaValidInput": false` marks a case whose bundle
 deliberately violates the input schema, to show the policy failing closed on its own.
+
+Every case is decided at the fixed evaluation time `router.approvals.FIXTURE_EVALUATION_TIME` (the
+input gets the `evaluation` member the router would stamp), so the committed approval tokens keep
+working whatever today's date is.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from router import paths
+from router import approvals, paths
 from router.data_views import write_data_root
 
 DATA_ROOT = "model_router_fixtures"
@@ -67,7 +71,8 @@ def cases(bundles_dir: Path | None = None) -> dict[str, dict]:
         bundle = _load(bundle_path)
         if not isinstance(bundle, dict) or bundle.get("kind") != "RouteInputBundle":
             raise FixtureError(f"{bundle_path}: $.kind: expected \"RouteInputBundle\"")
-        out[name] = {"input": bundle, "expected": expected}
+        stamp = approvals.parse_evaluation_time(approvals.FIXTURE_EVALUATION_TIME, "FIXTURE_EVALUATION_TIME")
+        out[name] = {"input": {**bundle, "evaluation": stamp}, "expected": expected}
     return out
 
 

@@ -14,6 +14,14 @@ Two sources, both loaded without naming any file in code:
    after the folder (`policies/data/reasons/*.json` -> `data.model_router_data.reasons`; a key defined
    twice is an error). A few entries get a keyed view instead of the raw document (DATA_VIEWS).
 
+Two more inputs are configuration, each named in sources.json and replaceable from the environment:
+- the active ApprovalTrustAnchors document (`trustAnchors`; MODEL_ROUTER_TRUST_ANCHORS=<file>),
+  assembled as `trustAnchors.issuers[issuerId].keys[kid]`;
+- the governance-ledger snapshot (`ledgerSnapshot`; MODEL_ROUTER_LEDGER_SNAPSHOT=<file or folder>):
+  PersonalTuningContract documents (one per file in a folder, or a file holding one contract or an
+  array of them), assembled as `consentContracts[contractId]`.
+Both are checked against their schemas here; a document that does not conform stops the assembly.
+
 Every error names the file, the JSON path and what was expected; `make data` exits 2 on any of them.
 This is a reshaping of the documents, never a policy rule.
 """
@@ -21,6 +29,7 @@ This is a reshaping of the documents, never a policy rule.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -113,17 +122,23 @@ def _binding(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["bindingId"], {"document": doc, "routes": keyed(doc["routes"], "routeId", src, "routes")}
 
 
+def _agentplane_mapping(doc: dict, src: Path) -> tuple[str, dict]:
+    return doc["mappingId"], {"document": doc}
+
+
 # kind -> (collection name in data, how to key and view it)
 ASSEMBLERS = {
     "AgentExecutionModelRoutingPolicy": ("policies", _policy),
     "AgentExecutionBudgetResourceOptimizer": ("optimizers", _optimizer),
     "ModelPriceCatalog": ("priceCatalogs", _price_catalog),
     "LocalPersonalRouteBinding": ("bindings", _binding),
+    "AgentplaneLaneDecisionMapping": ("agentplaneMappings", _agentplane_mapping),
     **{kind: (model_data.COLLECTIONS[kind][0], view) for kind, view in model_data.ASSEMBLERS.items()},
 }
 
 # role under "active" -> the collection whose loaded documents it must name
 ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog": "priceCatalogs", **model_data.ACTIVE_ROLES}
+ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 
 def _contract_violations(docs: list[tuple[dict, str]], root: Path) -> list[str]:
@@ -143,6 +158,69 @@ def _contract_violations(docs: list[tuple[dict, str]], root: Path) -> list[str]:
     return out
 
 
+# ---- configuration: trust anchors and the ledger snapshot ---------------------------------------
+
+
+TRUST_ANCHORS_ENV = "MODEL_ROUTER_TRUST_ANCHORS"
+LEDGER_SNAPSHOT_ENV = "MODEL_ROUTER_LEDGER_SNAPSHOT"
+
+
+def _conform(doc: Any, kind: str, src: Path) -> None:
+    from router.contracts.schemas import schema_violations
+
+    problems = schema_violations(doc, kind, str(src))
+    if problems:
+        raise PolicyDataError("\n".join(str(p) for p in problems))
+
+
+def trust_anchors(path: Path) -> dict:
+    """The ApprovalTrustAnchors document in PATH as policy data: issuers by issuerId, keys by kid."""
+    doc = _load(path)
+    _conform(doc, "ApprovalTrustAnchors", path)
+    issuers = {}
+    for i, issuer in enumerate(doc["issuers"]):
+        if issuer["issuerId"] in issuers:
+            raise PolicyDataError(f"{path}: $.issuers[{i}].issuerId: duplicate issuer {issuer['issuerId']!r}")
+        issuers[issuer["issuerId"]] = {
+            "purposes": issuer["purposes"],
+            "maxLifetimeSeconds": issuer.get("maxLifetimeSeconds", 86400),
+            "demo": bool(issuer.get("demo", False)),
+            "keys": {k["kid"]: {"jwk": k["jwk"], "status": k["status"]} for k in keyed(issuer["keys"], "kid", path, f"issuers[{i}].keys").values()},
+        }
+    return {"anchorsId": doc["anchorsId"], "demo": bool(doc.get("demo", False)), "issuers": issuers}
+
+
+def ledger_snapshot(path: Path) -> dict:
+    """The PersonalTuningContract documents in PATH (a folder of files, or one file) by contractId."""
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+    elif path.exists():
+        files = [path]
+    else:
+        raise PolicyDataError(f"{path}: ledger snapshot not found (expected a file or a folder of contracts)")
+    contracts: dict[str, dict] = {}
+    for src in files:
+        loaded = _load(src)
+        for j, doc in enumerate(loaded if isinstance(loaded, list) else [loaded]):
+            where = Path(f"{src}[{j}]") if isinstance(loaded, list) else src
+            _conform(doc, "PersonalTuningContract", where)
+            if doc["contractId"] in contracts:
+                raise PolicyDataError(f"{where}: $.contractId: duplicate contract {doc['contractId']!r}")
+            contracts[doc["contractId"]] = doc
+    return contracts
+
+
+def _configured(sources: dict, key: str, env_name: str, env: dict, root: Path, sources_file: Path) -> Path | None:
+    if env.get(env_name):
+        return Path(env[env_name]).expanduser()
+    rel = sources.get(key)
+    if rel is None:
+        return None
+    if not isinstance(rel, str):
+        raise PolicyDataError(f"{sources_file}: $.{key}: expected a path relative to the repository")
+    return root / rel
+
+
 # ---- policy data files (policies/data/**) ----------------------------------------------------------
 
 
@@ -152,11 +230,13 @@ def data_key(name: str) -> str:
     return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else name
 
 
-def data_files(data_dir: Path) -> list[Path]:
-    """Every policy data file under DATA_DIR (sources.json, the manifest, aside), in a stable order."""
+def data_files(data_dir: Path, documents: set[Path] = frozenset()) -> list[Path]:
+    """Every policy data file under DATA_DIR, in a stable order: sources.json (the manifest) and the
+    contract documents it names (DOCUMENTS, resolved paths) are not data files."""
     return sorted(
         p for p in data_dir.rglob("*")
         if p.is_file() and p.suffix in DATA_SUFFIXES and p != data_dir / SOURCES_FILE
+        and p.resolve() not in documents
         and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)
     )
 
@@ -217,12 +297,14 @@ DATA_VIEWS: dict[str, Callable[[dict, str], Any]] = {
 }
 
 
-def load_data_files(data_dir: Path, root: Path, reserved: set[str]) -> tuple[dict[str, Any], list[str]]:
+def load_data_files(
+    data_dir: Path, root: Path, reserved: set[str], documents: set[Path] = frozenset()
+) -> tuple[dict[str, Any], list[str]]:
     """Every policy data file under DATA_DIR, validated and mounted by convention; (data, problems)."""
     out: dict[str, Any] = {}
     origin: dict[str, str] = {}
     problems: list[str] = []
-    for path in data_files(data_dir):
+    for path in data_files(data_dir, documents):
         shown = _show(path, root)
         doc = _load(path, shown)
         try:
@@ -264,9 +346,10 @@ def load_data_files(data_dir: Path, root: Path, reserved: set[str]) -> tuple[dic
     return out, problems
 
 
-def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict:
+def assemble(sources_file: Path | None = None, root: Path | None = None, env: dict | None = None) -> dict:
     """Read sources.json, every contract document it names and every policy data file beside it;
     return data.model_router_data. Raise PolicyDataError listing every problem found."""
+    env = os.environ if env is None else env
     root = root or paths.ROOT
     sources_file = sources_file or paths.POLICY_DATA / SOURCES_FILE
     sources = _load(sources_file, _show(sources_file, root))
@@ -300,7 +383,12 @@ def assemble(sources_file: Path | None = None, root: Path | None = None) -> dict
         collection = ACTIVE_ROLES.get(role)
         if collection and ident not in data[collection]:
             problems.append(f"{shown_sources}: $.active.{role}: {ident!r} is not among the loaded documents")
-    files, file_problems = load_data_files(sources_file.parent, root, set(data))
+    anchors = _configured(sources, "trustAnchors", TRUST_ANCHORS_ENV, env, root, sources_file)
+    data["trustAnchors"] = trust_anchors(anchors) if anchors else {"anchorsId": None, "demo": False, "issuers": {}}
+    snapshot = _configured(sources, "ledgerSnapshot", LEDGER_SNAPSHOT_ENV, env, root, sources_file)
+    data["consentContracts"] = ledger_snapshot(snapshot) if snapshot else {}
+    documents = {(root / rel).resolve() for rel in sources.get("documents", [])}
+    files, file_problems = load_data_files(sources_file.parent, root, set(data), documents)
     problems.extend(file_problems)
     if problems:
         raise PolicyDataError("\n".join(problems))

@@ -68,6 +68,9 @@ def build_receipt(document: dict, *, input_digest: str, prompt_digest: str | Non
         "decisionId": document["decisionId"],
         "decisionKind": kind,
         "issuedAt": issued_at,
+        # governance evidence: the approvals the decision relied on (never a token) and its evaluation time
+        "approvals": list(document.get("approvals") or []),
+        "evaluation": document.get("evaluation"),
     }
     if kind == PERSONAL_KIND:
         gov = document.get("governanceRefs") or {}
@@ -107,6 +110,8 @@ def build_receipt(document: dict, *, input_digest: str, prompt_digest: str | Non
     escalation = document.get("escalation")
     de_escalation = document.get("deEscalation") or {}
     request_echo = document.get("input") or {}
+    if request_echo.get("runRef"):
+        head["runRef"] = request_echo["runRef"]
     lane = selected.get("lane")
     after_stage = de_escalation.get("afterStage") if de_escalation.get("required") else None
     if lane in PREMIUM_LANES and after_stage is None:

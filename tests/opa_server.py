@@ -108,20 +108,29 @@ class OpaServer:
 
     # -- decisions ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def stamped(bundle: Any) -> Any:
+        """BUNDLE with the evaluation time the router would stamp (the fixed test time), unless it has one."""
+        from router.approvals import fixed_evaluation
+
+        if isinstance(bundle, dict) and "evaluation" not in bundle:
+            return {**bundle, "evaluation": fixed_evaluation()}
+        return bundle
+
     def decide(self, bundle: Any) -> dict | None:
-        """data.model_router.decision for BUNDLE; None when the policy leaves it undefined."""
-        return self.result_at("model_router/decision", bundle)
+        """data.model_router.decision for BUNDLE (stamped as the router does); None when undefined."""
+        return self.result_at("model_router/decision", self.stamped(bundle))
 
     def agent_decision(self, bundle: Any) -> dict | None:
         """data.model_router.agent.decision.result for BUNDLE (the agent family, without dispatch)."""
-        return self.result_at("model_router/agent/decision/result", bundle)
+        return self.result_at("model_router/agent/decision/result", self.stamped(bundle))
 
     def agent_decision_with_data(self, bundle: Any, model_router_data: dict) -> dict | None:
         """The agent decision for BUNDLE with data.model_router_data replaced by MODEL_ROUTER_DATA."""
         rows = self.rows(
             "d := data.model_router.agent.decision.result with input as input.bundle "
             "with data.model_router_data as input.data",
-            {"bundle": bundle, "data": model_router_data},
+            {"bundle": self.stamped(bundle), "data": model_router_data},
         )
         return rows[0]["d"] if rows else None
 

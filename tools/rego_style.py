@@ -91,7 +91,7 @@ def regal_catalogue(root: Path = ROOT) -> str:
     from router import policy_data
 
     data = policy_data.assemble()
-    codes = set(data.get("reasons", {}))
+    codes = {code.split(":", 1)[0] for code in data.get("reasons", {})}
     values: set[str] = set()
     for schema in sorted((root / "schemas").glob("*.schema.json")):
         if any(word in schema.name for word in ("decision", "receipt")):

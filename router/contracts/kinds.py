@@ -40,7 +40,7 @@ KINDS: dict[str, Kind] = {
 
 
 # modules that register further document kinds (and their rules) when imported
-EXTENSIONS = ("router.contracts.model_rules",)
+EXTENSIONS = ("router.contracts.model_rules", "router.contracts.agentplane_rules", "router.contracts.approval_rules")
 _extensions_loaded = False
 
 

@@ -87,6 +87,9 @@ EXPECTED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     (BINDING, "policy-flags-strict"): [("$.policy.promptEgressDefault", '"allow-with-policy"', '"deny"')],
     (BINDING, "evidence-flags-true"): [("$.evidence.emitRuntimeHealth", "false", "true")],
     (BINDING, "unique-ids"): [("$.routes[2].routeId", '"local-router"', "a routeId not used before (already used at index 0)")],
+    ("route-input-bundle", "evaluation-is-stamped"): [
+        ("$.evaluation", "a caller-supplied evaluation time", "no evaluation member: the router stamps the evaluation time itself")
+    ],
     ("route-input-bundle", "prompt-digest-matches-text"): [
         (
             "$.request.prompt.sha256",

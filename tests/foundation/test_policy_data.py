@@ -33,8 +33,12 @@ def test_default_sources_assemble_with_keyed_views():
 
 def test_every_data_file_is_mounted_by_its_name():
     data = policy_data.assemble()
-    files = policy_data.data_files(paths.POLICY_DATA)
+    sources = json.loads((paths.POLICY_DATA / "sources.json").read_text())
+    documents = {(ROOT / rel).resolve() for rel in sources["documents"]}
+    files = policy_data.data_files(paths.POLICY_DATA, documents)
     assert {p.relative_to(paths.POLICY_DATA).parts[0] for p in files} >= {"local-profiles.json", "model-score-tiers.json", "reasons"}
+    in_data_folder = {p for p in documents if p.is_relative_to(paths.POLICY_DATA.resolve())}
+    assert in_data_folder and not in_data_folder & {p.resolve() for p in files}, "contract documents are not data files"
     for path in files:
         rel = path.relative_to(paths.POLICY_DATA)
         key = policy_data.data_key(rel.parts[0] if len(rel.parts) == 2 else path.stem)

@@ -32,7 +32,7 @@ def demo_binding() -> dict:
 def test_a_bundle_with_personal_is_decided_as_a_personal_route(personal_opa):  # noqa: F811
     decision = personal_opa.decide(bundle("router-healthy-laptop"))
     assert decision["kind"] == "LocalPersonalRouteDecision"
-    family = personal_opa.result_at("model_router/personal/decision/result", bundle("router-healthy-laptop"))
+    family = personal_opa.result_at("model_router/personal/decision/result", personal_opa.stamped(bundle("router-healthy-laptop")))
     model_fields = {"model", "fallbacks", "blockedCandidates", "modelSelection"}
     assert model_fields <= decision.keys()
     assert {k: v for k, v in decision.items() if k not in model_fields} == family
@@ -119,15 +119,43 @@ def _user_binding(i: int) -> dict:
     b["bindingId"] = f"urn:socioprophet:model-router-binding:many-{i:05d}"
     b["personalization"]["defaultState"] = STATES[i % len(STATES)]
     b["personalization"]["artifactRef"] = f"urn:socioprophet:model-adapter:many-{i:05d}"
+    b["personalization"]["governanceContractRef"] = f"urn:socioprophet:personal-tuning-contract:many-{i:05d}"
     return b
 
 
+def _user_contract(binding: dict) -> dict:
+    """The demo user's ledger contract, re-issued for BINDING (its own id, artifact and promotion)."""
+    contract = load(ROOT / "examples" / "ledger-snapshot" / "demo-user.personal-tuning-contract.json")
+    contract["contractId"] = binding["personalization"]["governanceContractRef"]
+    contract["tuningTarget"]["artifactRef"] = binding["personalization"]["artifactRef"]
+    contract["promotion"]["modelRouterBindingRef"] = binding["bindingId"]
+    return contract
+
+
+def _activation_token(binding: dict, request_id: str, jti: str) -> str:
+    """A personal-activation token for BINDING, signed by the demo issuer for the fixed test time."""
+    from router import approvals
+
+    now = approvals.fixed_evaluation()["timeNs"] // 10**9
+    return approvals.issue(
+        purpose="personal-activation", key=ROOT / "examples" / "approvals" / "demo-issuer-2026.ed25519.pem",
+        kid="demo-2026-01", issuer="urn:socioprophet:approval-issuer:demo", request_id=request_id, jti=jti,
+        issued_at=now - 60, claims={"bindingRef": binding["bindingId"], "artifactRef": binding["personalization"]["artifactRef"],
+                                    "contractId": binding["personalization"]["governanceContractRef"]})
+
+
 def test_many_bindings_are_decided_each_against_its_own(personal_opa):  # noqa: F811
-    personal_opa.put_bindings([_user_binding(i) for i in range(2000)])
+    bindings = [_user_binding(i) for i in range(2000)]
+    personal_opa.put_bindings(bindings)
+    personal_opa.call("PATCH", "/v1/data", [
+        {"op": "add", "path": f"/model_router_data/consentContracts/{bindings[i]['personalization']['governanceContractRef']}",
+         "value": _user_contract(bindings[i])} for i in (0, 1, 2, 3, 4, 777, 1999)])
     template = bundle("office-assist-consented")
     for i in (0, 1, 2, 3, 4, 777, 1999):
         b = copy.deepcopy(template)
-        b["request"]["personal"]["bindingRef"] = f"urn:socioprophet:model-router-binding:many-{i:05d}"
+        personal = b["request"]["personal"]
+        personal["bindingRef"] = f"urn:socioprophet:model-router-binding:many-{i:05d}"
+        personal["ledgerApprovalToken"] = _activation_token(bindings[i], b["request"]["requestId"], personal["ledgerApprovalRef"])
         d = personal_opa.decide(b)
         check_invariants(b, d)
         state = STATES[i % len(STATES)]

@@ -27,6 +27,7 @@ test_infeasible_lane_lists_every_failure_in_table_order if {
 		"not-allowed-for-task-class",
 		"premium-lane-requires-escalation-reason",
 		"premium-lane-requires-escalation-receipt",
+		"egress-approval-invalid:data-class",
 		"data-class-forbids-egress",
 		"premium-reserve-below-threshold",
 		"budget-insufficient:task",

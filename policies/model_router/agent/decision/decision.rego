@@ -13,11 +13,13 @@ import data.model_router.agent.candidates
 import data.model_router.agent.config
 import data.model_router.agent.escalation
 import data.model_router.agent.guardrail
+import data.model_router.agent.hosted
 import data.model_router.agent.quality
 import data.model_router.agent.request
 import data.model_router.agent.reserve
 import data.model_router.agent.selection
 import data.model_router.agent.signals
+import data.model_router.approvals.token
 
 # METADATA
 # description: |
@@ -61,6 +63,7 @@ _input := {
 	"dataClass": request.data_class,
 	"egressApprovalRef": request.egress_approval_ref,
 	"prompt": request.prompt,
+	"runRef": request.run_ref,
 }
 
 # The guardrail reference is echoed only when the request carries one.
@@ -133,6 +136,17 @@ _escalation_target := selection.outcome.lane if {
 	request.requested_lane == null
 	selection.outcome.lane != null
 }
+
+# The lane approvals are judged for (the escalation's target lane), null when there is none.
+default _approval_lane := null
+
+_approval_lane := _escalation_target
+
+# The evidence of every approval token the request presents (never the token itself).
+_approvals := array.concat(
+	[a | a := escalation.approval(_approval_lane)],
+	[a | a := hosted.approval(_approval_lane)],
+)
 
 default _escalation_valid := false
 
@@ -220,6 +234,8 @@ _header := {
 	"quota": _quota,
 	"missingSignals": signals.missing,
 	"evidence": _evidence,
+	"approvals": _approvals,
+	"evaluation": token.evaluation,
 }
 
 _blocked_result := object.union(_header, {
@@ -278,6 +294,8 @@ default result := {
 	"requestedEvaluation": null,
 	"candidateSet": [],
 	"missingSignals": [],
+	"approvals": [],
+	"evaluation": null,
 	"evidence": {
 		"emit": {},
 		"promptEvidenceMode": "hash-only",

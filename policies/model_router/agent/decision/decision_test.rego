@@ -6,8 +6,10 @@ import data.model_router.agent.testing_test as t
 _keys := {
 	"schemaVersion", "kind", "policyRef", "optimizerRef", "priceCatalogRef", "input", "selected", "quality",
 	"escalation", "deEscalation", "budget", "resources", "quota", "requestedEvaluation", "candidateSet",
-	"missingSignals", "evidence",
+	"missingSignals", "evidence", "approvals", "evaluation",
 }
+
+_arch_escalation := t.escalation_for("architecture-decision", "architecture-decision")
 
 test_routed_decision_document if {
 	d := t.decide(t.bundle)
@@ -28,17 +30,31 @@ test_routed_decision_document if {
 	d.requestedEvaluation == null
 	count(d.candidateSet) == 6
 	d.missingSignals == []
+	d.evaluation == t.bundle.evaluation
+	[approval] := d.approvals
+	approval.kind == "egress-approval"
+	approval.ref == "urn:socioprophet:policy-decision:egress-test-0001"
+	approval.verdict == "valid"
+	approval.issuer == "urn:socioprophet:approval-issuer:demo"
+	approval.tokenDigest == sprintf("sha256:%s", [crypto.sha256(t.bundle.request.egressApprovalToken)])
 }
 
 test_input_echo if {
 	d := t.decide(t.with_request({"requestedLane": "high-end", "escalation": t.valid_escalation}))
 	d.input == {
 		"requestId": "req-test-0001", "executionSurface": "codex", "taskClass": "routine-code", "stage": "execution",
-		"riskClass": "medium", "requestedLane": "high-end", "escalation": t.valid_escalation, "standardLaneFailures": 0,
+		"riskClass": "medium", "requestedLane": "high-end", "standardLaneFailures": 0,
+		"escalation": object.remove(t.valid_escalation, ["receiptToken"]),
 		"deterministicVerificationAvailable": false, "dataClass": "internal",
 		"egressApprovalRef": "urn:socioprophet:policy-decision:egress-test-0001",
 		"prompt": {"sha256": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "chars": 1200},
+		"runRef": null,
 	}
+}
+
+test_run_ref_is_echoed if {
+	d := t.decide(t.with_request({"runRef": "urn:agentplane:run:echo-1"}))
+	d.input.runRef == "urn:agentplane:run:echo-1"
 }
 
 test_budget_and_snapshots if {
@@ -71,19 +87,20 @@ test_evidence if {
 test_escalated_premium_lane if {
 	b := t.with_request({
 		"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high",
-		"requestedLane": "high-end", "escalation": t.valid_escalation,
+		"requestedLane": "high-end", "escalation": _arch_escalation,
 	})
 	d := t.decide(b)
 	d.selected.lane == "high-end"
 	d.selected.reason == "escalation-accepted"
-	d.escalation == {"valid": true, "reason": "architecture-decision", "receiptRef": t.valid_escalation.receiptRef}
+	d.escalation == {"valid": true, "reason": "architecture-decision", "receiptRef": _arch_escalation.receiptRef}
+	{a.kind: a.verdict | some a in d.approvals} == {"escalation-receipt": "valid", "egress-approval": "valid"}
 	d.deEscalation == {"required": true, "afterStage": "planning", "toLane": "standard"}
 	d.requestedEvaluation == t.candidate(d, "high-end")
 	d.requestedEvaluation.reasons == ["feasible"]
 }
 
 test_escalation_judged_for_the_selected_lane_when_none_requested if {
-	b := t.with_request({"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high", "escalation": t.valid_escalation})
+	b := t.with_request({"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high", "escalation": _arch_escalation})
 	d := t.decide(b)
 	d.selected.lane == "high-end"
 	d.escalation.valid == true
@@ -92,7 +109,7 @@ test_escalation_judged_for_the_selected_lane_when_none_requested if {
 test_escalation_invalid_without_receipt if {
 	b := t.with_request({
 		"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high", "requestedLane": "high-end",
-		"escalation": {"reason": "architecture-decision", "humanJustification": "needed"},
+		"escalation": {"reason": "architecture-decision", "humanJustification": "irreversible storage choice with no rollback"},
 	})
 	d := t.decide(b)
 	d.escalation == {"valid": false, "reason": "architecture-decision", "receiptRef": null}

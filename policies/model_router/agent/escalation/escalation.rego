@@ -7,11 +7,20 @@
 #   `repeated-standard-lane-failure` reason needs at least `repeatedFailureThreshold` failures.
 #   An escalation is valid for a lane when all of these hold for it; only a valid escalation lifts the
 #   stage ceiling. After planning, premium work de-escalates (`deescalateAfterPlan`).
+#
+#   Present means verified (docs/policy-authoring.md, "Approvals"): the receipt is an
+#   `escalation-receipt` token (`escalation.receiptToken`) that the trust anchors verify, whose `jti`
+#   is `receiptRef` and whose claims name this request, task class and reason, with `maxLane` at or
+#   above the lane; a reference without its token is missing, a token that fails a check gives
+#   `escalation-receipt-invalid:<why>`. A justification is present when it has at least 20
+#   characters after removing whitespace, control characters and Unicode format characters (Cf).
 package model_router.agent.escalation
 
 import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.request
+import data.model_router.approvals.justification
+import data.model_router.approvals.token
 
 _policy := config.policy.escalationPolicy
 
@@ -28,9 +37,44 @@ reason_given if _esc.reason != null
 # description: Whether the escalation reason is one the policy allows.
 reason_allowed if _esc.reason in _policy.allowedReasons
 
-_receipt_given if _esc.receiptRef != null
+_receipt_kind := "escalation-receipt"
 
-_justification_given if _esc.humanJustification != null
+_receipt_presented if request.receipt_token != null
+
+# The receipt token's failing checks apart from the lane check, computed once per decision.
+_receipt_failures := token.failures(
+	_receipt_kind,
+	request.receipt_token,
+	_esc.receiptRef,
+	{"requestId": request.request_id, "taskClass": request.task_class, "reason": _esc.reason},
+)
+
+# The token's maxLane claim, decoded once per decision.
+_max_lane := token.claim(request.receipt_token, "maxLane")
+
+# METADATA
+# description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
+receipt_verdict(lane) := token.verdict(
+	_receipt_kind,
+	_receipt_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.premium)},
+)
+
+# METADATA
+# description: |
+#   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
+#   check; undefined when no receipt token is presented.
+approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, receipt_verdict(lane)) if {
+	_receipt_presented
+	lanes.premium[lane]
+}
+
+approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, verdict) if {
+	_receipt_presented
+	not lanes.premium[lane]
+	verdict := token.verdict(_receipt_kind, _receipt_failures)
+}
+
+_justification_given if justification.present(_esc.humanJustification)
 
 _justification_required if request.task.requiresHumanJustification == true
 
@@ -41,7 +85,10 @@ _threshold_not_met if {
 
 _receipt_satisfied(lane) if not lanes.requires_receipt[lane]
 
-_receipt_satisfied(_) if _receipt_given
+_receipt_satisfied(lane) if {
+	_receipt_presented
+	receipt_verdict(lane) == "valid"
+}
 
 _justification_satisfied if not _justification_required
 
@@ -71,13 +118,25 @@ _reason_required(lane) if not lanes.premium_tier[lane]
 
 _reason_required(lane) if true in _reason_flags[lanes.premium_tier[lane]]
 
-_checks(lane) := [
+_checks_before_receipt(lane) := [
 	[_fails_reason(lane), "premium-lane-requires-escalation-reason"],
 	[_fails_allowed, "invalid-escalation-reason"],
-	[_fails_receipt(lane), "premium-lane-requires-escalation-receipt"],
+]
+
+_checks_after_receipt := [
 	[_fails_justification, "human-justification-required"],
 	[_fails_threshold, "repeated-failure-threshold-not-met"],
 ]
+
+# A missing receipt, or the first failing check of the presented one.
+_receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
+	lanes.requires_receipt[lane]
+	not _receipt_presented
+} else := [code] if {
+	lanes.requires_receipt[lane]
+	code := receipt_verdict(lane)
+	code != "valid"
+} else := []
 
 _fails_reason(lane) if {
 	_reason_required(lane)
@@ -93,10 +152,6 @@ _fails_allowed if {
 	not reason_allowed
 }
 
-default _fails_receipt(_) := false
-
-_fails_receipt(lane) if not _receipt_satisfied(lane)
-
 default _fails_justification := false
 
 _fails_justification if not _justification_satisfied
@@ -105,10 +160,15 @@ default _fails_threshold := false
 
 _fails_threshold if _threshold_not_met
 
-_failures(lane) := [code |
-	some [failed, code] in _checks(lane)
+_codes(checks) := [code |
+	some [failed, code] in checks
 	failed
 ]
+
+_failures(lane) := array.concat(
+	array.concat(_codes(_checks_before_receipt(lane)), _receipt_codes(lane)),
+	_codes(_checks_after_receipt),
+)
 
 # METADATA
 # description: The lane routine work de-escalates to after the current stage.

@@ -2,6 +2,8 @@ package model_router.agent.escalation_test
 
 import data.model_router.agent.escalation
 import data.model_router.agent.testing_test as t
+import data.model_router.approvals.justification
+import data.model_router.approvals.testing_test as approvals
 
 _arch := t.with_request({"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high"})
 
@@ -33,7 +35,7 @@ test_non_premium_lanes_are_not_gated if {
 }
 
 test_valid_escalation if {
-	b := object.union(_arch, {"request": {"escalation": t.valid_escalation}})
+	b := object.union(_arch, {"request": {"escalation": t.escalation_for("architecture-decision", "architecture-decision")}})
 	escalation.valid_for("high-end") with input as b
 	escalation.valid_for("pro") with input as b
 	escalation.failures("high-end") == [] with input as b
@@ -51,19 +53,23 @@ test_reason_not_allowed if {
 	b := t.with_request({"escalation": {"reason": "gut-feeling", "receiptRef": "urn:socioprophet:escalation-receipt:x"}})
 	escalation.reason_given with input as b
 	not escalation.reason_allowed with input as b
-	escalation.failures("high-end") == ["invalid-escalation-reason"] with input as b
+	escalation.failures("high-end") == [
+		"invalid-escalation-reason",
+		"premium-lane-requires-escalation-receipt",
+	] with input as b
 	not escalation.valid_for("standard") with input as b
 }
 
 test_missing_justification if {
-	b := object.union(_arch, {"request": {"escalation": {"reason": "architecture-decision", "receiptRef": "urn:socioprophet:escalation-receipt:x"}}})
+	esc := object.remove(t.escalation_for("architecture-decision", "architecture-decision"), ["humanJustification"])
+	b := object.union(_arch, {"request": {"escalation": esc}})
 	escalation.failures("high-end") == ["human-justification-required"] with input as b
 	not escalation.valid_for("high-end") with input as b
 }
 
 _repeated(failures) := t.with_request({
 	"standardLaneFailures": failures,
-	"escalation": {"reason": "repeated-standard-lane-failure", "receiptRef": "urn:socioprophet:escalation-receipt:x"},
+	"escalation": t.escalation_for("routine-code", "repeated-standard-lane-failure"),
 })
 
 test_repeated_failure_below_threshold if {
@@ -112,4 +118,78 @@ test_de_escalation_after_a_premium_lane if {
 	not escalation.deescalate_after("standard") with input as t.bundle
 	d := t.with_policy({"document": {"escalationPolicy": {"deescalateAfterPlan": false}}})
 	not escalation.deescalate_after("high-end") with input as t.bundle with data.model_router_data as d
+}
+
+_with_receipt(token) := object.union(_arch, {"request": {
+	"requestedLane": "high-end",
+	"escalation": object.union(t.escalation_for("architecture-decision", "architecture-decision"), {"receiptToken": token}),
+}})
+
+test_fail_invalid_receipt_tokens_are_reported_and_never_valid if {
+	every name, why in {
+		"signature": "signature", "issuer-unknown": "issuer", "issuer-retired-key": "issuer", "purpose": "purpose",
+		"ref-mismatch": "ref-mismatch", "expired": "expired", "not-yet-valid": "not-yet-valid", "lifetime": "lifetime",
+		"request": "request", "task-class": "task-class", "reason": "reason",
+	} {
+		b := object.union(t.bundle, {"request": {
+			"requestedLane": "high-end",
+			"escalation": object.union(t.valid_escalation, {"receiptToken": approvals.tokens[name]}),
+		}})
+		escalation.failures("high-end") == [sprintf("escalation-receipt-invalid:%s", [why])] with input as b
+		not escalation.valid_for("high-end") with input as b
+	}
+}
+
+test_fail_receipt_for_the_wrong_task_class_in_the_receipt_table if {
+	# the routine-code receipt presented for an architecture-decision request
+	b := _with_receipt(approvals.receipts["routine-code/architecture-decision"])
+	escalation.failures("pro") == ["escalation-receipt-invalid:task-class"] with input as b
+}
+
+test_fail_malformed_and_absent_receipts if {
+	escalation.failures("high-end") == ["escalation-receipt-invalid:malformed"] with input as _with_receipt(" ")
+	escalation.failures("high-end") == ["escalation-receipt-invalid:malformed"] with input as _with_receipt(42)
+	escalation.failures("high-end") == ["premium-lane-requires-escalation-receipt"] with input as _with_receipt(null)
+}
+
+test_fail_lane_above_the_receipts_max_lane if {
+	b := object.union(t.bundle, {"request": {"escalation": object.union(t.valid_escalation, {"receiptToken": approvals.tokens["lane-high-end"]})}})
+	escalation.failures("high-end") == [] with input as b
+	escalation.failures("pro") == ["escalation-receipt-invalid:lane"] with input as b
+	escalation.valid_lanes == {lane | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes} - {"pro"} with input as b
+}
+
+test_fail_invisible_justifications if {
+	every text in [
+		"",
+		" ",
+		"\u200b",
+		concat("", ["\u200b" | some _ in numbers.range(1, 40)]),
+		concat("", ["\t\n\r \u00a0\u2028\u2029\u3000\ufeff\u200d\u2060\u0000\u0001" | some _ in numbers.range(1, 10)]),
+		"nineteen visible ch",
+		"n i n e t e e n v i s i b l e c h \u200b\u200b\u200b\u200b\u200b",
+	] {
+		not justification.present(text)
+		esc := object.union(t.escalation_for("architecture-decision", "architecture-decision"), {"humanJustification": text})
+		escalation.failures("high-end") == ["human-justification-required"] with input as object.union(_arch, {"request": {"escalation": esc}})
+	}
+}
+
+test_success_twenty_visible_characters_justify if {
+	justification.present("abcdefghijklmnopqrst")
+	justification.present("\u200babcde\u200b fghij\u00a0klmno pqrst\u200b")
+	not justification.present("abcdefghijklmnopqrs")
+	justification.present("zwanzig sichtbare Zeichen – ü")
+}
+
+test_success_receipt_evidence_without_the_token if {
+	b := _with_receipt(approvals.receipts["architecture-decision/architecture-decision"])
+	e := escalation.approval("high-end") with input as b
+	e.verdict == "valid"
+	e.ref == "urn:socioprophet:escalation-receipt:test-0001"
+	not b.request.escalation.receiptToken in {v | some v in e}
+	n := escalation.approval("standard") with input as b
+	n.verdict == "valid"
+	escalation.approval("standard") == n with input as b
+	not escalation.approval("high-end") with input as _with_receipt(null)
 }

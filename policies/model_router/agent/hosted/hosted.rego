@@ -4,15 +4,21 @@
 #   Rules 10-15, for hosted lanes: the network must be available when hosted admission (or the task
 #   class) requires it; the provider quota must be known when the optimizer denies unknown quota (for
 #   premium lanes also when it denies unknown quota for premium); the provider error rate and p95
-#   latency must be within the declared maxima; prompt egress needs an approval reference when hosted
+#   latency must be within the declared maxima; prompt egress needs a verified approval when hosted
 #   admission requires policy; and `restricted` data never leaves the device. Positive evidence is
 #   required: an absent network, quota, error-rate or latency signal fails its check.
+#
+#   The approval is an `egress-approval` token (`egressApprovalToken`) that the trust anchors verify,
+#   whose `jti` is `egressApprovalRef`, whose claims name this request, list the request's data class
+#   in `dataClasses` and set `maxLane` at or above the lane. A reference without its token is missing
+#   (`hosted-requires-policy-approval`); a token that fails a check gives `egress-approval-invalid:<why>`.
 package model_router.agent.hosted
 
 import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.request
 import data.model_router.agent.signals
+import data.model_router.approvals.token
 
 _admission := config.optimizer.resourcePolicy.hostedAdmission
 
@@ -63,42 +69,89 @@ _latency_too_high if {
 
 _latency_ok if _signal.providerLatencyP95Ms <= _admission.maxProviderLatencyP95Ms
 
-default _approval_missing := false
+_egress_kind := "egress-approval"
 
-_approval_missing if {
-	_admission.requiresPolicy == true
-	request.egress_approval_ref == null
+_egress_presented if request.egress_approval_token != null
+
+# The egress token's failing checks apart from the lane check, computed once per decision.
+_egress_failures := token.failures(
+	_egress_kind,
+	request.egress_approval_token,
+	request.egress_approval_ref,
+	{"requestId": request.request_id, "dataClass": request.data_class},
+)
+
+# The token's maxLane claim, decoded once per decision.
+_max_lane := token.claim(request.egress_approval_token, "maxLane")
+
+# METADATA
+# description: The egress approval's verdict for a hosted lane (`valid` or `egress-approval-invalid:<why>`).
+egress_verdict(lane) := token.verdict(
+	_egress_kind,
+	_egress_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.hosted)},
+)
+
+# METADATA
+# description: |
+#   The egress approval's evidence (no token), judged for LANE when it is hosted, otherwise without
+#   the lane check; undefined when no egress token is presented.
+approval(lane) := token.evidence(_egress_kind, request.egress_approval_token, request.egress_approval_ref, v) if {
+	_egress_presented
+	lanes.hosted[lane]
+	v := egress_verdict(lane)
 }
+
+approval(lane) := token.evidence(_egress_kind, request.egress_approval_token, request.egress_approval_ref, v) if {
+	_egress_presented
+	not lanes.hosted[lane]
+	v := token.verdict(_egress_kind, _egress_failures)
+}
+
+# A missing approval, or the first failing check of the presented one.
+_approval_codes(lane) := ["hosted-requires-policy-approval"] if {
+	_admission.requiresPolicy == true
+	not _egress_presented
+} else := [code] if {
+	_admission.requiresPolicy == true
+	code := egress_verdict(lane)
+	code != "valid"
+} else := []
 
 default _data_class_forbids := false
 
 _data_class_forbids if request.data_class == _no_egress_data_class
 
-# The checks do not depend on the lane except for the quota rule, so the two possible lists (premium
-# or not) are computed once per decision.
-_checks(quota_unknown) := [code |
+# Rules 10-13 do not depend on the lane except for the quota rule, so the two possible lists (premium
+# or not) are computed once per decision; the approval (rule 14) is judged per lane.
+_signal_checks(quota_unknown) := [code |
 	some [failed, code] in [
 		[_network_unavailable, "network-unavailable"],
 		[quota_unknown, "provider-quota-unknown"],
 		[_error_rate_too_high, "provider-error-rate-too-high"],
 		[_latency_too_high, "provider-latency-too-high"],
-		[_approval_missing, "hosted-requires-policy-approval"],
-		[_data_class_forbids, "data-class-forbids-egress"],
 	]
 	failed
 ]
 
-_premium_reasons := _checks(_quota_unknown_for(true))
+_premium_signal_reasons := _signal_checks(_quota_unknown_for(true))
 
-_standard_reasons := _checks(_quota_unknown_for(false))
+_standard_signal_reasons := _signal_checks(_quota_unknown_for(false))
+
+_signal_reasons(lane) := _premium_signal_reasons if lanes.premium[lane]
+
+else := _standard_signal_reasons
+
+_data_class_reasons := ["data-class-forbids-egress" | _data_class_forbids]
 
 # METADATA
 # description: Rule 10-15 failures of every declared lane, by lane (hosted lanes only), in table order.
-failures_by_lane := object.union_n([
+failures_by_lane := object.union(
 	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _standard_reasons | some lane in lanes.hosted},
-	{lane: _premium_reasons | some lane in (lanes.hosted & lanes.premium)},
-])
+	{lane: reasons |
+		some lane in lanes.hosted
+		reasons := array.concat(array.concat(_signal_reasons(lane), _approval_codes(lane)), _data_class_reasons)
+	},
+)
 
 # METADATA
 # description: Rule 10-15 failures of a lane (hosted lanes only), in table order.

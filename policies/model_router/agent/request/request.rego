@@ -18,7 +18,7 @@ _req := r if {
 
 _string_fields := {
 	"requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane",
-	"egressApprovalRef",
+	"egressApprovalRef", "runRef",
 }
 
 # The string fields that hold a non-empty string.
@@ -59,7 +59,15 @@ requested_lane := object.get(_strings, "requestedLane", null)
 # description: Reference to the policy decision approving prompt egress, or null.
 egress_approval_ref := object.get(_strings, "egressApprovalRef", null)
 
+# METADATA
+# description: The agentplane run the request belongs to (echoed, never decided on), or null.
+run_ref := object.get(_strings, "runRef", null)
+
 _escalation_keys := ["reason", "receiptRef", "humanJustification"]
+
+# The escalation member that carries the receipt token (any JSON value: the approvals package
+# reports a token that is not a well-formed string as malformed).
+_receipt_token_key := "receiptToken"
 
 _escalation_raw := e if {
 	e := _req.escalation
@@ -72,7 +80,7 @@ _escalation_values := [object.get(_escalation_raw, key, null) | some key in _esc
 _escalation_ok if {
 	is_string(_escalation_raw.reason)
 	_escalation_raw.reason != ""
-	count(object.remove(_escalation_raw, _escalation_keys)) == 0
+	count(object.remove(_escalation_raw, array.concat(_escalation_keys, [_receipt_token_key]))) == 0
 	every value in _escalation_values {
 		_optional_string(value)
 	}
@@ -93,6 +101,18 @@ _absent_if_empty(value) := value if value != ""
 default escalation := null
 
 escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
+
+# METADATA
+# description: The escalation receipt token (null when absent); it is never echoed into the decision.
+default receipt_token := null
+
+receipt_token := _escalation_raw[_receipt_token_key] if _escalation_ok
+
+# METADATA
+# description: The egress approval token beside `egressApprovalRef` (null when absent).
+default egress_approval_token := null
+
+egress_approval_token := _req.egressApprovalToken
 
 # METADATA
 # description: How many times the standard lane already failed (default 0).

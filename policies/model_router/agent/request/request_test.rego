@@ -18,6 +18,7 @@ test_defaults_for_optional_fields if {
 	request.deterministic_verification == false with input as _minimal
 	request.data_class == "internal" with input as _minimal
 	request.egress_approval_ref == null with input as _minimal
+	request.run_ref == null with input as _minimal
 	request.prompt == null with input as _minimal
 	not request.subject with input as _minimal
 	request.reasons == [] with input as _minimal
@@ -34,6 +35,12 @@ test_given_values_are_read if {
 	request.task.defaultLane == "standard" with input as t.bundle
 	request.stage_entry.maxLaneWithoutEscalation == "standard" with input as t.bundle
 	request.risk_floor.minimumLane == "standard" with input as t.bundle
+}
+
+test_run_ref_is_read_when_a_non_empty_string if {
+	request.run_ref == "run-7" with input as {"request": object.union(_minimal.request, {"runRef": "run-7"})}
+	request.run_ref == null with input as {"request": object.union(_minimal.request, {"runRef": ""})}
+	request.run_ref == null with input as {"request": object.union(_minimal.request, {"runRef": 7})}
 }
 
 test_input_that_is_not_an_object if {

@@ -6,6 +6,8 @@
 #   Each agent test module starts from it and changes only what its test is about.
 package model_router.agent.testing_test
 
+import data.model_router.approvals.testing_test as approvals
+
 # METADATA
 # description: The base bundle; decided as `standard` (selected-cheapest-feasible).
 bundle := {
@@ -24,6 +26,7 @@ bundle := {
 		"deterministicVerificationAvailable": false,
 		"dataClass": "internal",
 		"egressApprovalRef": "urn:socioprophet:policy-decision:egress-test-0001",
+		"egressApprovalToken": approvals.tokens.egress,
 		"prompt": {"sha256": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "chars": 1200},
 		"estimatedInputTokens": 20000,
 		"estimatedOutputTokens": 2000,
@@ -47,14 +50,20 @@ bundle := {
 			"day": {"spent": 5, "highEndSpent": 0, "proSpent": 0},
 		},
 	},
+	"evaluation": approvals.evaluation,
 }
 
 # METADATA
-# description: A valid escalation for every premium lane of every task class.
-valid_escalation := {
-	"reason": "architecture-decision",
+# description: A valid escalation for every premium lane of the base bundle's task class (routine-code).
+valid_escalation := escalation_for("routine-code", "architecture-decision")
+
+# METADATA
+# description: A valid escalation (verified receipt, visible justification) for a task class and reason.
+escalation_for(task_class, reason) := {
+	"reason": reason,
 	"receiptRef": "urn:socioprophet:escalation-receipt:test-0001",
-	"humanJustification": "irreversible storage choice",
+	"receiptToken": approvals.receipts[sprintf("%s/%s", [task_class, reason])],
+	"humanJustification": "irreversible storage choice with no rollback path",
 }
 
 # METADATA

@@ -17,6 +17,8 @@
 #               `missing-signals:<signal>` for each missing or ill-typed signal
 package model_router.personal.decision
 
+import data.model_router.approvals.token
+import data.model_router.personal.consent
 import data.model_router.personal.request
 import data.model_router.personal.signals
 import data.model_router.personal.targets
@@ -188,5 +190,18 @@ result := {
 	"runtimeHealth": signals.runtime_health,
 	"governanceRefs": governance_refs,
 	"egress": egress,
+	"approvals": _approvals,
+	"evaluation": token.evaluation,
 	"evidence": {"emit": _emit, "promptEvidenceMode": "hash-only"},
 }
+
+default _personal_was_tried := false
+
+_personal_was_tried if _personal_tried
+
+default _hosted_was_tried := false
+
+_hosted_was_tried if _consulted("hosted")
+
+# The evidence of the approvals and consent the decision relied on (never a token).
+_approvals := consent.approvals(_personal_was_tried, _hosted_was_tried)

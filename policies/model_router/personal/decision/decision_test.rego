@@ -1,6 +1,24 @@
 package model_router.personal.decision_test
 
+import data.model_router.approvals.testing_test as approvals
 import data.model_router.personal.decision
+
+# METADATA
+# description: The ledger contract of the test binding (granted, encrypted egress allowed).
+_contract_doc := {
+	"contractId": "urn:socioprophet:personal-tuning-contract:test",
+	"subject": {},
+	"baseModelRef": "urn:srcos:model-profile:test-small",
+	"tuningTarget": {"artifactRef": "urn:socioprophet:model-adapter:test"},
+	"consent": {"status": "granted", "signedIntentRef": "consent:1", "expiresAt": "2030-01-01T00:00:00Z"},
+	"dataBoundary": {"egressPolicy": "encrypted-allowed"},
+	"promotion": {"modelRouterBindingRef": "urn:socioprophet:model-router-binding:test"},
+}
+
+_governance := {
+	"trustAnchors": approvals.anchors,
+	"consentContracts": {_contract_doc.contractId: _contract_doc},
+}
 
 _binding_id := "urn:socioprophet:model-router-binding:test"
 
@@ -67,13 +85,13 @@ _binding := {
 	"evidence": {"emitRouteDecision": true, "emitRuntimeHealth": false, "emitGovernanceRefs": true, "ledgerRef": "ledger/repo"},
 }
 
-_data := {
+_data := object.union(_governance, {
 	"bindings": {_binding_id: {"document": _binding, "routes": {route.routeId: route | some route in _binding.routes}}},
 	"localProfiles": {
 		_small: {"profileRef": _small, "memoryRequiredBytes": 1000},
 		_large: {"profileRef": _large, "memoryRequiredBytes": 3000},
 	},
-}
+})
 
 _healthy := {
 	"localServiceHealthy": true,
@@ -97,20 +115,24 @@ _bundle(route_id, personal_patch, request_patch, resources_patch) := {
 			"taskClass": _task[route_id],
 			"prompt": _prompt,
 			"personal": object.union(
-				{"bindingRef": _binding_id, "routeId": route_id, "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1"},
+				{
+					"bindingRef": _binding_id, "routeId": route_id, "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1",
+					"ledgerApprovalToken": approvals.tokens["personal-activation"],
+				},
 				personal_patch,
 			),
 		},
 		request_patch,
 	),
 	"resources": object.union(_healthy, resources_patch),
+	"evaluation": approvals.evaluation,
 }
 
 _decide(bundle) := result if {
 	result := decision.result with input as bundle with data.model_router_data as _data
 }
 
-_egress := {"egressApprovalRef": "egress:1"}
+_egress := {"egressApprovalRef": "egress:1", "egressApprovalToken": approvals.tokens["personal-egress"]}
 
 test_preferred_target_selected if {
 	d := _decide(_bundle("router", {}, {}, {}))
@@ -189,7 +211,11 @@ test_hosted_without_egress_approval_falls_back_to_quality_local if {
 test_restricted_data_never_leaves_the_device if {
 	d := _decide(_bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {}))
 	d.selected.target == "quality-local"
-	d.selected.reasons == ["preferred-target-inadmissible:hosted", "data-class-forbids-egress"]
+	d.selected.reasons == [
+		"preferred-target-inadmissible:hosted",
+		"egress-approval-invalid:data-class",
+		"data-class-forbids-egress",
+	]
 	d.egress.allowed == false
 }
 
@@ -204,7 +230,7 @@ test_no_admissible_target_lists_every_reason_once if {
 }
 
 test_deny_fallback_denies if {
-	d := _decide(_bundle("private", {"ledgerApprovalRef": null}, {}, {}))
+	d := _decide(_bundle("private", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}))
 	d.selected.status == "denied"
 	d.selected.reasons == ["no-admissible-target", "ledger-approval-missing", "route-target-deny"]
 	d.targets[1] == {"target": "deny", "profileRef": null, "admissible": false, "reasons": ["route-target-deny"]}

@@ -26,6 +26,10 @@ _required_refs := ["bindingRef", "routeId"]
 # Fields of `personal` (and of the request) that may be absent or null, and otherwise must be non-empty strings.
 _optional_refs := ["consentRef", "ledgerApprovalRef"]
 
+# The member of `personal` that carries the ledger approval token (any JSON value: the approvals
+# package reports a token that is not a well-formed string as malformed).
+_token_fields := ["ledgerApprovalToken"]
+
 # The data classification vocabulary of the input bundle.
 _data_classes := {"public", "internal", "confidential", "restricted"}
 
@@ -66,6 +70,27 @@ default ledger_approval_ref := null
 ledger_approval_ref := ref(personal.ledgerApprovalRef)
 
 # METADATA
+# title: request_id
+# description: The request id when it is a non-empty string, otherwise null.
+default request_id := null
+
+request_id := ref(_request.requestId)
+
+# METADATA
+# title: ledger_approval_token
+# description: The personal-activation token beside `ledgerApprovalRef` (null when absent).
+default ledger_approval_token := null
+
+ledger_approval_token := personal.ledgerApprovalToken
+
+# METADATA
+# title: egress_approval_token
+# description: The egress-approval token beside `egressApprovalRef` (null when absent).
+default egress_approval_token := null
+
+egress_approval_token := _request.egressApprovalToken
+
+# METADATA
 # title: egress_approval_ref
 # description: The policy decision approving that the prompt leaves the device, or null.
 default egress_approval_ref := null
@@ -101,6 +126,7 @@ _invalid_paths contains sprintf("personal.%s", [field]) if {
 	some field, _ in personal
 	not field in _required_refs
 	not field in _optional_refs
+	not field in _token_fields
 }
 
 _invalid_paths contains "egressApprovalRef" if not _null_or_ref(object.get(_request, "egressApprovalRef", null))

@@ -10,12 +10,18 @@
 #     local-service-unhealthy, local-model-profile-unavailable, insufficient-local-memory,
 #     thermal-critical, battery-critical.
 #   personal-local: the base-local checks, then personalization-disabled, personalization-revoked,
-#     personalization-not-active, consent-contract-missing, personalization-artifact-missing,
-#     consent-missing, ledger-approval-missing.
-#   hosted: network-unavailable, egress-approval-missing, consent-missing, data-class-forbids-egress.
+#     personalization-not-active, consent-contract-missing (no contract ref, or the ledger snapshot
+#     does not hold it), personalization-artifact-missing, consent-missing, the ledger consent checks
+#     (model_router.personal.consent: consent-not-granted:<status>, consent-expired,
+#     consent-ref-mismatch, consent-subject-mismatch, consent-artifact-mismatch,
+#     consent-binding-mismatch), then ledger-approval-missing or personal-activation-invalid:<why>.
+#   hosted: network-unavailable, egress-approval-missing or egress-approval-invalid:<why>,
+#     consent-missing, the ledger consent checks when the route requires consent,
+#     contract-forbids-egress, data-class-forbids-egress.
 #   deny: route-target-deny. Any other value: route-target-unknown.
 package model_router.personal.targets
 
+import data.model_router.personal.consent
 import data.model_router.personal.request
 
 _profiles := data.model_router_data.localProfiles
@@ -75,7 +81,7 @@ _failures("quality-local") := _local_failures(profile_ref("quality-local"))
 
 _failures("personal-local") := array.concat(_local_failures(profile_ref("personal-local")), _personal_failures)
 
-_failures("hosted") := _failing(_hosted_checks)
+_failures("hosted") := array.concat(_hosted_failures, _hosted_tail)
 
 _failures("deny") := ["route-target-deny"]
 
@@ -111,15 +117,26 @@ default _short_of_memory(_) := false
 
 _short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _memory_need(ref)
 
-_personal_failures := _failing([
-	["personalization-disabled", _personalization_disabled],
-	["personalization-revoked", _state == "revoked"],
-	["personalization-not-active", _personalization_not_active],
-	["consent-contract-missing", _missing(object.get(_personalization, "governanceContractRef", null))],
-	["personalization-artifact-missing", _missing(object.get(_personalization, "artifactRef", null))],
-	["consent-missing", _personal_consent_missing],
-	["ledger-approval-missing", _ledger_approval_missing],
-])
+_personal_failures := array.concat(
+	array.concat(
+		_failing([
+			["personalization-disabled", _personalization_disabled],
+			["personalization-revoked", _state == "revoked"],
+			["personalization-not-active", _personalization_not_active],
+			["consent-contract-missing", _contract_missing],
+			["personalization-artifact-missing", _missing(object.get(_personalization, "artifactRef", null))],
+			["consent-missing", _personal_consent_missing],
+		]),
+		consent.failures,
+	),
+	consent.activation_codes,
+)
+
+default _contract_missing := false
+
+_contract_missing if _missing(object.get(_personalization, "governanceContractRef", null))
+
+_contract_missing if consent.contract_missing
 
 default _personalization_disabled := false
 
@@ -148,23 +165,31 @@ _personal_consent_missing if {
 	request.consent_ref == null
 }
 
-default _ledger_approval_missing := false
-
-_ledger_approval_missing if {
-	object.get(_personalization, "activationRequiresLedgerApproval", true) != false
-	request.ledger_approval_ref == null
-}
-
 # A hosted target sends the prompt off the device. Whatever `promptEgressDefault` says (`deny`: denied
 # unless approved; `allow-with-policy`: allowed with a policy approval), the approval is the
 # `egressApprovalRef`; hosted is never admissible without it. A hosted model is reached over the
 # network, so network availability is checked for every hosted target.
-_hosted_checks := [
-	["network-unavailable", object.get(_resources, "networkAvailable", false) != true],
-	["egress-approval-missing", request.egress_approval_ref == null],
-	["consent-missing", _hosted_consent_missing],
+_hosted_failures := array.concat(
+	array.concat(
+		_failing([["network-unavailable", object.get(_resources, "networkAvailable", false) != true]]),
+		consent.egress_codes,
+	),
+	_failing([["consent-missing", _hosted_consent_missing]]),
+)
+
+_hosted_tail := array.concat(_hosted_consent_checks, _failing([
+	["contract-forbids-egress", _contract_forbids_egress],
 	["data-class-forbids-egress", request.data_class == "restricted"],
-]
+]))
+
+# The ledger consent checks, when the hosted route requires consent.
+_hosted_consent_checks := consent.failures if request.route.requiresConsent == true
+
+else := []
+
+default _contract_forbids_egress := false
+
+_contract_forbids_egress if consent.contract_forbids_egress
 
 default _hosted_consent_missing := false
 

@@ -1,6 +1,24 @@
 package model_router.personal.targets_test
 
+import data.model_router.approvals.testing_test as approvals
 import data.model_router.personal.targets
+
+# METADATA
+# description: The ledger contract of the test binding (granted, encrypted egress allowed).
+_contract_doc := {
+	"contractId": "urn:socioprophet:personal-tuning-contract:test",
+	"subject": {},
+	"baseModelRef": "urn:srcos:model-profile:test-small",
+	"tuningTarget": {"artifactRef": "urn:socioprophet:model-adapter:test"},
+	"consent": {"status": "granted", "signedIntentRef": "consent:1", "expiresAt": "2030-01-01T00:00:00Z"},
+	"dataBoundary": {"egressPolicy": "encrypted-allowed"},
+	"promotion": {"modelRouterBindingRef": "urn:socioprophet:model-router-binding:test"},
+}
+
+_governance := {
+	"trustAnchors": approvals.anchors,
+	"consentContracts": {_contract_doc.contractId: _contract_doc},
+}
 
 _binding_id := "urn:socioprophet:model-router-binding:test"
 
@@ -55,13 +73,13 @@ _binding := {
 	"evidence": {"emitRouteDecision": true, "emitRuntimeHealth": true, "emitGovernanceRefs": true},
 }
 
-_data_with(binding) := {
+_data_with(binding) := object.union(_governance, {
 	"bindings": {_binding_id: {"document": binding, "routes": {route.routeId: route | some route in binding.routes}}},
 	"localProfiles": {
 		_small: {"profileRef": _small, "memoryRequiredBytes": 1000},
 		_large: {"profileRef": _large, "memoryRequiredBytes": 3000},
 	},
-}
+})
 
 _data := _data_with(_binding)
 
@@ -74,18 +92,22 @@ _healthy := {
 	"networkAvailable": true,
 }
 
-_personal := {"bindingRef": _binding_id, "routeId": "assist", "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1"}
+_personal := {
+	"bindingRef": _binding_id, "routeId": "assist", "consentRef": "consent:1", "ledgerApprovalRef": "ledger:1",
+	"ledgerApprovalToken": approvals.tokens["personal-activation"],
+}
 
 _bundle(route_id, personal_patch, request_patch, resources_patch) := {
 	"request": object.union(
 		{
-			"requestId": "r",
+			"requestId": "req-1",
 			"taskClass": "office-assist",
 			"personal": object.union(object.union(_personal, {"routeId": route_id}), personal_patch),
 		},
 		request_patch,
 	),
 	"resources": object.union(_healthy, resources_patch),
+	"evaluation": approvals.evaluation,
 }
 
 _reasons(target, bundle) := reasons if {
@@ -96,7 +118,7 @@ _reasons_with(target, bundle, binding) := reasons if {
 	reasons := targets.reasons(target) with input as bundle with data.model_router_data as _data_with(binding)
 }
 
-_egress := {"egressApprovalRef": "egress:1"}
+_egress := {"egressApprovalRef": "egress:1", "egressApprovalToken": approvals.tokens["personal-egress"]}
 
 # --- profile refs -------------------------------------------------------------------------------
 
@@ -247,7 +269,7 @@ test_consent_contract_and_artifact_missing if {
 		{"op": "replace", "path": "/personalization/artifactRef", "value": ""},
 	])
 	reasons := _reasons_with("personal-local", _bundle("assist", {}, {}, {}), binding)
-	reasons == ["consent-contract-missing", "personalization-artifact-missing"]
+	reasons == ["consent-contract-missing", "personalization-artifact-missing", "personal-activation-invalid:artifact"]
 }
 
 test_personal_consent_missing if {
@@ -281,24 +303,24 @@ test_personal_consent_not_required_when_neither_route_nor_policy_asks if {
 }
 
 test_ledger_approval_missing if {
-	_reasons("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {})) == ["ledger-approval-missing"]
+	_reasons("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {})) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_required_by_default if {
 	binding := json.patch(_binding, [{"op": "remove", "path": "/personalization/activationRequiresLedgerApproval"}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {}), binding) == ["ledger-approval-missing"]
+	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_not_required_when_activation_does_not_ask if {
 	binding := json.patch(_binding, [{"op": "replace", "path": "/personalization/activationRequiresLedgerApproval", "value": false}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null}, {}, {}), binding) == ["admissible"]
+	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["admissible"]
 }
 
 test_every_personal_reason_in_order if {
 	binding := json.patch(_binding, [
 		{"op": "replace", "path": "/personalization", "value": {"enabled": false, "defaultState": "revoked"}},
 	])
-	b := _bundle("assist", {"consentRef": null, "ledgerApprovalRef": null}, {}, {"batteryState": "critical"})
+	b := _bundle("assist", {"consentRef": null, "ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {"batteryState": "critical"})
 	_reasons_with("personal-local", b, binding) == [
 		"battery-critical", "personalization-disabled", "personalization-revoked",
 		"consent-contract-missing", "personalization-artifact-missing", "consent-missing",
@@ -337,7 +359,10 @@ test_hosted_consent_not_required_when_route_does_not_ask if {
 }
 
 test_hosted_restricted_data_never_leaves if {
-	_reasons("hosted", _bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {})) == ["data-class-forbids-egress"]
+	_reasons("hosted", _bundle("reason", {}, object.union(_egress, {"dataClass": "restricted"}), {})) == [
+		"egress-approval-invalid:data-class",
+		"data-class-forbids-egress",
+	]
 }
 
 test_hosted_confidential_data_may_leave_with_approval if {

@@ -1,0 +1,211 @@
+# METADATA
+# title: Consent from the governance ledger and verified personal approvals
+# description: |
+#   The PersonalTuningContract named by the binding's `personalization.governanceContractRef`, looked
+#   up in the ledger snapshot (data.model_router_data.consentContracts), and the approvals a personal
+#   route presents (docs/policy-authoring.md, "Approvals and consent").
+#
+#   `failures` (when consent is needed, the contract exists in the snapshot), in order:
+#   consent-not-granted:<status>, consent-expired (expiresAt not after input.evaluation),
+#   consent-ref-mismatch (consentRef is not consent.signedIntentRef; a missing consentRef is the
+#   targets' consent-missing), consent-subject-mismatch, consent-artifact-mismatch (artifact or base
+#   model), consent-binding-mismatch (promotion.modelRouterBindingRef names another binding).
+#
+#   `activation_codes`: ledger-approval-missing without a `personal.ledgerApprovalToken`, otherwise
+#   `personal-activation-invalid:<why>` for a token that fails a check (claims bindingRef, artifactRef
+#   and contractId must name this binding, its artifact and its contract).
+#   `egress_codes`: egress-approval-missing without an `egressApprovalToken`, otherwise
+#   `egress-approval-invalid:<why>`; a personal hosted target has no lane, so `maxLane` is not compared.
+#   `contract_forbids_egress`: the binding names a contract that is missing from the snapshot or whose
+#   `dataBoundary.egressPolicy` is not `encrypted-allowed`.
+package model_router.personal.consent
+
+import data.model_router.approvals.token
+import data.model_router.personal.request
+
+_binding := request.binding
+
+_personalization := object.get(_binding, "personalization", {})
+
+_policy := object.get(_binding, "policy", {})
+
+_contract_ref := object.get(_personalization, "governanceContractRef", null)
+
+_activation_kind := "personal-activation"
+
+_egress_kind := "egress-approval"
+
+# The egress policy under which a personal route's prompt may leave the device.
+_egress_allowed_policy := "encrypted-allowed"
+
+_subject_fields := ["userRef", "tenantRef", "workspaceRef", "deviceRef"]
+
+# METADATA
+# description: The ledger contract the binding names (undefined when it is not in the snapshot).
+contract := data.model_router_data.consentContracts[_contract_ref] if is_string(_contract_ref)
+
+# METADATA
+# description: Whether consent is needed (the route requires it, or the binding's policy does; true unless it says false).
+needed if request.route.requiresConsent == true
+
+needed if object.get(_policy, "personalizationRequiresConsent", true) != false
+
+default _consent := {}
+
+_consent := object.get(contract, "consent", {})
+
+_status := object.get(_consent, "status", null)
+
+default _expired := true
+
+_expired := false if {
+	expires_ns := time.parse_rfc3339_ns(_consent.expiresAt)
+	is_number(input.evaluation.timeNs)
+	input.evaluation.timeNs < expires_ns
+}
+
+default _ref_mismatch := false
+
+_ref_mismatch if {
+	request.consent_ref != null
+	request.consent_ref != object.get(_consent, "signedIntentRef", null)
+}
+
+_subject_of(doc) := {field: object.get(object.get(doc, "subject", {}), field, null) | some field in _subject_fields}
+
+default _subject_mismatch := false
+
+_subject_mismatch if _subject_of(contract) != _subject_of(_binding)
+
+default _artifact_mismatch := false
+
+_artifact_mismatch if {
+	object.get(object.get(contract, "tuningTarget", {}), "artifactRef", null) != object.get(_personalization, "artifactRef", null)
+}
+
+_artifact_mismatch if object.get(contract, "baseModelRef", null) != object.get(_binding, "defaultLocalProfileRef", null)
+
+default _binding_mismatch := false
+
+_binding_mismatch if {
+	named := object.get(object.get(contract, "promotion", {}), "modelRouterBindingRef", null)
+	named != null
+	named != request.binding_ref
+}
+
+_not_granted := [sprintf("consent-not-granted:%v", [_status]) | _status != "granted"]
+
+# METADATA
+# description: The consent checks the contract fails, in order (empty when consent is not needed or the contract is missing).
+default failures := []
+
+failures := array.concat(_not_granted, [code |
+	some [code, failed] in [
+		["consent-expired", _expired],
+		["consent-ref-mismatch", _ref_mismatch],
+		["consent-subject-mismatch", _subject_mismatch],
+		["consent-artifact-mismatch", _artifact_mismatch],
+		["consent-binding-mismatch", _binding_mismatch],
+	]
+	failed
+]) if {
+	needed
+	contract
+}
+
+# METADATA
+# description: Whether the binding names a contract that the ledger snapshot does not hold.
+contract_missing if {
+	is_string(_contract_ref)
+	not contract
+}
+
+# METADATA
+# description: Whether the binding's contract keeps the prompt on the device (or cannot be found).
+contract_forbids_egress if contract_missing
+
+contract_forbids_egress if object.get(object.get(contract, "dataBoundary", {}), "egressPolicy", null) != _egress_allowed_policy
+
+_activation_token := request.ledger_approval_token
+
+_activation_failures := token.failures(_activation_kind, _activation_token, request.ledger_approval_ref, {
+	"requestId": request.request_id,
+	"bindingRef": request.binding_ref,
+	"artifactRef": object.get(_personalization, "artifactRef", null),
+	"contractId": _contract_ref,
+})
+
+_activation_verdict := token.verdict(_activation_kind, _activation_failures)
+
+# METADATA
+# description: Why the ledger activation is not approved ([] when it is, or when it is not required).
+activation_codes := [] if {
+	object.get(_personalization, "activationRequiresLedgerApproval", true) == false
+} else := ["ledger-approval-missing"] if {
+	_activation_token == null
+} else := [_activation_verdict] if {
+	_activation_verdict != "valid"
+} else := []
+
+_egress_token := request.egress_approval_token
+
+_egress_failures := token.failures(_egress_kind, _egress_token, request.egress_approval_ref, {
+	"requestId": request.request_id,
+	"dataClass": request.data_class,
+})
+
+_egress_verdict := token.verdict(_egress_kind, _egress_failures)
+
+# METADATA
+# description: Why prompt egress is not approved ([] when a valid egress-approval token is presented).
+egress_codes := ["egress-approval-missing"] if {
+	_egress_token == null
+} else := [_egress_verdict] if {
+	_egress_verdict != "valid"
+} else := []
+
+_consent_verdict := failures[0] if count(failures) > 0
+
+else := "valid"
+
+_consent_entry := {
+	"kind": "consent",
+	"ref": request.consent_ref,
+	"issuer": null,
+	"kid": null,
+	"tokenDigest": null,
+	"verdict": _consent_verdict,
+	"expiresAt": object.get(_consent, "expiresAt", null),
+	"contractId": _contract_ref,
+	"consentStatus": _status,
+}
+
+# METADATA
+# description: |
+#   The evidence of the approvals and consent a personal decision relied on (never a token): the
+#   personal-activation token when personal-local was tried, the egress approval when hosted was
+#   tried, and the consent contract (its id and status) when either was tried and consent is needed.
+approvals(personal_tried, hosted_tried) := array.concat(
+	array.concat(
+		[token.evidence(_activation_kind, _activation_token, request.ledger_approval_ref, _activation_verdict) |
+			personal_tried
+			_activation_token != null
+		],
+		[token.evidence(_egress_kind, _egress_token, request.egress_approval_ref, _egress_verdict) |
+			hosted_tried
+			_egress_token != null
+		],
+	),
+	[_consent_entry_with_missing |
+		_consent_considered(personal_tried, hosted_tried)
+		_consent_entry_with_missing := _with_missing(_consent_entry)
+	],
+)
+
+_consent_considered(true, _) if needed
+
+_consent_considered(_, true) if needed
+
+_with_missing(entry) := object.union(entry, {"verdict": "consent-contract-missing", "consentStatus": null}) if {
+	not contract
+} else := entry

@@ -9,6 +9,7 @@ package model_router
 import data.model_router.models.wiring
 
 # METADATA
+# scope: document
 # title: decision
 # description: The route decision document for the input bundle (timestamps and digests are added by the caller).
 decision := wiring.with_model(data.model_router.personal.decision.result) if _personal

@@ -2,7 +2,8 @@
 # description: |
 #   Every reason code a policy module can emit is catalogued in policies/data/reasons/*.json.
 #   Statically: every kebab-case string literal in a non-test module (a `sprintf` format counts by
-#   its prefix before `:`, as in "budget-exhausted:%s") is either a catalogued reason code or a
+#   its prefix before `:`, as in "budget-exhausted:%s") is either a catalogued reason code, a detail
+#   the catalogue gives its own entry (`expired` of "escalation-receipt-invalid:expired"), or a
 #   value the contract schemas declare (enum/const of a contract document or the input bundle,
 #   such as "local-runtime" or "lower-cost"). The catalogue and the schema values are written to
 #   build/regal/catalogue.rego by `make lint` (tools/rego_style.py --regal-catalogue).
@@ -34,6 +35,7 @@ report contains violation if {
 
 	code := regex.find_all_string_submatch_n(_pattern, term.value, 1)[0][1]
 	not code in catalogue.reason_codes
+	not code in object.get(catalogue, "reason_details", set())
 	not code in catalogue.contract_values
 
 	violation := result.fail(rego.metadata.chain(), object.union(result.location(term), {"description": sprintf(

@@ -2,7 +2,11 @@ package custom.regal.rules.conventions["reason-code-catalogued_test"]
 
 import data.custom.regal.rules.conventions["reason-code-catalogued"] as rule
 
-_catalogue := {"reason_codes": {"budget-exhausted", "no-feasible-candidate"}, "contract_values": {"local-runtime"}}
+_catalogue := {
+	"reason_codes": {"budget-exhausted", "no-feasible-candidate", "receipt-invalid"},
+	"reason_details": {"not-yet-valid"},
+	"contract_values": {"local-runtime"},
+}
 
 _report(policy, file) := r if {
 	r := rule.report with input as regal.parse_module(file, policy)
@@ -20,6 +24,8 @@ b := sprintf("budget-exhausted:%s", [1])
 c if input.costModel == "local-runtime"
 
 d := "camelCase"
+
+e := sprintf("%s:%s", ["receipt-invalid", "not-yet-valid"])
 `,
 		"p.rego",
 	)

@@ -29,6 +29,7 @@ results[i] := r if {
 }
 
 # METADATA
+# scope: document
 # description: |
 #   The projection of the decision; exactly one of a receipt and refusals. Always defined: a decision
 #   from which no complete receipt can be built and that no other code explains is refused with

@@ -99,7 +99,13 @@ test_premium_without_de_escalation_flag_is_refused if {
 
 test_premium_request_without_receipt_is_deferred_on_no_model if {
 	esc := object.remove(t.valid_escalation, ["receiptRef"])
-	r := _receipt({"requestedLane": "high-end", "escalation": esc, "stage": "planning", "taskClass": "architecture-decision", "riskClass": "high"})
+	r := _receipt({
+		"requestedLane": "high-end",
+		"escalation": esc,
+		"stage": "planning",
+		"taskClass": "architecture-decision",
+		"riskClass": "high",
+	})
 	r.task_class == "reasoning"
 	r.requested_lane == "high_end"
 	r.selected_lane == "no_model"
@@ -153,7 +159,10 @@ test_nothing_requested_and_no_lane_chosen_requests_the_task_default if {
 }
 
 test_no_task_default_and_nothing_requested_is_refused if {
-	p := _project_changed({}, {"selected": {"lane": null, "costClass": null, "status": "deferred"}}) with data.model_router_data.policies as {}
+	p := _project_changed(
+		{},
+		{"selected": {"lane": null, "costClass": null, "status": "deferred"}},
+	) with data.model_router_data.policies as {}
 	"agentplane-requested-lane-unknown" in p.refusals
 }
 
@@ -174,7 +183,10 @@ test_verification_stage_without_a_verifier_is_model_primary if {
 }
 
 test_verification_with_a_verifier_on_a_model_lane_is_model_assisted if {
-	p := _project_changed({"stage": "verification", "deterministicVerificationAvailable": true}, {"selected": {"lane": "standard", "costClass": "medium"}})
+	p := _project_changed(
+		{"stage": "verification", "deterministicVerificationAvailable": true},
+		{"selected": {"lane": "standard", "costClass": "medium"}},
+	)
 	p.receipt.verification_mode == "model_assisted"
 }
 
@@ -209,7 +221,11 @@ test_personal_route_is_refused if {
 }
 
 test_unmapped_task_class_is_refused if {
-	_refusals({"taskClass": "formatting-rewrite", "stage": "finalization", "riskClass": "low"}) == ["agentplane-unmapped-task-class:formatting-rewrite"]
+	_refusals({
+		"taskClass": "formatting-rewrite",
+		"stage": "finalization",
+		"riskClass": "low",
+	}) == ["agentplane-unmapped-task-class:formatting-rewrite"]
 }
 
 test_unknown_task_class_is_refused if {
@@ -225,7 +241,10 @@ test_unknown_stage_is_refused if {
 }
 
 test_quarantined_is_refused if {
-	p := _project_changed({}, {"selected": {"lane": null, "costClass": null, "status": "quarantined", "reasons": ["no-feasible-candidate"]}})
+	p := _project_changed(
+		{},
+		{"selected": {"lane": null, "costClass": null, "status": "quarantined", "reasons": ["no-feasible-candidate"]}},
+	)
 	p.refusals == ["agentplane-unmapped-status:quarantined"]
 }
 
@@ -403,7 +422,10 @@ _status_ok(p, status, null) if {
 }
 
 test_selected_without_accepted_escalation_is_not_escalated if {
-	p := _project_changed({"requestedLane": "high-end", "escalation": t.valid_escalation, "stage": "planning"}, {"selected": {"reasons": ["selected-cheapest-feasible"]}})
+	p := _project_changed(
+		{"requestedLane": "high-end", "escalation": t.valid_escalation, "stage": "planning"},
+		{"selected": {"reasons": ["selected-cheapest-feasible"]}},
+	)
 	p.receipt.lane_decision_outcome == "lane_selected"
 }
 

@@ -11,6 +11,7 @@
 package system.authz
 
 # METADATA
+# scope: document
 # title: allow
 # description: True when the request carries the configured token and only reads.
 default allow := false
@@ -29,6 +30,7 @@ token_matches if {
 }
 
 # METADATA
+# scope: document
 # title: read_only
 # description: The health check, or a read or an evaluation of a document under /v1/data.
 read_only if {

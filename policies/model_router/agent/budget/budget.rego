@@ -32,11 +32,13 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros := {window: cost.micros(config.windows[window].maxSpend) | some window in config.window_order}
+_max_micros[window] := cost.micros(config.windows[window].maxSpend) if {
+	some window in config.window_order
+}
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].spent)) |
+remaining_micros[window] := _max_micros[window] - cost.micros(_spend[window].spent) if {
 	some window in config.window_order
 }
 
@@ -44,10 +46,9 @@ remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].s
 # description: The premium tier ceiling of a window, in micro-dollars.
 ceiling_micros(window, tier) := _ceilings[window][tier]
 
-_ceilings := {window: {tier: round(_share(window, tier) * _max_micros[window]) |
-	some tier, _ in _tier_fields
-} |
+_ceilings[window] := ceilings if {
 	some window in config.window_order
+	ceilings := {tier: round(_share(window, tier) * _max_micros[window]) | some tier, _ in _tier_fields}
 }
 
 # METADATA
@@ -59,32 +60,37 @@ exhausted := [window |
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows := {window: {
-	"maxSpend": config.windows[window].maxSpend,
-	"spent": _spend[window].spent,
-	"remaining": cost.amount(remaining_micros[window]),
-	"highEndSpent": _spend[window].highEndSpent,
-	"proSpent": _spend[window].proSpent,
-} |
+windows[window] := summary if {
+	some window in config.window_order
+	summary := {
+		"maxSpend": config.windows[window].maxSpend,
+		"spent": _spend[window].spent,
+		"remaining": cost.amount(remaining_micros[window]),
+		"highEndSpent": _spend[window].highEndSpent,
+		"proSpent": _spend[window].proSpent,
+	}
+}
+
+_insufficient_reason[window] := sprintf("budget-insufficient:%s", [window]) if {
 	some window in config.window_order
 }
 
-_insufficient_reason := {window: sprintf("budget-insufficient:%s", [window]) | some window in config.window_order}
-
-_share_reason := {window: {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} |
+_share_reason[window] := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} if {
 	some window in config.window_order
 }
 
-_insufficient(lane) := [_insufficient_reason[window] |
+_insufficient(lane) := [reason |
 	some window in config.window_order
 	cost.cost_micros(lane) > remaining_micros[window]
+	reason := _insufficient_reason[window]
 ]
 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-_headroom := {window: {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
-	some tier, fields in _tier_fields
-} |
+_headroom[window] := headroom if {
 	some window in config.window_order
+	headroom := {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
+		some tier, fields in _tier_fields
+	}
 }
 
 _share_exceeded(lane) := [_share_reason[window][tier] |
@@ -101,7 +107,9 @@ first_window(reasons) := split(reasons[0], ":")[1]
 
 # METADATA
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane[lane] := _failures(lane) if {
+	some lane, _ in config.policy_lanes
+}
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

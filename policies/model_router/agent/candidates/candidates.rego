@@ -23,7 +23,7 @@ import data.model_router.agent.reserve
 # METADATA
 # description: >-
 #   The lanes evaluated: every candidate plus the requested lane.
-evaluated := {lane | some lane in lanes.candidate_order} | {lane | lane := request.requested_lane; lane != null}
+evaluated := {lane | some lane in lanes.candidate_order} | {request.requested_lane | request.requested_lane != null}
 
 # METADATA
 # description: |
@@ -53,18 +53,23 @@ _referenced := array.concat(
 
 # METADATA
 # description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
-non_budget_failures := {lane: array.concat(
-	array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
-	array.concat(array.concat(local.failures_by_lane[lane], hosted.failures_by_lane[lane]), reserve.failures_by_lane[lane]),
-) |
+non_budget_failures[lane] := failures if {
 	some lane in evaluated
+	failures := array.concat(
+		array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
+		array.concat(array.concat(local.failures_by_lane[lane], hosted.failures_by_lane[lane]), reserve.failures_by_lane[lane]),
+	)
 }
 
 # METADATA
 # description: Failures of rules 18-19 per evaluated lane.
-budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
+budget_failures[lane] := budget.failures_by_lane[lane] if {
+	some lane in evaluated
+}
 
-_failures := {lane: array.concat(non_budget_failures[lane], budget_failures[lane]) | some lane in evaluated}
+_failures[lane] := array.concat(non_budget_failures[lane], budget_failures[lane]) if {
+	some lane in evaluated
+}
 
 _reasons(lane) := _with_preference(lane, ["feasible"]) if count(_failures[lane]) == 0
 
@@ -76,14 +81,14 @@ _with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verific
 
 # METADATA
 # description: The evaluation of each evaluated lane, as it appears in the decision.
-evaluation := {lane: {
+evaluation[lane] := {
 	"lane": lane,
 	"rank": lanes.rank[lane],
 	"feasible": count(_failures[lane]) == 0,
 	"estimatedCost": cost.estimated_cost(lane),
 	"costClass": lanes.cost_class[lane],
 	"reasons": _reasons(lane),
-} |
+} if {
 	some lane in evaluated
 }
 

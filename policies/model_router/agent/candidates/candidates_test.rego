@@ -5,7 +5,14 @@ import data.model_router.agent.testing_test as t
 
 test_every_candidate_is_evaluated if {
 	candidates.evaluated == {"no-model", "local-cheap", "cheap", "standard", "high-end", "pro"} with input as t.bundle
-	[c.lane | some c in candidates.candidate_set] == ["no-model", "local-cheap", "cheap", "standard", "high-end", "pro"] with input as t.bundle
+	[c.lane | some c in candidates.candidate_set] == [
+		"no-model",
+		"local-cheap",
+		"cheap",
+		"standard",
+		"high-end",
+		"pro",
+	] with input as t.bundle
 }
 
 test_feasible_lane_shape if {
@@ -36,7 +43,11 @@ test_infeasible_lane_lists_every_failure_in_table_order if {
 }
 
 test_local_failures_come_before_budget if {
-	b := t.with_all({"taskClass": "log-triage", "stage": "classification", "riskClass": "low"}, {"thermalState": "critical"}, {"budget": {"task": {"spent": 1.9999}}})
+	b := t.with_all(
+		{"taskClass": "log-triage", "stage": "classification", "riskClass": "low"},
+		{"thermalState": "critical"},
+		{"budget": {"task": {"spent": 1.9999}}},
+	)
 	candidates.evaluation["local-cheap"].reasons == ["thermal-critical", "budget-insufficient:task"] with input as b
 	candidates.non_budget_failures["local-cheap"] == ["thermal-critical"] with input as b
 	candidates.budget_failures["local-cheap"] == ["budget-insufficient:task"] with input as b

@@ -84,6 +84,7 @@ catalog_lanes := data.model_router_data.priceCatalogs[price_catalog_ref].lanes i
 reason_catalogue := object.get(data.model_router_data, "reasons", {})
 
 # METADATA
+# scope: document
 # description: |
 #   Why the policy data cannot be used, as reason codes; empty when the active documents are
 #   present and consistent. Any entry makes the decision denied (fail closed).

@@ -22,6 +22,7 @@ import data.model_router.agent.signals
 import data.model_router.approvals.token
 
 # METADATA
+# scope: document
 # description: |
 #   Reasons the request cannot be routed at all: unusable policy data; else invalid request fields,
 #   unknown identifiers, lanes the documents do not resolve and missing signals. Empty when lanes can
@@ -66,10 +67,10 @@ _input := {
 	"runRef": request.run_ref,
 }
 
+default _guardrail_echo := {}
+
 # The guardrail reference is echoed only when the request carries one.
 _guardrail_echo := {"guardrailRef": guardrail.ref} if guardrail.ref != null
-
-else := {}
 
 # The requested lane is echoed only when the policy declares it (an unknown one is named in the reasons).
 default _echo_lane := null
@@ -129,7 +130,10 @@ _escalation_receipt := request.escalation.receiptRef
 
 _escalation_receipt := null if request.escalation == null
 
-# The lane the escalation is judged for: the requested lane, else the selected lane.
+# The lane the escalation (and every approval) is judged for: the requested lane, else the selected
+# lane; null when there is none.
+default _escalation_target := null
+
 _escalation_target := request.requested_lane if request.requested_lane != null
 
 _escalation_target := selection.outcome.lane if {
@@ -137,15 +141,10 @@ _escalation_target := selection.outcome.lane if {
 	selection.outcome.lane != null
 }
 
-# The lane approvals are judged for (the escalation's target lane), null when there is none.
-default _approval_lane := null
-
-_approval_lane := _escalation_target
-
 # The evidence of every approval token the request presents (never the token itself).
 _approvals := array.concat(
-	[a | a := escalation.approval(_approval_lane)],
-	[a | a := hosted.approval(_approval_lane)],
+	[a | a := escalation.approval(_escalation_target)],
+	[a | a := hosted.approval(_escalation_target)],
 )
 
 default _escalation_valid := false
@@ -202,7 +201,7 @@ default _requested_evaluation := null
 
 _requested_evaluation := candidates.evaluation[request.requested_lane]
 
-_selected_cost(lane) := {"costClass": null, "estimatedCost": null} if lane == null
+_selected_cost(null) := {"costClass": null, "estimatedCost": null}
 
 _selected_cost(lane) := {
 	"costClass": candidates.evaluation[lane].costClass,
@@ -264,6 +263,7 @@ _routed_result := object.union(_header, {
 })
 
 # METADATA
+# scope: document
 # title: agent-execution decision
 # description: |
 #   The AgentExecutionRouteDecision for the input bundle. Always defined and never an allow on bad

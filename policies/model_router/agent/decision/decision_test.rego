@@ -135,7 +135,11 @@ test_downgrade_reports_the_requested_evaluation if {
 }
 
 test_deferred_upgrade_names_the_suggestion if {
-	b := t.with_all({"taskClass": "log-triage", "stage": "classification", "riskClass": "low", "requestedLane": "local-cheap"}, {"thermalState": "critical"}, {})
+	b := t.with_all(
+		{"taskClass": "log-triage", "stage": "classification", "riskClass": "low", "requestedLane": "local-cheap"},
+		{"thermalState": "critical"},
+		{},
+	)
 	d := t.decide(b)
 	d.selected.status == "deferred"
 	d.selected.suggestedLane == "cheap"

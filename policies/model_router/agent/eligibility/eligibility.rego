@@ -39,7 +39,9 @@ _failures(lane) := array.concat(_stage_failure(lane), _task_failure(lane))
 
 # METADATA
 # description: Rule 2 and 3 failures of every declared lane, by lane, in that order.
-failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
+failures_by_lane[lane] := _failures(lane) if {
+	some lane, _ in config.policy_lanes
+}
 
 # METADATA
 # description: Rule 2 and 3 failures of a lane, in that order.

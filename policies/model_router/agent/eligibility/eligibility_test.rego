@@ -6,7 +6,10 @@ import data.model_router.agent.testing_test as t
 test_allowed_lanes_are_task_default_escalation_and_stage_default if {
 	eligibility.allowed_lanes == {"standard", "high-end"} with input as t.bundle
 	eligibility.allowed_lanes == {"standard", "high-end", "no-model"} with input as t.with_request({"stage": "verification"})
-	eligibility.allowed_lanes == {"local-cheap", "cheap", "standard"} with input as t.with_request({"taskClass": "log-triage", "stage": "classification"})
+	eligibility.allowed_lanes == {"local-cheap", "cheap", "standard"} with input as t.with_request({
+		"taskClass": "log-triage",
+		"stage": "classification",
+	})
 }
 
 test_lane_outside_the_task_class if {

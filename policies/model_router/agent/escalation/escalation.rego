@@ -60,6 +60,7 @@ receipt_verdict(lane) := token.verdict(
 )
 
 # METADATA
+# scope: document
 # description: |
 #   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
 #   check; undefined when no receipt token is presented.
@@ -96,7 +97,7 @@ _justification_satisfied if _justification_given
 
 # METADATA
 # description: The declared lanes the request's escalation is valid for.
-valid_lanes := {lane |
+valid_lanes contains lane if {
 	reason_allowed
 	_justification_satisfied
 	not _threshold_not_met
@@ -138,12 +139,12 @@ _receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
 	code != "valid"
 } else := []
 
+default _fails_reason(_) := false
+
 _fails_reason(lane) if {
 	_reason_required(lane)
 	not reason_given
 }
-
-default _fails_reason(_) := false
 
 default _fails_allowed := false
 

@@ -153,10 +153,14 @@ test_fail_malformed_and_absent_receipts if {
 }
 
 test_fail_lane_above_the_receipts_max_lane if {
-	b := object.union(t.bundle, {"request": {"escalation": object.union(t.valid_escalation, {"receiptToken": approvals.tokens["lane-high-end"]})}})
+	b := object.union(
+		t.bundle,
+		{"request": {"escalation": object.union(t.valid_escalation, {"receiptToken": approvals.tokens["lane-high-end"]})}},
+	)
 	escalation.failures("high-end") == [] with input as b
 	escalation.failures("pro") == ["escalation-receipt-invalid:lane"] with input as b
-	escalation.valid_lanes == {lane | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes} - {"pro"} with input as b
+	lanes := object.keys(data.model_router_data.policies[data.model_router_data.active.policy].lanes)
+	escalation.valid_lanes == lanes - {"pro"} with input as b
 }
 
 test_fail_invisible_justifications if {
@@ -171,7 +175,10 @@ test_fail_invisible_justifications if {
 	] {
 		not justification.present(text)
 		esc := object.union(t.escalation_for("architecture-decision", "architecture-decision"), {"humanJustification": text})
-		escalation.failures("high-end") == ["human-justification-required"] with input as object.union(_arch, {"request": {"escalation": esc}})
+		escalation.failures("high-end") == ["human-justification-required"] with input as object.union(
+			_arch,
+			{"request": {"escalation": esc}},
+		)
 	}
 }
 

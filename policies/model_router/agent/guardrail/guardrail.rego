@@ -20,6 +20,7 @@ default _raw := null
 _raw := _request.guardrailRef
 
 # METADATA
+# scope: document
 # description: The guardrail reference (a non-empty string) or null.
 default ref := null
 
@@ -29,6 +30,7 @@ ref := _raw if {
 }
 
 # METADATA
+# scope: document
 # description: True when the active routing policy requires a guardrail reference on every request.
 default required := false
 

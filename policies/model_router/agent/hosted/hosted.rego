@@ -92,6 +92,7 @@ egress_verdict(lane) := token.verdict(
 )
 
 # METADATA
+# scope: document
 # description: |
 #   The egress approval's evidence (no token), judged for LANE when it is hosted, otherwise without
 #   the lane check; undefined when no egress token is presented.

@@ -22,7 +22,10 @@ test_each_hosted_check if {
 	hosted.failures("standard") == ["provider-quota-unknown"] with input as t.with_quota({"providerQuotaKnown": false})
 	hosted.failures("standard") == ["provider-error-rate-too-high"] with input as t.with_resources({"providerErrorRate": 0.2})
 	hosted.failures("standard") == ["provider-latency-too-high"] with input as t.with_resources({"providerLatencyP95Ms": 60000})
-	hosted.failures("standard") == ["hosted-requires-policy-approval"] with input as t.with_request({"egressApprovalRef": null, "egressApprovalToken": null})
+	hosted.failures("standard") == ["hosted-requires-policy-approval"] with input as t.with_request({
+		"egressApprovalRef": null,
+		"egressApprovalToken": null,
+	})
 	hosted.failures("standard") == [
 		"egress-approval-invalid:data-class",
 		"data-class-forbids-egress",
@@ -46,7 +49,10 @@ test_confidential_data_may_leave_with_approval if {
 }
 
 test_error_rate_and_latency_exactly_at_the_maximum_are_admitted if {
-	b := t.with_resources({"providerErrorRate": _admission.maxProviderErrorRate, "providerLatencyP95Ms": _admission.maxProviderLatencyP95Ms})
+	b := t.with_resources({
+		"providerErrorRate": _admission.maxProviderErrorRate,
+		"providerLatencyP95Ms": _admission.maxProviderLatencyP95Ms,
+	})
 	hosted.failures("standard") == [] with input as b
 }
 
@@ -76,12 +82,19 @@ test_error_rate_ignored_when_unhealthy_providers_are_not_denied if {
 
 test_no_approval_needed_when_policy_not_required if {
 	d := t.with_optimizer({"document": {"resourcePolicy": {"hostedAdmission": {"requiresPolicy": false}}}})
-	hosted.failures("standard") == [] with input as t.with_request({"egressApprovalRef": null, "egressApprovalToken": null}) with data.model_router_data as d
+	hosted.failures("standard") == [] with input as t.with_request({
+		"egressApprovalRef": null,
+		"egressApprovalToken": null,
+	})
+		with data.model_router_data as d
 }
 
 test_absent_optional_signals_fail_closed if {
 	d := t.with_optimizer({"document": {"resourcePolicy": {"requiredSignals": ["estimatedInputTokens"]}}})
-	b := json.remove(t.bundle, ["resources/networkAvailable", "resources/providerErrorRate", "resources/providerLatencyP95Ms", "quota/providerQuotaKnown"])
+	b := json.remove(
+		t.bundle,
+		["resources/networkAvailable", "resources/providerErrorRate", "resources/providerLatencyP95Ms", "quota/providerQuotaKnown"],
+	)
 	hosted.failures("standard") == [
 		"network-unavailable", "provider-quota-unknown", "provider-error-rate-too-high", "provider-latency-too-high",
 	] with input as b with data.model_router_data as d
@@ -100,7 +113,10 @@ test_fail_invalid_egress_tokens if {
 	hosted.failures("standard") == ["egress-approval-invalid:malformed"] with input as _with_egress(ref, "\t")
 	hosted.failures("standard") == ["egress-approval-invalid:purpose"] with input as _with_egress(ref, approvals.tokens.valid)
 	hosted.failures("standard") == ["egress-approval-invalid:ref-mismatch"] with input as _with_egress("other", approvals.tokens.egress)
-	hosted.failures("standard") == ["egress-approval-invalid:data-class"] with input as _with_egress(ref, approvals.tokens["egress-data-class"])
+	hosted.failures("standard") == ["egress-approval-invalid:data-class"] with input as _with_egress(
+		ref,
+		approvals.tokens["egress-data-class"],
+	)
 }
 
 test_fail_hosted_lane_above_the_approvals_max_lane if {

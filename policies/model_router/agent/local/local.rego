@@ -17,6 +17,7 @@ _admission := config.optimizer.resourcePolicy.localAdmission
 _signal := signals.value
 
 # METADATA
+# scope: document
 # description: The local profile a lane would run (the requested localProfileRef, else the lane's default profile).
 profile_ref(_) := _signal.localProfileRef
 

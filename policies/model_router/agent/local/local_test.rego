@@ -21,7 +21,8 @@ test_each_local_check if {
 	local.failures("local-cheap") == ["thermal-critical"] with input as t.with_resources({"thermalState": "critical"})
 	local.failures("local-cheap") == ["battery-critical"] with input as t.with_resources({"batteryState": "critical"})
 	local.failures("local-cheap") == ["insufficient-local-memory"] with input as t.with_resources({"memoryAvailableBytes": 1024})
-	local.failures("local-cheap") == ["local-profile-not-allowed"] with input as t.with_resources({"localProfileRef": "urn:srcos:model-profile:unvetted-70b"})
+	b := t.with_resources({"localProfileRef": "urn:srcos:model-profile:unvetted-70b"})
+	local.failures("local-cheap") == ["local-profile-not-allowed"] with input as b
 }
 
 test_elevated_and_low_states_are_admitted if {
@@ -48,14 +49,18 @@ test_memory_one_byte_below_the_floor_is_not if {
 }
 
 test_critical_states_admitted_when_the_optimizer_allows_them if {
-	d := t.with_optimizer({"document": {"resourcePolicy": {"localAdmission": {"denyWhenThermalCritical": false, "denyWhenBatteryCritical": false}}}})
+	d := t.with_optimizer({"document": {"resourcePolicy": {"localAdmission": {
+		"denyWhenThermalCritical": false,
+		"denyWhenBatteryCritical": false,
+	}}}})
 	b := t.with_resources({"thermalState": "critical", "batteryState": "critical"})
 	local.failures("local-cheap") == [] with input as b with data.model_router_data as d
 }
 
 test_profile_defaults_to_the_catalog_default_profile if {
 	local.profile_ref("local-cheap") == "urn:srcos:model-profile:local-llama32-1b" with input as t.bundle
-	local.profile_ref("local-cheap") == "urn:srcos:model-profile:local-llama32-3b" with input as t.with_resources({"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"})
+	b := t.with_resources({"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"})
+	local.profile_ref("local-cheap") == "urn:srcos:model-profile:local-llama32-3b" with input as b
 }
 
 test_any_profile_when_no_allow_list if {
@@ -67,7 +72,15 @@ test_any_profile_when_no_allow_list if {
 
 test_absent_optional_signals_fail_closed if {
 	d := t.with_optimizer({"document": {"resourcePolicy": {"requiredSignals": ["estimatedInputTokens"]}}})
-	b := json.remove(t.bundle, ["resources/localModelProfileAvailable", "resources/localServiceHealthy", "resources/memoryAvailableBytes", "resources/thermalState"])
+	b := json.remove(
+		t.bundle,
+		[
+			"resources/localModelProfileAvailable",
+			"resources/localServiceHealthy",
+			"resources/memoryAvailableBytes",
+			"resources/thermalState",
+		],
+	)
 	local.failures("local-cheap") == [
 		"local-model-profile-unavailable", "local-service-unhealthy", "insufficient-local-memory",
 	] with input as b with data.model_router_data as d

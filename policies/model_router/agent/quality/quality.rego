@@ -17,10 +17,11 @@ import data.model_router.agent.request
 minimum_lane := request.risk_floor.minimumLane
 
 # METADATA
+# scope: document
 # description: Whether the risk class requires verification of the result.
 default requires_verification := false
 
-requires_verification := request.risk_floor.requiresVerification == true
+requires_verification if request.risk_floor.requiresVerification == true
 
 # METADATA
 # description: The model-free stage default lane, when deterministic verification is preferred and available.

@@ -22,7 +22,7 @@ _string_fields := {
 }
 
 # The string fields that hold a non-empty string.
-_strings := {field: value |
+_strings[field] := value if {
 	some field in _string_fields
 	value := _req[field]
 	is_string(value)
@@ -86,7 +86,7 @@ _escalation_ok if {
 	}
 }
 
-_optional_string(value) if value == null
+_optional_string(null)
 
 _optional_string(value) if is_string(value)
 
@@ -95,6 +95,7 @@ _absent_if_empty("") := null
 _absent_if_empty(value) := value if value != ""
 
 # METADATA
+# scope: document
 # description: >-
 #   The escalation, normalised to {reason, receiptRef, humanJustification} (empty strings count as
 #   absent), or null.
@@ -103,18 +104,21 @@ default escalation := null
 escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
 
 # METADATA
+# scope: document
 # description: The escalation receipt token (null when absent); it is never echoed into the decision.
 default receipt_token := null
 
 receipt_token := _escalation_raw[_receipt_token_key] if _escalation_ok
 
 # METADATA
+# scope: document
 # description: The egress approval token beside `egressApprovalRef` (null when absent).
 default egress_approval_token := null
 
 egress_approval_token := _req.egressApprovalToken
 
 # METADATA
+# scope: document
 # description: How many times the standard lane already failed (default 0).
 default standard_lane_failures := 0
 
@@ -130,6 +134,7 @@ _non_negative_integer(value) if {
 }
 
 # METADATA
+# scope: document
 # description: Whether a deterministic verifier (tests, linters, schema checks) can do the job (default false).
 default deterministic_verification := false
 
@@ -141,6 +146,7 @@ deterministic_verification := v if {
 _data_classes := {"public", "internal", "confidential", "restricted"}
 
 # METADATA
+# scope: document
 # description: The data class of the prompt (default internal).
 default data_class := "internal"
 
@@ -150,6 +156,7 @@ data_class := c if {
 }
 
 # METADATA
+# scope: document
 # description: The prompt evidence {sha256, chars} (never the text), or null.
 default prompt := null
 
@@ -173,12 +180,13 @@ subject := s if {
 _required_fields := {"requestId", "taskClass", "stage", "riskClass"}
 
 # METADATA
+# scope: document
 # description: Request fields that are missing or ill-typed.
 invalid_fields contains "request" if not _req
 
 invalid_fields contains field if {
-	some field in _required_fields
 	_req
+	some field in _required_fields
 	not _strings[field]
 }
 

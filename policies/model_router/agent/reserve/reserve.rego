@@ -11,6 +11,7 @@ import data.model_router.agent.lanes
 import data.model_router.agent.signals
 
 # METADATA
+# scope: document
 # description: >-
 #   The provider's remaining quota share (-1 when absent: unknown).
 default share := -1
@@ -18,6 +19,7 @@ default share := -1
 share := signals.value.providerQuotaRemainingShare
 
 # METADATA
+# scope: document
 # description: The optimizer's premium reserve share, or null when it declares none.
 default reserve_share := null
 

@@ -16,7 +16,10 @@ test_non_premium_lanes_are_not_checked if {
 }
 
 test_unknown_share if {
-	reserve.failures("pro") == ["provider-quota-share-missing", "premium-reserve-below-threshold"] with input as t.with_quota({"providerQuotaRemainingShare": -1})
+	reserve.failures("pro") == [
+		"provider-quota-share-missing",
+		"premium-reserve-below-threshold",
+	] with input as t.with_quota({"providerQuotaRemainingShare": -1})
 }
 
 test_share_exactly_at_the_reserve_is_admitted if {
@@ -24,7 +27,8 @@ test_share_exactly_at_the_reserve_is_admitted if {
 }
 
 test_share_just_below_the_reserve if {
-	reserve.failures("high-end") == ["premium-reserve-below-threshold"] with input as t.with_quota({"providerQuotaRemainingShare": _reserve - 0.000001})
+	b := t.with_quota({"providerQuotaRemainingShare": _reserve - 0.000001})
+	reserve.failures("high-end") == ["premium-reserve-below-threshold"] with input as b
 }
 
 test_absent_share_counts_as_unknown if {

@@ -31,14 +31,14 @@ _selection := config.optimizer.selectionPolicy
 
 # METADATA
 # description: Candidate lanes that pass every rule.
-feasible := {lane |
+feasible contains lane if {
 	some lane in lanes.candidate_order
 	candidates.evaluation[lane].feasible
 }
 
 # METADATA
 # description: Candidate lanes that pass every rule except the budget rules (18-19).
-feasible_ignoring_budget := {lane |
+feasible_ignoring_budget contains lane if {
 	some lane in lanes.candidate_order
 	count(candidates.non_budget_failures[lane]) == 0
 }
@@ -57,9 +57,9 @@ _hosted_values := {
 	"lower-latency": object.get(signals.value, "providerLatencyP95Ms", 0),
 }
 
-_vector(values) := [values[tie_breaker] |
+_vector(values) := [value |
 	some tie_breaker in _selection.tieBreakers
-	values[tie_breaker]
+	value := values[tie_breaker]
 ]
 
 _vectors := {true: _vector(_local_values), false: _vector(_hosted_values)}
@@ -81,12 +81,14 @@ sort_key(lane) := array.concat(
 	[lanes.rank[lane], lane],
 )
 
-_keys := {lane: sort_key(lane) | some lane in lanes.candidate_order}
+_keys[lane] := sort_key(lane) if {
+	some lane in lanes.candidate_order
+}
 
 # METADATA
 # description: The best lane of a set under the tie-breakers (undefined for an empty set).
 best(lane_set) := keys[0][count(keys[0]) - 1] if {
-	keys := sort([_keys[lane] | some lane in lane_set])
+	keys := sort([key | some lane in lane_set; key := _keys[lane]])
 	count(keys) > 0
 }
 
@@ -144,22 +146,26 @@ pressure_window := budget.first_window(candidates.budget_failures[_p0.lane]) if 
 	not feasible[_p0.lane]
 }
 
-_cheaper_than_p0 := best({lane |
+_cheaper_lanes contains lane if {
 	some lane in feasible
 	lanes.rank[lane] < lanes.rank[_p0.lane]
-})
+}
+
+_cheaper_than_p0 := best(_cheaper_lanes)
 
 default _cheaper_or_null := null
 
-_cheaper_or_null := _cheaper_than_p0
+_cheaper_or_null := best(_cheaper_lanes)
 
 _pressure_actions := {"downgrade", "deny", "defer", "require-human-approval"}
+
+default _on_pressure := "deny"
 
 # An unknown onBudgetPressure value denies (fail closed).
 _on_pressure := action if {
 	action := config.optimizer.budgetPolicy.onBudgetPressure
 	action in _pressure_actions
-} else := "deny"
+}
 
 _pressure_reason := sprintf("budget-pressure:%s", [pressure_window])
 

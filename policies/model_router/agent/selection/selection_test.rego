@@ -55,7 +55,10 @@ test_explicit_escalation_wins if {
 	o.lane == "high-end"
 	o.status == "selected"
 	o.reasons == ["escalation-accepted"]
-	o2 := _outcome(t.with_request(object.union(_formatting, {"requestedLane": "standard", "escalation": {"reason": "conflicting-evidence-resolution"}})))
+	o2 := _outcome(t.with_request(object.union(
+		_formatting,
+		{"requestedLane": "standard", "escalation": {"reason": "conflicting-evidence-resolution"}},
+	)))
 	o2.lane == "standard"
 	o2.reasons == ["escalation-accepted"]
 }
@@ -190,13 +193,25 @@ test_lower_cost_first if {
 }
 
 test_local_first_when_declared_first if {
-	d := object.union(_dear_local, {"optimizers": {data.model_router_data.active.optimizer: {"document": {"selectionPolicy": {"tieBreakers": ["local-first", "lower-cost"]}}}}})
+	d := object.union(
+		_dear_local,
+		{"optimizers": {data.model_router_data.active.optimizer: {"document": {"selectionPolicy": {"tieBreakers": [
+			"local-first",
+			"lower-cost",
+		]}}}}},
+	)
 	_outcome_with(t.with_request(_triage), d).lane == "local-cheap"
 }
 
 test_each_tie_breaker_prefers_local_at_equal_cost if {
 	every tie_breaker in ["higher-quota-remaining", "higher-provider-health", "lower-latency", "less-context-egress"] {
-		d := object.union(_dear_local, {"optimizers": {data.model_router_data.active.optimizer: {"document": {"selectionPolicy": {"tieBreakers": [tie_breaker, "lower-cost"]}}}}})
+		d := object.union(
+			_dear_local,
+			{"optimizers": {data.model_router_data.active.optimizer: {"document": {"selectionPolicy": {"tieBreakers": [
+				tie_breaker,
+				"lower-cost",
+			]}}}}},
+		)
 		_outcome_with(t.with_request(_triage), d).lane == "local-cheap"
 	}
 }
@@ -218,7 +233,10 @@ test_best_of_nothing_is_undefined if {
 test_plan_via if {
 	selection.plan(set()) == {"lane": null, "via": "none"} with input as t.bundle
 	selection.plan({"standard"}) == {"lane": "standard", "via": "cheapest"} with input as t.bundle
-	selection.plan({"standard", "high-end"}) == {"lane": "standard", "via": "upgrade"} with input as t.with_request({"requestedLane": "cheap"})
+	selection.plan({"standard", "high-end"}) == {
+		"lane": "standard",
+		"via": "upgrade",
+	} with input as t.with_request({"requestedLane": "cheap"})
 	selection.plan({"cheap", "standard"}) == {"lane": "cheap", "via": "within"} with input as t.with_request({"requestedLane": "standard"})
 }
 

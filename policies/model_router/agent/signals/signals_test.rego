@@ -59,7 +59,11 @@ test_optional_ill_typed_signals_are_missing if {
 }
 
 test_optional_signals_when_well_typed if {
-	b := t.with_all({"estimatedToolCalls": 2, "estimatedLocalRuntimeMinutes": 0.5}, {"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"}, {})
+	b := t.with_all(
+		{"estimatedToolCalls": 2, "estimatedLocalRuntimeMinutes": 0.5},
+		{"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"},
+		{},
+	)
 	signals.missing == [] with input as b
 	signals.value.estimatedLocalRuntimeMinutes == 0.5 with input as b
 }

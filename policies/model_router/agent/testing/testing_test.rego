@@ -85,16 +85,61 @@ with_all(request, resources, quota) := object.union(bundle, {"request": request,
 _active := data.model_router_data.active
 
 # METADATA
-# description: Policy data with the active routing policy document patched (keyed views patched alike).
-with_policy(patch) := object.union(data.model_router_data, {"policies": {_active.policy: patch}})
+# description: |
+#   Policy data with the active routing policy patched. PATCH has the shape of the policy's entry:
+#   `document` patches the document (nested objects merge, arrays and other values replace) and the
+#   keyed views Rego reads (`lanes`, `taskClasses`, `stages`) are rebuilt from the patched document,
+#   as router/policy_data.py builds them; a patch of a view itself (`lanes`, ...) is applied on top.
+with_policy(patch) := _replace("policies", _active.policy, object.union(
+	{
+		"document": doc,
+		"lanes": _keyed(doc.modelLanes, "laneId"),
+		"taskClasses": _keyed(doc.taskClasses, "taskClass"),
+		"stages": _keyed(doc.chainStages, "stage"),
+	},
+	object.remove(patch, ["document"]),
+)) if {
+	doc := _patched("policies", _active.policy, patch)
+}
 
 # METADATA
-# description: Policy data with the active optimizer patched.
-with_optimizer(patch) := object.union(data.model_router_data, {"optimizers": {_active.optimizer: patch}})
+# description: |
+#   Policy data with the active optimizer patched (`document`; its `windows` and `riskFloors` views are
+#   rebuilt from the patched document; a patch of a view is applied on top).
+with_optimizer(patch) := _replace("optimizers", _active.optimizer, object.union(
+	{
+		"document": doc,
+		"windows": _keyed(doc.budgetPolicy.windows, "window"),
+		"riskFloors": _keyed(doc.qualityPolicy.riskFloors, "riskClass"),
+	},
+	object.remove(patch, ["document"]),
+)) if {
+	doc := _patched("optimizers", _active.optimizer, patch)
+}
 
 # METADATA
-# description: Policy data with the active price catalog patched.
-with_catalog(patch) := object.union(data.model_router_data, {"priceCatalogs": {_active.priceCatalog: patch}})
+# description: |
+#   Policy data with the active price catalog patched (`document`; its `lanes` view, each lane with
+#   its resolved `defaultProfile`, is rebuilt from the patched document; a patch of a view is applied on top).
+with_catalog(patch) := _replace("priceCatalogs", _active.priceCatalog, object.union(
+	{"document": doc, "lanes": {lane.laneId: object.union(lane, {"defaultProfile": profile}) |
+		some lane in doc.lanes
+		some profile in lane.profiles
+		profile.profileRef == lane.defaultProfileRef
+	}},
+	object.remove(patch, ["document"]),
+)) if {
+	doc := _patched("priceCatalogs", _active.priceCatalog, patch)
+}
+
+_patched(collection, id, patch) := object.union(
+	data.model_router_data[collection][id].document,
+	object.get(patch, "document", {}),
+)
+
+_keyed(items, key) := {item[key]: item | some item in items}
+
+_replace(collection, id, entry) := json.patch(data.model_router_data, [{"op": "replace", "path": [collection, id], "value": entry}])
 
 # METADATA
 # description: The decision for a bundle under the loaded policy data.
@@ -107,6 +152,26 @@ decide(b) := d if {
 candidate(decision, lane) := c if {
 	some c in decision.candidateSet
 	c.lane == lane
+}
+
+test_with_policy_rebuilds_the_keyed_views_from_the_patched_document if {
+	doc := data.model_router_data.policies[_active.policy].document
+	docs := {"taskClass": "docs-update", "defaultLane": "cheap", "allowedEscalationLanes": [], "requiresHumanJustification": false}
+	d := with_policy({"document": {"taskClasses": array.concat(doc.taskClasses, [docs])}})
+	d.policies[_active.policy].taskClasses["docs-update"] == docs
+	data.model_router.agent.config.task_classes["docs-update"] == docs with data.model_router_data as d
+	without := with_policy({"document": {"chainStages": [s | some s in doc.chainStages; s.stage != "review"]}})
+	not without.policies[_active.policy].stages.review
+	with_policy({}).policies[_active.policy] == data.model_router_data.policies[_active.policy]
+}
+
+test_with_optimizer_and_with_catalog_rebuild_their_views if {
+	opt := data.model_router_data.optimizers[_active.optimizer]
+	with_optimizer({}).optimizers[_active.optimizer] == opt
+	windows := [w | some w in opt.document.budgetPolicy.windows; w.window != "day"]
+	d := with_optimizer({"document": {"budgetPolicy": {"windows": windows}}})
+	not d.optimizers[_active.optimizer].windows.day
+	with_catalog({}).priceCatalogs[_active.priceCatalog] == data.model_router_data.priceCatalogs[_active.priceCatalog]
 }
 
 test_base_bundle_is_routable if {

@@ -56,11 +56,14 @@ _expected_claims := [
 now := input.evaluation.timeNs / 1000000000 if is_number(input.evaluation.timeNs)
 
 # METADATA
+# scope: document
 # description: The evaluation time echoed into decisions ({time, timeNs}), or null without a well-formed one.
+default evaluation := null
+
 evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs} if {
 	is_string(input.evaluation.time)
 	is_number(input.evaluation.timeNs)
-} else := null
+}
 
 # METADATA
 # description: The decoded [header, claims] of a well-formed token (undefined for a malformed one).
@@ -193,6 +196,7 @@ _checks(kind, token, header, claims, ref, expected) := array.concat(
 )
 
 # METADATA
+# scope: document
 # description: |
 #   The checks a present token fails (a set of why codes), apart from the lane check. A token that
 #   cannot be decoded fails `malformed` only.
@@ -207,6 +211,7 @@ failures(kind, token, ref, expected) := whys if {
 }
 
 # METADATA
+# scope: document
 # description: The value of a claim of a well-formed token, or null (decode once, then look up lanes with it).
 default claim(_, _) := null
 
@@ -216,6 +221,7 @@ claim(token, name) := value if {
 }
 
 # METADATA
+# scope: document
 # description: |
 #   Whether LANE is above MAX_LANE (a token's `maxLane` claim, see `claim`): the claim must be one of
 #   ALLOWED (the lanes this purpose may approve) and rank at or above LANE in RANKS.
@@ -227,6 +233,7 @@ lane_exceeds(max_lane, lane, ranks, allowed) := false if {
 }
 
 # METADATA
+# scope: document
 # description: "`valid` when WHYS is empty, otherwise `<kind>-invalid:<why>` for the first failing check."
 verdict(_, whys) := "valid" if count(whys) == 0
 
@@ -236,6 +243,7 @@ verdict(kind, whys) := sprintf("%s-invalid:%s", [kind, first]) if {
 }
 
 # METADATA
+# scope: document
 # description: The SHA-256 digest of a token (`sha256:<hex>`), or null when it is not a string.
 default digest(_) := null
 

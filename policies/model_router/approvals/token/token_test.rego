@@ -67,7 +67,14 @@ test_fail_malformed_tokens if {
 		concat("", [t.tokens.valid, concat("", ["A" | some _ in numbers.range(1, 8192)])]),
 		# a header with alg none, and one with an extra member
 		concat(".", ["eyJhbGciOiJub25lIiwidHlwIjoiSldUIiwia2lkIjoiZGVtby0yMDI2LTAxIn0", split(t.tokens.valid, ".")[1], ""]),
-		concat(".", ["eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6ImRlbW8tMjAyNi0wMSIsImp3ayI6e319", split(t.tokens.valid, ".")[1], split(t.tokens.valid, ".")[2]]),
+		concat(
+			".",
+			[
+				"eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6ImRlbW8tMjAyNi0wMSIsImp3ayI6e319",
+				split(t.tokens.valid, ".")[1],
+				split(t.tokens.valid, ".")[2],
+			],
+		),
 	] {
 		_judge(bad, "high-end") == "escalation-receipt-invalid:malformed"
 	}
@@ -92,16 +99,31 @@ test_fail_without_trust_anchors_every_issuer_is_unknown if {
 }
 
 test_success_issuer_lifetime_limit_applies_per_issuer if {
-	ok := token.failures("egress-approval", t.tokens["egress-desk"], "urn:socioprophet:policy-decision:egress-test-0001", {"requestId": "req-test-0001", "dataClass": "internal"}) with input.evaluation as t.evaluation
+	ok := token.failures(
+		"egress-approval",
+		t.tokens["egress-desk"],
+		"urn:socioprophet:policy-decision:egress-test-0001",
+		{"requestId": "req-test-0001", "dataClass": "internal"},
+	) with input.evaluation as t.evaluation
 		with data.model_router_data.trustAnchors as t.anchors
 	ok == set()
-	long := token.failures("egress-approval", t.tokens["egress-desk-lifetime"], "urn:socioprophet:policy-decision:egress-test-0001", {"requestId": "req-test-0001", "dataClass": "internal"}) with input.evaluation as t.evaluation
+	long := token.failures(
+		"egress-approval",
+		t.tokens["egress-desk-lifetime"],
+		"urn:socioprophet:policy-decision:egress-test-0001",
+		{"requestId": "req-test-0001", "dataClass": "internal"},
+	) with input.evaluation as t.evaluation
 		with data.model_router_data.trustAnchors as t.anchors
 	long == {"lifetime"}
 }
 
 test_fail_data_class_not_approved if {
-	whys := token.failures("egress-approval", t.tokens["egress-data-class"], "urn:socioprophet:policy-decision:egress-test-0001", {"requestId": "req-test-0001", "dataClass": "internal"}) with input.evaluation as t.evaluation
+	whys := token.failures(
+		"egress-approval",
+		t.tokens["egress-data-class"],
+		"urn:socioprophet:policy-decision:egress-test-0001",
+		{"requestId": "req-test-0001", "dataClass": "internal"},
+	) with input.evaluation as t.evaluation
 		with data.model_router_data.trustAnchors as t.anchors
 	whys == {"data-class"}
 }

@@ -7,14 +7,15 @@
 package model_router.models.catalog
 
 # METADATA
+# scope: document
 # title: configured
 # description: True when an active model catalog, route policy and authorization mirror are all loaded.
 default configured := false
 
 configured if {
-	_ := view
-	_ := route_policy
-	_ := routes
+	view
+	route_policy
+	routes
 }
 
 # METADATA
@@ -39,6 +40,7 @@ view := data.model_router_data.modelCatalogs[_active.modelCatalog]
 route_policy := data.model_router_data.routePolicies[_active.routePolicy].effective
 
 # METADATA
+# scope: document
 # title: score_units
 # description: |
 #   The active route policy's score weights and tier values as integer counts of 1/scale

@@ -67,11 +67,13 @@ models := [
 	object.remove(model("m:he-noroute", "", "high-end", "hosted", "high", "high", "medium", 0.93), ["governanceRoute"]), # no route
 ]
 
-routes := {r.route_id: r | some r in [
-	authorized("r.loc-a"), authorized("r.loc-b"), proposed("r.cheap-top"), authorized("r.cheap-ok"),
-	authorized("r.cheap-low"), authorized("r.std-a"), authorized("r.std-b"), authorized("r.pro-x"),
-	object.union(proposed("r.he-denied"), {"status": "denied"}),
-]}
+routes[r.route_id] := r if {
+	some r in [
+		authorized("r.loc-a"), authorized("r.loc-b"), proposed("r.cheap-top"), authorized("r.cheap-ok"),
+		authorized("r.cheap-low"), authorized("r.std-a"), authorized("r.std-b"), authorized("r.pro-x"),
+		object.union(proposed("r.he-denied"), {"status": "denied"}),
+	]
+}
 
 data_for(model_list, route_policy, route_records) := {
 	"active": {"modelCatalog": "urn:test:catalog", "routePolicy": route_policy.policyRef, "routeAuthorization": "urn:test:mirror"},
@@ -124,7 +126,7 @@ fixture_refs := {
 
 # The integer forms router.model_data adds beside the policy's numbers (scale 10000), hand written
 # for `policy`, and the fixture with them: the selection must not change.
-units := {
+sample_units := {
 	"scale": 10000,
 	"scoreWeights": {"quality": 3500, "evalConfidence": 3000, "locality": 2000, "cost": 1000, "latency": 500},
 	"scoreTiers": {
@@ -138,14 +140,14 @@ units := {
 	},
 }
 
-with_units(model) := object.union(model, {"evalConfidenceUnits": round(model.evalConfidence * units.scale)})
+with_units(model) := object.union(model, {"evalConfidenceUnits": round(model.evalConfidence * sample_units.scale)})
 
 fixture_with_units := object.union(
 	data_for([with_units(m) | some m in models], policy, routes),
-	{"routePolicies": {policy.policyRef: {"scoreUnits": units}}},
+	{"routePolicies": {policy.policyRef: {"scoreUnits": sample_units}}},
 )
 
 test_score_units_of_the_active_route_policy if {
-	catalog.score_units == units with data.model_router_data as fixture_with_units
+	catalog.score_units == sample_units with data.model_router_data as fixture_with_units
 	catalog.score_units == {} with data.model_router_data as fixture
 }

@@ -26,8 +26,8 @@ score(candidate, policy) := round(raw_score(candidate, policy) * _scale) / _scal
 #   so they come from weighted_tiers (computed once per policy and query); only evalConfidence is
 #   multiplied per candidate. The terms are added in the same order as always.
 raw_score(candidate, policy) := total if {
-	weighted := weighted_tiers(policy)
 	is_number(candidate.evalConfidence)
+	weighted := weighted_tiers(policy)
 	terms := [
 		weighted.quality[candidate.qualityTier],
 		policy.scoreWeights.evalConfidence * candidate.evalConfidence,
@@ -58,7 +58,7 @@ _locality_table(policy, tiers) := tiers.locality.noPreference if policy.preferLo
 # description: |
 #   The score of CANDIDATE under POLICY from the integer forms UNITS of its weights and tier values and
 #   the candidate's evalConfidenceUnits; equal to score(CANDIDATE, POLICY) where defined.
-exact_score(candidate, policy, units) := weighted_score(candidate, weighted_units(policy, units))
+exact_score(candidate, policy, unit_table) := weighted_score(candidate, weighted_units(policy, unit_table))
 
 # METADATA
 # title: weighted_score
@@ -92,23 +92,23 @@ weighted_score(candidate, weighted) := micros / _scale if {
 #   Every tier value times its weight, per dimension, in score units squared (the same for every
 #   candidate), the evalConfidence weight, and step: how many of those units make one six-place step
 #   (undefined unless it is a positive even integer).
-weighted_units(policy, units) := {
-	"quality": _weighted(units.scoreWeights.quality, units.scoreTiers.quality),
-	"locality": _weighted(units.scoreWeights.locality, _locality_table(policy, units.scoreTiers)),
-	"cost": _weighted(units.scoreWeights.cost, units.scoreTiers.cost),
-	"latency": _weighted(units.scoreWeights.latency, units.scoreTiers.latency),
-	"evalConfidence": units.scoreWeights.evalConfidence,
+weighted_units(policy, unit_table) := {
+	"quality": _weighted(unit_table.scoreWeights.quality, unit_table.scoreTiers.quality),
+	"locality": _weighted(unit_table.scoreWeights.locality, _locality_table(policy, unit_table.scoreTiers)),
+	"cost": _weighted(unit_table.scoreWeights.cost, unit_table.scoreTiers.cost),
+	"latency": _weighted(unit_table.scoreWeights.latency, unit_table.scoreTiers.latency),
+	"evalConfidence": unit_table.scoreWeights.evalConfidence,
 	"step": step,
 	"halfStep": step / 2,
 } if {
-	step := (units.scale * units.scale) / _scale
+	step := (unit_table.scale * unit_table.scale) / _scale
 	step > 0
 	round(step) == step
 	step % 2 == 0
 }
 
 # each tier's value times WEIGHT
-_weighted(weight, tiers) := {tier: product |
+_weighted(weight, tiers) := {tier: weighted_value |
 	some tier, value in tiers
-	product := weight * value
+	weighted_value := weight * value
 }

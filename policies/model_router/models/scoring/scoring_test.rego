@@ -50,9 +50,9 @@ test_unknown_tier_or_missing_confidence_leaves_the_score_undefined if {
 	not scoring.score(candidate("orbital", "high", "low", "low", 0.9), policy)
 }
 
-units := catalog_test.units
+sample_units := catalog_test.sample_units
 
-with_units(c) := object.union(c, {"evalConfidenceUnits": round(c.evalConfidence * units.scale)})
+with_units(c) := object.union(c, {"evalConfidenceUnits": round(c.evalConfidence * sample_units.scale)})
 
 test_exact_score_equals_the_score if {
 	every c in [
@@ -61,10 +61,13 @@ test_exact_score_equals_the_score if {
 		candidate("hosted", "high", "low", "low", 0.9),
 		candidate("local", "low", "medium", "high", 0.5),
 	] {
-		scoring.exact_score(with_units(c), policy, units) == scoring.score(c, policy)
-		scoring.exact_score(with_units(c), no_preference, units) == scoring.score(c, no_preference)
+		scoring.exact_score(with_units(c), policy, sample_units) == scoring.score(c, policy)
+		scoring.exact_score(with_units(c), no_preference, sample_units) == scoring.score(c, no_preference)
 	}
-	scoring.exact_score(with_units(candidate("local", "medium", "low", "low", 0.82)), policy, units) == 0.8235
+}
+
+test_exact_score_of_a_known_candidate if {
+	scoring.exact_score(with_units(candidate("local", "medium", "low", "low", 0.82)), policy, sample_units) == 0.8235
 }
 
 # 0.0001 x 0.0001 is 1e-8: 49, 50 and 51 of those round down, are a tie, and round up at six places
@@ -72,7 +75,7 @@ test_exact_score_rounds_by_integer_arithmetic_and_leaves_ties_to_score if {
 	tiny := {
 		"scale": 10000,
 		"scoreWeights": {"quality": 0, "evalConfidence": 1, "locality": 0, "cost": 0, "latency": 0},
-		"scoreTiers": units.scoreTiers,
+		"scoreTiers": sample_units.scoreTiers,
 	}
 	c := candidate("local", "medium", "low", "low", 0)
 	scoring.exact_score(object.union(c, {"evalConfidenceUnits": 149}), policy, tiny) == 0.000001
@@ -82,16 +85,16 @@ test_exact_score_rounds_by_integer_arithmetic_and_leaves_ties_to_score if {
 
 test_exact_score_is_undefined_without_integer_forms_or_for_a_negative_sum if {
 	c := candidate("local", "medium", "low", "low", 0.82)
-	not scoring.exact_score(c, policy, units)
-	not scoring.exact_score(with_units(c), policy, object.remove(units, ["scoreWeights"]))
-	negative := object.union(units, {"scoreWeights": {"evalConfidence": -10000}})
+	not scoring.exact_score(c, policy, sample_units)
+	not scoring.exact_score(with_units(c), policy, object.remove(sample_units, ["scoreWeights"]))
+	negative := object.union(sample_units, {"scoreWeights": {"evalConfidence": -10000}})
 	not scoring.exact_score(with_units(c), policy, object.union(negative, {"scoreTiers": {"quality": {"medium": -10000}}}))
 }
 
 # a scale whose six-place step is not a positive even count of units is left to score
 test_exact_score_needs_an_even_step if {
 	c := with_units(candidate("local", "medium", "low", "low", 0.82))
-	not scoring.exact_score(c, policy, object.union(units, {"scale": 1000}))
-	not scoring.exact_score(c, policy, object.union(units, {"scale": 0}))
-	not scoring.exact_score(object.union(c, {"evalConfidenceUnits": "8200"}), policy, units)
+	not scoring.exact_score(c, policy, object.union(sample_units, {"scale": 1000}))
+	not scoring.exact_score(c, policy, object.union(sample_units, {"scale": 0}))
+	not scoring.exact_score(object.union(c, {"evalConfidenceUnits": "8200"}), policy, sample_units)
 }

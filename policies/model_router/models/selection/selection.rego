@@ -183,6 +183,7 @@ _fallbacks(ranked) := [{"modelRef": e.modelRef, "lane": e.lane, "governanceRoute
 _fallbacks(ranked) := [] if not _has_selection(ranked)
 
 # METADATA
+# scope: document
 # title: blocked_reason
 # description: Why nothing of the chosen slots can serve, given their evaluations PRIMARY.
 blocked_reason(primary) := "no-eligible-candidates" if {

@@ -163,7 +163,11 @@ test_placements_agree_with_role_of if {
 		req("cheap", ["local-cheap", "standard"]),
 		req("standard", ["cheap", "local-cheap"]),
 		req("pro", []),
-		{"slots": [{"lane": "local-cheap", "profileRef": "p2"}], "fallbackSlots": [{"lane": "local-cheap", "profileRef": "p1"}, {"lane": null, "profileRef": null}], "taskClass": "t-sum"},
+		{
+			"slots": [{"lane": "local-cheap", "profileRef": "p2"}],
+			"fallbackSlots": [{"lane": "local-cheap", "profileRef": "p1"}, {"lane": null, "profileRef": null}],
+			"taskClass": "t-sum",
+		},
 	] {
 		places := selection.placements(r) with data.model_router_data as fixture
 		count(places) == count(catalog_test.models)

@@ -27,6 +27,7 @@ _no_model := {
 }
 
 # METADATA
+# scope: document
 # title: with_model
 # description: |
 #   DECISION with the model selection merged in: object.union(decision, for_decision(decision)).
@@ -36,6 +37,7 @@ with_model(decision) := object.union(decision, for_decision(decision)) if is_obj
 with_model(decision) := decision if not is_object(decision)
 
 # METADATA
+# scope: document
 # title: for_decision
 # description: |
 #   The fields to merge into DECISION. model is null when the decision chose nothing or chose a lane
@@ -60,6 +62,7 @@ for_decision(decision) := object.union(fields, _override(decision, picked.deferR
 }
 
 # METADATA
+# scope: document
 # title: request
 # description: The model selection request for DECISION; undefined when no model is needed.
 request(decision) := {

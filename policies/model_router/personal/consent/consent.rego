@@ -45,6 +45,7 @@ _subject_fields := ["userRef", "tenantRef", "workspaceRef", "deviceRef"]
 contract := data.model_router_data.consentContracts[_contract_ref] if is_string(_contract_ref)
 
 # METADATA
+# scope: document
 # description: Whether consent is needed (the route requires it, or the binding's policy does; true unless it says false).
 needed if request.route.requiresConsent == true
 
@@ -59,8 +60,8 @@ _status := object.get(_consent, "status", null)
 default _expired := true
 
 _expired := false if {
-	expires_ns := time.parse_rfc3339_ns(_consent.expiresAt)
 	is_number(input.evaluation.timeNs)
+	expires_ns := time.parse_rfc3339_ns(_consent.expiresAt)
 	input.evaluation.timeNs < expires_ns
 }
 
@@ -96,6 +97,7 @@ _binding_mismatch if {
 _not_granted := [sprintf("consent-not-granted:%v", [_status]) | _status != "granted"]
 
 # METADATA
+# scope: document
 # description: The consent checks the contract fails, in order (empty when consent is not needed or the contract is missing).
 default failures := []
 
@@ -121,6 +123,7 @@ contract_missing if {
 }
 
 # METADATA
+# scope: document
 # description: Whether the binding's contract keeps the prompt on the device (or cannot be found).
 contract_forbids_egress if contract_missing
 
@@ -138,14 +141,19 @@ _activation_failures := token.failures(_activation_kind, _activation_token, requ
 _activation_verdict := token.verdict(_activation_kind, _activation_failures)
 
 # METADATA
+# scope: document
 # description: Why the ledger activation is not approved ([] when it is, or when it is not required).
-activation_codes := [] if {
-	object.get(_personalization, "activationRequiresLedgerApproval", true) == false
-} else := ["ledger-approval-missing"] if {
+default activation_codes := []
+
+activation_codes := ["ledger-approval-missing"] if {
+	_activation_required
 	_activation_token == null
 } else := [_activation_verdict] if {
+	_activation_required
 	_activation_verdict != "valid"
-} else := []
+}
+
+_activation_required if object.get(_personalization, "activationRequiresLedgerApproval", true) != false
 
 _egress_token := request.egress_approval_token
 
@@ -157,16 +165,19 @@ _egress_failures := token.failures(_egress_kind, _egress_token, request.egress_a
 _egress_verdict := token.verdict(_egress_kind, _egress_failures)
 
 # METADATA
+# scope: document
 # description: Why prompt egress is not approved ([] when a valid egress-approval token is presented).
+default egress_codes := []
+
 egress_codes := ["egress-approval-missing"] if {
 	_egress_token == null
 } else := [_egress_verdict] if {
 	_egress_verdict != "valid"
-} else := []
+}
+
+default _consent_verdict := "valid"
 
 _consent_verdict := failures[0] if count(failures) > 0
-
-else := "valid"
 
 _consent_entry := {
 	"kind": "consent",

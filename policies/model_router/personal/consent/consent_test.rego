@@ -186,10 +186,10 @@ test_success_approvals_evidence_lists_tokens_and_consent if {
 }
 
 test_success_approvals_evidence_of_a_missing_contract if {
+	consent.approvals(false, false) == [] with input as _bundle("assist", {}) with data.model_router_data as _data({})
 	a := consent.approvals(true, false) with input as _bundle("assist", {}) with data.model_router_data as _data({})
 	some e in a
 	e.kind == "consent"
 	e.verdict == "consent-contract-missing"
 	e.consentStatus == null
-	consent.approvals(false, false) == [] with input as _bundle("assist", {}) with data.model_router_data as _data({})
 }

@@ -23,18 +23,18 @@ import data.model_router.personal.request
 import data.model_router.personal.signals
 import data.model_router.personal.targets
 
+default _request := {}
+
 _request := input.request if is_object(input.request)
 
-else := {}
-
 _personal_fields := ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"]
+
+default _pre_denial := []
 
 # Reasons to deny before any target is tried ([] when the targets decide).
 _pre_denial := request.denial_reasons if count(request.denial_reasons) > 0
 
 else := array.concat(["missing-signals"], _missing_signal_reasons) if count(signals.missing) > 0
-
-else := []
 
 _missing_signal_reasons := [sprintf("missing-signals:%s", [signal]) | some signal in signals.missing]
 
@@ -105,17 +105,17 @@ _binding := request.binding
 
 _personalization := object.get(_binding, "personalization", {})
 
+default _refs := {"consentContractRef": null, "artifactRef": null, "ledgerApprovalRef": null}
+
 _refs := {
 	"consentContractRef": object.get(_personalization, "governanceContractRef", null),
 	"artifactRef": object.get(_personalization, "artifactRef", null),
 	"ledgerApprovalRef": request.ledger_approval_ref,
 } if _personal_tried
 
-else := {"consentContractRef": null, "artifactRef": null, "ledgerApprovalRef": null}
+default _consent_ref := null
 
 _consent_ref := request.consent_ref if _consent_tried
-
-else := null
 
 _binding_evidence := object.get(_binding, "evidence", {})
 
@@ -130,13 +130,14 @@ governance_refs := object.union(_refs, {
 })
 
 # METADATA
+# scope: document
 # title: egress
 # description: The prompt may leave the device only when hosted is selected, under its egress approval.
+default egress := {"allowed": false, "approvalRef": null}
+
 egress := {"allowed": true, "approvalRef": request.egress_approval_ref} if selected.target == "hosted"
 
-else := {"allowed": false, "approvalRef": null}
-
-_emit := {flag: object.get(_binding_evidence, flag, true) |
+_emit[flag] := object.get(_binding_evidence, flag, true) if {
 	some flag in ["emitRouteDecision", "emitRuntimeHealth", "emitGovernanceRefs"]
 }
 
@@ -146,11 +147,15 @@ _echo_ref(value) := checked if checked := request.ref(value)
 
 else := null
 
-_personal_echo := {field: _echo_ref(object.get(request.personal, field, null)) | some field in _personal_fields}
+_personal_echo[field] := _echo_ref(object.get(request.personal, field, null)) if {
+	some field in _personal_fields
+}
+
+default _data_class_echo := null
 
 _data_class_echo := request.data_class if request.data_class_valid
 
-else := null
+default _prompt_echo := null
 
 _prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
 	prompt := _request.prompt
@@ -159,7 +164,7 @@ _prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
 	is_number(prompt.chars)
 	prompt.chars >= 0
 	prompt.chars == floor(prompt.chars)
-} else := null
+}
 
 _echo := {
 	"requestId": _echo_ref(object.get(_request, "requestId", null)),
@@ -170,11 +175,13 @@ _echo := {
 	"prompt": _prompt_echo,
 }
 
+default _guardrail_echo := {}
+
 # The guardrail reference is echoed only when the request carries one.
 _guardrail_echo := {"guardrailRef": ref} if {
 	ref := _echo_ref(object.get(_request, "guardrailRef", null))
 	ref != null
-} else := {}
+}
 
 # METADATA
 # title: result

@@ -8,17 +8,18 @@
 #   not match the route become denial reasons (`denial_reasons`), so the decision fails closed.
 package model_router.personal.request
 
+default _request := {}
+
 # The request object (an empty object when the input carries none, so every rule stays defined).
 _request := input.request if is_object(input.request)
 
-else := {}
-
 # METADATA
+# scope: document
 # title: personal
 # description: The `personal` object of the request (an empty object when it is missing or not an object).
-personal := _request.personal if is_object(_request.personal)
+default personal := {}
 
-else := {}
+personal := _request.personal if is_object(_request.personal)
 
 # Fields of `personal` that must be non-empty strings.
 _required_refs := ["bindingRef", "routeId"]
@@ -42,6 +43,7 @@ ref(value) := value if {
 }
 
 # METADATA
+# scope: document
 # title: binding_ref
 # description: The binding the request names, or null when it is malformed.
 default binding_ref := null
@@ -49,6 +51,7 @@ default binding_ref := null
 binding_ref := ref(personal.bindingRef)
 
 # METADATA
+# scope: document
 # title: route_id
 # description: The route the request names, or null when it is malformed.
 default route_id := null
@@ -56,6 +59,7 @@ default route_id := null
 route_id := ref(personal.routeId)
 
 # METADATA
+# scope: document
 # title: consent_ref
 # description: The consent reference the request presents, or null.
 default consent_ref := null
@@ -63,6 +67,7 @@ default consent_ref := null
 consent_ref := ref(personal.consentRef)
 
 # METADATA
+# scope: document
 # title: ledger_approval_ref
 # description: The model-governance-ledger approval the request presents, or null.
 default ledger_approval_ref := null
@@ -70,6 +75,7 @@ default ledger_approval_ref := null
 ledger_approval_ref := ref(personal.ledgerApprovalRef)
 
 # METADATA
+# scope: document
 # title: request_id
 # description: The request id when it is a non-empty string, otherwise null.
 default request_id := null
@@ -77,6 +83,7 @@ default request_id := null
 request_id := ref(_request.requestId)
 
 # METADATA
+# scope: document
 # title: ledger_approval_token
 # description: The personal-activation token beside `ledgerApprovalRef` (null when absent).
 default ledger_approval_token := null
@@ -84,6 +91,7 @@ default ledger_approval_token := null
 ledger_approval_token := personal.ledgerApprovalToken
 
 # METADATA
+# scope: document
 # title: egress_approval_token
 # description: The egress-approval token beside `egressApprovalRef` (null when absent).
 default egress_approval_token := null
@@ -91,6 +99,7 @@ default egress_approval_token := null
 egress_approval_token := _request.egressApprovalToken
 
 # METADATA
+# scope: document
 # title: egress_approval_ref
 # description: The policy decision approving that the prompt leaves the device, or null.
 default egress_approval_ref := null
@@ -98,6 +107,7 @@ default egress_approval_ref := null
 egress_approval_ref := ref(_request.egressApprovalRef)
 
 # METADATA
+# scope: document
 # title: data_class
 # description: The request's data class; `internal` when absent or null (the input bundle's default).
 default data_class := "internal"
@@ -161,19 +171,24 @@ targets := [target |
 ]
 
 # METADATA
+# scope: document
 # title: denial_reasons
 # description: |
 #   Why the request cannot be decided at all, or [] when it can: malformed fields first, then
 #   `unknown-binding`, `unknown-route`, then `task-class-mismatch:<route task class>` when the request's
 #   task class is not the route's.
+default denial_reasons := []
+
 denial_reasons := errors if count(errors) > 0
 
-else := ["unknown-binding"] if not binding
+else := ["unknown-binding"] if {
+	not binding
+}
 
-else := ["unknown-route"] if not route
+else := ["unknown-route"] if {
+	not route
+}
 
 else := [sprintf("task-class-mismatch:%s", [route.taskClass])] if not _task_class_matches
-
-else := []
 
 _task_class_matches if _request.taskClass == route.taskClass

@@ -27,10 +27,10 @@ _by_target := {
 	"hosted": _hosted,
 }
 
+default _resources := {}
+
 # The resources object of the bundle (empty when it is missing or not an object).
 _resources := input.resources if is_object(input.resources)
-
-else := {}
 
 _needed contains signal if {
 	some target in request.targets
@@ -50,7 +50,7 @@ missing := [signal | some signal in needed; not _well_typed(signal, object.get(_
 # METADATA
 # title: runtime_health
 # description: The well-typed values of the needed signals (the snapshot the decision used).
-runtime_health := {signal: value |
+runtime_health[signal] := value if {
 	some signal in needed
 	value := _resources[signal]
 	_well_typed(signal, value)

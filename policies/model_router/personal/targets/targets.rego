@@ -26,9 +26,9 @@ import data.model_router.personal.request
 
 _profiles := data.model_router_data.localProfiles
 
-_resources := input.resources if is_object(input.resources)
+default _resources := {}
 
-else := {}
+_resources := input.resources if is_object(input.resources)
 
 _binding := request.binding
 
@@ -47,6 +47,7 @@ _reported_states := {"disabled", "revoked"}
 _known_targets := {"base-local", "personal-local", "quality-local", "hosted", "deny"}
 
 # METADATA
+# scope: document
 # title: profile_ref
 # description: |
 #   The local model profile a target runs: the binding's default profile for base-local and
@@ -69,6 +70,7 @@ reasons(target) := failures if {
 } else := ["admissible"]
 
 # METADATA
+# scope: document
 # title: admissible
 # description: True when no check of the target fails.
 default admissible(_) := false
@@ -182,10 +184,10 @@ _hosted_tail := array.concat(_hosted_consent_checks, _failing([
 	["data-class-forbids-egress", request.data_class == "restricted"],
 ]))
 
+default _hosted_consent_checks := []
+
 # The ledger consent checks, when the hosted route requires consent.
 _hosted_consent_checks := consent.failures if request.route.requiresConsent == true
-
-else := []
 
 default _contract_forbids_egress := false
 

@@ -303,17 +303,28 @@ test_personal_consent_not_required_when_neither_route_nor_policy_asks if {
 }
 
 test_ledger_approval_missing if {
-	_reasons("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {})) == ["ledger-approval-missing"]
+	_reasons(
+		"personal-local",
+		_bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}),
+	) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_required_by_default if {
 	binding := json.patch(_binding, [{"op": "remove", "path": "/personalization/activationRequiresLedgerApproval"}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["ledger-approval-missing"]
+	_reasons_with(
+		"personal-local",
+		_bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}),
+		binding,
+	) == ["ledger-approval-missing"]
 }
 
 test_ledger_approval_not_required_when_activation_does_not_ask if {
 	binding := json.patch(_binding, [{"op": "replace", "path": "/personalization/activationRequiresLedgerApproval", "value": false}])
-	_reasons_with("personal-local", _bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}), binding) == ["admissible"]
+	_reasons_with(
+		"personal-local",
+		_bundle("assist", {"ledgerApprovalRef": null, "ledgerApprovalToken": null}, {}, {}),
+		binding,
+	) == ["admissible"]
 }
 
 test_every_personal_reason_in_order if {

@@ -346,6 +346,28 @@ def load_data_files(
     return out, problems
 
 
+def _task_requirement_problems(data: dict, shown: dict[int, str]) -> list[str]:
+    """Every task class of the active routing policy needs the tasks a model must support for it in the
+    active ModelRoutePolicy's `taskRequirements`; without them no concrete model is ever eligible."""
+    active = data.get("active", {})
+    policy = data["policies"].get(active.get("policy"))
+    route = data.get("routePolicies", {}).get(active.get("routePolicy"))
+    if not policy or not route:
+        return []
+    requirements = route["document"].get("taskRequirements")
+    requirements = requirements if isinstance(requirements, dict) else {}
+    out = []
+    for i, task in enumerate(policy["document"].get("taskClasses", [])):
+        name = task.get("taskClass") if isinstance(task, dict) else None
+        if isinstance(name, str) and name not in requirements:
+            out.append(
+                f"{shown.get(id(route['document']), 'the active ModelRoutePolicy')}: $.taskRequirements: no entry for task class "
+                f"{name!r} (declared at {shown.get(id(policy['document']), 'the active routing policy')} $.taskClasses[{i}]); "
+                f"expected the tasks a model must support for it, e.g. \"{name}\": [\"code\"]"
+            )
+    return out
+
+
 def assemble(sources_file: Path | None = None, root: Path | None = None, env: dict | None = None) -> dict:
     """Read sources.json, every contract document it names and every policy data file beside it;
     return data.model_router_data. Raise PolicyDataError listing every problem found."""
@@ -383,6 +405,7 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
         collection = ACTIVE_ROLES.get(role)
         if collection and ident not in data[collection]:
             problems.append(f"{shown_sources}: $.active.{role}: {ident!r} is not among the loaded documents")
+    problems.extend(_task_requirement_problems(data, {id(doc): where for doc, where in loaded}))
     anchors = _configured(sources, "trustAnchors", TRUST_ANCHORS_ENV, env, root, sources_file)
     data["trustAnchors"] = trust_anchors(anchors) if anchors else {"anchorsId": None, "demo": False, "issuers": {}}
     snapshot = _configured(sources, "ledgerSnapshot", LEDGER_SNAPSHOT_ENV, env, root, sources_file)

@@ -77,6 +77,10 @@ def emitted(policy_opa, support) -> set[str]:
     for _, data in _data_scenarios(policy_opa.data):
         decision = policy_opa.agent_decision_with_data(base, data)
         codes |= {support.reason_base(r) for r in support.all_reasons(decision)}
+    bounded = copy.deepcopy(policy_opa.data)  # task-class lane bounds (optional minimumLane / maximumLane)
+    for task in bounded["policies"][bounded["active"]["policy"]]["taskClasses"].values():
+        task.update({"minimumLane": "standard", "maximumLane": "standard"})
+    codes |= {support.reason_base(r) for r in support.all_reasons(policy_opa.agent_decision_with_data(base, bounded))}
     unknown_lane = copy.deepcopy(base)
     unknown_lane["request"]["requestedLane"] = "turbo"
     codes |= {support.reason_base(r) for r in support.all_reasons(policy_opa.agent_decision(unknown_lane))}

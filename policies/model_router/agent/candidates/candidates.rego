@@ -47,7 +47,10 @@ _referenced := array.concat(
 			request.stage_entry.defaultLane,
 			request.stage_entry.maxLaneWithoutEscalation,
 			request.risk_floor.minimumLane,
+			object.get(request.task, "minimumLane", null),
+			object.get(request.task, "maximumLane", null),
 		]
+		l != null
 	],
 )
 

@@ -5,6 +5,9 @@
 #   `maxLaneWithoutEscalation` fails with `stage-max-without-escalation:<maxLane>`.
 #   Rule 3: a lane that is neither the task class's default lane, nor one of its
 #   `allowedEscalationLanes`, nor the stage's default lane fails with `not-allowed-for-task-class`.
+#   Task-class bounds (after rule 3, from the task class's optional fields): a lane ranked below its
+#   `minimumLane` fails with `below-task-class-floor:<minimumLane>`, one ranked above its `maximumLane`
+#   with `above-task-class-ceiling:<maximumLane>` (an escalation does not lift a task-class ceiling).
 package model_router.agent.eligibility
 
 import data.model_router.agent.config
@@ -35,14 +38,27 @@ _task_failure(lane) := [code |
 	code := "not-allowed-for-task-class"
 ]
 
-_failures(lane) := array.concat(_stage_failure(lane), _task_failure(lane))
+_floor_failure(lane) := [sprintf("below-task-class-floor:%s", [floor]) |
+	floor := request.task.minimumLane
+	lanes.rank[lane] < lanes.rank[floor]
+]
+
+_ceiling_failure(lane) := [sprintf("above-task-class-ceiling:%s", [ceiling]) |
+	ceiling := request.task.maximumLane
+	lanes.rank[lane] > lanes.rank[ceiling]
+]
+
+_failures(lane) := array.concat(
+	array.concat(_stage_failure(lane), _task_failure(lane)),
+	array.concat(_floor_failure(lane), _ceiling_failure(lane)),
+)
 
 # METADATA
-# description: Rule 2 and 3 failures of every declared lane, by lane, in that order.
+# description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
 failures_by_lane[lane] := _failures(lane) if {
 	some lane, _ in config.policy_lanes
 }
 
 # METADATA
-# description: Rule 2 and 3 failures of a lane, in that order.
+# description: Rule 2 and 3 and task-class bound failures of a lane, in that order.
 failures(lane) := failures_by_lane[lane]

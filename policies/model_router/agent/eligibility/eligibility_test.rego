@@ -40,3 +40,42 @@ test_classification_ceiling_is_cheap if {
 	eligibility.failures("standard") == ["stage-max-without-escalation:cheap"] with input as b
 	eligibility.failures("cheap") == [] with input as b
 }
+
+_policy_doc := data.model_router_data.policies[data.model_router_data.active.policy].document
+
+# Policy data whose routine-code task class (the base bundle's) carries BOUNDS.
+_bounded(bounds) := t.with_policy({"document": {"taskClasses": [c |
+	some tc in _policy_doc.taskClasses
+	c := _bound(tc, bounds)
+]}})
+
+_bound(tc, bounds) := object.union(tc, bounds) if tc.taskClass == "routine-code"
+
+_bound(tc, _) := tc if tc.taskClass != "routine-code"
+
+test_task_class_floor if {
+	d := _bounded({"minimumLane": "standard"})
+	eligibility.failures("cheap") == ["not-allowed-for-task-class", "below-task-class-floor:standard"] with input as t.bundle
+		with data.model_router_data as d
+	eligibility.failures("standard") == [] with input as t.bundle with data.model_router_data as d
+	eligibility.failures("no-model") == ["not-allowed-for-task-class", "below-task-class-floor:standard"] with input as t.bundle
+		with data.model_router_data as d
+}
+
+test_task_class_ceiling if {
+	d := _bounded({"maximumLane": "cheap", "allowedEscalationLanes": ["cheap", "standard"]})
+	eligibility.failures("standard") == ["above-task-class-ceiling:cheap"] with input as t.bundle with data.model_router_data as d
+	eligibility.failures("cheap") == [] with input as t.bundle with data.model_router_data as d
+}
+
+test_without_bounds_nothing_changes if {
+	eligibility.failures("standard") == [] with input as t.bundle
+	eligibility.failures("cheap") == ["not-allowed-for-task-class"] with input as t.bundle
+}
+
+test_a_bound_naming_an_undeclared_lane_denies_the_request if {
+	d := _bounded({"minimumLane": "turbo"})
+	decision := t.decide(t.bundle) with data.model_router_data as d
+	decision.selected.status == "denied"
+	"lane-not-declared:turbo" in decision.selected.reasons
+}

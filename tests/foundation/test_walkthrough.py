@@ -1,0 +1,114 @@
+"""docs/policy-authoring.md, "Adding a task class", performed as written: in a temporary copy of the
+repository, the JSON the page shows is added where the page says, `make data`'s assembly refuses the
+half-done state with the documented message, and the fixture the page shows is decided through
+`Router.decide` (from a bundle of the copied policies and data) with the documented outcome."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from router import Router, approvals, bundle, fixture_data, paths, policy_data
+
+ROOT = paths.ROOT
+PAGE = ROOT / "docs" / "policy-authoring.md"
+MARKER = re.compile(r"<!-- walkthrough: (?P<name>[^>]+?) -->\n\s*```json\n(?P<body>.*?)\n\s*```", re.DOTALL)
+POLICY = "examples/agent-execution-model-routing-policy.default.json"
+ROUTE_POLICY = "examples/model-route-policy.local-first-v1.json"
+MAPPING = "policies/data/agentplane-lane-mapping.json"
+# the example bundles carry approval tokens issued for the time the examples are decided at
+FIXTURE_TIME = approvals.FIXTURE_EVALUATION_TIME
+
+
+def snippets() -> dict[str, object]:
+    text = PAGE.read_text(encoding="utf-8")
+    found = {m.group("name"): json.loads(m.group("body")) for m in MARKER.finditer(text)}
+    assert set(found) == {
+        "routing-policy taskClasses", "route-policy taskRequirements", "agentplane taskClasses", "fixture request", "fixture expected",
+    }
+    return found
+
+
+def documented_error() -> str:
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Adding a task class"):text.index("## Adding a lane")]
+    return re.search(r"^\s*error: (.*)$", section, re.MULTILINE).group(1)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for folder in ("policies", "schemas", "examples"):
+        shutil.copytree(ROOT / folder, root / folder)
+    return root
+
+
+def _edit(path: Path, change) -> None:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    change(doc)
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+
+def _signer():
+    spec = importlib.util.spec_from_file_location("sign_example_bundles", ROOT / "tools/sign_example_bundles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _assemble(root: Path) -> dict:
+    return policy_data.assemble(root / "policies/data/sources.json", root, env={})
+
+
+def test_adding_a_task_class_as_the_page_says(repo, tmp_path):
+    s = snippets()
+    # 1. the routing policy's taskClasses
+    _edit(repo / POLICY, lambda doc: doc["taskClasses"].append(s["routing-policy taskClasses"]))
+    # without steps 2 and 3 the assembly refuses, with the documented messages
+    with pytest.raises(policy_data.PolicyDataError) as refused:
+        _assemble(repo)
+    problems = str(refused.value).splitlines()
+    assert documented_error() in problems
+    assert any(p.startswith(f"{MAPPING}: $.taskClasses['release-notes']") and "[every-task-class-decided]" in p for p in problems)
+    # 2. the model route policy's taskRequirements, 3. the agentplane mapping
+    _edit(repo / ROUTE_POLICY, lambda doc: doc["taskRequirements"].update(s["route-policy taskRequirements"]))
+    _edit(repo / MAPPING, lambda doc: doc["taskClasses"].update(s["agentplane taskClasses"]))
+    data = _assemble(repo)
+    assert data["policies"][data["active"]["policy"]]["taskClasses"]["release-notes"]["minimumLane"] == "standard"
+    # 4. the fixture pair
+    bundles = repo / "examples/bundles"
+    base = json.loads((bundles / "agent-routine-code-execution.json").read_text(encoding="utf-8"))
+    base["request"].update(s["fixture request"])
+    del base["request"]["egressApprovalToken"]
+    assert _signer().sign_bundle(base, data)  # what tools/sign_example_bundles.py does to it
+    (bundles / "agent-release-notes.json").write_text(json.dumps(base, indent=2), encoding="utf-8")
+    (bundles / "agent-release-notes.expected.json").write_text(json.dumps(s["fixture expected"], indent=2), encoding="utf-8")
+    case = fixture_data.cases(bundles)["agent-release-notes"]
+    expected = case["expected"]
+    # decided through Router.decide, with a bundle built from the copied policies and data
+    built = tmp_path / "bundle.tar.gz"
+    bundle.build_from_files(bundle.staged_files(repo / "policies/model_router", data), built)
+    with Router(bundle=built, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        decision = router.decide(bundles / "agent-release-notes.json")
+        doc = decision.to_dict()
+        assert doc["selected"]["status"] == expected["status"]
+        assert doc["selected"]["lane"] == expected["lane"]
+        every_reason = set(doc["selected"]["reasons"]) | {r for c in doc["candidateSet"] for r in c["reasons"]}
+        assert set(expected["reasonsInclude"]) <= every_reason
+        cheap = next(c for c in doc["candidateSet"] if c["lane"] == "cheap")
+        assert cheap["reasons"] == ["below-task-class-floor:standard"]
+        high_end = next(c for c in doc["candidateSet"] if c["lane"] == "high-end")
+        assert "above-task-class-ceiling:standard" in high_end["reasons"]
+        # without the floor the stage's cheap default would have won, as the page says
+        unbounded = {k: v for k, v in s["routing-policy taskClasses"].items() if k not in ("minimumLane", "maximumLane")}
+        _edit(repo / POLICY, lambda d: d.update({"taskClasses": [*d["taskClasses"][:-1], unbounded]}))
+        plain = tmp_path / "plain.tar.gz"
+        bundle.build_from_files(bundle.staged_files(repo / "policies/model_router", _assemble(repo)), plain)
+    with Router(bundle=plain, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        assert router.decide(bundles / "agent-release-notes.json").to_dict()["selected"]["lane"] == "cheap"

@@ -38,14 +38,14 @@ _task_failure(lane) := [code |
 	code := "not-allowed-for-task-class"
 ]
 
-_floor_failure(lane) := [sprintf("below-task-class-floor:%s", [floor]) |
-	floor := request.task.minimumLane
-	lanes.rank[lane] < lanes.rank[floor]
+_floor_failure(lane) := [sprintf("below-task-class-floor:%s", [minimum]) |
+	minimum := request.task.minimumLane
+	lanes.rank[lane] < lanes.rank[minimum]
 ]
 
-_ceiling_failure(lane) := [sprintf("above-task-class-ceiling:%s", [ceiling]) |
-	ceiling := request.task.maximumLane
-	lanes.rank[lane] > lanes.rank[ceiling]
+_ceiling_failure(lane) := [sprintf("above-task-class-ceiling:%s", [maximum]) |
+	maximum := request.task.maximumLane
+	lanes.rank[lane] > lanes.rank[maximum]
 ]
 
 _failures(lane) := array.concat(

@@ -368,6 +368,24 @@ def _task_requirement_problems(data: dict, shown: dict[int, str]) -> list[str]:
     return out
 
 
+def _escalation_reason_problems(data: dict, files: dict, shown: dict[int, str], reasons_file: str) -> list[str]:
+    """Every reason a routing policy allows is an escalation reason of the policy data (escalation-reasons.json)."""
+    known = (files.get("escalationReasons") or {}).get("reasons")
+    if not isinstance(known, dict):
+        return [f"{reasons_file}: missing; expected the escalation reasons routing policies may allow"] if data["policies"] else []
+    out = []
+    for entry in data["policies"].values():
+        doc = entry["document"]
+        allowed = (doc.get("escalationPolicy") or {}).get("allowedReasons") or []
+        for i, reason in enumerate(allowed if isinstance(allowed, list) else []):
+            if reason not in known:
+                out.append(
+                    f"{shown.get(id(doc), doc.get('policyId'))}: $.escalationPolicy.allowedReasons[{i}]: found {reason!r}; "
+                    f"expected an escalation reason of {reasons_file}: {', '.join(sorted(known))}"
+                )
+    return out
+
+
 def assemble(sources_file: Path | None = None, root: Path | None = None, env: dict | None = None) -> dict:
     """Read sources.json, every contract document it names and every policy data file beside it;
     return data.model_router_data. Raise PolicyDataError listing every problem found."""
@@ -413,6 +431,9 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
     documents = {(root / rel).resolve() for rel in sources.get("documents", [])}
     files, file_problems = load_data_files(sources_file.parent, root, set(data), documents)
     problems.extend(file_problems)
+    if not file_problems:
+        reasons_file = _show(sources_file.parent / "escalation-reasons.json", root)
+        problems.extend(_escalation_reason_problems(data, files, {id(doc): where for doc, where in loaded}, reasons_file))
     if problems:
         raise PolicyDataError("\n".join(problems))
     data.update(files)

@@ -83,7 +83,7 @@ def regal_catalogue(root: Path = ROOT) -> str:
     - reason_details: the details the catalogue gives their own entries (`expired` of
       `escalation-receipt-invalid:expired`), which a module may build codes from;
     - contract_values: the enum and const strings of the schemas of the contract documents and the input
-      bundle (decisions and receipts are outputs: their values are what the policy emits, so they are no
+      bundle, and the escalation reasons (policies/data/escalation-reasons.json) (decisions and receipts are outputs: their values are what the policy emits, so they are no
       excuse for an uncatalogued code);
     - data_keys: every member of data.model_router_data that `make data` assembles (contract document
       collections, `active`, and one per policy data file or folder).
@@ -101,6 +101,7 @@ def regal_catalogue(root: Path = ROOT) -> str:
         if any(word in schema.name for word in ("decision", "receipt")):
             continue
         _schema_values(json.loads(schema.read_text(encoding="utf-8")), values)
+    values.update((data.get("escalationReasons") or {}).get("reasons", {}))  # a vocabulary kept as policy data
 
     def rego_set(items: set[str]) -> str:
         return "{\n" + "".join(f"\t{json.dumps(i)},\n" for i in sorted(items)) + "}"

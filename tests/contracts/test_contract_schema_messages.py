@@ -43,6 +43,7 @@ def test_all_violations_are_reported_in_one_run_with_path_found_expected():
             "$.taskClasses[2].taskClas",
             "an unexpected field",
             "only the declared fields (did you mean 'taskClass'?): taskClass, description, defaultLane, allowedEscalationLanes,"
+            " minimumLane, maximumLane,"
             " requiresHumanJustification, requiresEvidence, requiresNetwork, examples",
         ),
         ("$.taskClasses[3].defaultLane", '"premium"', "one of: no-model, local-cheap, cheap, standard, high-end, pro"),

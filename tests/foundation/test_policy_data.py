@@ -206,3 +206,24 @@ def test_make_data_command_fails_on_an_invalid_document_and_writes_nothing(repo,
     assert not out.exists()
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "$(PY) -m router.policy_data >/dev/null" in makefile, "make data must run the assembler and keep its errors visible"
+
+
+def test_escalation_reasons_are_policy_data(repo, tmp_path):
+    data = assemble(repo)
+    assert set(data["escalationReasons"]["reasons"]) >= {"architecture-decision", "repeated-standard-lane-failure"}
+    policy_file = repo / "examples/agent-execution-model-routing-policy.default.json"
+    policy = json.loads(policy_file.read_text())
+    policy["escalationPolicy"]["allowedReasons"].append("data-migration")
+    (repo / "examples").unlink()
+    shutil.copytree(paths.EXAMPLES, repo / "examples")
+    write_json(repo / "examples/agent-execution-model-routing-policy.default.json", policy)
+    with pytest.raises(policy_data.PolicyDataError) as err:
+        assemble(repo)
+    assert ("examples/agent-execution-model-routing-policy.default.json: $.escalationPolicy.allowedReasons[10]: found 'data-migration'; "
+            "expected an escalation reason of policies/data/escalation-reasons.json: ") in str(err.value)
+    reasons_file = repo / "policies/data/escalation-reasons.json"
+    reasons = json.loads(reasons_file.read_text())
+    reasons["reasons"]["data-migration"] = {"summary": "A migration of stored data that cannot be replayed."}
+    write_json(reasons_file, reasons)
+    data = assemble(repo)
+    assert "data-migration" in data["policies"][data["active"]["policy"]]["document"]["escalationPolicy"]["allowedReasons"]

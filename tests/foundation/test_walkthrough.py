@@ -112,3 +112,23 @@ def test_adding_a_task_class_as_the_page_says(repo, tmp_path):
         bundle.build_from_files(bundle.staged_files(repo / "policies/model_router", _assemble(repo)), plain)
     with Router(bundle=plain, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
         assert router.decide(bundles / "agent-release-notes.json").to_dict()["selected"]["lane"] == "cheap"
+
+
+def test_a_rule_whose_data_file_is_absent_fails_closed(repo, tmp_path):
+    """Without policies/data/local-profiles.json the memory needs of local profiles are unknown: the local
+    targets are not admissible (local-profile-unknown) instead of being admitted on missing data."""
+    case = repo / "examples/bundles/personal-battery-low.json"
+    with_file = tmp_path / "with.tar.gz"
+    bundle.build_from_files(bundle.staged_files(repo / "policies/model_router", _assemble(repo)), with_file)
+    (repo / "policies/data/local-profiles.json").unlink()
+    data = _assemble(repo)
+    assert data["localProfiles"] == {}
+    without = tmp_path / "without.tar.gz"
+    bundle.build_from_files(bundle.staged_files(repo / "policies/model_router", data), without)
+    with Router(bundle=with_file, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        assert router.decide(case).to_dict()["selected"]["target"] == "base-local"
+    with Router(bundle=without, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        doc = router.decide(case).to_dict()
+    assert doc["selected"]["target"] != "base-local"
+    local = {t["target"]: t for t in doc["targets"] if t["target"].endswith("-local")}
+    assert local and all(not t["admissible"] and "local-profile-unknown" in t["reasons"] for t in local.values())

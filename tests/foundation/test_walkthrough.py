@@ -9,6 +9,7 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,59 @@ def test_a_rule_whose_data_file_is_absent_fails_closed(repo, tmp_path):
     assert doc["selected"]["target"] != "base-local"
     local = {t["target"]: t for t in doc["targets"] if t["target"].endswith("-local")}
     assert local and all(not t["admissible"] and "local-profile-unknown" in t["reasons"] for t in local.values())
+
+
+FILE_MARKER = re.compile(r"<!-- walkthrough-file: (?P<path>\S+) -->\n\s*```(?:json|rego)\n(?P<body>.*?)\n\s*```", re.DOTALL)
+
+
+def walkthrough_files() -> dict[str, str]:
+    """The files of "Adding a data file and a rule", by repository path, as the page shows them."""
+    text = PAGE.read_text(encoding="utf-8")
+    section = text[text.index("## Adding a data file and a rule"):text.index("## Adding a lane")]
+    files = {}
+    for m in FILE_MARKER.finditer(section):
+        indent = re.match(r"[ ]*", m.group("body")).group(0)
+        files[m.group("path")] = "\n".join(line[len(indent):] for line in m.group("body").splitlines()) + "\n"
+    return files
+
+
+def test_adding_a_data_file_and_a_rule_as_the_page_says(repo, tmp_path):
+    files = walkthrough_files()
+    assert set(files) == {
+        "schemas/policy-data/blocked-workspaces.schema.json", "policies/data/blocked-workspaces.json",
+        "policies/data/reasons/workspaces.json", "policies/model_router/agent/blocks/workspaces/workspaces.rego",
+        "policies/model_router/agent/blocks/workspaces/workspaces_test.rego",
+    }
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text, encoding="utf-8")
+    opa = str(paths.TOOLS_BIN / "opa")
+    rego = repo / "policies/model_router"
+    fmt = subprocess.run([opa, "fmt", "--fail", "--list", str(rego / "agent/blocks")], capture_output=True, text=True)
+    assert fmt.returncode == 0, f"the page's Rego is not opa fmt clean: {fmt.stdout}"
+    data = _assemble(repo)
+    assert data["blockedWorkspaces"] == {"workspaces": ["urn:socioprophet:workspace:suspended"]}
+    assert "workspace-blocked" in data["reasons"]
+    out = tmp_path / "data"
+    policy_data.write(out, data)
+    tested = subprocess.run(
+        [opa, "test", str(rego), str(out), "--capabilities", str(paths.CAPABILITIES), "--run", r"model_router\.agent\.(blocks|decision)"],
+        capture_output=True, text=True,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    case = json.loads((repo / "examples/bundles/agent-routine-code-execution.json").read_text(encoding="utf-8"))
+    other = json.loads(json.dumps(case))
+    case["request"]["subject"]["workspaceRef"] = "urn:socioprophet:workspace:suspended"
+    built = tmp_path / "blocked.tar.gz"
+    bundle.build_from_files(bundle.staged_files(rego, data), built)
+    with Router(bundle=built, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        selected = router.decide(case).to_dict()["selected"]
+        assert router.decide(other).to_dict()["selected"]["status"] == "selected"  # other workspaces route as before
+    assert (selected["status"], selected["reasons"]) == ("denied", ["workspace-blocked"])
+    # the data file removed: the rule fails closed
+    (repo / "policies/data/blocked-workspaces.json").unlink()
+    without = tmp_path / "without.tar.gz"
+    bundle.build_from_files(bundle.staged_files(rego, _assemble(repo)), without)
+    with Router(bundle=without, receipts=False, timeout_ms=10000, evaluation_time=FIXTURE_TIME) as router:
+        selected = router.decide(case).to_dict()["selected"]
+    assert (selected["status"], selected["reasons"]) == ("denied", ["policy-data-unavailable:blockedWorkspaces"])

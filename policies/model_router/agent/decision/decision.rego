@@ -25,19 +25,29 @@ import data.model_router.approvals.token
 # scope: document
 # description: |
 #   Reasons the request cannot be routed at all: unusable policy data; else invalid request fields,
-#   unknown identifiers, lanes the documents do not resolve and missing signals. Empty when lanes can
+#   unknown identifiers, a missing guardrail reference, the reasons of authored blocking rules
+#   (model_router.agent.blocks.*), lanes the documents do not resolve and missing signals. Empty when lanes can
 #   be evaluated.
 blocking_reasons := sort(config.problems) if count(config.problems) > 0
 
 blocking_reasons := array.concat(
 	array.concat(
-		array.concat(request.reasons, guardrail.reasons),
+		array.concat(array.concat(request.reasons, guardrail.reasons), _authored_reasons),
 		[sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)],
 	),
 	[r | count(signals.missing) > 0; r := "missing-signals"],
 ) if count(config.problems) == 0
 
 _blocked if count(blocking_reasons) > 0
+
+# Reasons from the blocking rules policy authors add: every package `model_router.agent.blocks.<name>`
+# (policies/model_router/agent/blocks/<name>/) exposes `reasons`, a set of codes that deny the request
+# before any lane is evaluated (docs/policy-authoring.md, "Adding a data file and a rule").
+_authored_reasons := sort([r |
+	some name
+	reasons := data.model_router.agent.blocks[name].reasons
+	some r in reasons
+])
 
 default _policy_ref := null
 

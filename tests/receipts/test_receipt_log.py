@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import paths
-from router.receipts import ReceiptLog, ReceiptLogError, build_receipt, receipt_digest, verify
+from router.receipts import ReceiptLog, ReceiptLogError, build_receipt, canonical, receipt_digest, verify
 
 
 def agent_document(n: int = 0, lane: str | None = "standard", status: str = "selected") -> dict:
@@ -95,7 +95,7 @@ def test_changed_receipt_is_reported_at_its_line(tmp_path):
     rows = _write_chain(path)
     changed = json.loads(rows[2])
     changed["selected"]["lane"] = "pro"
-    rows[2] = json.dumps(changed)
+    rows[2] = canonical(changed)
     path.write_text("\n".join(rows) + "\n")
     report = verify(path)
     assert not report.ok and report.line == 3 and "changed" in report.problem and report.receipts == 2
@@ -107,7 +107,7 @@ def test_changed_receipt_with_recomputed_digest_breaks_the_next_link(tmp_path):
     changed = json.loads(rows[1])
     changed["selected"]["estimatedCost"] = 0.0
     changed["receiptDigest"] = receipt_digest(changed)
-    rows[1] = json.dumps(changed)
+    rows[1] = canonical(changed)
     path.write_text("\n".join(rows) + "\n")
     report = verify(path)
     assert not report.ok and report.line == 3 and "previousReceiptDigest" in report.problem

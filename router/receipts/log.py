@@ -1,0 +1,401 @@
+"""The append-only receipt log: one canonical JSON receipt per line, hash-chained, with a signed head.
+
+Appends take a thread lock and an exclusive `fcntl.flock` on the log, each with a deadline (the
+decision timeout): a lock held too long by anyone gives `ReceiptLogError` (the decision fails closed
+with evidence-unavailable), never a hang. Under the lock the writer checks that the file it has open
+is still the file at the log path (device and inode); if the log was rotated (renamed) or deleted it
+opens the file now at the path and continues the chain from the signed head of the log that was
+there, recording that head in the new log's first receipt (`logStart.previousLog`).
+
+The folder is created 0700, the log and head 0600; the log is opened with O_NOFOLLOW (a symlink at
+the log path is refused) and must be a regular file. Each append is one `write` of complete lines on
+an O_APPEND file, fsync, then the new head is signed and written atomically beside the log. A write,
+fsync or head write that fails (disk full, file-size limit, I/O error) is taken back by truncating the
+log to its size before the append, so the log still verifies and the decision fails closed without a
+receipt. A crash mid-write can only leave an incomplete last line beyond the signed head; the next
+append removes that torn tail before chaining on — and only that: bytes that do not look like the
+start of a receipt, or lie inside the signed part, are never truncated.
+
+The prompt digest is keyed per log: a receipt's `promptDigest` is `hmac-sha256:` + HMAC-SHA256 of the
+request's `sha256:` prompt digest under a secret derived from the signing key and the log id, so a
+short prompt cannot be confirmed from the log by trying a dictionary of prompts.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable
+
+from router.receipts import checkpoint as cp
+from router.receipts.build import LOG_NAME, canonical, receipt_digest
+from router.receipts.verify import MAX_LINE, strict_loads
+
+DEFAULT_LOCK_TIMEOUT_S = 10.0
+KEY_FOLDER = "signing"
+KEY_NAME = "receipt-signing.key"
+
+
+class ReceiptLogError(OSError):
+    """The receipt could not be recorded (the decision then fails closed: evidence-unavailable)."""
+
+
+def default_key_path(log: str | Path) -> Path:
+    """Where the router keeps its own signing key when none is configured: a 0700 folder beside the log."""
+    return Path(log).parent / KEY_FOLDER / KEY_NAME
+
+
+def utc_now() -> str:
+    from router.decision import utc_now as now
+
+    return now()
+
+
+@dataclass(frozen=True)
+class _State:
+    log_id: str
+    count: int
+    last: str | None  # digest of the last receipt (or the previous log's head digest for an empty log)
+    end: int  # byte offset after the last complete receipt
+    start_digest: str | None
+    previous_log_id: str | None
+    previous_log: dict | None  # the previous log's signed head, recorded in this log's first receipt
+
+
+@dataclass(frozen=True)
+class _Known:
+    ident: tuple[int, int]
+    size: int
+    head_bytes: bytes
+    state: _State
+
+
+def _last_line(fd: int, size: int) -> tuple[bytes, int]:
+    """(last complete line without its newline, offset just after the last newline) of the first SIZE bytes."""
+    if size == 0:
+        return b"", 0
+    chunk = 65536
+    pos, last_nl = size, -1
+    while pos > 0 and last_nl < 0:
+        start = max(0, pos - chunk)
+        data = os.pread(fd, pos - start, start)
+        idx = data.rfind(b"\n")
+        if idx >= 0:
+            last_nl = start + idx
+        pos = start
+        if size - pos > MAX_LINE:
+            break
+    if last_nl < 0:
+        return b"", 0
+    pos, line = last_nl, b""
+    while pos > 0:
+        start = max(0, pos - chunk)
+        data = os.pread(fd, pos - start, start)
+        idx = data.rfind(b"\n")
+        if idx >= 0:
+            line = data[idx + 1 :] + line
+            break
+        line = data + line
+        pos = start
+        if len(line) > MAX_LINE:
+            break
+    return line, last_nl + 1
+
+
+def _count_lines(fd: int, start: int, end: int) -> int:
+    count, pos = 0, start
+    while pos < end:
+        data = os.pread(fd, min(1 << 20, end - pos), pos)
+        if not data:
+            break
+        count += data.count(b"\n")
+        pos += len(data)
+    return count
+
+
+class ReceiptLog:
+    """An append-only, hash-chained receipt log with a signed head (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        fsync: bool = True,
+        key_path: str | Path | None = None,
+        lock_timeout_s: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.key_path = Path(key_path) if key_path else default_key_path(self.path)
+        self.create_key = key_path is None  # a configured key must exist; the router's own is made on first use
+        self.lock_timeout_s = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self._key = None
+        self._known: _Known | None = None
+        self._last_head: dict | None = None  # the last head this object signed
+
+    # -- files -----------------------------------------------------------------------------------
+    def _signing_key(self):
+        if self._key is None:
+            try:
+                if self.create_key:
+                    self._key = cp.load_or_create_key(self.key_path)
+                else:
+                    self._key = cp.load_private_key(self.key_path)
+            except FileNotFoundError:
+                raise ReceiptLogError(f"{self.key_path}: the configured receipt-signing key does not exist (create one with `model-router receipts keygen {self.key_path}`)") from None
+            except cp.CheckpointError as exc:
+                raise ReceiptLogError(str(exc)) from None
+        return self._key
+
+    def _open(self) -> int:
+        if self._fd is not None and self._pid == os.getpid():
+            return self._fd
+        # a forked child must not share the parent's open file description (flock is per description)
+        self._fd, self._known = None, None
+        cp.make_private_dirs(self.path.parent)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ReceiptLogError(errno.ELOOP, f"{self.path}: the receipt log path is a symbolic link; refusing to write receipts through it (the log must be a regular file)") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: the receipt log path is not a regular file; refusing to write receipts to it")
+        self._fd, self._pid = fd, os.getpid()
+        return fd
+
+    def _drop(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd, self._known = None, None
+
+    def _is_current(self, fd: int) -> bool:
+        try:
+            at_path = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (at_path.st_dev, at_path.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _flock(self, fd: int, deadline: float) -> None:
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: the receipt log is locked by another holder for longer than {self.lock_timeout_s * 1000:.0f} ms") from None
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.02)
+
+    # -- state -----------------------------------------------------------------------------------
+    def _repair_tail(self, fd: int, end: int, size: int) -> None:
+        """Remove a torn tail (an incomplete last receipt) after END — nothing else."""
+        if size == end:
+            return
+        tail = os.pread(fd, 2, end)
+        if size - end > MAX_LINE or not tail.startswith(b"{"):
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: ends with {size - end} bytes that are not a receipt; not repairing a file that may not be a receipt log (run `model-router receipts verify {self.path}`)")
+        os.ftruncate(fd, end)
+
+    def _digest_of(self, line: bytes, what: str) -> str:
+        try:
+            digest = strict_loads(line)["receiptDigest"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: {what} is unreadable; run `model-router receipts verify {self.path}`") from None
+        if not isinstance(digest, str):
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: {what} has no receiptDigest")
+        return digest
+
+    def _new_log(self, previous: dict | None) -> _State:
+        previous = cp.flat(previous) if previous else None
+        digest = previous["headDigest"] if previous else None
+        return _State(cp.new_log_id(), 0, digest, 0, digest, previous["logId"] if previous else None, previous)
+
+    def _state(self, fd: int, key) -> _State:
+        st = os.fstat(fd)
+        ident, size = (st.st_dev, st.st_ino), st.st_size
+        found = cp.read_head(self.path)
+        known = self._known
+        if known is not None and found is not None and found[1] == known.head_bytes and (ident, size) == (known.ident, known.size):
+            return known.state
+        if found is not None and not cp.signature_valid(found[0], key.public_key()):
+            raise ReceiptLogError(errno.EINVAL, f"{cp.head_path(self.path)}: the signed head does not verify with the receipt-signing key {self.key_path}; run `model-router receipts verify {self.path}`")
+        head = found[0] if found else None
+        line, end = _last_line(fd, size)
+        if head is None:
+            if end > 0:
+                raise ReceiptLogError(errno.EINVAL, f"{self.path}: holds receipts but has no signed head ({cp.head_path(self.path).name}): it was removed, or an older version wrote the log; check it with `model-router receipts verify`, then start a new log with `model-router receipts rotate`")
+            self._repair_tail(fd, 0, size)
+            # the log and its head are both gone: continue from the last head this router signed
+            return self._new_log(self._last_head)
+        same_file = (head["dev"], head["inode"]) == ident
+        if head["size"] > end:
+            if same_file or end > 0:
+                raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log is shorter than its signed head ({head['count']} receipts, {head['size']} bytes): receipts were removed; run `model-router receipts verify {self.path}`")
+            # a new file at the path: the signed log was rotated away or deleted; continue from its head
+            self._repair_tail(fd, 0, size)
+            return self._new_log(head if head["count"] else head.get("previousLog"))
+        if head["size"] > 0:
+            at_head, head_end = _last_line(fd, head["size"])
+            if head_end != head["size"] or self._digest_of(at_head, f"the receipt at the signed head (byte {head['size']})") != head["headDigest"]:
+                raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log does not match its signed head; run `model-router receipts verify {self.path}`")
+        self._repair_tail(fd, end, size)
+        count, last = head["count"], head["headDigest"]
+        if end > head["size"]:  # receipts appended after the last signature (a writer stopped in between)
+            count += _count_lines(fd, head["size"], end)
+            last = self._digest_of(line, "the last receipt")
+        previous_log = head.get("previousLog") if count == 0 else None
+        return _State(head["logId"], count, last, end, head.get("startDigest"), head.get("previousLogId"), previous_log)
+
+    # -- appending -------------------------------------------------------------------------------
+    def _locked(self, deadline: float, action):
+        """Run ACTION(fd, key) with the log locked and identical to the file at the path."""
+        self._open()  # creates the log folder (0700) before the key folder inside it
+        key = self._signing_key()
+        for _ in range(5):
+            fd = self._open()
+            self._flock(fd, deadline)
+            try:
+                if not self._is_current(fd):
+                    continue  # rotated or deleted: the finally unlocks, then open what is at the path now
+                return action(fd, key)
+            finally:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                except OSError:
+                    pass
+                if self._fd == fd and not self._is_current(fd):
+                    self._drop()
+        raise ReceiptLogError(errno.EAGAIN, f"{self.path}: the receipt log kept being replaced while opening it")
+
+    def _write(self, fd: int, key, bodies: list[dict]) -> list[dict]:
+        state = self._state(fd, key)
+        previous, out, lines = state.last, [], []
+        secret = cp.prompt_digest_key(key, state.log_id)
+        for i, body in enumerate(bodies):
+            receipt = {k: v for k, v in body.items() if k not in ("logStart", "previousReceiptDigest", "receiptDigest")}
+            digest = receipt.get("promptDigest")
+            if isinstance(digest, str) and digest.startswith("sha256:"):
+                receipt["promptDigest"] = cp.keyed_prompt_digest(secret, digest)
+            if state.count == 0 and i == 0:
+                receipt["logStart"] = {"logId": state.log_id, "previousLog": state.previous_log}
+            receipt["previousReceiptDigest"] = previous
+            receipt["receiptDigest"] = previous = receipt_digest(receipt)
+            out.append(receipt)
+            lines.append(canonical(receipt))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        st = os.fstat(fd)
+        start = st.st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if self.fsync:
+                os.fsync(fd)
+            after = replace(state, count=state.count + len(out), last=previous, end=start + len(data), previous_log=None)
+            head = self._sign(key, after, (st.st_dev, st.st_ino))
+            head_bytes = cp.write_head(self.path, head, fsync=self.fsync)
+        except BaseException:
+            # a full disk or a file-size limit can leave part of a line, or no head for it: take it
+            # back, so the log still verifies and no receipt exists for a decision that failed closed
+            self._truncate(fd, start)
+            raise
+        self._known = _Known((st.st_dev, st.st_ino), after.end, head_bytes, after)
+        self._last_head = head
+        return out
+
+    @staticmethod
+    def _sign(key, state: _State, ident: tuple[int, int]) -> dict:
+        return cp.sign_head(key, {
+            "logId": state.log_id, "count": state.count, "headDigest": state.last if state.count else None,
+            "size": state.end, "dev": ident[0], "inode": ident[1], "signedAt": utc_now(),
+            "startDigest": state.start_digest, "previousLogId": state.previous_log_id,
+        })
+
+    def append_many(self, bodies: Iterable[dict]) -> list[dict]:
+        """Chain and append receipts (built by build_receipt); return them with their chain fields."""
+        bodies = list(bodies)
+        if not bodies:
+            return []
+        deadline = time.monotonic() + self.lock_timeout_s
+        if not self._lock.acquire(timeout=max(self.lock_timeout_s, 0.001)):
+            raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: another thread held the receipt log for longer than {self.lock_timeout_s * 1000:.0f} ms")
+        try:
+            return self._locked(deadline, lambda fd, key: self._write(fd, key, bodies))
+        except ReceiptLogError:
+            self._known = None
+            raise
+        except (OSError, ValueError, TypeError, cp.CheckpointError) as exc:
+            self._known = None
+            raise ReceiptLogError(f"{self.path}: cannot record the receipt: {exc}") from exc
+        finally:
+            self._lock.release()
+
+    def append(self, body: dict) -> dict:
+        return self.append_many([body])[0]
+
+    @staticmethod
+    def _truncate(fd: int, size: int) -> None:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass  # the next append repairs a torn tail before chaining on
+
+    # -- head and rotation -----------------------------------------------------------------------
+    def rotate(self) -> tuple[Path, dict]:
+        """Move the log and its signed head aside (receipts.<time>.jsonl) and start a new log whose
+        chain continues from the rotated log's head. Returns (the rotated log's path, its head)."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        with self._lock:
+            return self._locked(deadline, self._rotate)
+
+    def _rotate(self, fd: int, key) -> tuple[Path, dict]:
+        state = self._state(fd, key)
+        if state.count == 0:
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log holds no receipts; nothing to rotate")
+        st = os.fstat(fd)
+        self._repair_tail(fd, state.end, st.st_size)
+        head = self._sign(key, state, (st.st_dev, st.st_ino))
+        cp.write_head(self.path, head, fsync=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        stem = self.path.name[: -len(".jsonl")] if self.path.name.endswith(".jsonl") else self.path.name
+        for n in range(1000):
+            rotated = self.path.with_name(f"{stem}.{stamp}{'' if n == 0 else f'.{n}'}.jsonl")
+            if not rotated.exists() and not cp.head_path(rotated).exists():
+                break
+        os.rename(cp.head_path(self.path), cp.head_path(rotated))
+        os.rename(self.path, rotated)
+        new_fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            new = os.fstat(new_fd)
+        finally:
+            os.close(new_fd)
+        fresh = self._new_log(head)
+        start = cp.sign_head(key, {
+            "logId": fresh.log_id, "count": 0, "headDigest": None, "size": 0, "dev": new.st_dev, "inode": new.st_ino,
+            "signedAt": utc_now(), "startDigest": fresh.start_digest, "previousLogId": fresh.previous_log_id,
+        })
+        start["previousLog"] = cp.flat(head)
+        cp.write_head(self.path, start, fsync=True)
+        return rotated, head
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+
+__all__ = ["LOG_NAME", "ReceiptLog", "ReceiptLogError", "default_key_path"]

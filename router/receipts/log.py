@@ -169,9 +169,13 @@ class ReceiptLog:
             if exc.errno == errno.ELOOP:
                 raise ReceiptLogError(errno.ELOOP, f"{self.path}: the receipt log path is a symbolic link; refusing to write receipts through it (the log must be a regular file)") from None
             raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             os.close(fd)
             raise ReceiptLogError(errno.EINVAL, f"{self.path}: the receipt log path is not a regular file; refusing to write receipts to it")
+        if st.st_nlink != 1:
+            os.close(fd)
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: the receipt log has {st.st_nlink} hard links (it may be another file); refusing to write receipts to it")
         self._fd, self._pid = fd, os.getpid()
         return fd
 
@@ -254,7 +258,8 @@ class ReceiptLog:
             if head_end != head["size"] or self._digest_of(at_head, f"the receipt at the signed head (byte {head['size']})") != head["headDigest"]:
                 raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log does not match its signed head; run `model-router receipts verify {self.path}`")
         self._repair_tail(fd, end, size)
-        count, last = head["count"], head["headDigest"]
+        count = head["count"]
+        last = head["headDigest"] if count else head.get("startDigest")
         if end > head["size"]:  # receipts appended after the last signature (a writer stopped in between)
             count += _count_lines(fd, head["size"], end)
             last = self._digest_of(line, "the last receipt")
@@ -266,21 +271,47 @@ class ReceiptLog:
         """Run ACTION(fd, key) with the log locked and identical to the file at the path."""
         self._open()  # creates the log folder (0700) before the key folder inside it
         key = self._signing_key()
-        for _ in range(5):
-            fd = self._open()
-            self._flock(fd, deadline)
-            try:
-                if not self._is_current(fd):
-                    continue  # rotated or deleted: the finally unlocks, then open what is at the path now
-                return action(fd, key)
-            finally:
+        stale: int | None = None  # a replaced file, kept open until the new one is open (so its inode is not reused)
+        try:
+            for _ in range(5):
+                fd = self._open()
+                if stale is not None:
+                    os.close(stale)
+                    stale = None
+                self._flock(fd, deadline)
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                except OSError:
-                    pass
-                if self._fd == fd and not self._is_current(fd):
-                    self._drop()
+                    if not self._is_current(fd):
+                        # rotated or deleted: open what is at the path now and continue from its head
+                        self._keep_head_with(fd)
+                        stale, self._fd, self._known = fd, None, None
+                        continue
+                    return action(fd, key)
+                finally:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                    except OSError:
+                        pass
+        finally:
+            if stale is not None:
+                os.close(stale)
         raise ReceiptLogError(errno.EAGAIN, f"{self.path}: the receipt log kept being replaced while opening it")
+
+    def _keep_head_with(self, fd: int) -> None:
+        """The file FD was renamed away from the log path (rotated by hand): when the head at the path
+        still describes it, put a copy of that head beside the file's new name, so it verifies there."""
+        try:
+            found = cp.read_head(self.path)
+            mine = os.fstat(fd)
+            if found is None or (found[0]["dev"], found[0]["inode"]) != (mine.st_dev, mine.st_ino) or mine.st_nlink == 0:
+                return
+            moved = Path(os.readlink(f"/proc/self/fd/{fd}"))
+            if moved.parent != self.path.parent or moved == self.path:
+                return
+            target = cp.head_path(moved)
+            if not target.exists():
+                cp.write_head(moved, found[0], fsync=self.fsync)
+        except (OSError, cp.CheckpointError):
+            pass  # best effort: the new log's first receipt records the head in any case
 
     def _write(self, fd: int, key, bodies: list[dict]) -> list[dict]:
         state = self._state(fd, key)

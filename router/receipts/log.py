@@ -177,7 +177,29 @@ class ReceiptLog:
             os.close(fd)
             raise ReceiptLogError(errno.EINVAL, f"{self.path}: the receipt log has {st.st_nlink} hard links (it may be another file); refusing to write receipts to it")
         self._fd, self._pid = fd, os.getpid()
+        self._remove_stale_temporaries()
         return fd
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove temporary head files left by writers that died mid-write (their process is gone)."""
+        prefix = f".{cp.head_path(self.path).name}."
+        try:
+            names = [n for n in os.listdir(self.path.parent) if n.startswith(prefix) and n.endswith(".tmp")]
+        except OSError:
+            return
+        for name in names:
+            try:
+                pid = int(name[len(prefix):].split(".")[0])
+                if pid == os.getpid():
+                    continue
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                try:
+                    os.unlink(self.path.parent / name)
+                except OSError:
+                    pass
+            except (ValueError, PermissionError):
+                pass
 
     def _drop(self) -> None:
         if self._fd is not None and self._pid == os.getpid():
@@ -395,13 +417,21 @@ class ReceiptLog:
             return self._locked(deadline, self._rotate)
 
     def _rotate(self, fd: int, key) -> tuple[Path, dict]:
-        state = self._state(fd, key)
-        if state.count == 0:
-            raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log holds no receipts; nothing to rotate")
         st = os.fstat(fd)
-        self._repair_tail(fd, state.end, st.st_size)
-        head = self._sign(key, state, (st.st_dev, st.st_ino))
-        cp.write_head(self.path, head, fsync=True)
+        try:
+            state = self._state(fd, key)
+        except ReceiptLogError:
+            # a log that no longer matches its signed head (receipts removed, lines changed) is moved
+            # aside as it is, for investigation; the new log continues from the last signed head
+            found = cp.read_head(self.path)
+            if found is None or not found[0]["count"]:
+                raise
+            head = found[0]
+        else:
+            if state.count == 0:
+                raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log holds no receipts; nothing to rotate")
+            head = self._sign(key, state, (st.st_dev, st.st_ino))
+            cp.write_head(self.path, head, fsync=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         stem = self.path.name[: -len(".jsonl")] if self.path.name.endswith(".jsonl") else self.path.name
         for n in range(1000):

@@ -97,6 +97,14 @@ def test_removed_tail_or_emptied_log_is_detected_and_the_router_fails_closed(rou
     after = router.decide(personal_bundle("after"))
     assert after.fault == "evidence-unavailable" and after.receipt is None and "removed" in after.detail
     assert len(lines(log)) == len(keep)  # nothing was chained onto the shortened log
+    # the operator moves the damaged log aside; the new log continues from the last signed head
+    code, out = cli("receipts", "rotate", log_dir)
+    assert code == 0, out
+    (damaged,) = log_dir.glob("receipts.*.jsonl")
+    assert "receipts were removed" in cli("receipts", "verify", damaged)[1]
+    again = router.decide(personal_bundle("again"))
+    assert again.fault is None and again.receipt["logStart"]["previousLog"]["count"] == 4
+    assert verify(log).ok
 
 
 # -- rewriting receipts ------------------------------------------------------------------------------

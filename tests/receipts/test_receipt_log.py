@@ -291,17 +291,27 @@ with Router(receipts_dir=sys.argv[2], timeout_ms=5000) as router:
 """
 
 
-def test_routers_in_several_processes_share_one_receipt_log(tmp_path):
-    bundle = sorted((paths.EXAMPLES / "bundles").glob("personal-router-healthy-laptop.json"))[0]
+def test_routers_in_four_processes_share_one_receipt_log_under_its_signed_head(tmp_path):
+    from click.testing import CliRunner
+
+    from router.cli import main
+    from router.receipts import default_key_path
+
+    bundle = paths.EXAMPLES / "bundles" / "personal-router-healthy-laptop.json"
     procs = [
-        subprocess.Popen([sys.executable, "-c", ROUTER_WRITER, str(bundle), str(tmp_path), "25", str(k)], cwd=paths.ROOT,
+        subprocess.Popen([sys.executable, "-c", ROUTER_WRITER, str(bundle), str(tmp_path), "200", str(k)], cwd=paths.ROOT,
                          stderr=subprocess.PIPE)
-        for k in range(3)
+        for k in range(4)
     ]
     for p in procs:
-        _, err = p.communicate(timeout=180)
+        _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()
-    report = verify(tmp_path / "receipts.jsonl")
-    assert report.ok and report.receipts == 75
-    decision_ids = {json.loads(line)["decisionId"] for line in lines(tmp_path / "receipts.jsonl")}
-    assert len(decision_ids) == 75  # every request id differs, so every decision id does
+    log = tmp_path / "receipts.jsonl"
+    report = verify(log)
+    assert report.ok and report.signed and report.receipts == 800
+    decision_ids = {json.loads(line)["decisionId"] for line in lines(log)}
+    assert len(decision_ids) == 800  # every request id differs, so every decision id does
+    # the head is signed by the one key the four routers share (made by whichever came first)
+    public = default_key_path(log).with_name("receipt-signing.key.pub")
+    result = CliRunner().invoke(main, ["receipts", "verify", str(tmp_path), "--key", str(public), "--min-count", "800"])
+    assert result.exit_code == 0 and "800 receipts" in result.output and "pinned key" in result.output

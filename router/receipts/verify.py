@@ -58,8 +58,9 @@ class VerifyReport:
 
     def __str__(self) -> str:
         if not self.ok:
-            where = f"broken at line {self.line}: " if self.line is not None else "broken: "
-            return f"{where}{self.problem} ({self.receipts} receipts before it are intact)"
+            if self.line is None:
+                return f"broken: {self.problem} (the chain of its {self.receipts} receipts is intact)"
+            return f"broken at line {self.line}: {self.problem} ({self.receipts} receipts before it are intact)"
         text = f"ok: {self.receipts} receipts, hash chain intact, signed head verified"
         if self.key_pinned:
             text += " with the pinned key"

@@ -421,12 +421,15 @@ class ReceiptLog:
         try:
             state = self._state(fd, key)
         except ReceiptLogError:
-            # a log that no longer matches its signed head (receipts removed, lines changed) is moved
-            # aside as it is, for investigation; the new log continues from the last signed head
             found = cp.read_head(self.path)
-            if found is None or not found[0]["count"]:
+            if found is not None and found[0]["count"]:
+                # a log that no longer matches its signed head (receipts removed, lines changed) is moved
+                # aside as it is, for investigation; the new log continues from the last signed head
+                head = found[0]
+            elif found is None:
+                head = self._adopt(fd, key, st)  # a log without a head (an older version wrote it)
+            else:
                 raise
-            head = found[0]
         else:
             if state.count == 0:
                 raise ReceiptLogError(errno.EINVAL, f"{self.path}: the log holds no receipts; nothing to rotate")
@@ -453,6 +456,22 @@ class ReceiptLog:
         start["previousLog"] = cp.flat(head)
         cp.write_head(self.path, start, fsync=True)
         return rotated, head
+
+    def _adopt(self, fd: int, key, st) -> dict:
+        """Sign the head of a log that has none, when its whole chain verifies (a log written before
+        heads existed); anything else stays refused."""
+        from router.receipts.verify import verify
+
+        report = verify(self.path, require_head=False)
+        if not report.ok:
+            raise ReceiptLogError(errno.EINVAL, f"{self.path}: has no signed head and its chain is broken ({report}); move it aside by hand")
+        line, end = _last_line(fd, st.st_size)
+        previous = report.continues or {}
+        state = _State(report.log_id or cp.new_log_id(), report.receipts, self._digest_of(line, "the last receipt"), end,
+                       previous.get("headDigest"), previous.get("logId"), None)
+        head = self._sign(key, state, (st.st_dev, st.st_ino))
+        cp.write_head(self.path, head, fsync=True)
+        return head
 
     def close(self) -> None:
         with self._lock:

@@ -160,6 +160,7 @@ def verify(
     report = VerifyReport(True, count)
     start = first.get("logStart") if first else None
     report.continues = start.get("previousLog") if isinstance(start, dict) else None
+    report.log_id = start.get("logId") if isinstance(start, dict) else None
     if require_head:
         problem = _head_problem(path, report, previous, offset, first, public_key)
         if problem:

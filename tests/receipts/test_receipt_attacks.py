@@ -389,3 +389,23 @@ def test_verify_refuses_a_device_or_a_fifo_without_reading_it(tmp_path, what):
     out = run_verify(target)
     assert out.returncode == 2, out.stderr[-2000:]
     assert ("a FIFO" if what == "fifo" else "a device") in out.stderr
+
+
+def test_a_log_without_a_head_is_refused_and_rotate_signs_it_only_when_its_chain_verifies(router, log_dir):
+    first = decide(router, 2)
+    log = log_dir / LOG_NAME
+    head_path(log).unlink()  # as a log written before heads existed
+    refused = router.decide(personal_bundle("headless"))
+    assert refused.fault == "evidence-unavailable" and "no signed head" in refused.detail
+    assert cli("receipts", "verify", log)[0] == 3
+    code, out = cli("receipts", "rotate", log_dir)
+    assert code == 0, out
+    (old,) = log_dir.glob("receipts.*.jsonl")
+    assert cli("receipts", "verify", old)[0] == 0 and digests(old) == [d.receipt["receiptDigest"] for d in first]
+    assert decide(router, 1, "after")[0].receipt["previousReceiptDigest"] == first[-1].receipt["receiptDigest"]
+    # a headless log whose chain is broken is not signed
+    rows = lines(log)
+    log.write_bytes(rows[0] + rows[0])
+    head_path(log).unlink()
+    code, out = cli("receipts", "rotate", log_dir)
+    assert code == 3 and "chain is broken" in out

@@ -1,7 +1,8 @@
 """The append-only receipt log: one canonical JSON receipt per line, hash-chained, with a signed head.
 
-Appends take a thread lock and an exclusive `fcntl.flock` on the log, each with a deadline (the
-decision timeout): a lock held too long by anyone gives `ReceiptLogError` (the decision fails closed
+Appends take a thread lock and an exclusive `fcntl.flock` on the lock file beside the log
+(`receipts.jsonl.lock`, which is never rotated), each with a deadline (the decision timeout): a lock
+held too long by anyone gives `ReceiptLogError` (the decision fails closed
 with evidence-unavailable), never a hang. Under the lock the writer checks that the file it has open
 is still the file at the log path (device and inode); if the log was rotated (renamed) or deleted it
 opens the file now at the path and continues the chain from the signed head of the log that was
@@ -138,6 +139,8 @@ class ReceiptLog:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
+        self._lock_fd: int | None = None
+        self._lock_pid: int | None = None
         self._key = None
         self._known: _Known | None = None
         self._last_head: dict | None = None  # the last head this object signed
@@ -201,6 +204,28 @@ class ReceiptLog:
             except (ValueError, PermissionError):
                 pass
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _open_lock(self) -> int:
+        """The lock file beside the log (never rotated, so writers and `receipts rotate` exclude each
+        other whichever log file is at the path). Opened per process: flock is per open file."""
+        if self._lock_fd is not None and self._lock_pid == os.getpid():
+            return self._lock_fd
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(self.lock_path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ReceiptLogError(errno.ELOOP, f"{self.lock_path}: the receipt log's lock file is a symbolic link; refusing to use it") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ReceiptLogError(errno.EINVAL, f"{self.lock_path}: the receipt log's lock file is not a regular file")
+        self._lock_fd, self._lock_pid = fd, os.getpid()
+        return fd
+
     def _drop(self) -> None:
         if self._fd is not None and self._pid == os.getpid():
             os.close(self._fd)
@@ -223,7 +248,7 @@ class ReceiptLog:
             except BlockingIOError:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: the receipt log is locked by another holder for longer than {self.lock_timeout_s * 1000:.0f} ms") from None
+                    raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: the receipt log is locked ({self.lock_path.name}) by another holder for longer than {self.lock_timeout_s * 1000:.0f} ms") from None
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, 0.02)
 
@@ -290,30 +315,29 @@ class ReceiptLog:
 
     # -- appending -------------------------------------------------------------------------------
     def _locked(self, deadline: float, action):
-        """Run ACTION(fd, key) with the log locked and identical to the file at the path."""
-        self._open()  # creates the log folder (0700) before the key folder inside it
+        """Run ACTION(fd, key) holding the log's lock, on the file that is at the log path now."""
+        cp.make_private_dirs(self.path.parent)  # the log folder (0700) before the key folder inside it
         key = self._signing_key()
+        lock = self._open_lock()
+        self._flock(lock, deadline)
         stale: int | None = None  # a replaced file, kept open until the new one is open (so its inode is not reused)
         try:
-            for _ in range(5):
+            for _ in range(3):
                 fd = self._open()
                 if stale is not None:
                     os.close(stale)
                     stale = None
-                self._flock(fd, deadline)
-                try:
-                    if not self._is_current(fd):
-                        # rotated or deleted: open what is at the path now and continue from its head
-                        self._keep_head_with(fd)
-                        stale, self._fd, self._known = fd, None, None
-                        continue
-                    return action(fd, key)
-                finally:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
-                    except OSError:
-                        pass
+                if not self._is_current(fd):
+                    # rotated or deleted: open what is at the path now and continue from its head
+                    self._keep_head_with(fd)
+                    stale, self._fd, self._known = fd, None, None
+                    continue
+                return action(fd, key)
         finally:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            except OSError:
+                pass
             if stale is not None:
                 os.close(stale)
         raise ReceiptLogError(errno.EAGAIN, f"{self.path}: the receipt log kept being replaced while opening it")
@@ -443,7 +467,7 @@ class ReceiptLog:
                 break
         os.rename(cp.head_path(self.path), cp.head_path(rotated))
         os.rename(self.path, rotated)
-        new_fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        new_fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             new = os.fstat(new_fd)
         finally:
@@ -476,6 +500,9 @@ class ReceiptLog:
     def close(self) -> None:
         with self._lock:
             self._drop()
+            if self._lock_fd is not None and self._lock_pid == os.getpid():
+                os.close(self._lock_fd)
+            self._lock_fd = None
 
 
 __all__ = ["LOG_NAME", "ReceiptLog", "ReceiptLogError", "default_key_path"]

@@ -326,11 +326,13 @@ sys.stdin.read()
 """
 
 
-def test_a_lock_held_by_another_process_gives_evidence_unavailable_not_a_hang(tmp_path):
+@pytest.mark.parametrize("which", ["log", "lock-file"])
+def test_a_lock_held_by_another_process_gives_evidence_unavailable_not_a_hang(tmp_path, which):
     folder = tmp_path / "receipts"
     with Router(receipts_dir=folder, timeout_ms=400) as r:
         assert r.decide(personal_bundle("first")).receipt is not None
-        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder / LOG_NAME)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        target = folder / (LOG_NAME if which == "log" else LOG_NAME + ".lock")
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             assert holder.stdout.readline().strip() == b"locked"
             result = []
@@ -338,14 +340,18 @@ def test_a_lock_held_by_another_process_gives_evidence_unavailable_not_a_hang(tm
             worker.start()
             worker.join(60)  # a bound for detecting a hang, not a speed check
             assert not worker.is_alive(), "the decision hung on the held lock"
-            blocked = result[0]
-            assert blocked.fault == "evidence-unavailable" and blocked.receipt is None and "locked" in blocked.detail
+            held = result[0]
+            if which == "log":  # writers lock the lock file: a lock on the log itself blocks nothing
+                assert held.fault is None and held.receipt is not None
+            else:
+                assert held.fault == "evidence-unavailable" and held.receipt is None and "locked" in held.detail
         finally:
             holder.stdin.close()
             holder.wait(10)
         after = r.decide(personal_bundle("after"))
         assert after.fault is None and after.receipt is not None
-    assert verify(folder / LOG_NAME).ok and verify(folder / LOG_NAME).receipts == 2
+    report = verify(folder / LOG_NAME)
+    assert report.ok and report.receipts == (3 if which == "log" else 2)
 
 
 # -- verify in bounded memory --------------------------------------------------------------------------

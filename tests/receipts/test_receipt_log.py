@@ -315,3 +315,29 @@ def test_routers_in_four_processes_share_one_receipt_log_under_its_signed_head(t
     public = default_key_path(log).with_name("receipt-signing.key.pub")
     result = CliRunner().invoke(main, ["receipts", "verify", str(tmp_path), "--key", str(public), "--min-count", "800"])
     assert result.exit_code == 0 and "800 receipts" in result.output and "pinned key" in result.output
+
+
+def test_rotation_while_processes_append_loses_no_receipt(tmp_path):
+    path = tmp_path / "receipts.jsonl"
+    ReceiptLog(path).append(body(999999))
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(path), k, 150)) for k in range(2)]
+    for p in procs:
+        p.start()
+    rotations = 0
+    while any(p.is_alive() for p in procs) and rotations < 3:
+        if path.stat().st_size > 0:
+            ReceiptLog(path).rotate()
+            rotations += 1
+        time.sleep(0.05)
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    logs = sorted(tmp_path.glob("receipts.*.jsonl")) + [path]
+    ids, total = set(), 0
+    for log in logs:
+        report = verify(log)
+        assert report.ok, (log, report)
+        total += report.receipts
+        ids |= {json.loads(line)["decisionId"] for line in lines(log)}
+    assert rotations >= 1 and total == len(ids) == 301

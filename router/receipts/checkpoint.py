@@ -192,6 +192,23 @@ def prompt_digest_key(key: Ed25519PrivateKey, log_id: str) -> bytes:
     return hmac.new(seed, b"model-router receipt prompt digest v1\0" + log_id.encode("utf-8"), hashlib.sha256).digest()
 
 
+def receipt_mac_key(key: Ed25519PrivateKey, log_id: str) -> bytes:
+    """The per-log secret that authenticates each receipt line (derived from the signing key)."""
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return hmac.new(seed, b"model-router receipt mac v1\0" + log_id.encode("utf-8"), hashlib.sha256).digest()
+
+
+def receipt_mac(secret: bytes, receipt: dict) -> str:
+    """hmac-sha256: + HMAC of the digest of RECEIPT without receiptDigest and receiptMac. Only the key
+    holder can make it: receipts appended after the last signed head are signed by the next append
+    only when each carries a valid MAC (a writer stopped between its append and its signature), never
+    when someone without the key appended them."""
+    from router.receipts.build import receipt_digest
+
+    body = {k: v for k, v in receipt.items() if k not in ("receiptDigest", "receiptMac")}
+    return PROMPT_DIGEST_PREFIX + hmac.new(secret, receipt_digest(body).encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def keyed_prompt_digest(secret: bytes, prompt_digest: str | None) -> str | None:
     """hmac-sha256: + hex HMAC of the prompt's sha256 digest under the log's secret (None stays None)."""
     if prompt_digest is None:

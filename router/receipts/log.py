@@ -109,17 +109,6 @@ def _last_line(fd: int, size: int) -> tuple[bytes, int]:
     return line, last_nl + 1
 
 
-def _count_lines(fd: int, start: int, end: int) -> int:
-    count, pos = 0, start
-    while pos < end:
-        data = os.pread(fd, min(1 << 20, end - pos), pos)
-        if not data:
-            break
-        count += data.count(b"\n")
-        pos += len(data)
-    return count
-
-
 class ReceiptLog:
     """An append-only, hash-chained receipt log with a signed head (see the module docstring)."""
 
@@ -286,7 +275,7 @@ class ReceiptLog:
         if found is not None and not cp.signature_valid(found[0], key.public_key()):
             raise ReceiptLogError(errno.EINVAL, f"{cp.head_path(self.path)}: the signed head does not verify with the receipt-signing key {self.key_path}; run `model-router receipts verify {self.path}`")
         head = found[0] if found else None
-        line, end = _last_line(fd, size)
+        _, end = _last_line(fd, size)
         if head is None:
             if end > 0:
                 raise ReceiptLogError(errno.EINVAL, f"{self.path}: holds receipts but has no signed head ({cp.head_path(self.path).name}): it was removed, or an older version wrote the log; check it with `model-router receipts verify`, then start a new log with `model-router receipts rotate`")
@@ -308,10 +297,41 @@ class ReceiptLog:
         count = head["count"]
         last = head["headDigest"] if count else head.get("startDigest")
         if end > head["size"]:  # receipts appended after the last signature (a writer stopped in between)
-            count += _count_lines(fd, head["size"], end)
-            last = self._digest_of(line, "the last receipt")
+            added, last = self._unsigned_receipts(fd, key, head["logId"], head["size"], end, last)
+            count += added
         previous_log = head.get("previousLog") if count == 0 else None
         return _State(head["logId"], count, last, end, head.get("startDigest"), head.get("previousLogId"), previous_log)
+
+    def _unsigned_receipts(self, fd: int, key, log_id: str, start: int, end: int, previous: str | None) -> tuple[int, str | None]:
+        """Check the receipts between the signed head (START) and END before signing them: each must
+        chain on and carry a valid MAC under this log's key, so receipts appended without the key are
+        never signed. Returns (how many, the last digest)."""
+        secret = cp.receipt_mac_key(key, log_id)
+        count, pos, buf = 0, start, b""
+        while pos < end or buf:
+            if pos < end:
+                chunk = os.pread(fd, min(1 << 20, end - pos), pos)
+                if not chunk:
+                    break
+                pos += len(chunk)
+                buf += chunk
+            *complete, buf = buf.split(b"\n")
+            for raw in complete:
+                try:
+                    receipt = strict_loads(raw)
+                    ok = (isinstance(receipt, dict) and receipt.get("previousReceiptDigest") == previous
+                          and receipt.get("receiptDigest") == receipt_digest(receipt)
+                          and receipt.get("receiptMac") == cp.receipt_mac(secret, receipt))
+                except (ValueError, RecursionError):
+                    ok = False
+                if not ok:
+                    raise ReceiptLogError(errno.EINVAL, f"{self.path}: receipt {count + 1} after the signed head was not written by a holder of the signing key (or is broken); run `model-router receipts verify {self.path}`")
+                previous, count = receipt["receiptDigest"], count + 1
+            if len(buf) > MAX_LINE:
+                raise ReceiptLogError(errno.EINVAL, f"{self.path}: a line after the signed head is longer than {MAX_LINE} bytes")
+            if pos >= end:
+                break
+        return count, previous
 
     # -- appending -------------------------------------------------------------------------------
     def _locked(self, deadline: float, action):
@@ -363,14 +383,16 @@ class ReceiptLog:
         state = self._state(fd, key)
         previous, out, lines = state.last, [], []
         secret = cp.prompt_digest_key(key, state.log_id)
+        mac_key = cp.receipt_mac_key(key, state.log_id)
         for i, body in enumerate(bodies):
-            receipt = {k: v for k, v in body.items() if k not in ("logStart", "previousReceiptDigest", "receiptDigest")}
+            receipt = {k: v for k, v in body.items() if k not in ("logStart", "previousReceiptDigest", "receiptDigest", "receiptMac")}
             digest = receipt.get("promptDigest")
             if isinstance(digest, str) and digest.startswith("sha256:"):
                 receipt["promptDigest"] = cp.keyed_prompt_digest(secret, digest)
             if state.count == 0 and i == 0:
                 receipt["logStart"] = {"logId": state.log_id, "previousLog": state.previous_log}
             receipt["previousReceiptDigest"] = previous
+            receipt["receiptMac"] = cp.receipt_mac(mac_key, receipt)
             receipt["receiptDigest"] = previous = receipt_digest(receipt)
             out.append(receipt)
             lines.append(canonical(receipt))

@@ -415,3 +415,34 @@ def test_a_log_without_a_head_is_refused_and_rotate_signs_it_only_when_its_chain
     head_path(log).unlink()
     code, out = cli("receipts", "rotate", log_dir)
     assert code == 3 and "chain is broken" in out
+
+
+def test_receipts_appended_without_the_key_are_never_signed_by_the_next_append(router, log_dir):
+    decide(router, 2)
+    log = log_dir / LOG_NAME
+    last = json.loads(lines(log)[-1])
+    forged = {k: v for k, v in last.items() if k not in ("receiptDigest", "logStart")}
+    _to_hosted(forged)
+    forged["previousReceiptDigest"] = last["receiptDigest"]
+    forged["receiptDigest"] = receipt_digest(forged)  # chained with the public algorithm; its MAC is stale
+    with open(log, "ab") as fh:
+        fh.write((canonical(forged) + "\n").encode())
+    report = verify(log)
+    assert not report.ok and "not covered by the signed head" in report.problem
+    assert cli("receipts", "verify", log)[0] == 3
+    refused = router.decide(personal_bundle("after-forgery"))
+    assert refused.fault == "evidence-unavailable" and "not written by a holder of the signing key" in refused.detail
+    assert not verify(log).ok  # still flagged: the forged receipt was not signed into the head
+
+
+def test_receipts_of_a_writer_stopped_before_its_signature_are_signed_by_the_next_append(router, log_dir):
+    decide(router, 2)
+    log, head = log_dir / LOG_NAME, head_path(log_dir / LOG_NAME)
+    before = head.read_bytes()
+    stopped = decide(router, 1, "stopped")
+    head.write_bytes(before)  # as if the writer died between its append and its signature
+    assert "not covered by the signed head" in verify(log).problem
+    after = decide(router, 1, "after")
+    assert after[0].receipt["previousReceiptDigest"] == stopped[0].receipt["receiptDigest"]
+    report = verify(log)
+    assert report.ok and report.receipts == 4

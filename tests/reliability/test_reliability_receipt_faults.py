@@ -125,6 +125,13 @@ def test_file_size_limit_fails_closed_and_leaves_no_partial_receipt(project_bund
         assert "File too large" in detail
         assert ok is True and count == 1  # the partial line was taken back: the log verifies
     assert after[:4] == [None, True, True, 2]
+    # the command line agrees: chain and signed head intact, nothing partial left
+    from click.testing import CliRunner
+
+    from router.cli import main
+
+    result = CliRunner().invoke(main, ["receipts", "verify", str(tmp_path / "receipts"), "--min-count", "2"])
+    assert result.exit_code == 0 and "2 receipts" in result.output and "signed head verified" in result.output
 
 
 def _mount_tmpfs(where: Path, size: str) -> bool:

@@ -4,7 +4,7 @@ A head says: the log LOG_ID holds COUNT receipts, the last one's digest is HEAD_
 at byte SIZE of the file (device DEV, inode INODE); its chain starts at START_DIGEST (null, or the
 head digest of the log it continues, PREVIOUS_LOG_ID). It is signed with Ed25519 over the canonical
 JSON of every field except `signature` and `previousLog`, and written atomically beside the log
-(`<log>.head`: a temporary file, fsync, rename). A head of an empty log made by `receipts rotate` also
+(`<log>.head`: a temporary file renamed into place; see write_head). A head of an empty log made by `receipts rotate` also
 carries `previousLog`: the rotated log's own signed head, which the new log's first receipt records.
 """
 
@@ -299,7 +299,8 @@ def read_head(log: str | Path) -> tuple[dict, bytes] | None:
 
 
 def write_head(log: str | Path, head: dict, *, fsync: bool = True) -> bytes:
-    """Write HEAD beside LOG atomically (temporary file, fsync, rename); return the bytes written."""
+    """Write HEAD beside LOG atomically (a temporary file, fsynced when FSYNC, renamed into place);
+    return the bytes written."""
     path = head_path(log)
     data = (canonical(head) + "\n").encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")

@@ -407,7 +407,10 @@ class ReceiptLog:
                 os.fsync(fd)
             after = replace(state, count=state.count + len(out), last=previous, end=start + len(data), previous_log=None)
             head = self._sign(key, after, (st.st_dev, st.st_ino))
-            head_bytes = cp.write_head(self.path, head, fsync=self.fsync)
+            # the receipts are durable (fsync above) before the head that covers them is written; the
+            # head itself is replaced by rename without a second fsync: after a power loss the previous
+            # head may remain, and the next append signs the receipts after it (each has a valid MAC)
+            head_bytes = cp.write_head(self.path, head, fsync=False)
         except BaseException:
             # a full disk or a file-size limit can leave part of a line, or no head for it: take it
             # back, so the log still verifies and no receipt exists for a decision that failed closed
@@ -466,8 +469,11 @@ class ReceiptLog:
         st = os.fstat(fd)
         try:
             state = self._state(fd, key)
-        except ReceiptLogError:
-            found = cp.read_head(self.path)
+        except (ReceiptLogError, cp.CheckpointError):
+            try:
+                found = cp.read_head(self.path)
+            except cp.CheckpointError:
+                found = None  # an unreadable head (e.g. lost in a power failure): adopt the log if its chain verifies
             if found is not None and found[0]["count"]:
                 # a log that no longer matches its signed head (receipts removed, lines changed) is moved
                 # aside as it is, for investigation; the new log continues from the last signed head
@@ -504,8 +510,8 @@ class ReceiptLog:
         return rotated, head
 
     def _adopt(self, fd: int, key, st) -> dict:
-        """Sign the head of a log that has none, when its whole chain verifies (a log written before
-        heads existed); anything else stays refused."""
+        """Sign the head of a log that has none (or an unreadable one), when its whole chain verifies
+        and, for a log of this version, every receipt carries a valid MAC; anything else stays refused."""
         from router.receipts.verify import verify
 
         report = verify(self.path, require_head=False)
@@ -513,6 +519,8 @@ class ReceiptLog:
             raise ReceiptLogError(errno.EINVAL, f"{self.path}: has no signed head and its chain is broken ({report}); move it aside by hand")
         line, end = _last_line(fd, st.st_size)
         previous = report.continues or {}
+        if report.log_id:  # written by a version with receipt MACs: every receipt must carry a valid one
+            self._unsigned_receipts(fd, key, report.log_id, 0, end, previous.get("headDigest"))
         state = _State(report.log_id or cp.new_log_id(), report.receipts, self._digest_of(line, "the last receipt"), end,
                        previous.get("headDigest"), previous.get("logId"), None)
         head = self._sign(key, state, (st.st_dev, st.st_ino))

@@ -446,3 +446,18 @@ def test_receipts_of_a_writer_stopped_before_its_signature_are_signed_by_the_nex
     assert after[0].receipt["previousReceiptDigest"] == stopped[0].receipt["receiptDigest"]
     report = verify(log)
     assert report.ok and report.receipts == 4
+
+
+def test_rotate_never_signs_receipts_appended_without_the_key_behind_a_corrupted_head(router, log_dir):
+    decide(router, 2)
+    log = log_dir / LOG_NAME
+    last = json.loads(lines(log)[-1])
+    forged = {k: v for k, v in last.items() if k not in ("receiptDigest", "logStart")}
+    forged["previousReceiptDigest"] = last["receiptDigest"]
+    forged["receiptDigest"] = receipt_digest(forged)
+    with open(log, "ab") as fh:
+        fh.write((canonical(forged) + "\n").encode())
+    head_path(log).write_bytes(b"")  # the head destroyed, so that rotate would have to adopt the log
+    assert router.decide(personal_bundle("corrupt")).fault == "evidence-unavailable"
+    code, out = cli("receipts", "rotate", log_dir)
+    assert code == 3 and "not written by a holder of the signing key" in out

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,7 @@ class Router:
         timeout_ms: float | None = None,
         receipts_dir: str | Path | None = None,
         receipts: bool | None = None,
+        receipts_key: str | Path | None = None,
         fsync: bool | None = None,
         config_file: str | Path | None = None,
         settings: Settings | None = None,
@@ -160,6 +162,7 @@ class Router:
             timeout_ms=timeout_ms,
             receipts_dir=receipts_dir,
             receipts=receipts,
+            receipts_key=receipts_key,
             fsync=fsync,
         )
         s = self.settings
@@ -170,7 +173,10 @@ class Router:
                 Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log
             )
         log_path = s.receipts_path
-        self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
+        # the log's lock is waited for at most one decision timeout: a holder never hangs a decision
+        self.receipt_log = (
+            ReceiptLog(log_path, fsync=s.fsync, key_path=s.receipts_key, lock_timeout_s=s.timeout_s) if log_path else None
+        )
         # agentplane: evaluate the agentplane projection in each decision's own query;
         # agentplane_receipts: also append each agentplane receipt beside the receipt log
         if agentplane_receipts and not log_path:
@@ -256,14 +262,13 @@ class Router:
         if self.receipt_log is None:
             return decisions
         issued = utc_now()
+        clock = {"time": issued, "timeNs": time.time_ns()}  # recorded when the input carries no input.evaluation
         try:
             bodies = [
-                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued)
-                for d in decisions
+                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
+                              bundle=prep.bundle, evaluation=clock)
+                for d, prep in zip(decisions, preps)
             ]
-            for d, body in zip(decisions, bodies):  # the guardrail decision or policy the request was checked under
-                if (d._doc.get("input") or {}).get("guardrailRef"):
-                    body["guardrailRef"] = d._doc["input"]["guardrailRef"]
             receipts = self.receipt_log.append_many(bodies)
         except (ReceiptLogError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"

@@ -5,7 +5,7 @@ Exit codes (decide, explain, demo):
     3  it may not: deferred, denied or quarantined (including every fail-closed engine fault)
     2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
     1  internal error
-`receipts verify`: 0 chain intact, 3 chain broken, 2 log unreadable.
+`receipts verify`/`head`: 0 chain and signed head intact, 3 broken (or a head/count expectation unmet), 2 log unreadable.
 `hook`: guardrail-fabric's hook exit code (0, with the blocking answer in the printed response);
 2 when guardrail-fabric is not installed or the settings are unusable.
 """
@@ -305,23 +305,92 @@ def receipts():
     """Receipt log tools."""
 
 
-@receipts.command("verify")
-@click.argument("path", type=click.Path())
-def receipts_verify(path):
-    """Recompute the hash chain of a receipt log and report the first broken link."""
-    from router.receipts import verify
+def _log_path(path) -> Path:
+    from router.receipts import LOG_NAME
 
     target = Path(path)
-    if target.is_dir():
-        from router.receipts import LOG_NAME
+    return target / LOG_NAME if target.is_dir() else target
 
-        target = target / LOG_NAME
+
+@receipts.command("verify")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the public key to trust (KEY.pub from keygen, a PEM public key); default: the key recorded in the signed head beside the log")
+@click.option("--expect-head", metavar="DIGEST", help="a receipt digest exported earlier (receipts head): it must still be in the chain")
+@click.option("--min-count", type=click.IntRange(min=0), help="the log must hold at least this many receipts")
+def receipts_verify(path, key_file, expect_head, min_count):
+    """Check a receipt log: canonical lines, the hash chain and the signed head; report the first problem."""
+    from router.receipts import CheckpointError, UnreadableLog, load_public_key, verify
+
+    target = _log_path(path)
     try:
-        report = verify(target)
-    except OSError as exc:
+        key = load_public_key(key_file) if key_file else None
+    except (OSError, CheckpointError) as exc:
+        _fail(f"error: {key_file}: {exc.strerror}" if isinstance(exc, OSError) else f"error: {exc}", EXIT_UNUSABLE)
+    try:
+        report = verify(target, public_key=key, expect_head=expect_head, min_count=min_count)
+    except (UnreadableLog, OSError) as exc:
         _fail(f"error: {target}: {exc.strerror or exc}", EXIT_UNUSABLE)
     click.echo(f"{target}: {report}")
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
+
+
+@receipts.command("head")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the public key to trust (default: the one in the head)")
+def receipts_head(path, key_file):
+    """Print the log's signed head (count, head digest, log id, signature) for export, after verifying the log."""
+    from router.receipts import CheckpointError, UnreadableLog, load_public_key, verify
+
+    target = _log_path(path)
+    try:
+        key = load_public_key(key_file) if key_file else None
+        report = verify(target, public_key=key)
+    except (UnreadableLog, CheckpointError, OSError) as exc:
+        _fail(f"error: {target}: {getattr(exc, 'strerror', None) or exc}", EXIT_UNUSABLE)
+    if not report.ok:
+        _fail(f"{target}: {report}", EXIT_REFUSED)
+    click.echo(json.dumps(report.head, indent=2, sort_keys=True))
+
+
+@receipts.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False))
+def receipts_keygen(path):
+    """Create an Ed25519 receipt-signing key at PATH (mode 0600) and its public key at PATH.pub."""
+    from router.receipts import generate_key
+    from router.receipts.checkpoint import public_key_text
+
+    try:
+        key = generate_key(path)
+    except FileExistsError:
+        _fail(f"error: {path}: already exists; not overwriting a key", EXIT_UNUSABLE)
+    except OSError as exc:
+        _fail(f"error: {path}: {exc.strerror or exc}", EXIT_UNUSABLE)
+    click.echo(f"{path}: private receipt-signing key (0600); set receipts_key or MODEL_ROUTER_RECEIPTS_KEY to it")
+    click.echo(f"{path}.pub: {public_key_text(key.public_key())}")
+
+
+@receipts.command("rotate")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the receipt-signing key (default: the configured one, else the router's own beside the log)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (for receipts_key)")
+def receipts_rotate(path, key_file, config_file):
+    """Move the log and its signed head aside (receipts.<time>.jsonl) and start a new log that continues the chain."""
+    from router.config import load_settings
+    from router.receipts import ReceiptLog, ReceiptLogError
+
+    target = _log_path(path)
+    try:
+        key = key_file or load_settings(config_file).receipts_key
+    except _unusable_types() as exc:
+        _fail(f"error: {exc}", EXIT_UNUSABLE)
+    log = ReceiptLog(target, key_path=key)
+    try:
+        rotated, head = log.rotate()
+    except ReceiptLogError as exc:
+        _fail(f"error: {exc.strerror or exc}", EXIT_REFUSED)
+    finally:
+        log.close()
+    click.echo(f"{target}: rotated to {rotated} ({head['count']} receipts, head {head['headDigest']}); the new log continues from it")
 
 
 @main.group()

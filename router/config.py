@@ -7,6 +7,8 @@ Environment:
     MODEL_ROUTER_RECEIPTS_DIR   directory of the receipt log (default: $XDG_STATE_HOME/model-router/receipts,
                                 or ~/.local/state/model-router/receipts)
     MODEL_ROUTER_RECEIPTS       "0"/"false"/"off" to record no receipts
+    MODEL_ROUTER_RECEIPTS_KEY   Ed25519 receipt-signing key (PEM; `model-router receipts keygen`); default: the
+                                router's own, created on first use in <receipts_dir>/signing/ (0600)
     MODEL_ROUTER_FSYNC          "0"/"false"/"off" to skip fsync after each receipt append (default on)
     MODEL_ROUTER_CONFIG         a config file to read instead of ./model-router.yaml
 
@@ -17,6 +19,7 @@ Config file (YAML, every key optional):
     timeout_ms: 500
     receipts_dir: /var/lib/model-router/receipts
     receipts: true
+    receipts_key: /etc/model-router/receipt-signing.key
     fsync: true
 """
 
@@ -31,7 +34,7 @@ import yaml
 
 DEFAULT_TIMEOUT_MS = 500
 CONFIG_FILE_NAME = "model-router.yaml"
-KEYS = {"opa_url": str, "opa_token": str, "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "fsync": bool}
+KEYS = {"opa_url": str, "opa_token": str, "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "receipts_key": str, "fsync": bool}
 FALSE = {"0", "false", "no", "off"}
 TRUE = {"1", "true", "yes", "on"}
 
@@ -53,6 +56,7 @@ class Settings:
     timeout_ms: float = DEFAULT_TIMEOUT_MS
     receipts_dir: Path | None = None
     receipts: bool = True
+    receipts_key: Path | None = None
     fsync: bool = True
     config_file: Path | None = None
 
@@ -162,7 +166,8 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
         values["config_file"] = path
         if "timeout_ms" in values:
             values["timeout_ms"] = _timeout(values["timeout_ms"], f"{path}: $.timeout_ms")
-    for key, name in (("opa_url", "MODEL_ROUTER_OPA_URL"), ("opa_token", "MODEL_ROUTER_OPA_TOKEN"), ("receipts_dir", "MODEL_ROUTER_RECEIPTS_DIR")):
+    for key, name in (("opa_url", "MODEL_ROUTER_OPA_URL"), ("opa_token", "MODEL_ROUTER_OPA_TOKEN"), ("receipts_dir", "MODEL_ROUTER_RECEIPTS_DIR"),
+                      ("receipts_key", "MODEL_ROUTER_RECEIPTS_KEY")):
         if env.get(name):
             values[key], sources[key] = env[name], name
     if env.get("MODEL_ROUTER_TIMEOUT_MS"):
@@ -180,9 +185,10 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
         values["timeout_ms"] = _timeout(overrides["timeout_ms"], "timeout_ms")
     if values.get("opa_url") is not None:
         values["opa_url"] = _opa_url(values["opa_url"], sources.get("opa_url", "opa_url"))
-    for key in ("opa_token", "receipts_dir"):
+    for key in ("opa_token", "receipts_dir", "receipts_key"):
         if values.get(key) is not None:
             _no_nul(values[key], sources.get(key, key))
-    if values.get("receipts_dir") is not None:
-        values["receipts_dir"] = Path(values["receipts_dir"]).expanduser()
+    for key in ("receipts_dir", "receipts_key"):
+        if values.get(key) is not None:
+            values[key] = Path(values[key]).expanduser()
     return replace(Settings(), **values)

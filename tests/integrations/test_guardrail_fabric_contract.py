@@ -294,6 +294,7 @@ def test_documented_python_example_runs(tmp_path):
     code = section[start:section.index("```", start)]
     code = code.replace("build/doc-guardrail", str(tmp_path))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # the example's default receipt log, not the user's
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().split() == ["defer", "deny", "allow"]

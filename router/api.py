@@ -32,6 +32,7 @@ from router.decision import (
     decision_id,
     expected_kind,
     fail_closed_document,
+    request_problems,
     result_problems,
     utc_now,
     with_identity,
@@ -160,10 +161,14 @@ class Router:
         )
         s = self.settings
         if s.opa_url:
-            self.engine = engine_mod.RemoteEngine(s.opa_url, s.timeout_s, token=s.opa_token)
+            self.engine = engine_mod.RemoteEngine(
+                s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
         else:
             self.engine = engine_mod.ManagedEngine(
-                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log
+                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log,
+                max_response_bytes=s.max_response_bytes,
             )
         log_path = s.receipts_path
         self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
@@ -218,6 +223,8 @@ class Router:
                 problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
                 if not problems and doc.get("kind") != kind:
                     problems = [f"$.kind: expected {kind!r}"]
+                if not problems:
+                    problems = request_problems(doc, prep.bundle)
             except Exception as exc:  # a result that cannot even be checked is not a decision
                 problems = [f"the result cannot be checked: {type(exc).__name__}: {exc}"]
             if problems:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
+from opa_server import rest
 from faulty_policy import agent_bundle
 
 from router import bundle as bundle_mod
@@ -80,8 +80,8 @@ def test_bundle_build_error_names_the_problem(tmp_path):
 # -- the managed process --------------------------------------------------------------------
 
 
-def test_managed_opa_listens_on_loopback_and_reports_the_bundle_revision(managed, project_bundle):
-    assert managed.alive and managed.url.startswith("http://127.0.0.1:")
+def test_managed_opa_listens_on_its_socket_and_reports_the_bundle_revision(managed, project_bundle):
+    assert managed.alive and managed.url == f"unix://{managed.socket_path}"
     answer = managed.query({}, "model_router_data", "active")
     assert answer.ok, answer.detail
     assert answer.revision == project_bundle.revision
@@ -94,7 +94,7 @@ def test_managed_opa_rejects_requests_without_its_token(managed):
     assert answer.fault == eng.ENGINE_ERROR and "401" in answer.detail
     wrong = eng.RemoteEngine(managed.url, timeout_s=2.0, token="not-the-token")
     assert wrong.query({}, "model_router_data", "active").fault == eng.ENGINE_ERROR
-    assert requests.get(f"{managed.url}/v1/data/model_router_data/active", timeout=2).status_code == 401
+    assert rest(managed.url, "GET", "/v1/data/model_router_data/active").status_code == 401
 
 
 def test_managed_opa_without_auth_answers_anyone(project_bundle):
@@ -176,11 +176,11 @@ def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundl
         assert engine.pid != old_pid and engine.starts == 2
 
 
-def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path):
+def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path, project_bundle):
     fake = tmp_path / "opa"
     fake.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 7\n")
     fake.chmod(0o755)
-    engine = eng.ManagedEngine(tmp_path / "none.tar.gz", timeout_s=0.5, opa=fake, restart_backoff_s=60)
+    engine = eng.ManagedEngine(project_bundle.path, timeout_s=0.5, opa=fake, restart_backoff_s=60)
     try:
         assert engine.start_error and "cannot start" in engine.start_error
         answer = engine.decide(agent_bundle())
@@ -207,7 +207,6 @@ def test_timeout_is_engine_timeout_and_the_engine_keeps_working(faulty_bundle):
         assert answer.fault == eng.ENGINE_TIMEOUT and "100 ms" in answer.detail
         assert time.monotonic() - started < 2.0
         impatient.timeout_s = 5.0  # the same process answers the next query
-        impatient._client.timeout = 5.0
         assert impatient.decide(agent_bundle("string")).ok
 
 

@@ -220,11 +220,12 @@ class Router:
         if fault is None:
             try:
                 doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
-                problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
+                # first what ties the result to this request (always checked), then the decision schema
+                problems = request_problems(doc, prep.bundle) if isinstance(doc, dict) and doc.get("kind") == kind else []
+                if not problems and (self.validate_results or not isinstance(doc, dict)):
+                    problems = result_problems(doc, kind)
                 if not problems and doc.get("kind") != kind:
                     problems = [f"$.kind: expected {kind!r}"]
-                if not problems:
-                    problems = request_problems(doc, prep.bundle)
             except Exception as exc:  # a result that cannot even be checked is not a decision
                 problems = [f"the result cannot be checked: {type(exc).__name__}: {exc}"]
             if problems:

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from router import opa_binary, paths
-from router.opa_http import (
+from router.opa_http import (  # noqa: F401  (Channel is part of the engine interface)
     DEFAULT_MAX_RESPONSE_BYTES,
     LOOPBACK_HOSTS,
     Channel,

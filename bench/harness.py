@@ -625,7 +625,7 @@ def render(results: dict) -> str:
         checks.append(("OPA eval ≤ 150 µs for every example bundle (server timer p50)", f"worst {worst:.1f} µs", worst <= TARGETS["opa_eval_us"]))
     if "decide" in s:
         d = s["decide"]
-        lines += ["", "2-3. REST floor (http.client, keep-alive) vs opa-python-client vs Router.decide() — p50/p99 ms",
+        lines += ["", "2-3. REST floor (http.client, keep-alive) vs the engine channel (router.opa_http) vs Router.decide() — p50/p99 ms",
                   "     (decide: receipts off; +receipt: receipts on, fsync after each append as by default; +r nofsync: receipts on, fsync off)"]
         hdr = (f"   {'bundle':<40} {'status':<10} {'REST floor':>16} {'client':>16} {'decide':>16} {'decide+receipt':>16} {'+r nofsync':>16}"
                f" {'x floor':>8} {'x +r':>6} {'x +r nofsync':>12}")

@@ -354,21 +354,71 @@ def listener_belongs_to(pid: int, port: int) -> bool:
     return inodes <= held
 
 
+RUNTIME_PREFIX = "model-router-opa-"
+OWNER_FILE = "owner"
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process PID (field 22 of /proc/PID/stat), or None when it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_tag() -> str:
+    return f"{os.getpid()} {_process_start(os.getpid()) or '?'}"
+
+
+def sweep_stale_runtime_dirs(base: Path) -> int:
+    """Remove runtime folders under BASE left by a host process that died without cleaning up (killed with
+    SIGKILL: its OPA died with it, its folder did not). Only folders of this user whose recorded owner
+    process is gone are removed. Returns how many were removed."""
+    removed = 0
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    uid = os.getuid()
+    for entry in entries:
+        if not entry.name.startswith(RUNTIME_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(os.path.join(entry.path, OWNER_FILE), encoding="ascii") as fh:
+                pid_text, _, started = fh.read().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue  # no owner recorded (yet): not ours to judge
+        current = _process_start(pid)
+        if current is None or (started != "?" and current != started):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def _runtime_dir() -> Path:
-    """A new private (0700) folder for one managed OPA: its socket, bundle copy and log."""
+    """A new private (0700) folder for one managed OPA: its socket, bundle copy and log. Folders left by
+    dead hosts beside it are swept first."""
     base = None
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isdir(runtime) and len(runtime) < 60:
         base = runtime
-    path = Path(tempfile.mkdtemp(prefix="model-router-opa-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=base))
     if len(str(path / SOCKET_NAME)) > _MAX_SOCKET_PATH:
         shutil.rmtree(path, ignore_errors=True)
-        path = Path(tempfile.mkdtemp(prefix="model-router-opa-", dir="/tmp"))
+        path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir="/tmp"))
     os.chmod(path, 0o700)
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) != 0o700:
         shutil.rmtree(path, ignore_errors=True)
         raise EngineStartError(f"{path}: expected a private folder (mode 0700, owned by this user)")
+    (path / OWNER_FILE).write_text(_owner_tag() + "\n", encoding="ascii")
+    sweep_stale_runtime_dirs(path.parent)
     return path
 
 

@@ -325,11 +325,14 @@ class Channel:
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
             if not answered:  # closed before any answer: a stale keep-alive connection, or OPA went away
                 raise _StaleConnection() from None
-            raise ChannelError(f"the connection broke mid-answer ({type(exc).__name__})") from None
+            raise ChannelUnavailable(f"cannot reach OPA at {self.url}: the connection broke mid-answer ({type(exc).__name__})") from None
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise ChannelUnavailable(f"cannot reach OPA at {self.url} ({type(exc).__name__})") from None
         except ssl.SSLError as exc:
             raise ChannelError(f"TLS failure talking to OPA at {self.url}: {exc.reason or exc}") from None
+        except http.client.IncompleteRead:
+            # the server went away mid-answer (a killed OPA): unreachable, as if it had not answered
+            raise ChannelUnavailable(f"cannot reach OPA at {self.url}: the connection closed mid-answer") from None
         except http.client.HTTPException as exc:
             raise ChannelError(f"unreadable answer from OPA: not HTTP ({type(exc).__name__})") from None
         except OSError as exc:

@@ -142,7 +142,7 @@ def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
         "t.start(); t.join()\n"
         "e = box[0]\n"
         "assert e.query({}, 'model_router_data', 'active').ok\n"
-        "print(e.pid, flush=True)\n"
+        "print(e.pid, e.runtime_dir, flush=True)\n"
         "import time; time.sleep(0.5)\n"
         "assert e.alive and e.starts == 1\n"
         "print('alive', flush=True)\n"
@@ -150,13 +150,18 @@ def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=paths.ROOT, timeout=60)
     assert out.returncode == -signal.SIGKILL, out.stderr
-    pid_text, state = out.stdout.split()[:2]
+    pid_text, folder, state = out.stdout.split()[:3]
     assert state == "alive"
     pid = int(pid_text)
     deadline = time.monotonic() + 5
     while _pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _pid_alive(pid)
+    # its runtime folder outlived it (no atexit after SIGKILL); the next engine to start sweeps it
+    assert Path(folder).is_dir()
+    with eng.ManagedEngine(timeout_s=2.0) as successor:
+        assert successor.alive
+        assert not Path(folder).exists()
 
 
 def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundle):

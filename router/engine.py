@@ -33,28 +33,18 @@ belongs to the OPA child.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import math
-import os
-import queue
-import secrets
 import shutil
-import signal
-import socket
-import stat
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from router import opa_binary, paths
-from router.opa_http import (  # noqa: F401  (Channel is part of the engine interface)
+from router import opa_binary
+from router.opa_http import (  # noqa: F401  (Channel and LOOPBACK_HOSTS are part of the engine interface)
     DEFAULT_MAX_RESPONSE_BYTES,
     LOOPBACK_HOSTS,
     Channel,
@@ -62,11 +52,22 @@ from router.opa_http import (  # noqa: F401  (Channel is part of the engine inte
     ChannelTimeout,
     ChannelUnavailable,
 )
+from router.opa_process import (  # noqa: F401  (re-exported: the process supervisor behind ManagedEngine)
+    AUTHZ_BUNDLE_REVISION,
+    AUTHZ_POLICY,
+    SOCKET_NAME,
+    EngineStartError,
+    OpaProcess,
+    free_port,
+    listener_belongs_to,
+    runtime_dir,
+    sweep_stale_runtime_dirs,
+)
 
 ENGINE_UNAVAILABLE = "engine-unavailable"
 ENGINE_TIMEOUT = "engine-timeout"
 ENGINE_ERROR = "engine-error"
-ENGINE_REVISION_MISMATCH = "engine-revision-mismatch"
+ENGINE_REVISION_MISMATCH = "engine-revision-mismatch"  # = router.opa_process.REVISION_MISMATCH
 POLICY_UNDEFINED = "policy-undefined"
 INVALID_POLICY_RESULT = "invalid-policy-result"
 EVIDENCE_UNAVAILABLE = "evidence-unavailable"
@@ -80,10 +81,6 @@ QUERY_PARAMS = {"strict-builtin-errors": "true", "provenance": "true"}
 _QUERY_STRING = "?" + "&".join(f"{k}={v}" for k, v in QUERY_PARAMS.items())
 DECISION_PACKAGE, DECISION_RULE = "model_router", "decision"
 BATCH_PACKAGE, BATCH_RULE = "model_router.batch", "decisions"
-AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
-AUTHZ_BUNDLE_REVISION = "model-router-managed-authz"
-SOCKET_NAME = "opa.sock"
-_MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 
 
 @dataclass(frozen=True)
@@ -94,14 +91,11 @@ class EngineResult:
     revision: str | None = None
     fault: str | None = None
     detail: str = ""
+    refused: bool = field(default=False, repr=False, compare=False)  # engine-unavailable: nothing listens
 
     @property
     def ok(self) -> bool:
         return self.fault is None
-
-
-class EngineStartError(RuntimeError):
-    """The managed OPA could not be started (names the command and OPA's own message)."""
 
 
 def revision_from_provenance(provenance: Any, ignore: Iterable[str] = (AUTHZ_BUNDLE_REVISION,)) -> str | None:
@@ -157,7 +151,7 @@ class _ClientEngine:
     def _current_channel(self) -> tuple[Channel | None, str]:
         return self._channel, "no OPA channel"
 
-    def _after_unavailable(self) -> Channel | None:
+    def _after_unavailable(self, answer: EngineResult) -> Channel | None:
         """Called when OPA could not be reached; may return a fresh channel to retry once."""
         return None
 
@@ -173,7 +167,7 @@ class _ClientEngine:
         except ChannelTimeout:
             return EngineResult(fault=ENGINE_TIMEOUT, detail=f"no answer within {timeout_s * 1000:.0f} ms (connect, send and the complete answer)")
         except ChannelUnavailable as exc:
-            return EngineResult(fault=ENGINE_UNAVAILABLE, detail=str(exc))
+            return EngineResult(fault=ENGINE_UNAVAILABLE, detail=str(exc), refused=exc.refused)
         except ChannelError as exc:
             return EngineResult(fault=ENGINE_ERROR, detail=_http_error_detail(exc))
         except ValueError as exc:  # an input that JSON cannot carry (NaN, a lone surrogate)
@@ -202,7 +196,7 @@ class _ClientEngine:
                 return EngineResult(fault=ENGINE_UNAVAILABLE, detail=why)
             answer = self._ask(channel, input_data, package, rule, decisions)
             if answer.fault == ENGINE_UNAVAILABLE:
-                retry = self._after_unavailable()
+                retry = self._after_unavailable(answer)
                 if retry is not None:
                     answer = self._ask(retry, input_data, package, rule, decisions)
             return answer
@@ -262,168 +256,8 @@ def _stop_all() -> None:
         engine.close()
 
 
-# On Linux the managed OPA is started through a tiny exec wrapper that asks the kernel to send it
-# SIGTERM when its parent dies (PR_SET_PDEATHSIG), so even a host process killed with SIGKILL (no
-# atexit) leaves no OPA behind. The signal follows the *thread* that forked the child, so every
-# spawn happens on one long-lived launcher thread rather than on whichever thread asked.
-_DEATH_SIGNAL_WRAPPER = (
-    "import ctypes,os,signal,sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
-    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the parent is already gone
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-class _Launcher:
-    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: "queue.Queue[tuple]" = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def _run(self) -> None:
-        while True:
-            done, cmd, kwargs, box = self._queue.get()
-            try:
-                box.append(subprocess.Popen(cmd, **kwargs))
-            except BaseException as exc:  # handed back to the caller
-                box.append(exc)
-            done.set()
-
-    def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
-        if not sys.platform.startswith("linux") or not sys.executable:
-            return subprocess.Popen(cmd, **kwargs)
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
-                self._thread.start()
-                self._pid = os.getpid()
-        wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
-        done, box = threading.Event(), []
-        self._queue.put((done, wrapped, kwargs, box))
-        done.wait()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
-
-
-_LAUNCHER = _Launcher()
-
-
-def free_port() -> int:
-    """An ephemeral loopback port that is free right now (only for the explicit TCP transport)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening_inodes(port: int) -> set[str]:
-    """Socket inodes of every TCP listener on PORT (from /proc/net/tcp and tcp6)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as fh:
-                next(fh, None)
-                for line in fh:
-                    cols = line.split()
-                    if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(cols[9])
-        except (OSError, ValueError):
-            continue
-    return inodes
-
-
-def listener_belongs_to(pid: int, port: int) -> bool:
-    """True when every TCP listener on PORT is a socket held by process PID (and there is one)."""
-    inodes = _listening_inodes(port)
-    if not inodes:
-        return False
-    held = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                held.add(link[8:-1])
-    except OSError:
-        return False
-    return inodes <= held
-
-
-RUNTIME_PREFIX = "model-router-opa-"
-OWNER_FILE = "owner"
-
-
-def _process_start(pid: int) -> str | None:
-    """The start time of process PID (field 22 of /proc/PID/stat), or None when it does not exist."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _owner_tag() -> str:
-    return f"{os.getpid()} {_process_start(os.getpid()) or '?'}"
-
-
-def sweep_stale_runtime_dirs(base: Path) -> int:
-    """Remove runtime folders under BASE left by a host process that died without cleaning up (killed with
-    SIGKILL: its OPA died with it, its folder did not). Only folders of this user whose recorded owner
-    process is gone are removed. Returns how many were removed."""
-    removed = 0
-    if not sys.platform.startswith("linux"):
-        return 0
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return 0
-    uid = os.getuid()
-    for entry in entries:
-        if not entry.name.startswith(RUNTIME_PREFIX):
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != uid:
-                continue
-            with open(os.path.join(entry.path, OWNER_FILE), encoding="ascii") as fh:
-                pid_text, _, started = fh.read().strip().partition(" ")
-            pid = int(pid_text)
-        except (OSError, ValueError):
-            continue  # no owner recorded (yet): not ours to judge
-        current = _process_start(pid)
-        if current is None or (started != "?" and current != started):
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _runtime_dir() -> Path:
-    """A new private (0700) folder for one managed OPA: its socket, bundle copy and log. Folders left by
-    dead hosts beside it are swept first."""
-    base = None
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime) and len(runtime) < 60:
-        base = runtime
-    path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=base))
-    if len(str(path / SOCKET_NAME)) > _MAX_SOCKET_PATH:
-        shutil.rmtree(path, ignore_errors=True)
-        path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir="/tmp"))
-    os.chmod(path, 0o700)
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) != 0o700:
-        shutil.rmtree(path, ignore_errors=True)
-        raise EngineStartError(f"{path}: expected a private folder (mode 0700, owned by this user)")
-    (path / OWNER_FILE).write_text(_owner_tag() + "\n", encoding="ascii")
-    sweep_stale_runtime_dirs(path.parent)
-    return path
-
-
 class ManagedEngine(_ClientEngine):
-    """An `opa run --server` process owned by this engine, restarted when it dies.
+    """An `opa run --server` process owned by this engine (router.opa_process), restarted when it dies.
 
     TRANSPORT is "unix" (the default: a unix domain socket in the engine's private runtime folder) or
     "tcp" (an ephemeral 127.0.0.1 port, trusted only once it is shown to belong to the child)."""
@@ -454,7 +288,7 @@ class ManagedEngine(_ClientEngine):
         self._opa = opa
         self._log_file = Path(log_file) if log_file is not None else None
         self._lock = threading.RLock()
-        self._proc: subprocess.Popen | None = None
+        self._process: OpaProcess | None = None
         self._tmpdir: Path | None = None
         self._token: str | None = None
         self.url: str | None = None
@@ -469,11 +303,11 @@ class ManagedEngine(_ClientEngine):
     # -- lifecycle -----------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._process.pid if self._process is not None else None
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._process is not None and self._process.alive
 
     @property
     def log_path(self) -> Path | None:
@@ -498,30 +332,27 @@ class ManagedEngine(_ClientEngine):
 
     def _private_dir(self) -> Path:
         if self._tmpdir is None:
-            self._tmpdir = _runtime_dir()
+            self._tmpdir = runtime_dir()
         return self._tmpdir
 
-    def _bundle_path(self) -> Path:
-        """The bundle to serve: a verified copy in the private folder. The project bundle is built when
-        needed and copied once, so a restart serves the same revision as the first start (a rebuild on
-        disk does not change a running router); a bundle given explicitly is copied again on every start."""
+    def _verified_bundle(self) -> tuple[Path, str]:
+        """The bundle to serve and its revision: a verified copy in the private folder. The project bundle
+        is built when needed and copied once, so a restart serves the same revision as the first start (a
+        rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
+        and checked against the capabilities again on every start (a restart serves what the file holds now)."""
         from router import bundle as bundle_mod
 
         pinned = self._private_dir() / "bundle.tar.gz"
         try:
             if self._bundle_arg is not None:
-                # read on every start: a restart serves whatever the file holds now, and the revision
-                # reported before the first answer must be that one, not the revision of an earlier start
-                self.bundle_revision = None
-                tmp = pinned.with_suffix(".tmp")
+                tmp = pinned.with_name("bundle.next.tar.gz")
                 shutil.copyfile(self._bundle_arg, tmp)
                 revision = bundle_mod.verify(tmp)
                 bundle_mod.check_capabilities(tmp, opa=self._opa)
                 tmp.replace(pinned)
-                self.bundle_revision = revision
-                return pinned
+                return pinned, revision
             if self.bundle_revision is not None and pinned.exists():
-                return pinned
+                return pinned, self.bundle_revision
             built = bundle_mod.ensure_bundle()
             shutil.copyfile(built.path, pinned)
             try:
@@ -530,142 +361,42 @@ class ManagedEngine(_ClientEngine):
                 built = bundle_mod.ensure_bundle(force=True)
                 shutil.copyfile(built.path, pinned)
                 bundle_mod.verify(pinned, built.revision)
-            self.bundle_revision = built.revision
-            return pinned
+            return pinned, built.revision
         except bundle_mod.BundleIntegrityError as exc:
             raise EngineStartError(f"the bundle cannot be served: {exc}") from None
         except OSError as exc:
             raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
-    def _write_authz_bundle(self, token: str) -> Path:
-        assert self._tmpdir is not None
-        root = self._tmpdir / "authz-bundle"
-        (root / "system" / "model_router_auth").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(AUTHZ_POLICY, root / "system" / "authz.rego")
-        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        (root / "system" / "model_router_auth" / "data.json").write_text(json.dumps({"token_sha256": digest}), encoding="utf-8")
-        manifest = {"revision": AUTHZ_BUNDLE_REVISION, "roots": ["system"], "rego_version": 1}
-        (root / ".manifest").write_text(json.dumps(manifest), encoding="utf-8")
-        return root
-
-    def _served_revision(self, channel: Channel) -> str | None:
-        """The revision of the policy bundle OPA reports having activated (data.system.bundles)."""
-        body = channel.get_json("/v1/data/system/bundles", max(self.timeout_s, 2.0))
-        result = body.get("result") if isinstance(body, dict) else None
-        if not isinstance(result, dict):
-            return None
-        revisions = {
-            b.get("manifest", {}).get("revision")
-            for b in result.values()
-            if isinstance(b, dict) and isinstance(b.get("manifest"), dict)
-        } - {AUTHZ_BUNDLE_REVISION}
-        return revisions.pop() if len(revisions) == 1 else None
-
-    def _spawn_once(self, bundle: Path) -> None:
-        opa = self._opa or opa_binary.find_opa()
-        tmpdir = self._private_dir()
-        if self.transport == "unix":
-            sock_path = tmpdir / SOCKET_NAME
-            try:
-                sock_path.unlink()
-            except FileNotFoundError:
-                pass
-            addr, port = f"unix://{sock_path}", None
-            url = "unix://" + str(sock_path)
-            addr_args = ["--addr", addr, "--unix-socket-perm", "600"]
-        else:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            addr_args = ["--addr", f"127.0.0.1:{port}"]
-        cmd = [
-            str(opa), "run", "--server", *addr_args,
-            "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "1",
-            *self.extra_args,
-        ]
-        token = None
-        bundles = [str(bundle)]
-        if self.auth:
-            token = secrets.token_urlsafe(32)
-            cmd += ["--authentication=token", "--authorization=basic"]
-            bundles.append(str(self._write_authz_bundle(token)))
-        cmd += ["--bundle", *bundles]
+    def _start(self) -> None:
+        bundle, revision = self._verified_bundle()
+        folder = self._private_dir()
         log_path = self.log_path
         assert log_path is not None
-        with open(log_path, "ab") as log:
-            proc = _LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
-        channel = Channel(url, token=token, max_response_bytes=self.max_response_bytes)
-        deadline = time.monotonic() + self.startup_timeout_s
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise EngineStartError(f"OPA exited with status {proc.returncode}: {self._log_tail()}")
-                if self._listener_ready(proc, port):
-                    try:
-                        channel.request("GET", "/health?bundles", None, 0.5)
-                        break
-                    except ChannelError:
-                        pass
-                if time.monotonic() > deadline:
-                    raise EngineStartError(f"OPA did not become ready within {self.startup_timeout_s:.0f} s: {self._log_tail()}")
-                time.sleep(0.01)
-            try:
-                served = self._served_revision(channel)
-            except ChannelError as exc:
-                raise EngineStartError(f"cannot read the revision OPA serves: {exc}") from None
-            if served != self.bundle_revision:
-                raise EngineStartError(
-                    f"{ENGINE_REVISION_MISMATCH}: OPA reports policy revision {served or '(none)'}, expected {self.bundle_revision}"
-                )
-        except BaseException:
-            channel.close()
-            self._kill(proc)
-            raise
-        old, old_proc = self._channel, self._proc
-        self._proc, self._token, self.url = proc, token, url
-        self._channel = channel
-        # until the new process answers, the revision it serves is the one read from its bundle
-        self.last_revision = self.bundle_revision
-        if old is not None:
-            old.close()
-        if old_proc is not None and old_proc is not proc:
-            self._kill(old_proc)  # an explicit start() while running replaces the process, never leaks it
-        self.starts += 1
-        self.start_error = None
-
-    def _listener_ready(self, proc: subprocess.Popen, port: int | None) -> bool:
-        """Whether the child's own listener exists: for a unix socket, the socket file in the private
-        folder (owned by this user); for TCP, a listener on the port held by the child (per /proc)."""
-        if port is None:
-            try:
-                info = os.lstat(self._tmpdir / SOCKET_NAME)
-            except (OSError, TypeError):
-                return False
-            return stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid()
-        if not sys.platform.startswith("linux"):
-            raise EngineStartError("transport 'tcp' needs /proc to check who owns the port (Linux only); use the unix socket")
-        return listener_belongs_to(proc.pid, port)
-
-    def _log_tail(self, limit: int = 600) -> str:
-        path = self.log_path
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace") if path else ""
-        except OSError:
-            text = ""
-        return text.strip()[-limit:] or "(no output)"
-
-    def _start(self) -> None:
-        bundle = self._bundle_path()
         last: Exception | None = None
         for _ in range(3):  # a TCP port taken between choosing and binding: choose another
             try:
-                self._spawn_once(bundle)
-                return
+                process = OpaProcess.start(
+                    opa=self._opa or opa_binary.find_opa(), bundle=bundle, revision=revision, folder=folder,
+                    log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
+                    startup_timeout_s=self.startup_timeout_s, probe_timeout_s=max(self.timeout_s, 2.0),
+                    max_response_bytes=self.max_response_bytes,
+                )
+                break
             except EngineStartError as exc:
                 last = exc
                 if self.transport != "tcp" or "address already in use" not in str(exc):
-                    break
-        assert last is not None
-        raise last
+                    raise
+        else:
+            assert last is not None
+            raise last
+        old = self._process
+        self._process, self._channel, self._token, self.url = process, process.channel, process.token, process.url
+        # until the new process answers, the revision it serves is the one verified in its bundle
+        self.bundle_revision = self.last_revision = revision
+        if old is not None and old is not process:
+            old.stop()  # an explicit start() while running replaces the process, never leaks it
+        self.starts += 1
+        self.start_error = None
 
     def _start_locked_or_record(self) -> bool:
         with self._lock:
@@ -690,9 +421,9 @@ class ManagedEngine(_ClientEngine):
         with self._lock:
             if self.alive and self._channel is not None:
                 return self._channel
-            if self._proc is not None:
-                self._kill(self._proc)
-                self._proc = None
+            if self._process is not None:
+                self._process.stop()
+                self._process = None
             if time.monotonic() - self._last_start_attempt < self.restart_backoff_s and self.start_error:
                 return None
             if self._start_locked_or_record():
@@ -705,35 +436,28 @@ class ManagedEngine(_ClientEngine):
         channel = self._ensure_running()
         return channel, f"managed OPA is not running: {self.start_error or 'stopped'}"
 
-    def _after_unavailable(self) -> Channel | None:
-        if self._closed or self.alive:
+    def _after_unavailable(self, answer: EngineResult) -> Channel | None:
+        if self._closed:
             return None
-        return self._ensure_running()
-
-    @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
+        process = self._process
+        if process is not None and process.alive:
+            if not (answer.refused and self.transport == "unix"):
+                return None
+            # nothing listens on the private socket any more, yet the process has not been reaped yet
+            # (a process being killed closes its files before it exits): give it a moment, then restart
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=3)
+                process.proc.wait(timeout=min(self.timeout_s, 1.0))
+            except Exception:  # still alive and not listening: fail closed now, the next call retries
+                return None
+        return self._ensure_running()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             if self._channel is not None:
                 self._channel.close()
-            if self._proc is not None:
-                self._kill(self._proc)
+            if self._process is not None:
+                self._process.stop()
             if self._tmpdir is not None:
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
                 self._tmpdir = None

@@ -52,6 +52,10 @@ class ChannelTimeout(ChannelError):
 class ChannelUnavailable(ChannelError):
     """No connection could be made (nothing listening, socket file missing, refused)."""
 
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused  # the connection was refused: nothing listens there (any more)
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -327,7 +331,7 @@ class Channel:
                 raise _StaleConnection() from None
             raise ChannelUnavailable(f"cannot reach OPA at {self.url}: the connection broke mid-answer ({type(exc).__name__})") from None
         except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise ChannelUnavailable(f"cannot reach OPA at {self.url} ({type(exc).__name__})") from None
+            raise ChannelUnavailable(f"cannot reach OPA at {self.url} ({type(exc).__name__})", refused=True) from None
         except ssl.SSLError as exc:
             raise ChannelError(f"TLS failure talking to OPA at {self.url}: {exc.reason or exc}") from None
         except http.client.IncompleteRead:

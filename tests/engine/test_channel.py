@@ -17,6 +17,7 @@ from fake_opa import FakeOpa, http_response, json_answer
 from router import Router
 from router import bundle as bundle_mod
 from router import engine as eng
+from router import opa_process
 from router import paths
 from router.bundle_input import load
 
@@ -49,7 +50,7 @@ def test_a_squatter_on_the_chosen_port_is_never_trusted(project_bundle, monkeypa
     checks (via /proc) that the listener belongs to its child; the squatter is never asked anything."""
     forged = {"result": {"kind": "AgentExecutionRouteDecision", "selected": {"status": "selected", "lane": "high-end"}}}
     with FakeOpa(serving(forged)) as squatter:
-        monkeypatch.setattr(eng, "free_port", lambda: squatter.port)
+        monkeypatch.setattr(opa_process, "free_port", lambda: squatter.port)
         engine = eng.ManagedEngine(timeout_s=1.0, transport="tcp", startup_timeout_s=3.0, restart_backoff_s=60)
         try:
             answer = engine.decide(load(EXAMPLE).bundle)
@@ -149,7 +150,7 @@ def test_a_remote_engine_pinned_to_a_revision_refuses_another(project_bundle, tm
 
 
 def test_the_managed_engine_checks_the_served_revision_before_the_first_decision(project_bundle, monkeypatch):
-    monkeypatch.setattr(eng.ManagedEngine, "_served_revision", lambda self, channel: "sha256:" + "2" * 64)
+    monkeypatch.setattr(opa_process, "served_revision", lambda channel, timeout_s: "sha256:" + "2" * 64)
     engine = eng.ManagedEngine(timeout_s=2.0, restart_backoff_s=60)
     try:
         assert eng.ENGINE_REVISION_MISMATCH in engine.start_error

@@ -176,7 +176,7 @@ def test_opa_killed_while_evaluating_answers_correctly_or_fails_closed(tmp_path)
             else:
                 assert_fail_closed(d, {eng.ENGINE_UNAVAILABLE})
         later = router.decide(personal_bundle())
-        assert later.fault is None and same_outcome(later, reference)
+        assert later.fault is None and same_outcome(later, reference), (later.detail, engine.start_error)
         assert engine.pid != old_pid and engine.alive
     report = verify(tmp_path / "receipts" / "receipts.jsonl")
     assert report.ok and report.receipts == 5

@@ -196,7 +196,7 @@ def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_
     except _unusable_types() as exc:
         _report_unusable(exc)
         sys.exit(EXIT_UNUSABLE)
-    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.text)
+    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else "\n".join(escape_controls(line) for line in explanation.lines))
     sys.exit(explanation.decision.exit_code)
 
 

@@ -129,3 +129,39 @@ def test_control_characters_are_escaped_in_tables():
     out = table([["a\rb", "\x1b[2J\x1b[31mred", "\u202eevil"]], ["x", "y", "z"])
     assert "\r" not in out and "\x1b" not in out and "\u202e" not in out
     assert "a\\x0db" in out and "\\x1b[2J" in out and "\\u202eevil" in out
+
+
+def test_a_fifo_as_config_file_is_a_config_error_at_once(tmp_path):
+    from router.config import ConfigError
+
+    fifo = tmp_path / "model-router.yaml"
+    os.mkfifo(fifo)
+    result = {}
+
+    def read():
+        try:
+            load_settings(config_file=fifo, env={})
+        except ConfigError as exc:
+            result["error"] = str(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():
+        with open(fifo, "wb"):
+            pass
+        reader.join(timeout=5)
+        pytest.fail("reading a FIFO config file blocked")
+    assert str(fifo) in result["error"] and "special file" in result["error"]
+
+
+def test_explain_output_escapes_control_characters(tmp_path):
+    bundle = _example()
+    bundle["request"]["requestId"] = "req-\r\x1b[2Kforged"
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    out = subprocess.run([sys.executable, "-m", "router.cli", "explain", str(path), "--no-receipts"],
+                         capture_output=True, text=True, env=env, timeout=120, cwd=paths.ROOT)
+    assert "req-\\x0d\\x1b[2Kforged" in out.stdout, out.stdout + out.stderr
+    assert "\x1b" not in out.stdout and "\r" not in out.stdout

@@ -223,6 +223,13 @@ class _Conn:
             self.http = http.client.HTTPConnection(target_host, target_port)
             self.absolute = proxy is not None
         self.http._create_connection = lambda address, timeout=None, source_address=None: _connect_tcp(address, self.box[0])
+        connect = self.http.connect
+
+        def connect_with_deadline() -> None:
+            connect()  # TCP (and TLS) set up within the deadline; then the TLS socket gets it too
+            self.http.sock.deadline = self.box[0]
+
+        self.http.connect = connect_with_deadline
 
     def arm(self, deadline: float) -> None:
         self.box[0] = deadline

@@ -330,3 +330,51 @@ def test_threads_share_one_engine_safely(project_bundle):
         for t in threads:
             t.join(timeout=60)
         assert results == [True] * 40
+
+
+# -- TLS: the same deadline, and certificates are verified ---------------------------------------
+
+
+@pytest.fixture
+def loopback_cert(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return key, cert
+
+
+def _tls(handler, key, cert):
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def wrapped(conn, request, stop):
+        handler(conn, request, stop)
+
+    server = FakeOpa(wrapped)
+    server._server = context.wrap_socket(server._server, server_side=True, do_handshake_on_connect=True)
+    server._server.settimeout(0.1)
+    server.url = f"https://127.0.0.1:{server.port}"
+    return server
+
+
+def test_tls_answers_are_verified_and_bounded_by_the_same_deadline(loopback_cert, real_answers, monkeypatch):
+    key, cert = loopback_cert
+    with _tls(serving(real_answers["agent"]), key, cert) as untrusted:
+        answer = eng.RemoteEngine(untrusted.url, timeout_s=2.0).decide(load(EXAMPLE).bundle)
+        assert answer.fault in (eng.ENGINE_ERROR, eng.ENGINE_UNAVAILABLE) and "certificate" in answer.detail.lower()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate
+    with _tls(serving(real_answers["agent"]), key, cert) as trusted:
+        assert eng.RemoteEngine(trusted.url, timeout_s=5.0).decide(load(EXAMPLE).bundle).ok
+    with _tls(_drip(0.05, 400), key, cert) as slow:
+        started = time.monotonic()
+        answer = eng.RemoteEngine(slow.url, timeout_s=0.3).decide(load(EXAMPLE).bundle)
+        assert answer.fault == eng.ENGINE_TIMEOUT
+        assert time.monotonic() - started < BOUND_S

@@ -335,7 +335,7 @@ class ManagedEngine(_ClientEngine):
             self._tmpdir = runtime_dir()
         return self._tmpdir
 
-    def _verified_bundle(self) -> tuple[Path, str]:
+    def _verified_bundle(self, opa: Path) -> tuple[Path, str]:
         """The bundle to serve and its revision: a verified copy in the private folder. The project bundle
         is built when needed and copied once, so a restart serves the same revision as the first start (a
         rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
@@ -348,7 +348,7 @@ class ManagedEngine(_ClientEngine):
                 tmp = pinned.with_name("bundle.next.tar.gz")
                 shutil.copyfile(self._bundle_arg, tmp)
                 revision = bundle_mod.verify(tmp)
-                bundle_mod.check_capabilities(tmp, opa=self._opa)
+                bundle_mod.check_capabilities(tmp, opa=opa)
                 tmp.replace(pinned)
                 return pinned, revision
             if self.bundle_revision is not None and pinned.exists():
@@ -368,7 +368,8 @@ class ManagedEngine(_ClientEngine):
             raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
     def _start(self) -> None:
-        bundle, revision = self._verified_bundle()
+        opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
+        bundle, revision = self._verified_bundle(opa)
         folder = self._private_dir()
         log_path = self.log_path
         assert log_path is not None
@@ -376,7 +377,7 @@ class ManagedEngine(_ClientEngine):
         for _ in range(3):  # a TCP port taken between choosing and binding: choose another
             try:
                 process = OpaProcess.start(
-                    opa=self._opa or opa_binary.find_opa(), bundle=bundle, revision=revision, folder=folder,
+                    opa=opa, bundle=bundle, revision=revision, folder=folder,
                     log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
                     startup_timeout_s=self.startup_timeout_s, probe_timeout_s=max(self.timeout_s, 2.0),
                     max_response_bytes=self.max_response_bytes,

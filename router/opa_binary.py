@@ -36,7 +36,7 @@ def find_opa() -> Path:
         candidate = Path(override)
         if not _executable(candidate):
             raise OpaNotFound(f"MODEL_ROUTER_OPA={override}: expected an executable OPA binary; {INSTALL_HINT}")
-        _check_version(str(candidate.resolve()), candidate.stat().st_mtime_ns)
+        _check_version(str(candidate.resolve()), candidate.stat().st_mtime_ns, f"MODEL_ROUTER_OPA={override}")
         return candidate
     local = paths.TOOLS_BIN / "opa"
     if _executable(local):
@@ -46,15 +46,27 @@ def find_opa() -> Path:
     raise OpaNotFound(f"{local}: not found (the pinned OPA; MODEL_ROUTER_OPA can name another of the same version); {INSTALL_HINT}")
 
 
+def checked(opa: Path | str) -> Path:
+    """OPA, a binary named explicitly (not found by find_opa), after checking it is an executable of the
+    pinned version; the pinned binary itself is returned as is."""
+    candidate = Path(opa)
+    if candidate == paths.TOOLS_BIN / "opa":
+        return candidate
+    if not _executable(candidate):
+        raise OpaNotFound(f"{candidate}: expected an executable OPA binary; {INSTALL_HINT}")
+    _check_version(str(candidate.resolve()), candidate.stat().st_mtime_ns, str(candidate))
+    return candidate
+
+
 @lru_cache(maxsize=8)
-def _check_version(opa: str, _mtime: int) -> None:
+def _check_version(opa: str, _mtime: int, named: str = "") -> None:
     try:
         found = opa_version(Path(opa))
     except (OSError, subprocess.SubprocessError) as exc:
-        raise OpaNotFound(f"MODEL_ROUTER_OPA={opa}: cannot run `opa version` ({type(exc).__name__})") from None
+        raise OpaNotFound(f"{named or opa}: cannot run `opa version` ({type(exc).__name__})") from None
     pinned = pinned_version()
     if found != pinned:
-        raise OpaNotFound(f"MODEL_ROUTER_OPA={opa}: expected OPA {pinned} (tools/opa.version), found {found}")
+        raise OpaNotFound(f"{named or opa}: expected OPA {pinned} (tools/opa.version), found {found}")
 
 
 def opa_version(opa: Path) -> str:

@@ -18,7 +18,7 @@ from faulty_policy import agent_bundle
 
 from router import bundle as bundle_mod
 from router import engine as eng
-from router import paths
+from router import opa_binary, paths
 
 
 def _pid_alive(pid: int) -> bool:
@@ -183,7 +183,8 @@ def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundl
 
 def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path, project_bundle):
     fake = tmp_path / "opa"
-    fake.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 7\n")
+    version = opa_binary.pinned_version().lstrip("v")
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = version ]; then echo 'Version: {version}'; exit 0; fi\necho 'cannot start' >&2\nexit 7\n")
     fake.chmod(0o755)
     engine = eng.ManagedEngine(project_bundle.path, timeout_s=0.5, opa=fake, restart_backoff_s=60)
     try:

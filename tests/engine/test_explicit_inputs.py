@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -70,7 +71,7 @@ def test_an_explicitly_named_opa_must_be_the_pinned_version(tmp_path, monkeypatc
     other.write_text("#!/bin/sh\necho 'Version: 0.0.1'\n", encoding="utf-8")
     other.chmod(0o755)
     monkeypatch.setenv("MODEL_ROUTER_OPA", str(other))
-    with pytest.raises(opa_binary.OpaNotFound, match=r"expected OPA v1\.22\.3 .*found v0\.0\.1"):
+    with pytest.raises(opa_binary.OpaNotFound, match=rf"expected OPA {re.escape(opa_binary.pinned_version())} .*found v0\.0\.1"):
         opa_binary.find_opa()
     monkeypatch.setenv("MODEL_ROUTER_OPA", str(paths.TOOLS_BIN / "opa"))
     assert opa_binary.find_opa() == paths.TOOLS_BIN / "opa"
@@ -165,3 +166,16 @@ def test_explain_output_escapes_control_characters(tmp_path):
                          capture_output=True, text=True, env=env, timeout=120, cwd=paths.ROOT)
     assert "req-\\x0d\\x1b[2Kforged" in out.stdout, out.stdout + out.stderr
     assert "\x1b" not in out.stdout and "\r" not in out.stdout
+
+
+def test_an_opa_passed_to_the_engine_must_be_the_pinned_version(tmp_path, project_bundle):
+    from router import engine as eng
+
+    other = tmp_path / "opa"
+    other.write_text("#!/bin/sh\necho 'Version: 0.0.1'\n", encoding="utf-8")
+    other.chmod(0o755)
+    engine = eng.ManagedEngine(project_bundle.path, timeout_s=1.0, opa=other, restart_backoff_s=60)
+    try:
+        assert engine.pid is None and f"expected OPA {opa_binary.pinned_version()}" in engine.start_error
+    finally:
+        engine.close()

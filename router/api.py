@@ -34,6 +34,7 @@ from router.decision import (
     decision_id,
     expected_kind,
     fail_closed_document,
+    request_problems,
     result_problems,
     utc_now,
     with_identity,
@@ -167,10 +168,14 @@ class Router:
         )
         s = self.settings
         if s.opa_url:
-            self.engine = engine_mod.RemoteEngine(s.opa_url, s.timeout_s, token=s.opa_token)
+            self.engine = engine_mod.RemoteEngine(
+                s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
         else:
             self.engine = engine_mod.ManagedEngine(
-                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log
+                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log,
+                max_response_bytes=s.max_response_bytes,
             )
         log_path = s.receipts_path
         # the log's lock is waited for at most one decision timeout: a holder never hangs a decision
@@ -239,7 +244,10 @@ class Router:
         if fault is None:
             try:
                 doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
-                problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
+                # first what ties the result to this request (always checked), then the decision schema
+                problems = request_problems(doc, prep.bundle) if isinstance(doc, dict) and doc.get("kind") == kind else []
+                if not problems and (self.validate_results or not isinstance(doc, dict)):
+                    problems = result_problems(doc, kind)
                 if not problems and doc.get("kind") != kind:
                     problems = [f"$.kind: expected {kind!r}"]
             except Exception as exc:  # a result that cannot even be checked is not a decision

@@ -64,7 +64,7 @@ def _report_unusable(exc: Exception) -> None:
 def router_options(fn):
     """Options shared by the commands that decide."""
     options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (default ./model-router.yaml when present)"),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (none is read unless named) [env MODEL_ROUTER_CONFIG]"),
         click.option("--opa-url", help="use this OPA (serving the model-router bundle) instead of starting one [env MODEL_ROUTER_OPA_URL]"),
         click.option("--timeout-ms", type=float, help="decision timeout in milliseconds (default 500) [env MODEL_ROUTER_TIMEOUT_MS]"),
         click.option("--receipts-dir", type=click.Path(file_okay=False), help="directory of the receipt log [env MODEL_ROUTER_RECEIPTS_DIR]"),
@@ -77,6 +77,11 @@ def router_options(fn):
 
 def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **options):
     from router.api import Router
+    from router.config import ignored_cwd_config
+
+    ignored = ignored_cwd_config(config_file)
+    if ignored is not None:
+        click.echo(f"note: {ignored.resolve()} is not read (settings files are read only when named: --config or MODEL_ROUTER_CONFIG)", err=True)
 
     return Router(
         config_file=config_file,
@@ -90,7 +95,7 @@ def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **
 
 def _fault_note(decision) -> None:
     if decision.fault:
-        click.echo(f"fail-closed: {decision.reason}: {decision.detail}", err=True)
+        click.echo(escape_controls(f"fail-closed: {decision.reason}: {decision.detail}"), err=True)
 
 
 class _Group(click.Group):
@@ -123,11 +128,25 @@ def main() -> None:
     _sigterm_exits()
 
 
+def escape_controls(text: str) -> str:
+    """TEXT with control and format characters (\\r, ESC, bidi overrides, ...) shown as escapes, so
+    that a field cannot move the cursor, recolour or rewrite what a terminal shows."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text
+    )
+
+
 def table(rows: list[list[str]], headers: list[str]) -> str:
+    rows = [[escape_controls(str(x)) for x in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*["-" * w for w in widths])]
-    out += [fmt.format(*[str(x) for x in row]) for row in rows]
+    out += [fmt.format(*row) for row in rows]
     return "\n".join(line.rstrip() for line in out)
 
 
@@ -217,7 +236,7 @@ def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_
     except _unusable_types() as exc:
         _report_unusable(exc)
         sys.exit(EXIT_UNUSABLE)
-    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.text)
+    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else "\n".join(escape_controls(line) for line in explanation.lines))
     sys.exit(explanation.decision.exit_code)
 
 

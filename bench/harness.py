@@ -5,7 +5,7 @@ Sections (each bounded in time so the whole run stays under five minutes on a 2-
   opa-bench     `opa bench` of data.model_router.decision per representative bundle (ns/op, allocs/op)
   opa-eval      the server's own evaluation timer (timer_rego_query_eval_ns) for EVERY example bundle
   rest-floor    the bundle POSTed with http.client over one keep-alive connection (the Python floor)
-  client        the same query through opa-python-client alone (the client the router uses)
+  client        the same query through the router's own engine channel alone (router.opa_http)
   decide        Router.decide() end to end, receipts off and on
   decide-many   Router.decide_many() for 1,000 and 10,000 bundles
   cold-cli      `model-router decide` as a whole process
@@ -259,7 +259,7 @@ def section_opa_eval_all(ctx: dict) -> dict:
 
 
 def section_floors_and_decide(ctx: dict) -> dict:
-    """Per bundle: REST floor, the opa-python-client alone, Router.decide() receipts off and on."""
+    """Per bundle: REST floor, the engine channel alone, Router.decide() receipts off and on."""
     from router import engine as engine_mod
 
     off, on, nofsync = ctx["router_off"], ctx["router_on"], ctx["router_nofsync"]

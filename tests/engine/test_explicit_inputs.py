@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from router import opa_binary, paths
+from router.approvals import EVALUATION_TIME_ENV
 from router.bundle_input import InvalidBundle, load, prepare
 from router.cli import table
 from router.config import ignored_cwd_config, load_settings
@@ -41,7 +42,7 @@ def test_a_config_file_in_the_working_directory_is_never_read(tmp_path, monkeypa
 
 def test_the_cli_names_the_ignored_config_file_on_stderr(tmp_path):
     (tmp_path / "model-router.yaml").write_text("receipts: false\nopa_url: http://127.0.0.1:1\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     env["MODEL_ROUTER_RECEIPTS_DIR"] = str(tmp_path / "receipts")
     out = subprocess.run([sys.executable, "-m", "router.cli", "decide", str(EXAMPLE), "--format", "table"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)

@@ -119,8 +119,11 @@ def _identity(decision) -> dict:
         "policy_decision_ref": decision.decision_id,
         "issued_at": recorded.get("issuedAt") or utc_now(),
     }
-    if decision.prompt_digest:
-        ident["prompt_hash_ref"] = decision.prompt_digest
+    # the prompt as the router's receipt references it (keyed per log, so no plain digest lands beside
+    # the receipt log); without a receipt, the request's own sha256 digest
+    prompt_ref = recorded.get("promptDigest") if decision.receipt else decision.prompt_digest
+    if prompt_ref:
+        ident["prompt_hash_ref"] = prompt_ref
     return ident
 
 

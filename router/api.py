@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from router.decision import (
     decision_id,
     expected_kind,
     fail_closed_document,
+    request_problems,
     result_problems,
     utc_now,
     with_identity,
@@ -141,6 +143,7 @@ class Router:
         timeout_ms: float | None = None,
         receipts_dir: str | Path | None = None,
         receipts: bool | None = None,
+        receipts_key: str | Path | None = None,
         fsync: bool | None = None,
         config_file: str | Path | None = None,
         settings: Settings | None = None,
@@ -160,17 +163,25 @@ class Router:
             timeout_ms=timeout_ms,
             receipts_dir=receipts_dir,
             receipts=receipts,
+            receipts_key=receipts_key,
             fsync=fsync,
         )
         s = self.settings
         if s.opa_url:
-            self.engine = engine_mod.RemoteEngine(s.opa_url, s.timeout_s, token=s.opa_token)
+            self.engine = engine_mod.RemoteEngine(
+                s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
         else:
             self.engine = engine_mod.ManagedEngine(
-                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log
+                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log,
+                max_response_bytes=s.max_response_bytes,
             )
         log_path = s.receipts_path
-        self.receipt_log = ReceiptLog(log_path, fsync=s.fsync) if log_path else None
+        # the log's lock is waited for at most one decision timeout: a holder never hangs a decision
+        self.receipt_log = (
+            ReceiptLog(log_path, fsync=s.fsync, key_path=s.receipts_key, lock_timeout_s=s.timeout_s) if log_path else None
+        )
         # agentplane: evaluate the agentplane projection in each decision's own query;
         # agentplane_receipts: also append each agentplane receipt beside the receipt log
         if agentplane_receipts and not log_path:
@@ -233,7 +244,10 @@ class Router:
         if fault is None:
             try:
                 doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
-                problems = result_problems(doc, kind) if self.validate_results or not isinstance(doc, dict) else []
+                # first what ties the result to this request (always checked), then the decision schema
+                problems = request_problems(doc, prep.bundle) if isinstance(doc, dict) and doc.get("kind") == kind else []
+                if not problems and (self.validate_results or not isinstance(doc, dict)):
+                    problems = result_problems(doc, kind)
                 if not problems and doc.get("kind") != kind:
                     problems = [f"$.kind: expected {kind!r}"]
             except Exception as exc:  # a result that cannot even be checked is not a decision
@@ -256,14 +270,13 @@ class Router:
         if self.receipt_log is None:
             return decisions
         issued = utc_now()
+        clock = {"time": issued, "timeNs": time.time_ns()}  # recorded when the input carries no input.evaluation
         try:
             bodies = [
-                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued)
-                for d in decisions
+                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
+                              bundle=prep.bundle, evaluation=clock)
+                for d, prep in zip(decisions, preps)
             ]
-            for d, body in zip(decisions, bodies):  # the guardrail decision or policy the request was checked under
-                if (d._doc.get("input") or {}).get("guardrailRef"):
-                    body["guardrailRef"] = d._doc["input"]["guardrailRef"]
             receipts = self.receipt_log.append_many(bodies)
         except (ReceiptLogError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"

@@ -6,10 +6,15 @@ Staged layout (build/bundle/):
     model_router/**.rego               every non-test module of policies/model_router
     model_router_data/data.json        the assembled policy data (data.model_router_data)
 
-then `opa build -b build/bundle --capabilities policies/capabilities.json -o build/bundle.tar.gz`.
-The revision is the SHA-256 over the staged files (relative path and content), so the same policies and
-data always give the same revision and any change gives a new one. The bundle is rebuilt only when that
-digest changed. `python -m router.bundle` (and `make bundle`) builds it.
+`opa build -b build/bundle --capabilities policies/capabilities.json` checks the staged files (a module
+that calls a built-in outside the capabilities, such as `http.send`, fails the build), and the archive
+build/bundle.tar.gz then holds exactly the staged files and the manifest (a deterministic tar.gz that OPA
+loads as a bundle). The revision is the SHA-256 over the staged files (relative path and content), so the
+same policies and data always give the same revision and any change gives a new one; and because the
+archive holds those very files, `verify()` recomputes the digest from the archive alone: a hand-edited
+archive no longer matches the revision in its manifest (or the revision the sources give). The bundle is
+rebuilt when that digest changed or the archive does not verify. `python -m router.bundle` (and
+`make bundle`) builds it.
 """
 
 from __future__ import annotations
@@ -79,6 +84,31 @@ def staged_files(rego_dir: Path | None = None, data: dict | None = None) -> list
     return [*_rego_sources(rego_dir), (f"{policy_data.DATA_ROOT}/data.json", data_bytes)]
 
 
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # uncompressed content of one bundle archive
+MANIFEST = ".manifest"
+
+
+class BundleIntegrityError(RuntimeError):
+    """A bundle archive whose contents do not give the revision it claims (or that cannot be read)."""
+
+
+def _write_archive(files: list[tuple[str, bytes]], manifest: dict, out: Path) -> None:
+    """A deterministic tar.gz of FILES plus the manifest (fixed owner, mode and times)."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        entries = [(MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")), *sorted(files)]
+        for rel, content in entries:
+            info = tarfile.TarInfo("/" + rel)
+            info.size, info.mode, info.mtime = len(content), 0o600, 0
+            tar.addfile(info, io.BytesIO(content))
+    with open(out, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+        gz.write(raw.getvalue())
+
+
 def build_from_files(
     files: list[tuple[str, bytes]],
     out: Path,
@@ -88,7 +118,8 @@ def build_from_files(
     capabilities: Path | None = paths.CAPABILITIES,
     opa: Path | None = None,
 ) -> str:
-    """Stage FILES with a manifest and run `opa build`; return the revision. Used for test bundles too."""
+    """Stage FILES with a manifest, check them with `opa build` (against CAPABILITIES) and write the
+    archive; return the revision. Used for test bundles too."""
     revision = content_digest(files)
     opa = opa or opa_binary.find_opa()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -99,16 +130,18 @@ def build_from_files(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         manifest = {"revision": revision, "roots": list(roots), "rego_version": 1}
-        (tmp_stage / ".manifest").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp_stage / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         tmp_out = (out.parent / f"{out.name}.{os.getpid()}.tmp").resolve()
-        # run inside the staging folder so that file locations in the bundle are bundle-relative
-        cmd = [str(Path(opa).resolve()), "build", "-b", ".", "-o", str(tmp_out)]
+        checked = (out.parent / f"{out.name}.{os.getpid()}.check.tmp").resolve()
+        # run inside the staging folder so that file locations in error messages are bundle-relative
+        cmd = [str(Path(opa).resolve()), "build", "-b", ".", "-o", str(checked)]
         if capabilities is not None:
             cmd[2:2] = ["--capabilities", str(Path(capabilities).resolve())]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_stage)
+        checked.unlink(missing_ok=True)
         if proc.returncode != 0:
-            tmp_out.unlink(missing_ok=True)
             raise BundleBuildError(f"`opa build` failed ({' '.join(cmd)}):\n{proc.stderr.strip() or proc.stdout.strip()}")
+        _write_archive(files, manifest, tmp_out)
         tmp_out.replace(out)
         if stage_dir is not None:
             if stage_dir.exists():
@@ -120,22 +153,76 @@ def build_from_files(
     return revision
 
 
-def revision_of(bundle_file: Path) -> str | None:
-    """The revision recorded in a bundle archive's .manifest (None when it has none)."""
+def read_archive(bundle_file: Path) -> tuple[dict, list[tuple[str, bytes]]]:
+    """(manifest, files) of a bundle archive; BundleIntegrityError when it is not a readable bundle."""
     import tarfile
 
+    manifest, files, total = None, [], 0
     try:
-        with tarfile.open(bundle_file) as tar:
-            for member in tar.getmembers():
-                if member.name.lstrip("/") == ".manifest":
-                    return json.load(tar.extractfile(member)).get("revision")
-    except (OSError, tarfile.TarError, ValueError):
+        with tarfile.open(bundle_file, mode="r:gz") as tar:
+            for member in tar:
+                name = member.name.lstrip("/")
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise BundleIntegrityError(f"{bundle_file}: {name}: expected a regular file in the archive")
+                total += member.size
+                if total > MAX_BUNDLE_BYTES:
+                    raise BundleIntegrityError(f"{bundle_file}: expected at most {MAX_BUNDLE_BYTES} bytes of content")
+                content = tar.extractfile(member).read()
+                if name == MANIFEST:
+                    manifest = json.loads(content)
+                else:
+                    files.append((name, content))
+    except BundleIntegrityError:
+        raise
+    except (OSError, EOFError, tarfile.TarError, ValueError) as exc:
+        raise BundleIntegrityError(f"{bundle_file}: not a readable bundle archive ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict):
+        raise BundleIntegrityError(f"{bundle_file}: .manifest: expected a manifest object with a revision")
+    return manifest, files
+
+
+def verify(bundle_file: Path, expected: str | None = None) -> str:
+    """The revision of BUNDLE_FILE after checking that the digest of its contents equals the revision in
+    its manifest (and EXPECTED, when given). Raises BundleIntegrityError otherwise."""
+    manifest, files = read_archive(bundle_file)
+    claimed = manifest.get("revision")
+    actual = content_digest(files)
+    if claimed != actual:
+        raise BundleIntegrityError(
+            f"{bundle_file}: .manifest.revision: expected the digest of the archive's contents ({actual}), found {claimed!r}"
+        )
+    if expected is not None and actual != expected:
+        raise BundleIntegrityError(f"{bundle_file}: expected revision {expected}, found {actual}")
+    return actual
+
+
+def check_capabilities(bundle_file: Path, capabilities: Path = paths.CAPABILITIES, opa: Path | None = None) -> None:
+    """Refuse a bundle that uses a built-in outside CAPABILITIES (`opa check --bundle --capabilities`)."""
+    opa = opa or opa_binary.find_opa()
+    cmd = [str(opa), "check", "--capabilities", str(capabilities), "--bundle", str(bundle_file)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise BundleIntegrityError(
+            f"{bundle_file}: refused by `opa check --capabilities {capabilities}` (a built-in outside the "
+            f"capabilities, or not a valid bundle):\n{(proc.stderr or proc.stdout).strip()[:2000]}"
+        )
+
+
+def revision_of(bundle_file: Path) -> str | None:
+    """The revision recorded in a bundle archive's .manifest (None when it has none)."""
+    try:
+        manifest, _ = read_archive(bundle_file)
+    except BundleIntegrityError:
         return None
-    return None
+    revision = manifest.get("revision")
+    return revision if isinstance(revision, str) else None
 
 
 def ensure_bundle(force: bool = False) -> BuiltBundle:
-    """Build build/bundle.tar.gz when the policies or the policy data changed; return path and revision.
+    """Build build/bundle.tar.gz when the policies or the policy data changed, or when the archive on
+    disk does not verify against that revision; return path and revision.
 
     Safe to call from several processes at once (a lock file serialises builds).
     """
@@ -147,7 +234,11 @@ def ensure_bundle(force: bool = False) -> BuiltBundle:
             revision = content_digest(files)
             current = REVISION_FILE.read_text(encoding="utf-8").strip() if REVISION_FILE.exists() else None
             if not force and current == revision and BUNDLE_FILE.exists():
-                return BuiltBundle(BUNDLE_FILE, revision, rebuilt=False)
+                try:
+                    verify(BUNDLE_FILE, revision)
+                    return BuiltBundle(BUNDLE_FILE, revision, rebuilt=False)
+                except BundleIntegrityError:
+                    pass  # edited or damaged on disk: build it again from the sources
             build_from_files(files, BUNDLE_FILE, stage_dir=STAGE_DIR)
             tmp = REVISION_FILE.with_suffix(".tmp")
             tmp.write_text(revision + "\n", encoding="utf-8")
@@ -161,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         built = ensure_bundle(force="--force" in args)
-    except (BundleBuildError, policy_data.PolicyDataError, opa_binary.OpaNotFound) as exc:
+    except (BundleBuildError, BundleIntegrityError, policy_data.PolicyDataError, opa_binary.OpaNotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     state = "built" if built.rebuilt else "up to date"

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -177,8 +180,21 @@ def read_bundle(path: str | Path, stdin=None) -> tuple[Any, str]:
         return parse_bundle_bytes(raw, "<stdin>"), "<stdin>"
     source = str(path)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; anything but a regular file is refused
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise InvalidBundle([Violation(source, "$", "a special file (FIFO, device or socket)", "a regular JSON file")])
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb") as fh:
+                fd = -1
+                raw = fh.read(MAX_BYTES + 1)
+        finally:
+            if fd >= 0:
+                os.close(fd)
     except FileNotFoundError:
         raise InvalidBundle([Violation(source, "$", "no such file", "a readable JSON file")]) from None
     except IsADirectoryError:
@@ -203,9 +219,12 @@ def strip_prompt_text(bundle: Any, source: str = "<bundle>") -> tuple[Any, str |
     request = bundle.get("request")
     if not isinstance(request, dict):
         return bundle, None
+    if "prompt" not in request:
+        return bundle, None
     prompt = request.get("prompt")
     if not isinstance(prompt, dict):
-        return bundle, None
+        # a string or a list here may well be the prompt itself: name its type, never its content
+        raise InvalidBundle([Violation(source, "$.request.prompt", _type_name(prompt), "an object with sha256 and chars (or text)")])
     if "text" not in prompt:
         digest = prompt.get("sha256")
         return bundle, ("sha256:" + digest) if isinstance(digest, str) else None
@@ -340,15 +359,48 @@ def bundle_validator():
     return fast_validator(json.loads(BUNDLE_SCHEMA.read_text(encoding="utf-8")))
 
 
+_PROMPT_PATHS = ("$", "$.request", "$.request.prompt")
+_log = logging.getLogger("router.bundle_input")
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null",
+             int: "a number", float: "a number"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _value_at(doc: Any, path: str) -> Any:
+    node = doc
+    for part in path[2:].split(".") if path != "$" else []:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _without_prompt_content(violation: Violation, doc: Any) -> Violation:
+    """A violation at the prompt (or at an object that holds it) names the value's type, not its content."""
+    path = violation.path
+    if path in _PROMPT_PATHS or path.startswith(("$.request.prompt.", "$.request.prompt[")):
+        shown = path if path in _PROMPT_PATHS else "$.request.prompt." + path[len("$.request.prompt."):].split(".")[0].split("[")[0]
+        return Violation(violation.file, violation.path, _type_name(_value_at(doc, shown) if shown != path else _value_at(doc, path)),
+                         violation.expected, violation.rule)
+    return violation
+
+
 def schema_violations(doc: Any, source: str, validator=None) -> list[Violation]:
     """Every schema violation of DOC as a RouteInputBundle (none: an empty list). The compiled check
-    answers yes or no; only a no pays for the contracts package's precise messages."""
+    answers yes or no; only a no pays for the contracts package's precise messages. A no without any
+    precise message is still a no (an internal inconsistency between the two validators, logged)."""
     validator = validator or bundle_validator()
     if validator.is_valid(doc):
         return []
     from router.contracts.schemas import schema_violations as render
 
-    return list(render(doc, BUNDLE_KIND, source))
+    found = [_without_prompt_content(v, doc) for v in render(doc, BUNDLE_KIND, source)]
+    if not found:
+        _log.error("%s: the compiled schema check found the bundle invalid, the detailed check found no error", source)
+        found = [Violation(source, "$", "a bundle the compiled schema check rejects (the detailed check names no field)",
+                           "a RouteInputBundle both schema checks accept", "schema")]
+    return found
 
 
 # -- all steps ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Exit codes (decide, explain, demo):
     3  it may not: deferred, denied or quarantined (including every fail-closed engine fault)
     2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
     1  internal error
-`receipts verify`: 0 chain intact, 3 chain broken, 2 log unreadable.
+`receipts verify`/`head`: 0 chain and signed head intact, 3 broken (or a head/count expectation unmet), 2 log unreadable.
 `hook`: guardrail-fabric's hook exit code (0, with the blocking answer in the printed response);
 2 when guardrail-fabric is not installed or the settings are unusable.
 """
@@ -64,7 +64,7 @@ def _report_unusable(exc: Exception) -> None:
 def router_options(fn):
     """Options shared by the commands that decide."""
     options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (default ./model-router.yaml when present)"),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (none is read unless named) [env MODEL_ROUTER_CONFIG]"),
         click.option("--opa-url", help="use this OPA (serving the model-router bundle) instead of starting one [env MODEL_ROUTER_OPA_URL]"),
         click.option("--timeout-ms", type=float, help="decision timeout in milliseconds (default 500) [env MODEL_ROUTER_TIMEOUT_MS]"),
         click.option("--receipts-dir", type=click.Path(file_okay=False), help="directory of the receipt log [env MODEL_ROUTER_RECEIPTS_DIR]"),
@@ -77,6 +77,11 @@ def router_options(fn):
 
 def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **options):
     from router.api import Router
+    from router.config import ignored_cwd_config
+
+    ignored = ignored_cwd_config(config_file)
+    if ignored is not None:
+        click.echo(f"note: {ignored.resolve()} is not read (settings files are read only when named: --config or MODEL_ROUTER_CONFIG)", err=True)
 
     return Router(
         config_file=config_file,
@@ -90,7 +95,7 @@ def _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **
 
 def _fault_note(decision) -> None:
     if decision.fault:
-        click.echo(f"fail-closed: {decision.reason}: {decision.detail}", err=True)
+        click.echo(escape_controls(f"fail-closed: {decision.reason}: {decision.detail}"), err=True)
 
 
 class _Group(click.Group):
@@ -123,11 +128,25 @@ def main() -> None:
     _sigterm_exits()
 
 
+def escape_controls(text: str) -> str:
+    """TEXT with control and format characters (\\r, ESC, bidi overrides, ...) shown as escapes, so
+    that a field cannot move the cursor, recolour or rewrite what a terminal shows."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or unicodedata.category(ch) == "Zs" else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text
+    )
+
+
 def table(rows: list[list[str]], headers: list[str]) -> str:
+    rows = [[escape_controls(str(x)) for x in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*["-" * w for w in widths])]
-    out += [fmt.format(*[str(x) for x in row]) for row in rows]
+    out += [fmt.format(*row) for row in rows]
     return "\n".join(line.rstrip() for line in out)
 
 
@@ -217,7 +236,7 @@ def explain(bundle, as_json, config_file, opa_url, timeout_ms, receipts_dir, no_
     except _unusable_types() as exc:
         _report_unusable(exc)
         sys.exit(EXIT_UNUSABLE)
-    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else explanation.text)
+    click.echo(json.dumps(explanation.to_dict(), indent=2) if as_json else "\n".join(escape_controls(line) for line in explanation.lines))
     sys.exit(explanation.decision.exit_code)
 
 
@@ -305,23 +324,92 @@ def receipts():
     """Receipt log tools."""
 
 
-@receipts.command("verify")
-@click.argument("path", type=click.Path())
-def receipts_verify(path):
-    """Recompute the hash chain of a receipt log and report the first broken link."""
-    from router.receipts import verify
+def _log_path(path) -> Path:
+    from router.receipts import LOG_NAME
 
     target = Path(path)
-    if target.is_dir():
-        from router.receipts import LOG_NAME
+    return target / LOG_NAME if target.is_dir() else target
 
-        target = target / LOG_NAME
+
+@receipts.command("verify")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the public key to trust (KEY.pub from keygen, a PEM public key); default: the key recorded in the signed head beside the log")
+@click.option("--expect-head", metavar="DIGEST", help="a receipt digest exported earlier (receipts head): it must still be in the chain")
+@click.option("--min-count", type=click.IntRange(min=0), help="the log must hold at least this many receipts")
+def receipts_verify(path, key_file, expect_head, min_count):
+    """Check a receipt log: canonical lines, the hash chain and the signed head; report the first problem."""
+    from router.receipts import CheckpointError, UnreadableLog, load_public_key, verify
+
+    target = _log_path(path)
     try:
-        report = verify(target)
-    except OSError as exc:
+        key = load_public_key(key_file) if key_file else None
+    except (OSError, CheckpointError) as exc:
+        _fail(f"error: {key_file}: {exc.strerror}" if isinstance(exc, OSError) else f"error: {exc}", EXIT_UNUSABLE)
+    try:
+        report = verify(target, public_key=key, expect_head=expect_head, min_count=min_count)
+    except (UnreadableLog, OSError) as exc:
         _fail(f"error: {target}: {exc.strerror or exc}", EXIT_UNUSABLE)
     click.echo(f"{target}: {report}")
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
+
+
+@receipts.command("head")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the public key to trust (default: the one in the head)")
+def receipts_head(path, key_file):
+    """Print the log's signed head (count, head digest, log id, signature) for export, after verifying the log."""
+    from router.receipts import CheckpointError, UnreadableLog, load_public_key, verify
+
+    target = _log_path(path)
+    try:
+        key = load_public_key(key_file) if key_file else None
+        report = verify(target, public_key=key)
+    except (UnreadableLog, CheckpointError, OSError) as exc:
+        _fail(f"error: {target}: {getattr(exc, 'strerror', None) or exc}", EXIT_UNUSABLE)
+    if not report.ok:
+        _fail(f"{target}: {report}", EXIT_REFUSED)
+    click.echo(json.dumps(report.head, indent=2, sort_keys=True))
+
+
+@receipts.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False))
+def receipts_keygen(path):
+    """Create an Ed25519 receipt-signing key at PATH (mode 0600) and its public key at PATH.pub."""
+    from router.receipts import generate_key
+    from router.receipts.checkpoint import public_key_text
+
+    try:
+        key = generate_key(path)
+    except FileExistsError:
+        _fail(f"error: {path}: already exists; not overwriting a key", EXIT_UNUSABLE)
+    except OSError as exc:
+        _fail(f"error: {path}: {exc.strerror or exc}", EXIT_UNUSABLE)
+    click.echo(f"{path}: private receipt-signing key (0600); set receipts_key or MODEL_ROUTER_RECEIPTS_KEY to it")
+    click.echo(f"{path}.pub: {public_key_text(key.public_key())}")
+
+
+@receipts.command("rotate")
+@click.argument("path", type=click.Path())
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="the receipt-signing key (default: the configured one, else the router's own beside the log)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="settings file (for receipts_key)")
+def receipts_rotate(path, key_file, config_file):
+    """Move the log and its signed head aside (receipts.<time>.jsonl) and start a new log that continues the chain."""
+    from router.config import load_settings
+    from router.receipts import ReceiptLog, ReceiptLogError
+
+    target = _log_path(path)
+    try:
+        key = key_file or load_settings(config_file).receipts_key
+    except _unusable_types() as exc:
+        _fail(f"error: {exc}", EXIT_UNUSABLE)
+    log = ReceiptLog(target, key_path=key)
+    try:
+        rotated, head = log.rotate()
+    except ReceiptLogError as exc:
+        _fail(f"error: {exc.strerror or exc}", EXIT_REFUSED)
+    finally:
+        log.close()
+    click.echo(f"{target}: rotated to {rotated} ({head['count']} receipts, head {head['headDigest']}); the new log continues from it")
 
 
 @main.group()

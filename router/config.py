@@ -1,22 +1,38 @@
 """Router settings: explicit arguments, then environment, then a config file, then defaults.
 
+Configuration is explicit: a config file is read only when it is named (`config_file=`, `--config` or
+MODEL_ROUTER_CONFIG). A `model-router.yaml` in the working directory is never read implicitly
+(`ignored_cwd_config()` names it so that the command line can warn about it).
+
 Environment:
-    MODEL_ROUTER_OPA_URL        use this OPA (it must serve the model-router bundle) instead of the managed one
+    MODEL_ROUTER_OPA_URL        use this OPA (it must serve the model-router bundle) instead of the managed one:
+                                unix:///path/to/opa.sock, http://host:port or https://host:port (IPv6: http://[::1]:8181)
     MODEL_ROUTER_OPA_TOKEN      bearer token for that OPA, if it requires one
+    MODEL_ROUTER_OPA_REVISION   the policy revision that OPA must report; any other fails closed
+                                (engine-revision-mismatch)
+    MODEL_ROUTER_OPA_PROXY      reach that OPA through this HTTP proxy (http://host:port); proxy settings such
+                                as HTTP_PROXY are never used
+    MODEL_ROUTER_MAX_RESPONSE_BYTES  the largest answer accepted from OPA (default 4 MiB)
     MODEL_ROUTER_TIMEOUT_MS     decision timeout in milliseconds (default 500)
     MODEL_ROUTER_RECEIPTS_DIR   directory of the receipt log (default: $XDG_STATE_HOME/model-router/receipts,
                                 or ~/.local/state/model-router/receipts)
     MODEL_ROUTER_RECEIPTS       "0"/"false"/"off" to record no receipts
+    MODEL_ROUTER_RECEIPTS_KEY   Ed25519 receipt-signing key (PEM; `model-router receipts keygen`); default: the
+                                router's own, created on first use in <receipts_dir>/signing/ (0600)
     MODEL_ROUTER_FSYNC          "0"/"false"/"off" to skip fsync after each receipt append (default on)
-    MODEL_ROUTER_CONFIG         a config file to read instead of ./model-router.yaml
+    MODEL_ROUTER_CONFIG         a config file to read
 
 Config file (YAML, every key optional):
 
     opa_url: http://127.0.0.1:8181
     opa_token: null
+    opa_revision: sha256:...
+    opa_proxy: null
+    max_response_bytes: 4194304
     timeout_ms: 500
     receipts_dir: /var/lib/model-router/receipts
     receipts: true
+    receipts_key: /etc/model-router/receipt-signing.key
     fsync: true
 """
 
@@ -31,7 +47,11 @@ import yaml
 
 DEFAULT_TIMEOUT_MS = 500
 CONFIG_FILE_NAME = "model-router.yaml"
-KEYS = {"opa_url": str, "opa_token": str, "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "fsync": bool}
+KEYS = {
+    "opa_url": str, "opa_token": str, "opa_revision": str, "opa_proxy": str, "max_response_bytes": int,
+    "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "receipts_key": str, "fsync": bool,
+}
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 FALSE = {"0", "false", "no", "off"}
 TRUE = {"1", "true", "yes", "on"}
 
@@ -50,9 +70,13 @@ def default_receipts_dir() -> Path:
 class Settings:
     opa_url: str | None = None
     opa_token: str | None = None
+    opa_revision: str | None = None
+    opa_proxy: str | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     timeout_ms: float = DEFAULT_TIMEOUT_MS
     receipts_dir: Path | None = None
     receipts: bool = True
+    receipts_key: Path | None = None
     fsync: bool = True
     config_file: Path | None = None
 
@@ -92,9 +116,24 @@ MAX_CONFIG_BYTES = 64 * 1024
 
 
 def read_config_file(path: Path) -> dict:
+    import stat
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; anything but a regular file is refused
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(21, "Is a directory")
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"{path}: $: expected a regular config file, found a special file (FIFO, device or socket)")
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb") as fh:
+                fd = -1
+                data = fh.read(MAX_CONFIG_BYTES + 1)
+        finally:
+            if fd >= 0:
+                os.close(fd)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:
@@ -126,19 +165,47 @@ def read_config_file(path: Path) -> dict:
 
 
 def _opa_url(value: Any, where: str) -> str:
-    from urllib.parse import urlsplit
+    from router.opa_http import parse_endpoint
 
+    expected = "expected http://host:port or https://host:port (IPv6 as http://[::1]:8181) or unix:///path/to/opa.sock"
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected an http(s) URL, found {value!r}")
+        raise ConfigError(f"{where}: {expected}, found {type(value).__name__}")
     try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"{where}: expected http://host:port or https://host:port, found {value!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"{where}: expected http://host:port or https://host:port (no path), found {value!r}")
-    del port
+        parse_endpoint(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {expected}, found {value!r} ({str(exc).split(': ', 1)[-1]})") from None
     return value
+
+
+def _proxy_url(value: Any, where: str) -> str:
+    from router.opa_http import parse_endpoint
+
+    try:
+        endpoint = parse_endpoint(value)
+    except ValueError:
+        endpoint = None
+    if endpoint is None or endpoint.scheme != "http":
+        raise ConfigError(f"{where}: expected an HTTP proxy as http://host:port, found {value!r}")
+    return value
+
+
+def _size(value: Any, where: str) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a number of bytes, found {value!r}") from None
+    if isinstance(value, bool) or not (1024 <= size <= 1024 * 1024 * 1024):
+        raise ConfigError(f"{where}: expected a number of bytes between 1024 and 1073741824, found {value!r}")
+    return size
+
+
+def ignored_cwd_config(config_file: str | Path | None = None, env: dict | None = None) -> Path | None:
+    """./model-router.yaml when it exists and is not the config file in use (it is never read implicitly)."""
+    env = os.environ if env is None else env
+    if config_file or env.get("MODEL_ROUTER_CONFIG"):
+        return None
+    candidate = Path(CONFIG_FILE_NAME)
+    return candidate if candidate.exists() else None
 
 
 def _no_nul(value: Any, where: str) -> Any:
@@ -153,8 +220,6 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}  # where each value came from, for error messages
     path = Path(config_file) if config_file else (Path(env["MODEL_ROUTER_CONFIG"]) if env.get("MODEL_ROUTER_CONFIG") else None)
-    if path is None and Path(CONFIG_FILE_NAME).is_file():
-        path = Path(CONFIG_FILE_NAME)
     if path is not None:
         from_file = read_config_file(path)
         values.update(from_file)
@@ -162,7 +227,10 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
         values["config_file"] = path
         if "timeout_ms" in values:
             values["timeout_ms"] = _timeout(values["timeout_ms"], f"{path}: $.timeout_ms")
-    for key, name in (("opa_url", "MODEL_ROUTER_OPA_URL"), ("opa_token", "MODEL_ROUTER_OPA_TOKEN"), ("receipts_dir", "MODEL_ROUTER_RECEIPTS_DIR")):
+    for key, name in (("opa_url", "MODEL_ROUTER_OPA_URL"), ("opa_token", "MODEL_ROUTER_OPA_TOKEN"),
+                      ("opa_revision", "MODEL_ROUTER_OPA_REVISION"), ("opa_proxy", "MODEL_ROUTER_OPA_PROXY"),
+                      ("max_response_bytes", "MODEL_ROUTER_MAX_RESPONSE_BYTES"), ("receipts_dir", "MODEL_ROUTER_RECEIPTS_DIR"),
+                      ("receipts_key", "MODEL_ROUTER_RECEIPTS_KEY")):
         if env.get(name):
             values[key], sources[key] = env[name], name
     if env.get("MODEL_ROUTER_TIMEOUT_MS"):
@@ -180,9 +248,14 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
         values["timeout_ms"] = _timeout(overrides["timeout_ms"], "timeout_ms")
     if values.get("opa_url") is not None:
         values["opa_url"] = _opa_url(values["opa_url"], sources.get("opa_url", "opa_url"))
-    for key in ("opa_token", "receipts_dir"):
+    if values.get("opa_proxy") is not None:
+        values["opa_proxy"] = _proxy_url(values["opa_proxy"], sources.get("opa_proxy", "opa_proxy"))
+    if values.get("max_response_bytes") is not None:
+        values["max_response_bytes"] = _size(values["max_response_bytes"], sources.get("max_response_bytes", "max_response_bytes"))
+    for key in ("opa_token", "opa_revision", "receipts_dir", "receipts_key"):
         if values.get(key) is not None:
             _no_nul(values[key], sources.get(key, key))
-    if values.get("receipts_dir") is not None:
-        values["receipts_dir"] = Path(values["receipts_dir"]).expanduser()
+    for key in ("receipts_dir", "receipts_key"):
+        if values.get(key) is not None:
+            values[key] = Path(values[key]).expanduser()
     return replace(Settings(), **values)

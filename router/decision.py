@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -28,8 +29,22 @@ SCHEMA_FILES = {
     PERSONAL_KIND: paths.SCHEMAS / "local-personal-route-decision.schema.json",
 }
 PERMITTING_STATUSES = frozenset({"selected", "downgraded", "fallback"})
-AGENT_STATUSES = ("selected", "downgraded", "deferred", "denied", "quarantined")
-PERSONAL_STATUSES = ("selected", "fallback", "denied")
+
+
+def _schema_statuses(kind: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The selected.status enum of a decision schema (the schema is the one source of the status set)."""
+    try:
+        schema = json.loads(SCHEMA_FILES[kind].read_text(encoding="utf-8"))
+        enum = schema["properties"]["selected"]["properties"]["status"]["enum"]
+        if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
+            return tuple(enum)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return default
+
+
+AGENT_STATUSES = _schema_statuses(AGENT_KIND, ("selected", "downgraded", "deferred", "denied", "quarantined"))
+PERSONAL_STATUSES = _schema_statuses(PERSONAL_KIND, ("selected", "fallback", "deferred", "denied"))
 AGENT_ECHO = (
     "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
     "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "guardrailRef",
@@ -86,6 +101,58 @@ def result_problems(result: Any, kind: str, limit: int = 3) -> list[str]:
         problems.append(f"{where}: {err.message[:200]}")
         if len(problems) >= limit:
             break
+    if not problems:
+        problems = ["$: the fast schema check found the result invalid but the detailed check named no error (an internal inconsistency)"]
+    return problems
+
+
+def non_finite_number(value: Any, where: str = "$") -> str | None:
+    """The path of the first NaN or infinity in VALUE (None when every number is finite)."""
+    stack = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, float):
+            if item != item or item in (math.inf, -math.inf):
+                return at
+        elif isinstance(item, dict):
+            stack.extend((v, f"{at}.{k}") for k, v in item.items() if isinstance(v, (dict, list, float)))
+        elif isinstance(item, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item) if isinstance(v, (dict, list, float)))
+    return None
+
+
+_MISSING = object()
+
+
+def request_problems(result: dict, bundle: Any) -> list[str]:
+    """Why RESULT is not an answer to BUNDLE that may be acted on: a permitting status must name a lane
+    (agent execution) or a target (local-personal); every number must be finite; the echoed request
+    fields (requestId, task class, for a personal request the binding and route) must equal the
+    request's own. (The kind is checked by result_problems and the caller.)"""
+    selected = result.get("selected")
+    if isinstance(selected, dict) and selected.get("status") in PERMITTING_STATUSES:
+        route_field = "target" if result.get("kind") == PERSONAL_KIND else "lane"
+        route = selected.get(route_field)
+        if not (isinstance(route, str) and route):
+            return [f"$.selected.{route_field}: expected a {route_field} for status {selected['status']!r}, found {type(route).__name__}"]
+    where = non_finite_number(result)
+    if where is not None:
+        return [f"{where}: expected a finite number, found a non-finite one"]
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    if not isinstance(request, dict):
+        return []
+    echo = result.get("input")
+    if not isinstance(echo, dict):
+        return ["$.input: expected the echoed request fields, found none"]
+    problems = []
+    for key in ("requestId", "taskClass"):
+        if key in request and echo.get(key, _MISSING) != request[key]:
+            problems.append(f"$.input.{key}: expected the request's own value")
+    personal = request.get("personal")
+    if isinstance(personal, dict):
+        for key in ("bindingRef", "routeId"):
+            if key in personal and result.get(key, _MISSING) != personal[key]:
+                problems.append(f"$.{key}: expected the request's own value")
     return problems
 
 

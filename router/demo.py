@@ -31,6 +31,18 @@ def matches(decision, expected: dict) -> bool:
     return all(code in decision.all_reasons for code in include)
 
 
+def _rotate_unsigned(log) -> None:
+    """The demo's own log, written by a version without signed heads, is signed and moved aside."""
+    from router.receipts import ReceiptLog, ReceiptLogError, head_path
+
+    if log is None or not log.is_file() or head_path(log).exists() or log.stat().st_size == 0:
+        return
+    try:
+        ReceiptLog(log).rotate()
+    except ReceiptLogError:
+        pass  # the decisions then say why no receipt was recorded
+
+
 def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, receipts_dir=None, no_receipts=False, folder=None) -> int:
     from router.api import Router
     from router.bundle_input import InvalidBundle
@@ -48,6 +60,7 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
         from dataclasses import replace
 
         settings = replace(settings, receipts_dir=DEMO_RECEIPTS)
+        _rotate_unsigned(settings.receipts_path)
     rows, decisions, mismatches, refused = [], {}, 0, 0
     # the examples carry approval tokens issued for the fixed evaluation time they are decided at
     fixed = None if os.environ.get(approvals.EVALUATION_TIME_ENV) else approvals.FIXTURE_EVALUATION_TIME

@@ -1,67 +1,86 @@
 """The policy engine: a real OPA, either started and managed by the router or reached by URL.
 
-Every query goes through opa-python-client (`OpaClient.query_rule`) with `strict-builtin-errors`
-and `provenance`, so each answer names the policy revision it was computed under. Faults never
-raise: each comes back as an `EngineResult` carrying one fail-closed reason code:
+Every query is a POST to /v1/data/<package>/<rule> with `strict-builtin-errors` and `provenance`, so
+each answer names the policy revision it was computed under; the HTTP channel (router.opa_http) bounds
+each call by one deadline and a response size cap, follows no redirects and reads no proxy settings
+from the environment. Faults never raise: each comes back as an `EngineResult` carrying one
+fail-closed reason code:
 
-    engine-unavailable     OPA could not be reached (connection refused, process gone, failed to start)
-    engine-timeout         no answer within the decision timeout
-    engine-error           OPA answered with an HTTP error (a built-in error under strict mode, 401/403, 5xx)
-                           or with a body that is not a JSON object
-    policy-undefined       the answer has no `result` key (the rule is undefined for this input)
+    engine-unavailable        OPA could not be reached (connection refused, process gone, failed to start)
+    engine-timeout            no complete answer within the decision timeout
+    engine-error              OPA answered with an HTTP error (a built-in error under strict mode, 401/403,
+                              5xx, a redirect), with a body over the size cap, or with a body that is not
+                              a JSON object
+    engine-revision-mismatch  the answer was computed under another policy revision than the expected one
+    policy-undefined          the answer has no `result` key (the rule is undefined for this input)
 
-(`invalid-policy-result`, a result that does not match the decision schema, is found by the caller.)
+(`invalid-policy-result`, a result that does not match the decision schema or the request, is found
+by the caller.)
 
-`ManagedEngine` runs `opa run --server` on an ephemeral loopback port with the project bundle,
-waits for `/health?bundles`, restarts OPA when the process died, and stops it (process group) on
-close, on context-manager exit and at interpreter exit. With `auth=True` (the default) the server
-only answers requests carrying a random per-process bearer token (`--authentication=token
---authorization=basic` with policies/system/authz/authz.rego).
+`ManagedEngine` runs `opa run --server` listening on a unix domain socket inside a private 0700 runtime
+folder, serving a verified copy of the bundle (the digest of the archive's contents must equal its
+revision; a bundle passed in explicitly is also checked against policies/capabilities.json). It waits
+for `/health?bundles`, then checks that the bundle OPA reports (data.system.bundles) has the expected
+revision before the first decision, restarts OPA when the process died, and stops it (process group) on
+close, on context-manager exit and at interpreter exit. Every answer's revision must equal the served
+one. With `auth=True` (the default) the server also only answers requests carrying a random
+per-process bearer token (`--authentication=token --authorization=basic` with
+policies/system/authz/authz.rego). `transport="tcp"` listens on an ephemeral loopback port instead
+(an explicit option); the router then trusts the port only after /proc shows that the listening socket
+belongs to the OPA child.
 """
 
 from __future__ import annotations
 
 import atexit
-import copy
-import hashlib
 import json
-import os
-import queue
-import secrets
+import math
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import urlsplit
 
-import requests
-from opa_client import OpaClient
-
-from router import opa_binary, paths
+from router import opa_binary
+from router.opa_http import (  # noqa: F401  (Channel and LOOPBACK_HOSTS are part of the engine interface)
+    DEFAULT_MAX_RESPONSE_BYTES,
+    LOOPBACK_HOSTS,
+    Channel,
+    ChannelError,
+    ChannelTimeout,
+    ChannelUnavailable,
+)
+from router.opa_process import (  # noqa: F401  (re-exported: the process supervisor behind ManagedEngine)
+    AUTHZ_BUNDLE_REVISION,
+    AUTHZ_POLICY,
+    SOCKET_NAME,
+    EngineStartError,
+    OpaProcess,
+    free_port,
+    listener_belongs_to,
+    runtime_dir,
+    sweep_stale_runtime_dirs,
+)
 
 ENGINE_UNAVAILABLE = "engine-unavailable"
 ENGINE_TIMEOUT = "engine-timeout"
 ENGINE_ERROR = "engine-error"
+ENGINE_REVISION_MISMATCH = "engine-revision-mismatch"  # = router.opa_process.REVISION_MISMATCH
 POLICY_UNDEFINED = "policy-undefined"
 INVALID_POLICY_RESULT = "invalid-policy-result"
 EVIDENCE_UNAVAILABLE = "evidence-unavailable"
-FAULT_CODES = (ENGINE_UNAVAILABLE, ENGINE_TIMEOUT, ENGINE_ERROR, POLICY_UNDEFINED, INVALID_POLICY_RESULT, EVIDENCE_UNAVAILABLE)
+FAULT_CODES = (
+    ENGINE_UNAVAILABLE, ENGINE_TIMEOUT, ENGINE_ERROR, ENGINE_REVISION_MISMATCH, POLICY_UNDEFINED,
+    INVALID_POLICY_RESULT, EVIDENCE_UNAVAILABLE,
+)
 
 DEFAULT_TIMEOUT_S = 0.5
 QUERY_PARAMS = {"strict-builtin-errors": "true", "provenance": "true"}
+_QUERY_STRING = "?" + "&".join(f"{k}={v}" for k, v in QUERY_PARAMS.items())
 DECISION_PACKAGE, DECISION_RULE = "model_router", "decision"
 BATCH_PACKAGE, BATCH_RULE = "model_router.batch", "decisions"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
-AUTHZ_BUNDLE_REVISION = "model-router-managed-authz"
 
 
 @dataclass(frozen=True)
@@ -72,14 +91,11 @@ class EngineResult:
     revision: str | None = None
     fault: str | None = None
     detail: str = ""
+    refused: bool = field(default=False, repr=False, compare=False)  # engine-unavailable: nothing listens
 
     @property
     def ok(self) -> bool:
         return self.fault is None
-
-
-class EngineStartError(RuntimeError):
-    """The managed OPA could not be started (names the command and OPA's own message)."""
 
 
 def revision_from_provenance(provenance: Any, ignore: Iterable[str] = (AUTHZ_BUNDLE_REVISION,)) -> str | None:
@@ -99,59 +115,72 @@ def revision_from_provenance(provenance: Any, ignore: Iterable[str] = (AUTHZ_BUN
     return revisions[0] if len(revisions) == 1 else ",".join(revisions)
 
 
-def _http_error_detail(exc: requests.HTTPError) -> str:
-    response = exc.response
-    if response is None:
+def _http_error_detail(exc: ChannelError) -> str:
+    if exc.status is None or not exc.body:
         return str(exc)
     try:
-        body = response.json()
+        body = json.loads(exc.body)
         message = body.get("message") or json.dumps(body)[:300]
         code = body.get("code")
         errors = body.get("errors")
         if errors and isinstance(errors, list) and isinstance(errors[0], dict):
             message = f"{message}: {errors[0].get('message', '')}"
-        return f"HTTP {response.status_code}{' ' + code if code else ''}: {message}"
-    except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:300]}"
+        return f"{exc}{' ' + code if isinstance(code, str) else ''}: {str(message)[:300]}"
+    except (ValueError, AttributeError, RecursionError):
+        return f"{exc}: {exc.body[:300].decode('utf-8', errors='replace')!r}"
+
+
+def rule_path(package: str, rule: str) -> str:
+    return "/v1/data/" + "/".join([*package.split("."), rule]) + _QUERY_STRING
 
 
 class _ClientEngine:
-    """Queries an OPA server through opa-python-client; maps every failure to a fault code."""
+    """Queries an OPA server over a router.opa_http channel; maps every failure to a fault code."""
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        if not timeout_s > 0:
-            raise ValueError("the decision timeout must be positive")
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, *, expected_revision: str | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+        if not (isinstance(timeout_s, (int, float)) and math.isfinite(timeout_s) and timeout_s > 0):
+            raise ValueError("the decision timeout must be a positive number of seconds")
         self.timeout_s = float(timeout_s)
-        self._client: OpaClient | None = None
+        self.max_response_bytes = max_response_bytes
+        self.expected_revision = expected_revision
+        self._channel: Channel | None = None
         self.last_revision: str | None = None
 
     # -- subclass hooks --------------------------------------------------------------
-    def _current_client(self) -> tuple[OpaClient | None, str]:
-        return self._client, "no OPA client"
+    def _current_channel(self) -> tuple[Channel | None, str]:
+        return self._channel, "no OPA channel"
 
-    def _after_unavailable(self) -> OpaClient | None:
-        """Called when OPA could not be reached; may return a fresh client to retry once."""
+    def _after_unavailable(self, answer: EngineResult) -> Channel | None:
+        """Called when OPA could not be reached; may return a fresh channel to retry once."""
         return None
 
+    def _expected(self) -> str | None:
+        return self.expected_revision
+
     # -- queries ---------------------------------------------------------------------
-    def _ask(self, client: OpaClient, input_data: Any, package: str, rule: str, decisions: int = 1) -> EngineResult:
-        if decisions > 1:
-            # a batch of N bundles gets N single-decision allowances (same session, own timeout)
-            client = copy.copy(client)
-            client.timeout = self.timeout_s * decisions
+    def _ask(self, channel: Channel, input_data: Any, package: str, rule: str, decisions: int = 1) -> EngineResult:
+        # a batch of N bundles gets N single-decision allowances, as one deadline for the whole call
+        timeout_s = self.timeout_s * max(1, decisions)
         try:
-            body = client.query_rule(input_data, package, rule, query_params=QUERY_PARAMS)
-        except requests.Timeout as exc:
-            return EngineResult(fault=ENGINE_TIMEOUT, detail=f"no answer within {client.timeout * 1000:.0f} ms ({type(exc).__name__})")
-        except requests.ConnectionError as exc:
-            return EngineResult(fault=ENGINE_UNAVAILABLE, detail=f"cannot reach OPA at {client.root_url}: {type(exc).__name__}")
-        except requests.HTTPError as exc:
+            body = channel.post_json(rule_path(package, rule), {"input": input_data}, timeout_s)
+        except ChannelTimeout:
+            return EngineResult(fault=ENGINE_TIMEOUT, detail=f"no answer within {timeout_s * 1000:.0f} ms (connect, send and the complete answer)")
+        except ChannelUnavailable as exc:
+            return EngineResult(fault=ENGINE_UNAVAILABLE, detail=str(exc), refused=exc.refused)
+        except ChannelError as exc:
             return EngineResult(fault=ENGINE_ERROR, detail=_http_error_detail(exc))
-        except (requests.RequestException, ValueError) as exc:
-            return EngineResult(fault=ENGINE_ERROR, detail=f"unreadable answer from OPA: {type(exc).__name__}: {exc}")
+        except ValueError as exc:  # an input that JSON cannot carry (NaN, a lone surrogate)
+            return EngineResult(fault=ENGINE_ERROR, detail=f"the input cannot be sent as JSON: {type(exc).__name__}")
         if not isinstance(body, dict):
             return EngineResult(fault=ENGINE_ERROR, detail="OPA answered with a body that is not a JSON object")
         revision = revision_from_provenance(body.get("provenance"))
+        expected = self._expected()
+        if expected is not None and revision != expected:
+            return EngineResult(
+                revision=expected, fault=ENGINE_REVISION_MISMATCH,
+                detail=f"the answer was computed under policy revision {revision or '(none)'}, expected {expected}",
+            )
         if revision:
             self.last_revision = revision
         if "result" not in body:
@@ -162,12 +191,12 @@ class _ClientEngine:
               decisions: int = 1) -> EngineResult:
         """Evaluate data.<package>.<rule> for input_data (DECISIONS bundles' worth of work). Never raises for an engine fault."""
         try:
-            client, why = self._current_client()
-            if client is None:
+            channel, why = self._current_channel()
+            if channel is None:
                 return EngineResult(fault=ENGINE_UNAVAILABLE, detail=why)
-            answer = self._ask(client, input_data, package, rule, decisions)
+            answer = self._ask(channel, input_data, package, rule, decisions)
             if answer.fault == ENGINE_UNAVAILABLE:
-                retry = self._after_unavailable()
+                retry = self._after_unavailable(answer)
                 if retry is not None:
                     answer = self._ask(retry, input_data, package, rule, decisions)
             return answer
@@ -183,8 +212,8 @@ class _ClientEngine:
         return self.query({"bundles": inputs}, BATCH_PACKAGE, BATCH_RULE, decisions=max(1, len(inputs)))
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close_connection()
+        if self._channel is not None:
+            self._channel.close()
 
     def __enter__(self):
         return self
@@ -195,35 +224,20 @@ class _ClientEngine:
     describe = property(lambda self: "opa")
 
 
-def _client_for(url: str, timeout_s: float, token: str | None) -> OpaClient:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"OPA URL {url!r}: expected http://host:port or https://host:port")
-    if parts.path not in ("", "/"):
-        raise ValueError(f"OPA URL {url!r}: expected no path (the router queries /v1/data/...)")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    client = OpaClient(
-        host=parts.hostname,
-        port=port,
-        ssl=parts.scheme == "https",
-        token=token,
-        retries=0,  # the client's default retries with backoff would exceed the decision timeout
-        timeout=timeout_s,
-    )
-    if parts.hostname in LOOPBACK_HOSTS:
-        # no proxy can stand between us and a loopback OPA: skip requests' per-request look-up of
-        # proxy settings in the environment (about 0.4 ms a decision; see docs/performance.md)
-        client._session.trust_env = False
-    return client
-
-
 class RemoteEngine(_ClientEngine):
-    """An OPA that already serves the model-router bundle, reached by URL."""
+    """An OPA that already serves the model-router bundle, reached by URL (unix:///path, http(s)://host:port).
 
-    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S, token: str | None = None) -> None:
-        super().__init__(timeout_s)
-        self.url = url.rstrip("/")
-        self._client = _client_for(self.url, self.timeout_s, token)
+    EXPECTED_REVISION pins the policy revision: an answer computed under any other revision fails
+    closed with engine-revision-mismatch. PROXY (http://host:port) is used only when given: proxy
+    settings in the environment are never read."""
+
+    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S, token: str | None = None, *,
+                 expected_revision: str | None = None, proxy: str | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+        super().__init__(timeout_s, expected_revision=expected_revision, max_response_bytes=max_response_bytes)
+        self._channel = Channel(url.rstrip("/") if not url.startswith("unix:") else url, token=token, proxy=proxy,
+                                max_response_bytes=max_response_bytes)
+        self.url = self._channel.url
 
     @property
     def describe(self) -> str:
@@ -242,65 +256,11 @@ def _stop_all() -> None:
         engine.close()
 
 
-# On Linux the managed OPA is started through a tiny exec wrapper that asks the kernel to send it
-# SIGTERM when its parent dies (PR_SET_PDEATHSIG), so even a host process killed with SIGKILL (no
-# atexit) leaves no OPA behind. The signal follows the *thread* that forked the child, so every
-# spawn happens on one long-lived launcher thread rather than on whichever thread asked.
-_DEATH_SIGNAL_WRAPPER = (
-    "import ctypes,os,signal,sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
-    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the parent is already gone
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-class _Launcher:
-    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: "queue.Queue[tuple]" = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def _run(self) -> None:
-        while True:
-            done, cmd, kwargs, box = self._queue.get()
-            try:
-                box.append(subprocess.Popen(cmd, **kwargs))
-            except BaseException as exc:  # handed back to the caller
-                box.append(exc)
-            done.set()
-
-    def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
-        if not sys.platform.startswith("linux") or not sys.executable:
-            return subprocess.Popen(cmd, **kwargs)
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
-                self._thread.start()
-                self._pid = os.getpid()
-        wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
-        done, box = threading.Event(), []
-        self._queue.put((done, wrapped, kwargs, box))
-        done.wait()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
-
-
-_LAUNCHER = _Launcher()
-
-
-def free_port() -> int:
-    """An ephemeral loopback port that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ManagedEngine(_ClientEngine):
-    """An `opa run --server` process owned by this engine, restarted when it dies."""
+    """An `opa run --server` process owned by this engine (router.opa_process), restarted when it dies.
+
+    TRANSPORT is "unix" (the default: a unix domain socket in the engine's private runtime folder) or
+    "tcp" (an ephemeral 127.0.0.1 port, trusted only once it is shown to belong to the child)."""
 
     def __init__(
         self,
@@ -313,8 +273,13 @@ class ManagedEngine(_ClientEngine):
         restart_backoff_s: float = 1.0,
         opa: Path | None = None,
         log_file: Path | None = None,
+        transport: str = "unix",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        super().__init__(timeout_s)
+        super().__init__(timeout_s, max_response_bytes=max_response_bytes)
+        if transport not in ("unix", "tcp"):
+            raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
+        self.transport = transport
         self._bundle_arg = Path(bundle) if bundle is not None else None
         self.auth = auth
         self.extra_args = list(extra_args)
@@ -323,7 +288,7 @@ class ManagedEngine(_ClientEngine):
         self._opa = opa
         self._log_file = Path(log_file) if log_file is not None else None
         self._lock = threading.RLock()
-        self._proc: subprocess.Popen | None = None
+        self._process: OpaProcess | None = None
         self._tmpdir: Path | None = None
         self._token: str | None = None
         self.url: str | None = None
@@ -338,11 +303,11 @@ class ManagedEngine(_ClientEngine):
     # -- lifecycle -----------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._process.pid if self._process is not None else None
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._process is not None and self._process.alive
 
     @property
     def log_path(self) -> Path | None:
@@ -351,124 +316,88 @@ class ManagedEngine(_ClientEngine):
         return self._tmpdir / "opa.log" if self._tmpdir else None
 
     @property
+    def runtime_dir(self) -> Path | None:
+        return self._tmpdir
+
+    @property
+    def socket_path(self) -> Path | None:
+        return self._tmpdir / SOCKET_NAME if self._tmpdir and self.transport == "unix" else None
+
+    @property
     def describe(self) -> str:
         return f"managed OPA at {self.url} (pid {self.pid})" if self.url else "managed OPA (not running)"
 
+    def _expected(self) -> str | None:
+        return self.bundle_revision
+
     def _private_dir(self) -> Path:
         if self._tmpdir is None:
-            self._tmpdir = Path(tempfile.mkdtemp(prefix="model-router-opa-"))
-            os.chmod(self._tmpdir, 0o700)
+            self._tmpdir = runtime_dir()
         return self._tmpdir
 
-    def _bundle_path(self) -> Path:
-        """The bundle to serve. The project bundle is built when needed and copied once, so a restart
-        serves the same revision as the first start (a rebuild on disk does not change a running router)."""
-        if self._bundle_arg is not None:
-            # read on every start: a restart serves whatever the file holds now, and the revision
-            # reported before the first answer must be that one, not the revision of an earlier start
-            from router.bundle import revision_of
-
-            self.bundle_revision = revision_of(self._bundle_arg)
-            return self._bundle_arg
-        pinned = self._private_dir() / "bundle.tar.gz"
-        if self.bundle_revision is not None and pinned.exists():
-            return pinned
+    def _verified_bundle(self, opa: Path) -> tuple[Path, str]:
+        """The bundle to serve and its revision: a verified copy in the private folder. The project bundle
+        is built when needed and copied once, so a restart serves the same revision as the first start (a
+        rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
+        and checked against the capabilities again on every start (a restart serves what the file holds now)."""
         from router import bundle as bundle_mod
 
-        built = bundle_mod.ensure_bundle()
-        shutil.copyfile(built.path, pinned)
-        if bundle_mod.revision_of(pinned) != built.revision:  # rebuilt by another process meanwhile
+        pinned = self._private_dir() / "bundle.tar.gz"
+        try:
+            if self._bundle_arg is not None:
+                tmp = pinned.with_name("bundle.next.tar.gz")
+                shutil.copyfile(self._bundle_arg, tmp)
+                revision = bundle_mod.verify(tmp)
+                bundle_mod.check_capabilities(tmp, opa=opa)
+                tmp.replace(pinned)
+                return pinned, revision
+            if self.bundle_revision is not None and pinned.exists():
+                return pinned, self.bundle_revision
             built = bundle_mod.ensure_bundle()
             shutil.copyfile(built.path, pinned)
-        self.bundle_revision = bundle_mod.revision_of(pinned)
-        return pinned
-
-    def _write_authz_bundle(self, token: str) -> Path:
-        assert self._tmpdir is not None
-        root = self._tmpdir / "authz-bundle"
-        (root / "system" / "model_router_auth").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(AUTHZ_POLICY, root / "system" / "authz.rego")
-        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        (root / "system" / "model_router_auth" / "data.json").write_text(json.dumps({"token_sha256": digest}), encoding="utf-8")
-        manifest = {"revision": AUTHZ_BUNDLE_REVISION, "roots": ["system"], "rego_version": 1}
-        (root / ".manifest").write_text(json.dumps(manifest), encoding="utf-8")
-        return root
-
-    def _spawn_once(self, bundle: Path) -> None:
-        opa = self._opa or opa_binary.find_opa()
-        self._private_dir()
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [
-            str(opa), "run", "--server", "--addr", f"127.0.0.1:{port}",
-            "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "1",
-            *self.extra_args,
-        ]
-        token = None
-        bundles = [str(bundle)]
-        if self.auth:
-            token = secrets.token_urlsafe(32)
-            cmd += ["--authentication=token", "--authorization=basic"]
-            bundles.append(str(self._write_authz_bundle(token)))
-        cmd += ["--bundle", *bundles]
-        log_path = self.log_path
-        assert log_path is not None
-        with open(log_path, "ab") as log:
-            proc = _LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
-        health = requests.Session()
-        if token:
-            health.headers["Authorization"] = f"Bearer {token}"
-        deadline = time.monotonic() + self.startup_timeout_s
-        try:
-            while True:
-                if proc.poll() is not None:
-                    raise EngineStartError(f"OPA exited with status {proc.returncode}: {self._log_tail()}")
-                try:
-                    if health.get(f"{url}/health?bundles", timeout=0.5).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise EngineStartError(f"OPA did not become ready within {self.startup_timeout_s:.0f} s: {self._log_tail()}")
-                time.sleep(0.02)
-        except BaseException:
-            self._kill(proc)
-            raise
-        finally:
-            health.close()
-        old, old_proc = self._client, self._proc
-        self._proc, self._token, self.url = proc, token, url
-        self._client = _client_for(url, self.timeout_s, token)
-        # until the new process answers, the revision it serves is the one read from its bundle
-        self.last_revision = self.bundle_revision
-        if old is not None:
-            old.close_connection()
-        if old_proc is not None and old_proc is not proc:
-            self._kill(old_proc)  # an explicit start() while running replaces the process, never leaks it
-        self.starts += 1
-        self.start_error = None
-
-    def _log_tail(self, limit: int = 600) -> str:
-        path = self.log_path
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace") if path else ""
-        except OSError:
-            text = ""
-        return text.strip()[-limit:] or "(no output)"
+            try:
+                bundle_mod.verify(pinned, built.revision)
+            except bundle_mod.BundleIntegrityError:  # replaced on disk meanwhile: build and copy again
+                built = bundle_mod.ensure_bundle(force=True)
+                shutil.copyfile(built.path, pinned)
+                bundle_mod.verify(pinned, built.revision)
+            return pinned, built.revision
+        except bundle_mod.BundleIntegrityError as exc:
+            raise EngineStartError(f"the bundle cannot be served: {exc}") from None
+        except OSError as exc:
+            raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
     def _start(self) -> None:
-        bundle = self._bundle_path()
+        opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
+        bundle, revision = self._verified_bundle(opa)
+        folder = self._private_dir()
+        log_path = self.log_path
+        assert log_path is not None
         last: Exception | None = None
-        for _ in range(3):  # a port taken between choosing and binding: choose another
+        for _ in range(3):  # a TCP port taken between choosing and binding: choose another
             try:
-                self._spawn_once(bundle)
-                return
+                process = OpaProcess.start(
+                    opa=opa, bundle=bundle, revision=revision, folder=folder,
+                    log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
+                    startup_timeout_s=self.startup_timeout_s, probe_timeout_s=max(self.timeout_s, 2.0),
+                    max_response_bytes=self.max_response_bytes,
+                )
+                break
             except EngineStartError as exc:
                 last = exc
-                if "address already in use" not in str(exc):
-                    break
-        assert last is not None
-        raise last
+                if self.transport != "tcp" or "address already in use" not in str(exc):
+                    raise
+        else:
+            assert last is not None
+            raise last
+        old = self._process
+        self._process, self._channel, self._token, self.url = process, process.channel, process.token, process.url
+        # until the new process answers, the revision it serves is the one verified in its bundle
+        self.bundle_revision = self.last_revision = revision
+        if old is not None and old is not process:
+            old.stop()  # an explicit start() while running replaces the process, never leaks it
+        self.starts += 1
+        self.start_error = None
 
     def _start_locked_or_record(self) -> bool:
         with self._lock:
@@ -485,58 +414,51 @@ class ManagedEngine(_ClientEngine):
         if not self._start_locked_or_record():
             raise EngineStartError(self.start_error)
 
-    def _ensure_running(self) -> OpaClient | None:
+    def _ensure_running(self) -> Channel | None:
         if self._closed:
             return None
-        if self.alive and self._client is not None:
-            return self._client
+        if self.alive and self._channel is not None:
+            return self._channel
         with self._lock:
-            if self.alive and self._client is not None:
-                return self._client
-            if self._proc is not None:
-                self._kill(self._proc)
-                self._proc = None
+            if self.alive and self._channel is not None:
+                return self._channel
+            if self._process is not None:
+                self._process.stop()
+                self._process = None
             if time.monotonic() - self._last_start_attempt < self.restart_backoff_s and self.start_error:
                 return None
             if self._start_locked_or_record():
-                return self._client
+                return self._channel
             return None
 
-    def _current_client(self) -> tuple[OpaClient | None, str]:
-        if self.alive and self._client is not None:
-            return self._client, ""
-        client = self._ensure_running()
-        return client, f"managed OPA is not running: {self.start_error or 'stopped'}"
+    def _current_channel(self) -> tuple[Channel | None, str]:
+        if self.alive and self._channel is not None:
+            return self._channel, ""
+        channel = self._ensure_running()
+        return channel, f"managed OPA is not running: {self.start_error or 'stopped'}"
 
-    def _after_unavailable(self) -> OpaClient | None:
-        if self._closed or self.alive:
+    def _after_unavailable(self, answer: EngineResult) -> Channel | None:
+        if self._closed:
             return None
-        return self._ensure_running()
-
-    @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
+        process = self._process
+        if process is not None and process.alive:
+            if not (answer.refused and self.transport == "unix"):
+                return None
+            # nothing listens on the private socket any more, yet the process has not been reaped yet
+            # (a process being killed closes its files before it exits): give it a moment, then restart
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=3)
+                process.proc.wait(timeout=min(self.timeout_s, 1.0))
+            except Exception:  # still alive and not listening: fail closed now, the next call retries
+                return None
+        return self._ensure_running()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._client is not None:
-                self._client.close_connection()
-            if self._proc is not None:
-                self._kill(self._proc)
+            if self._channel is not None:
+                self._channel.close()
+            if self._process is not None:
+                self._process.stop()
             if self._tmpdir is not None:
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
                 self._tmpdir = None

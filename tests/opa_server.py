@@ -1,6 +1,7 @@
 """The real OPA server the policy, personal-route and model-selection tests share.
 
-One `opa run --server` process per test session, on a free loopback port, serving every Rego module
+One `opa run --server` process per test session, listening on a unix domain socket in a private
+temporary folder (no TCP port: parallel test runs cannot race for a port or answer each other), serving every Rego module
 under policies/model_router with the policy data `make data` writes (router.policy_data) and the
 example fixtures (router.fixture_data). Tests POST bundles to the one decision entrypoint,
 data.model_router.decision, read other rules, run ad-hoc queries (for example with the policy data
@@ -9,14 +10,14 @@ replaced: `... with data.model_router_data as input.data`) or add bindings under
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 from typing import Any
 
 from router import fixture_data, paths, policy_data
@@ -55,42 +56,41 @@ class OpaServer:
         self.data = policy_data.assemble()
         policy_data.write(data_dir, self.data)
         fixture_data.write(data_dir)
-        # OPA needs a fixed port: take a free one from the OS, then hand it to OPA.
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.socket_path = Path(self._tmp.name) / "opa.sock"
+        self.url = f"unix://{self.socket_path}"
         self._log = open(Path(self._tmp.name) / "opa.log", "w+", encoding="utf-8")
         self._proc = subprocess.Popen(
-            [str(OPA), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error",
-             str(paths.REGO), str(data_dir)],
+            [str(OPA), "run", "--server", "--addr", self.url, "--unix-socket-perm", "600", "--log-level", "error",
+             "--skip-version-check", str(paths.REGO), str(data_dir)],
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
+                if rest(self.url, "GET", "/health", timeout=2).status_code == 200:
+                    break
+            except OSError:
                 pass
             if self._proc.poll() is not None or time.monotonic() > deadline:
-                self._log.seek(0)
-                raise RuntimeError(f"OPA did not start on {self.url}: {self._log.read()[-2000:]}")
-            time.sleep(0.1)
+                self.close()
+                raise RuntimeError(f"OPA did not start on {self.url}: {self._log_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def _log_text(self) -> str:
+        try:
+            return (Path(self._tmp.name) / "opa.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
 
     # -- HTTP --------------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Any) -> Any:
         content_type = "application/json-patch+json" if method == "PATCH" else "application/json"
-        req = urllib.request.Request(f"{self.url}{path}", data=json.dumps(body).encode("utf-8"), method=method,
-                                     headers={"Content-Type": content_type})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"OPA answered {exc.code}: {exc.read().decode()[:2000]}") from None
-        return json.loads(raw) if raw else None
+        resp = rest(self.url, method, path, data=json.dumps(body).encode("utf-8"),
+                    headers={"Content-Type": content_type}, timeout=60)
+        if resp.status_code >= 300:
+            raise AssertionError(f"OPA answered {resp.status_code}: {resp.text[:2000]}")
+        return json.loads(resp.content) if resp.content else None
 
     def result_at(self, path: str, input_doc: Any) -> Any:
         """The value of data.<PATH> (slash-separated) for INPUT_DOC; None when undefined."""
@@ -144,7 +144,8 @@ class OpaServer:
         self.call("PATCH", "/v1/data", ops)
 
     def close(self) -> None:
-        self._proc.terminate()
+        if self._proc.poll() is None:
+            self._proc.terminate()
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -152,3 +153,41 @@ class OpaServer:
             self._proc.wait()
         self._log.close()
         self._tmp.cleanup()
+
+
+class RestResponse:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status_code, self.content = status, body
+        self.text = body.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def rest(url: str, method: str, path: str, *, data=None, json=None, headers=None, timeout: float = 5.0) -> RestResponse:
+    """One raw REST call to an OPA at URL (unix:///path.sock or http://host:port), any status accepted."""
+    import json as json_mod
+
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        conn = http.client.HTTPConnection("localhost", timeout=timeout)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(unquote(parts.path))
+        except OSError:
+            sock.close()
+            raise
+        conn.sock = sock
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    body = json_mod.dumps(json).encode() if json is not None else (data.encode() if isinstance(data, str) else data)
+    hdrs = dict(headers or {})
+    if json is not None:
+        hdrs.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        return RestResponse(resp.status, resp.read())
+    finally:
+        conn.close()

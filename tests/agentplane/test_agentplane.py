@@ -21,6 +21,11 @@ from router import engine as eng
 from router.bundle_input import InvalidBundle
 from router.contracts import load_document, validate_document
 from router.decision import Decision
+from router import approvals
+from router.approvals import EVALUATION_TIME_ENV, FIXTURE_EVALUATION_TIME
+
+DEMO_KEY = paths.EXAMPLES / "approvals" / "demo-issuer-2026.ed25519.pem"
+FIXTURE_T = approvals.parse_evaluation_time(FIXTURE_EVALUATION_TIME)["timeNs"] // 1_000_000_000
 
 BUNDLES = paths.EXAMPLES / "bundles"
 RUN = "urn:agentplane:run:test-22"
@@ -121,7 +126,7 @@ def test_every_agent_example_with_a_run_ref_projects_or_is_refused_as_documented
     assert receipt["receipt_id"] == decision.receipt["receiptId"]
     assert receipt["issued_at"] == decision.receipt["issuedAt"]
     assert receipt["policy_decision_ref"] == decision.decision_id
-    assert receipt["prompt_hash_ref"] == decision.prompt_digest == decision.receipt["promptDigest"]
+    assert receipt["prompt_hash_ref"] == decision.receipt["promptDigest"]  # keyed per log, like the receipt's
     assert receipt["model_router_policy_ref"] == doc["policyRef"]
     assert receipt["non_claims"]
     # outcome and lanes
@@ -283,7 +288,7 @@ def test_writing_beside_needs_the_receipt_log():
 
 
 def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     return subprocess.run([sys.executable, "-m", "router.cli", *args], input=stdin, capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
 
 
@@ -376,7 +381,7 @@ def test_every_request_combination_gives_a_valid_receipt_or_catalogued_refusals(
     policy = load(paths.EXAMPLES / "agent-execution-model-routing-policy.default.json")
     tasks = [t["taskClass"] for t in policy["taskClasses"]] + ["poetry"]
     stages = [s["stage"] for s in policy["chainStages"]] + ["daydreaming"]
-    escalations = [None, {"reason": "architecture-decision", "receiptRef": "urn:socioprophet:escalation-receipt:x", "humanJustification": "approved"},
+    escalations = [None, {"reason": "architecture-decision", "receiptRef": "urn:socioprophet:escalation-receipt:x", "humanJustification": "approved by the architecture board"},
                    {"reason": "architecture-decision"}, {"reason": "not-a-reason", "receiptRef": "urn:socioprophet:escalation-receipt:y"}]
     base = example("agent-routine-code-execution")
     bundles = []
@@ -385,8 +390,19 @@ def test_every_request_combination_gives_a_valid_receipt_or_catalogued_refusals(
         b["request"].update({
             "requestId": f"req-combo-{i}", "taskClass": rng.choice(tasks), "stage": rng.choice(stages),
             "riskClass": rng.choice(["low", "medium", "high", "critical"]), "requestedLane": rng.choice([None, *LANES]),
-            "escalation": rng.choice(escalations), "deterministicVerificationAvailable": rng.random() < 0.5,
+            "escalation": copy.deepcopy(rng.choice(escalations)), "deterministicVerificationAvailable": rng.random() < 0.5,
         })
+        esc = b["request"]["escalation"]
+        if esc and esc.get("receiptRef", "").endswith(":x"):  # the approved escalation carries its verified token
+            esc["receiptToken"] = approvals.issue(
+                purpose="escalation-receipt", key=DEMO_KEY, kid="demo-2026-01", issuer="urn:socioprophet:approval-issuer:demo",
+                request_id=b["request"]["requestId"], jti=esc["receiptRef"], issued_at=FIXTURE_T - 60,
+                claims={"taskClass": b["request"]["taskClass"], "reason": esc["reason"], "maxLane": "pro"})
+        if b["request"].get("egressApprovalRef"):  # the egress approval names this request
+            b["request"]["egressApprovalToken"] = approvals.issue(
+                purpose="egress-approval", key=DEMO_KEY, kid="demo-2026-01", issuer="urn:socioprophet:approval-issuer:demo",
+                request_id=b["request"]["requestId"], jti=b["request"]["egressApprovalRef"], issued_at=FIXTURE_T - 60,
+                claims={"dataClasses": [b["request"].get("dataClass", "internal")], "maxLane": "pro"})
         if rng.random() < 0.9:
             b["request"]["runRef"] = f"urn:agentplane:run:combo-{i}"
         bundles.append(b)

@@ -178,7 +178,13 @@ def test_prompt_text_is_hashed_and_never_reaches_opa_receipts_or_outputs(logged_
     explanation = router.explain(bundle)
     assert json.dumps(bundle, sort_keys=True) == original  # the caller's object is untouched
     assert decision.to_dict()["input"]["prompt"] == {"sha256": digest, "chars": len(CANARY)}
-    assert decision.prompt_digest == "sha256:" + digest == decision.receipt["promptDigest"]
+    assert decision.prompt_digest == "sha256:" + digest
+    # the receipt log keeps only a digest keyed per log (no dictionary confirmation from the log alone)
+    from router.receipts import checkpoint, default_key_path, read_head
+
+    secret = checkpoint.prompt_digest_key(checkpoint.load_private_key(default_key_path(router.receipts_path)), read_head(router.receipts_path)[0]["logId"])
+    assert decision.receipt["promptDigest"] == checkpoint.keyed_prompt_digest(secret, "sha256:" + digest)
+    assert digest not in decision.receipt["promptDigest"]
     outputs = [decision.to_dict(), decision.to_guardrail(), decision.receipt, explanation.to_dict(), explanation.text]
     outputs += [d.to_dict() for d in many] + [d.receipt for d in many]
     assert CANARY not in json.dumps(outputs)

@@ -103,7 +103,7 @@ EXPECTED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
         (
             "$.receiptDigest",
             '"sha256:865839c0d178a8bcf92f79c05081e0f35efa0e9caa214cfe44147037d572fe62"',
-            "sha256:b60900af982b8949c03168ac97b788c79a3f386bf077021dcdb9cf07c3433041 (the digest of this receipt's content)",
+            "sha256:d120806a18ddbf59fbfaced437d998ecfd908e484e6b466da0c571a84c7f158f (the digest of this receipt's content)",
         )
     ],
     ("route-decision-receipt", "lane-decision-matches-selected"): [("$.laneDecision.cost_class", '"medium"', '"high", as in $.selected.costClass')],

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
+from opa_server import rest
 from faulty_policy import agent_bundle
 
 from router import bundle as bundle_mod
 from router import engine as eng
-from router import paths
+from router import opa_binary, paths
 
 
 def _pid_alive(pid: int) -> bool:
@@ -80,8 +80,8 @@ def test_bundle_build_error_names_the_problem(tmp_path):
 # -- the managed process --------------------------------------------------------------------
 
 
-def test_managed_opa_listens_on_loopback_and_reports_the_bundle_revision(managed, project_bundle):
-    assert managed.alive and managed.url.startswith("http://127.0.0.1:")
+def test_managed_opa_listens_on_its_socket_and_reports_the_bundle_revision(managed, project_bundle):
+    assert managed.alive and managed.url == f"unix://{managed.socket_path}"
     answer = managed.query({}, "model_router_data", "active")
     assert answer.ok, answer.detail
     assert answer.revision == project_bundle.revision
@@ -94,7 +94,7 @@ def test_managed_opa_rejects_requests_without_its_token(managed):
     assert answer.fault == eng.ENGINE_ERROR and "401" in answer.detail
     wrong = eng.RemoteEngine(managed.url, timeout_s=2.0, token="not-the-token")
     assert wrong.query({}, "model_router_data", "active").fault == eng.ENGINE_ERROR
-    assert requests.get(f"{managed.url}/v1/data/model_router_data/active", timeout=2).status_code == 401
+    assert rest(managed.url, "GET", "/v1/data/model_router_data/active").status_code == 401
 
 
 def test_managed_opa_without_auth_answers_anyone(project_bundle):
@@ -142,7 +142,7 @@ def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
         "t.start(); t.join()\n"
         "e = box[0]\n"
         "assert e.query({}, 'model_router_data', 'active').ok\n"
-        "print(e.pid, flush=True)\n"
+        "print(e.pid, e.runtime_dir, flush=True)\n"
         "import time; time.sleep(0.5)\n"
         "assert e.alive and e.starts == 1\n"
         "print('alive', flush=True)\n"
@@ -150,13 +150,18 @@ def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=paths.ROOT, timeout=60)
     assert out.returncode == -signal.SIGKILL, out.stderr
-    pid_text, state = out.stdout.split()[:2]
+    pid_text, folder, state = out.stdout.split()[:3]
     assert state == "alive"
     pid = int(pid_text)
     deadline = time.monotonic() + 5
     while _pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _pid_alive(pid)
+    # its runtime folder outlived it (no atexit after SIGKILL); the next engine to start sweeps it
+    assert Path(folder).is_dir()
+    with eng.ManagedEngine(timeout_s=2.0) as successor:
+        assert successor.alive
+        assert not Path(folder).exists()
 
 
 def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundle):
@@ -176,11 +181,12 @@ def test_killed_opa_fails_closed_or_restarts_and_answers_correctly(project_bundl
         assert engine.pid != old_pid and engine.starts == 2
 
 
-def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path):
+def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path, project_bundle):
     fake = tmp_path / "opa"
-    fake.write_text("#!/bin/sh\necho 'cannot start' >&2\nexit 7\n")
+    version = opa_binary.pinned_version().lstrip("v")
+    fake.write_text(f"#!/bin/sh\nif [ \"$1\" = version ]; then echo 'Version: {version}'; exit 0; fi\necho 'cannot start' >&2\nexit 7\n")
     fake.chmod(0o755)
-    engine = eng.ManagedEngine(tmp_path / "none.tar.gz", timeout_s=0.5, opa=fake, restart_backoff_s=60)
+    engine = eng.ManagedEngine(project_bundle.path, timeout_s=0.5, opa=fake, restart_backoff_s=60)
     try:
         assert engine.start_error and "cannot start" in engine.start_error
         answer = engine.decide(agent_bundle())
@@ -207,7 +213,6 @@ def test_timeout_is_engine_timeout_and_the_engine_keeps_working(faulty_bundle):
         assert answer.fault == eng.ENGINE_TIMEOUT and "100 ms" in answer.detail
         assert time.monotonic() - started < 2.0
         impatient.timeout_s = 5.0  # the same process answers the next query
-        impatient._client.timeout = 5.0
         assert impatient.decide(agent_bundle("string")).ok
 
 

@@ -130,10 +130,11 @@ def test_snippets_not_run_say_why():
 @pytest.fixture(scope="module", autouse=True)
 def _scratch():
     """The receipts folder the pages write to starts empty and is removed afterwards."""
-    shutil.rmtree(ROOT / "build" / "doc-receipts", ignore_errors=True)
+    for folder in ("doc-receipts", "doc-tampered"):
+        shutil.rmtree(ROOT / "build" / folder, ignore_errors=True)
     yield
-    shutil.rmtree(ROOT / "build" / "doc-receipts", ignore_errors=True)
-    (ROOT / "build" / "tampered.jsonl").unlink(missing_ok=True)
+    for folder in ("doc-receipts", "doc-tampered"):
+        shutil.rmtree(ROOT / "build" / folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("snippet", RUN, ids=[s.where for s in RUN])

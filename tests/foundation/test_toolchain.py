@@ -51,7 +51,7 @@ def test_lookup_rejects_a_bad_override_naming_the_install_command(monkeypatch, t
         opa_binary.find_opa()
 
 
-def test_lookup_falls_back_to_path_then_stops_with_install_hint(monkeypatch, tmp_path):
+def test_lookup_never_falls_back_to_path_and_names_the_install_command(monkeypatch, tmp_path):
     monkeypatch.delenv("MODEL_ROUTER_OPA", raising=False)
     monkeypatch.setattr(paths, "TOOLS_BIN", tmp_path / "no-tools")
     bin_dir = tmp_path / "bin"
@@ -60,6 +60,9 @@ def test_lookup_falls_back_to_path_then_stops_with_install_hint(monkeypatch, tmp
     with pytest.raises(opa_binary.OpaNotFound, match="make setup"):
         opa_binary.find_opa()
     shutil.copy(ROOT / ".tools/bin/opa", bin_dir / "opa")
+    with pytest.raises(opa_binary.OpaNotFound, match="make setup"):  # an opa on PATH is not the pinned one
+        opa_binary.find_opa()
+    monkeypatch.setenv("MODEL_ROUTER_OPA", str(bin_dir / "opa"))  # named explicitly, of the pinned version
     assert opa_binary.find_opa() == bin_dir / "opa"
 
 

@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator  # noqa: E402
 from router import InvalidBundle, Router, guardrail, paths  # noqa: E402
 from router import engine as eng  # noqa: E402
 from router.integrations import guardrail_fabric as gfi  # noqa: E402
+from router.approvals import EVALUATION_TIME_ENV  # noqa: E402
 
 # guardrail-fabric's own schema (vendored unchanged in schemas/)
 GUARDRAIL_VALIDATOR = Draft202012Validator(json.loads((paths.SCHEMAS / "sourceos.guardrail.decision.v0.1.schema.json").read_text()))
@@ -223,7 +224,7 @@ def opa_url():
 
 
 def hook(*args: str, stdin: bytes, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     return subprocess.run([sys.executable, "-m", "router.cli", "hook", *args], input=stdin, capture_output=True,
                           cwd=paths.ROOT, env=env, timeout=timeout)
 
@@ -292,7 +293,8 @@ def test_documented_python_example_runs(tmp_path):
     start = section.index("```python\n") + len("```python\n")
     code = section[start:section.index("```", start)]
     code = code.replace("build/doc-guardrail", str(tmp_path))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # the example's default receipt log, not the user's
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().split() == ["defer", "deny", "allow"]
@@ -328,7 +330,7 @@ def test_hook_without_guardrail_fabric_exits_2(tmp_path):
     broken = tmp_path / "guardrail_fabric"
     broken.mkdir()
     (broken / "__init__.py").write_text("raise ImportError('simulated absence')\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     env["PYTHONPATH"] = str(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "router.cli", "hook", "--no-receipts"], input=b"{}", capture_output=True,
                           cwd=paths.ROOT, env=env, timeout=120)

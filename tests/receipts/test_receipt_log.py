@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import paths
-from router.receipts import ReceiptLog, ReceiptLogError, build_receipt, receipt_digest, verify
+from router.receipts import ReceiptLog, ReceiptLogError, build_receipt, canonical, receipt_digest, verify
 
 
 def agent_document(n: int = 0, lane: str | None = "standard", status: str = "selected") -> dict:
@@ -95,7 +95,7 @@ def test_changed_receipt_is_reported_at_its_line(tmp_path):
     rows = _write_chain(path)
     changed = json.loads(rows[2])
     changed["selected"]["lane"] = "pro"
-    rows[2] = json.dumps(changed)
+    rows[2] = canonical(changed)
     path.write_text("\n".join(rows) + "\n")
     report = verify(path)
     assert not report.ok and report.line == 3 and "changed" in report.problem and report.receipts == 2
@@ -107,7 +107,7 @@ def test_changed_receipt_with_recomputed_digest_breaks_the_next_link(tmp_path):
     changed = json.loads(rows[1])
     changed["selected"]["estimatedCost"] = 0.0
     changed["receiptDigest"] = receipt_digest(changed)
-    rows[1] = json.dumps(changed)
+    rows[1] = canonical(changed)
     path.write_text("\n".join(rows) + "\n")
     report = verify(path)
     assert not report.ok and report.line == 3 and "previousReceiptDigest" in report.problem
@@ -291,17 +291,53 @@ with Router(receipts_dir=sys.argv[2], timeout_ms=5000) as router:
 """
 
 
-def test_routers_in_several_processes_share_one_receipt_log(tmp_path):
-    bundle = sorted((paths.EXAMPLES / "bundles").glob("personal-router-healthy-laptop.json"))[0]
+def test_routers_in_four_processes_share_one_receipt_log_under_its_signed_head(tmp_path):
+    from click.testing import CliRunner
+
+    from router.cli import main
+    from router.receipts import default_key_path
+
+    bundle = paths.EXAMPLES / "bundles" / "personal-router-healthy-laptop.json"
     procs = [
-        subprocess.Popen([sys.executable, "-c", ROUTER_WRITER, str(bundle), str(tmp_path), "25", str(k)], cwd=paths.ROOT,
+        subprocess.Popen([sys.executable, "-c", ROUTER_WRITER, str(bundle), str(tmp_path), "200", str(k)], cwd=paths.ROOT,
                          stderr=subprocess.PIPE)
-        for k in range(3)
+        for k in range(4)
     ]
     for p in procs:
-        _, err = p.communicate(timeout=180)
+        _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()
-    report = verify(tmp_path / "receipts.jsonl")
-    assert report.ok and report.receipts == 75
-    decision_ids = {json.loads(line)["decisionId"] for line in lines(tmp_path / "receipts.jsonl")}
-    assert len(decision_ids) == 75  # every request id differs, so every decision id does
+    log = tmp_path / "receipts.jsonl"
+    report = verify(log)
+    assert report.ok and report.signed and report.receipts == 800
+    decision_ids = {json.loads(line)["decisionId"] for line in lines(log)}
+    assert len(decision_ids) == 800  # every request id differs, so every decision id does
+    # the head is signed by the one key the four routers share (made by whichever came first)
+    public = default_key_path(log).with_name("receipt-signing.key.pub")
+    result = CliRunner().invoke(main, ["receipts", "verify", str(tmp_path), "--key", str(public), "--min-count", "800"])
+    assert result.exit_code == 0 and "800 receipts" in result.output and "pinned key" in result.output
+
+
+def test_rotation_while_processes_append_loses_no_receipt(tmp_path):
+    path = tmp_path / "receipts.jsonl"
+    ReceiptLog(path).append(body(999999))
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(path), k, 150)) for k in range(2)]
+    for p in procs:
+        p.start()
+    rotations = 0
+    while any(p.is_alive() for p in procs) and rotations < 3:
+        if path.stat().st_size > 0:
+            ReceiptLog(path).rotate()
+            rotations += 1
+        time.sleep(0.05)
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    logs = sorted(tmp_path.glob("receipts.*.jsonl")) + [path]
+    ids, total = set(), 0
+    for log in logs:
+        report = verify(log)
+        assert report.ok, (log, report)
+        total += report.receipts
+        ids |= {json.loads(line)["decisionId"] for line in lines(log)}
+    assert rotations >= 1 and total == len(ids) == 301

@@ -188,7 +188,7 @@ class FaultProxy:
 
     MODES = ("pass", "delay", "http500", "garbage", "not-object", "truncate", "reset", "hang")
 
-    def __init__(self, upstream_port: int, mode: str = "pass", delay_s: float = 0.0) -> None:
+    def __init__(self, upstream_port: int | str, mode: str = "pass", delay_s: float = 0.0) -> None:
         self.upstream_port = upstream_port
         self.mode = mode
         self.delay_s = delay_s
@@ -244,7 +244,7 @@ class FaultProxy:
             if mode == "hang":
                 self._stop.wait(30)
                 return
-            with socket.create_connection((LOOPBACK, self.upstream_port), timeout=30) as up:
+            with _connect_upstream(self.upstream_port) as up:
                 up.sendall(_close_after(request))
                 answer = b""
                 while True:
@@ -310,3 +310,21 @@ def variant_bundle(out: Path, *, data_patch=None, extra_files: tuple[tuple[str, 
         files = out_files
     files = [*files, *extra_files]
     return bundle_mod.build_from_files(files, out)
+
+
+def _connect_upstream(upstream) -> socket.socket:
+    """A connection to the upstream OPA: a loopback port (int) or a unix socket path (str)."""
+    if isinstance(upstream, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.connect(upstream)
+        return sock
+    return socket.create_connection((LOOPBACK, upstream), timeout=30)
+
+
+def upstream_of(engine) -> str:
+    """What a FaultProxy forwards to for a managed engine: its unix socket path."""
+    return str(engine.socket_path)
+
+
+from opa_server import RestResponse, rest  # noqa: E402,F401  (re-exported for the suites)

@@ -87,7 +87,7 @@ def test_canary_prompt_and_token_appear_in_no_output_log_or_file_of_the_api(tmp_
     log_text = opa_log.read_text(encoding="utf-8")
     # the searches are meaningful: decisions were logged and recorded, by digest
     assert log_text.count('"msg":"Decision Log"') >= 4 and digest in log_text
-    assert digest in outputs["receipts/receipts.jsonl"].decode()
+    assert "\"promptDigest\":\"hmac-sha256:" in outputs["receipts/receipts.jsonl"].decode()  # keyed per log: the plain digest is not kept
     assert_absent({"canary prompt": canary, "canary marker": canary[:31], "bearer token": token}, outputs)
 
 
@@ -134,6 +134,6 @@ def test_canary_prompt_appears_in_no_output_or_file_of_the_command_line(tmp_path
         outputs[str(path.relative_to(tmp_path))] = path.read_bytes()
     # receipts were written in both places, with the prompt's digest
     digest = hashlib.sha256(canary.encode()).hexdigest()
-    assert digest in (tmp_path / "receipts" / "receipts.jsonl").read_text()
+    assert "\"promptDigest\":\"hmac-sha256:" in (tmp_path / "receipts" / "receipts.jsonl").read_text()
     assert list((home / "state").rglob("receipts.jsonl"))
     assert_absent({"canary prompt": canary}, outputs)

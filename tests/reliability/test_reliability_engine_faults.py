@@ -15,6 +15,7 @@ import pytest
 from reliability_support import (
     SLOW_MODULE,
     FaultProxy,
+    upstream_of,
     pid_alive,
     personal_bundle,
     variant_bundle,
@@ -53,7 +54,7 @@ def reference(managed):
 @pytest.fixture()
 def proxied(managed, tmp_path):
     """A router that reaches the managed OPA through a fault proxy (with the OPA's token)."""
-    with FaultProxy(int(managed.url.rsplit(":", 1)[1])) as proxy:
+    with FaultProxy(upstream_of(managed)) as proxy:
         with Router(opa_url=proxy.url, opa_token=managed._token, receipts_dir=tmp_path, timeout_ms=400) as router:
             yield proxy, router
 
@@ -175,7 +176,7 @@ def test_opa_killed_while_evaluating_answers_correctly_or_fails_closed(tmp_path)
             else:
                 assert_fail_closed(d, {eng.ENGINE_UNAVAILABLE})
         later = router.decide(personal_bundle())
-        assert later.fault is None and same_outcome(later, reference)
+        assert later.fault is None and same_outcome(later, reference), (later.detail, engine.start_error)
         assert engine.pid != old_pid and engine.alive
     report = verify(tmp_path / "receipts" / "receipts.jsonl")
     assert report.ok and report.receipts == 5
@@ -250,7 +251,7 @@ def test_remote_opa_replaced_by_one_with_another_revision(project_bundle, tmp_pa
     decision carries the revision that OPA reported for it."""
     rev_b = variant_bundle(tmp_path / "b.tar.gz", data_patch=_no_memory)
     first = eng.ManagedEngine(project_bundle.path, timeout_s=5.0, auth=False)
-    proxy = FaultProxy(int(first.url.rsplit(":", 1)[1]))
+    proxy = FaultProxy(upstream_of(first))
     try:
         with Router(opa_url=proxy.url, receipts_dir=tmp_path / "receipts", timeout_ms=3000) as router:
             a = router.decide(personal_bundle())
@@ -260,7 +261,7 @@ def test_remote_opa_replaced_by_one_with_another_revision(project_bundle, tmp_pa
             assert_fail_closed(gone, {eng.ENGINE_UNAVAILABLE})
             second = eng.ManagedEngine(tmp_path / "b.tar.gz", timeout_s=5.0, auth=False)
             try:
-                proxy.upstream_port = int(second.url.rsplit(":", 1)[1])
+                proxy.upstream_port = upstream_of(second)
                 b = router.decide(personal_bundle())
             finally:
                 second.close()
@@ -305,7 +306,6 @@ def test_frozen_opa_is_engine_timeout_until_it_resumes(project_bundle, tmp_path)
         finally:
             os.killpg(pid, signal.SIGCONT)
         router.engine.timeout_s = 10.0
-        router.engine._client.timeout = 10.0
         resumed = router.decide(personal_bundle())
         assert resumed.fault is None and same_outcome(resumed, reference)
     report = verify(tmp_path / "receipts.jsonl")

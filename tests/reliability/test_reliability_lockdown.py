@@ -10,8 +10,7 @@ import os
 import stat
 
 import pytest
-import requests
-from reliability_support import listening_addresses, personal_bundle
+from reliability_support import listening_addresses, personal_bundle, rest
 
 from router import bundle as bundle_mod
 from router import engine as eng
@@ -64,10 +63,18 @@ def locked(project_bundle):
         yield engine
 
 
-def test_managed_opa_listens_on_loopback_only(locked):
-    port = int(locked.url.rsplit(":", 1)[1])
-    addresses = listening_addresses(locked.pid)
-    assert addresses == {("127.0.0.1", port)}
+def test_managed_opa_listens_on_no_tcp_port_only_on_its_private_socket(locked):
+    """The managed OPA has no TCP listener at all: only a unix socket (mode 0600) inside a private 0700
+    folder owned by this user, so no other local user can bind its address first or reach it."""
+    assert listening_addresses(locked.pid) == set()
+    assert locked.url == f"unix://{locked.socket_path}"
+    folder = os.lstat(locked.runtime_dir)
+    assert stat.S_IMODE(folder.st_mode) == 0o700 and folder.st_uid == os.getuid()
+    sock = os.lstat(locked.socket_path)
+    assert stat.S_ISSOCK(sock.st_mode) and sock.st_uid == os.getuid() and stat.S_IMODE(sock.st_mode) & 0o077 == 0
+    with open(f"/proc/{locked.pid}/cmdline", "rb") as fh:
+        args = fh.read().split(b"\0")
+    assert args[args.index(b"--addr") + 1] == f"unix://{locked.socket_path}".encode()
 
 
 @pytest.mark.parametrize("attempt", range(len(write_attempts("")) + len(read_attempts())))
@@ -76,7 +83,7 @@ def test_without_the_token_nothing_can_be_read_or_changed(locked, attempt):
     method, path, kwargs = (write_attempts(locked.url) + read_attempts())[attempt]
     for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):
         merged = {**kwargs, "headers": {**kwargs.get("headers", {}), **headers}}
-        response = requests.request(method, locked.url + path, timeout=5, **merged)
+        response = rest(locked.url, method, path, **merged)
         assert response.status_code == 401, (method, path, headers, response.status_code, response.text[:200])
     assert snapshot(locked) == before
 
@@ -86,7 +93,7 @@ def test_with_the_token_the_server_is_still_read_only(locked, attempt):
     before = snapshot(locked)
     method, path, kwargs = write_attempts(locked.url)[attempt]
     headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {locked._token}"}
-    response = requests.request(method, locked.url + path, timeout=5, **{**kwargs, "headers": headers})
+    response = rest(locked.url, method, path, **{**kwargs, "headers": headers})
     assert response.status_code in (401, 403), (method, path, response.status_code, response.text[:200])
     assert snapshot(locked) == before
 
@@ -95,7 +102,7 @@ def test_with_the_token_only_health_and_data_reads_answer(locked):
     headers = {"Authorization": f"Bearer {locked._token}"}
     allowed = {("POST", "/v1/data/model_router/decision"), ("GET", "/v1/data/model_router_data/active"), ("GET", "/v1/data"), ("GET", "/health")}
     for method, path, kwargs in read_attempts():
-        response = requests.request(method, locked.url + path, timeout=5, **{**kwargs, "headers": headers})
+        response = rest(locked.url, method, path, **{**kwargs, "headers": headers})
         if (method, path) in allowed:
             assert response.status_code == 200, (method, path, response.text[:200])
         else:
@@ -116,7 +123,7 @@ def test_bundle_roots_refuse_rest_writes_even_without_authorization(open_opa, at
     engine = open_opa
     before = snapshot(engine)
     method, path, kwargs = write_attempts(engine.url)[attempt]
-    response = requests.request(method, engine.url + path, timeout=5, **kwargs)
+    response = rest(engine.url, method, path, **kwargs)
     # this OPA has no authorization bundle, so system/... and outside_.../ are outside every bundle root
     outside = path in ("/v1/policies/outside", "/v1/data/outside_data") or "system" in path
     if outside:
@@ -139,6 +146,8 @@ def test_the_token_is_on_no_command_line_and_only_its_digest_on_disk(locked):
     found_digest = False
     for root, _, files in os.walk(private):
         for name in files:
+            if not stat.S_ISREG(os.lstat(os.path.join(root, name)).st_mode):
+                continue  # the socket
             content = open(os.path.join(root, name), "rb").read()
             assert token.encode() not in content, name
             if name == "data.json" and b"token_sha256" in content:

@@ -121,9 +121,12 @@ def soak(project_bundle, receipts: Path, *, threads: int, processes: int, count:
     per_worker = count + len(bundles)
     decisions = len(references) + len(outcomes) + len(child_rows)
     assert len(outcomes) == threads * per_worker and len(child_rows) == processes * threads * per_worker
-    # receipts == decisions, chain intact, one receipt per decision
-    report = verify(receipts / LOG_NAME)
-    assert report.ok, report
+    # receipts == decisions, chain intact and covered by the head signed with the routers' one key
+    from router.receipts import default_key_path, load_public_key
+
+    key = default_key_path(receipts / LOG_NAME)
+    report = verify(receipts / LOG_NAME, public_key=load_public_key(key.with_name(key.name + ".pub")))
+    assert report.ok and report.signed and report.key_pinned, report
     assert report.receipts == decisions
     lines = (receipts / LOG_NAME).read_text(encoding="utf-8").splitlines()
     decision_ids = [json.loads(line)["decisionId"] for line in lines]

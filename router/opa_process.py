@@ -1,0 +1,368 @@
+"""The managed OPA process: started, verified as the router's own, and stopped.
+
+`OpaProcess.start(...)` runs one `opa run --server` child serving one bundle and returns once that
+child is known to be the one answering and to serve the expected revision:
+
+* it listens on a unix domain socket (mode 0600) inside a private runtime folder (0700, owned by this
+  user, created by `runtime_dir()`), so no TCP port exists that another local process could bind first;
+  with the explicit `transport="tcp"` it listens on an ephemeral 127.0.0.1 port, and nothing is sent to
+  that port until /proc shows the listener is a socket of the child (`listener_belongs_to`);
+* with `auth=True` it answers only requests carrying a random bearer token (only the token's SHA-256
+  is on disk, in the runtime folder) and the read-only authorization policy (policies/system/authz);
+* after `/health?bundles`, the revision it reports in `data.system.bundles` must equal the expected
+  one, else the start fails with `engine-revision-mismatch`.
+
+The child is spawned through a small wrapper that sets the parent-death signal, from one launcher
+thread, so a host killed with SIGKILL leaves no OPA behind; runtime folders such a host leaves are swept
+by the next `runtime_dir()` call (`sweep_stale_runtime_dirs`). The process is stopped as a process
+group (`stop()`). The router reaches it only through `OpaProcess.channel` (router.opa_http).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from router import paths
+from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES, Channel, ChannelError
+
+REVISION_MISMATCH = "engine-revision-mismatch"
+AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
+AUTHZ_BUNDLE_REVISION = "model-router-managed-authz"
+SOCKET_NAME = "opa.sock"
+_MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
+
+
+class EngineStartError(RuntimeError):
+    """The managed OPA could not be started (names the command and OPA's own message)."""
+
+
+# On Linux the managed OPA is started through a tiny exec wrapper that asks the kernel to send it
+# SIGTERM when its parent dies (PR_SET_PDEATHSIG), so even a host process killed with SIGKILL (no
+# atexit) leaves no OPA behind. The signal follows the *thread* that forked the child, so every
+# spawn happens on one long-lived launcher thread rather than on whichever thread asked.
+_DEATH_SIGNAL_WRAPPER = (
+    "import ctypes,os,signal,sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
+    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the parent is already gone
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class _Launcher:
+    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: "queue.Queue[tuple]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def _run(self) -> None:
+        while True:
+            done, cmd, kwargs, box = self._queue.get()
+            try:
+                box.append(subprocess.Popen(cmd, **kwargs))
+            except BaseException as exc:  # handed back to the caller
+                box.append(exc)
+            done.set()
+
+    def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
+        if not sys.platform.startswith("linux") or not sys.executable:
+            return subprocess.Popen(cmd, **kwargs)
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+        wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
+        done, box = threading.Event(), []
+        self._queue.put((done, wrapped, kwargs, box))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+
+_LAUNCHER = _Launcher()
+
+
+def free_port() -> int:
+    """An ephemeral loopback port that is free right now (only for the explicit TCP transport)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes of every TCP listener on PORT (from /proc/net/tcp and tcp6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as fh:
+                next(fh, None)
+                for line in fh:
+                    cols = line.split()
+                    if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(cols[9])
+        except (OSError, ValueError):
+            continue
+    return inodes
+
+
+def listener_belongs_to(pid: int, port: int) -> bool:
+    """True when every TCP listener on PORT is a socket held by process PID (and there is one)."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return False
+    held = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                held.add(link[8:-1])
+    except OSError:
+        return False
+    return inodes <= held
+
+
+RUNTIME_PREFIX = "model-router-opa-"
+OWNER_FILE = "owner"
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process PID (field 22 of /proc/PID/stat), or None when it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_tag() -> str:
+    return f"{os.getpid()} {_process_start(os.getpid()) or '?'}"
+
+
+def sweep_stale_runtime_dirs(base: Path) -> int:
+    """Remove runtime folders under BASE left by a host process that died without cleaning up (killed with
+    SIGKILL: its OPA died with it, its folder did not). Only folders of this user whose recorded owner
+    process is gone are removed. Returns how many were removed."""
+    removed = 0
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    uid = os.getuid()
+    for entry in entries:
+        if not entry.name.startswith(RUNTIME_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(os.path.join(entry.path, OWNER_FILE), encoding="ascii") as fh:
+                pid_text, _, started = fh.read().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue  # no owner recorded (yet): not ours to judge
+        current = _process_start(pid)
+        if current is None or (started != "?" and current != started):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def runtime_dir() -> Path:
+    """A new private (0700) folder for one managed OPA: its socket, bundle copy and log. Folders left by
+    dead hosts beside it are swept first."""
+    base = None
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and len(runtime) < 60:
+        base = runtime
+    path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=base))
+    if len(str(path / SOCKET_NAME)) > _MAX_SOCKET_PATH:
+        shutil.rmtree(path, ignore_errors=True)
+        path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir="/tmp"))
+    os.chmod(path, 0o700)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) != 0o700:
+        shutil.rmtree(path, ignore_errors=True)
+        raise EngineStartError(f"{path}: expected a private folder (mode 0700, owned by this user)")
+    (path / OWNER_FILE).write_text(_owner_tag() + "\n", encoding="ascii")
+    sweep_stale_runtime_dirs(path.parent)
+    return path
+
+
+def kill_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group of PROC, then SIGKILL when it has not exited within 3 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    try:
+        proc.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=3)
+
+
+def _write_authz_bundle(folder: Path, token: str) -> Path:
+    root = folder / "authz-bundle"
+    (root / "system" / "model_router_auth").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(AUTHZ_POLICY, root / "system" / "authz.rego")
+    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    (root / "system" / "model_router_auth" / "data.json").write_text(json.dumps({"token_sha256": digest}), encoding="utf-8")
+    manifest = {"revision": AUTHZ_BUNDLE_REVISION, "roots": ["system"], "rego_version": 1}
+    (root / ".manifest").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+def served_revision(channel: Channel, timeout_s: float) -> str | None:
+    """The revision of the policy bundle OPA reports having activated (data.system.bundles)."""
+    body = channel.get_json("/v1/data/system/bundles", timeout_s)
+    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(result, dict):
+        return None
+    revisions = {
+        b.get("manifest", {}).get("revision")
+        for b in result.values()
+        if isinstance(b, dict) and isinstance(b.get("manifest"), dict)
+    } - {AUTHZ_BUNDLE_REVISION}
+    return revisions.pop() if len(revisions) == 1 else None
+
+
+def log_tail(path: Path | None, limit: int = 600) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path else ""
+    except OSError:
+        text = ""
+    return text.strip()[-limit:] or "(no output)"
+
+
+class OpaProcess:
+    """One running `opa run --server` child, known to be the router's own (see the module docstring)."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, token: str | None, channel: Channel, revision: str) -> None:
+        self.proc, self.url, self.token, self.channel, self.revision = proc, url, token, channel, revision
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        self.channel.close()
+        kill_process_group(self.proc)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        opa: Path,
+        bundle: Path,
+        revision: str,
+        folder: Path,
+        log_path: Path,
+        auth: bool = True,
+        extra_args: Iterable[str] = (),
+        transport: str = "unix",
+        startup_timeout_s: float = 20.0,
+        probe_timeout_s: float = 2.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> "OpaProcess":
+        """Start OPA serving BUNDLE (already verified to have REVISION); raise EngineStartError when it
+        does not become ready, is not provably the child, or reports another revision."""
+        if transport not in ("unix", "tcp"):
+            raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
+        if transport == "tcp" and not sys.platform.startswith("linux"):
+            raise EngineStartError("transport 'tcp' needs /proc to check who owns the port (Linux only); use the unix socket")
+        if transport == "unix":
+            sock_path = folder / SOCKET_NAME
+            try:
+                sock_path.unlink()
+            except FileNotFoundError:
+                pass
+            port, url = None, f"unix://{sock_path}"
+            addr_args = ["--addr", url, "--unix-socket-perm", "600"]
+        else:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            addr_args = ["--addr", f"127.0.0.1:{port}"]
+        cmd = [
+            str(opa), "run", "--server", *addr_args,
+            "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "1",
+            *extra_args,
+        ]
+        token = None
+        bundles = [str(bundle)]
+        if auth:
+            token = secrets.token_urlsafe(32)
+            cmd += ["--authentication=token", "--authorization=basic"]
+            bundles.append(str(_write_authz_bundle(folder, token)))
+        cmd += ["--bundle", *bundles]
+        with open(log_path, "ab") as log:
+            proc = _LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+        channel = Channel(url, token=token, max_response_bytes=max_response_bytes)
+        deadline = time.monotonic() + startup_timeout_s
+        try:
+            while True:
+                if proc.poll() is not None:
+                    raise EngineStartError(f"OPA exited with status {proc.returncode}: {log_tail(log_path)}")
+                if _listener_ready(proc, folder, port):
+                    try:
+                        channel.request("GET", "/health?bundles", None, 0.5)
+                        break
+                    except ChannelError:
+                        pass
+                if time.monotonic() > deadline:
+                    raise EngineStartError(f"OPA did not become ready within {startup_timeout_s:.0f} s: {log_tail(log_path)}")
+                time.sleep(0.01)
+            try:
+                served = served_revision(channel, probe_timeout_s)
+            except ChannelError as exc:
+                raise EngineStartError(f"cannot read the revision OPA serves: {exc}") from None
+            if served != revision:
+                raise EngineStartError(f"{REVISION_MISMATCH}: OPA reports policy revision {served or '(none)'}, expected {revision}")
+        except BaseException:
+            channel.close()
+            kill_process_group(proc)
+            raise
+        return cls(proc, url, token, channel, revision)
+
+
+def _listener_ready(proc: subprocess.Popen, folder: Path, port: int | None) -> bool:
+    """Whether the child's own listener exists: for a unix socket, the socket file in the private
+    folder (owned by this user); for TCP, a listener on the port held by the child (per /proc)."""
+    if port is None:
+        try:
+            info = os.lstat(folder / SOCKET_NAME)
+        except OSError:
+            return False
+        return stat.S_ISSOCK(info.st_mode) and info.st_uid == os.getuid()
+    return listener_belongs_to(proc.pid, port)

@@ -1,0 +1,21 @@
+"""RouteDecisionReceipts: a hash-chained JSON-lines log with a signed head.
+
+- `build`: the receipt for a decision (request summary, evaluation time, lane decision) and its digest.
+- `log`: the append-only log (locking with a deadline, rotation and deletion detection, file-system
+  hardening, torn-tail repair, keyed prompt digests).
+- `checkpoint`: the Ed25519 receipt-signing key and the signed head written beside the log.
+- `verify`: checks a log in bounded memory — canonical lines, the chain, the signed head, an exported
+  head (`expect_head`) and a minimum count.
+"""
+
+from router.receipts.build import LOG_NAME, PREMIUM_LANES, RECEIPT_ID_PREFIX, build_receipt, canonical, receipt_digest, request_summary
+from router.receipts.checkpoint import CheckpointError, generate_key, head_path, load_private_key, load_public_key, read_head
+from router.receipts.log import ReceiptLog, ReceiptLogError, default_key_path
+from router.receipts.verify import MAX_LINE, UnreadableLog, VerifyReport, strict_loads, verify
+
+__all__ = [
+    "LOG_NAME", "PREMIUM_LANES", "RECEIPT_ID_PREFIX", "build_receipt", "canonical", "receipt_digest", "request_summary",
+    "CheckpointError", "generate_key", "head_path", "load_private_key", "load_public_key", "read_head",
+    "ReceiptLog", "ReceiptLogError", "default_key_path",
+    "MAX_LINE", "UnreadableLog", "VerifyReport", "strict_loads", "verify",
+]

@@ -1,0 +1,202 @@
+"""Building a RouteDecisionReceipt from a decision, and its digest.
+
+`receiptDigest` = sha256: + hex of the canonical JSON (sorted keys, compact, UTF-8) of the receipt
+without `receiptDigest`; the chain fields are added by the log (router.receipts.log).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from router.decision import AGENT_KIND, PERSONAL_KIND
+
+LOG_NAME = "receipts.jsonl"
+RECEIPT_ID_PREFIX = "urn:socioprophet:model-route-receipt:"
+PREMIUM_LANES = frozenset({"high-end", "pro"})
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def receipt_digest(receipt: dict) -> str:
+    body = {k: v for k, v in receipt.items() if k != "receiptDigest"}
+    return "sha256:" + hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+# -- building a receipt from a decision -------------------------------------------------------
+
+
+def _lane_outcome(status: str, lane: str | None, escalation: dict | None) -> str:
+    if status == "selected":
+        valid = isinstance(escalation, dict) and escalation.get("valid")
+        return "escalated" if lane in PREMIUM_LANES and valid else "lane_selected"
+    return {"downgraded": "downgraded", "deferred": "deferred"}.get(status, "denied")
+
+
+# The request fields a receipt records (never the prompt: only its digest, in promptDigest).
+REQUEST_FIELDS = (
+    "requestId", "executionSurface", "taskClass", "stage", "riskClass", "dataClass", "requestedLane",
+    "standardLaneFailures", "deterministicVerificationAvailable", "egressApprovalRef",
+)
+SUBJECT_FIELDS = ("userRef", "workspaceRef", "tenantRef", "deviceRef")
+ESCALATION_FIELDS = ("reason", "receiptRef")
+PERSONAL_FIELDS = ("bindingRef", "routeId", "consentRef", "ledgerApprovalRef")
+
+
+def _pick(value: Any, fields: tuple[str, ...]) -> dict | None:
+    if not isinstance(value, dict):
+        return None
+    return {k: value[k] for k in fields if k in value and (value[k] is None or isinstance(value[k], (str, int, float, bool)))}
+
+
+def request_summary(bundle: Any) -> dict | None:
+    """The prompt-free summary of the request an auditor needs to read a decision without its input:
+    task class, stage, risk and data class, requested lane, escalation reason and refs, the personal
+    binding and route, the subject refs. Free text (the prompt, a human justification) is left out."""
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    if not isinstance(request, dict):
+        return None
+    out = _pick(request, REQUEST_FIELDS) or {}
+    for key, fields in (("subject", SUBJECT_FIELDS), ("escalation", ESCALATION_FIELDS), ("personal", PERSONAL_FIELDS)):
+        picked = _pick(request.get(key), fields)
+        out[key] = picked if picked else None
+    return out
+
+
+def evaluation_record(bundle: Any, fallback: dict | None, issued_at: str) -> dict:
+    """The evaluation time the decision was made at: input.evaluation when the OPA input carries one,
+    else the router's own clock (FALLBACK, or ISSUED_AT)."""
+    given = bundle.get("evaluation") if isinstance(bundle, dict) else None
+    if isinstance(given, dict) and isinstance(given.get("time"), str):
+        out = {"time": given["time"], "source": "input"}
+        if isinstance(given.get("timeNs"), int) and not isinstance(given.get("timeNs"), bool):
+            out["timeNs"] = given["timeNs"]
+        return out
+    fallback = fallback or {}
+    out = {"time": fallback.get("time") or issued_at, "source": "router"}
+    if isinstance(fallback.get("timeNs"), int):
+        out["timeNs"] = fallback["timeNs"]
+    return out
+
+
+def build_receipt(
+    document: dict,
+    *,
+    input_digest: str,
+    prompt_digest: str | None,
+    issued_at: str,
+    bundle: dict | None = None,
+    evaluation: dict | None = None,
+) -> dict:
+    """The receipt body (without the chain fields) for a decision document.
+
+    BUNDLE is the prompt-stripped input the decision was made from (its request summary and
+    input.evaluation are recorded); EVALUATION is the router's own clock reading, recorded when the
+    input carries no evaluation time. New evidence fields are added as keyword arguments."""
+    kind = document["kind"]
+    selected = document.get("selected") or {}
+    evidence = document.get("evidence") or {}
+    head = {
+        "schemaVersion": "v0.1",
+        "kind": "RouteDecisionReceipt",
+        "receiptId": RECEIPT_ID_PREFIX + secrets.token_hex(12),
+        "decisionId": document["decisionId"],
+        "decisionKind": kind,
+        "issuedAt": issued_at,
+        # the time the policy evaluated at: the decision's own echo of input.evaluation when it has one
+        "evaluation": evaluation_record(
+            {"evaluation": document["evaluation"]} if isinstance(document.get("evaluation"), dict) else bundle,
+            evaluation, issued_at,
+        ),
+        "request": request_summary(bundle if bundle is not None else {"request": document.get("input")}),
+        # governance evidence: the approvals the decision relied on (digests and verdicts, never a token)
+        "approvals": list(document.get("approvals") or []),
+    }
+    echo = document.get("input") or {}
+    for ref in ("runRef", "guardrailRef"):  # the agentplane run and the guardrail decision, when given
+        if echo.get(ref):
+            head[ref] = echo[ref]
+    if kind == PERSONAL_KIND:
+        gov = document.get("governanceRefs") or {}
+        ledger = gov.get("ledgerRef")
+        return {
+            **head,
+            "policyRef": document.get("bindingRef"),
+            "policyRevision": document["policyRevision"],
+            "inputDigest": input_digest,
+            "promptDigest": prompt_digest,
+            "selected": {
+                "target": selected.get("target"),
+                "profileRef": selected.get("profileRef"),
+                "status": selected.get("status"),
+                "reason": selected.get("reason"),
+                "reasons": list(selected.get("reasons") or [selected.get("reason")]),
+                "costClass": None,
+                "estimatedCost": None,
+            },
+            "escalation": None,
+            "budgetDecision": None,
+            "resourceSnapshot": document.get("runtimeHealth"),
+            "quotaSnapshot": None,
+            "candidateSet": list(document.get("targets") or []),
+            "contextPolicy": None,
+            "toolPolicy": None,
+            "governanceRefs": {
+                "ledgerRefs": [ledger] if ledger else [],
+                "consentContractRef": gov.get("consentContractRef"),
+                "artifactRef": gov.get("artifactRef"),
+                "consentRef": gov.get("consentRef"),
+                "ledgerApprovalRef": gov.get("ledgerApprovalRef"),
+            },
+            "laneDecision": None,
+        }
+    assert kind == AGENT_KIND, kind
+    escalation = document.get("escalation")
+    de_escalation = document.get("deEscalation") or {}
+    request_echo = document.get("input") or {}
+    lane = selected.get("lane")
+    after_stage = de_escalation.get("afterStage") if de_escalation.get("required") else None
+    if lane in PREMIUM_LANES and after_stage is None:
+        after_stage = de_escalation.get("afterStage") or request_echo.get("stage")
+    return {
+        **head,
+        "policyRef": document.get("policyRef"),
+        "policyRevision": document["policyRevision"],
+        "inputDigest": input_digest,
+        "promptDigest": prompt_digest,
+        "selected": {
+            "lane": lane,
+            "status": selected.get("status"),
+            "reason": selected.get("reason"),
+            "reasons": list(selected.get("reasons") or [selected.get("reason")]),
+            "costClass": selected.get("costClass"),
+            "estimatedCost": selected.get("estimatedCost"),
+        },
+        "escalation": (
+            {"reason": escalation.get("reason"), "receiptRef": escalation.get("receiptRef")}
+            if isinstance(escalation, dict) and (escalation.get("reason") or escalation.get("receiptRef"))
+            else None
+        ),
+        "budgetDecision": document.get("budget"),
+        "resourceSnapshot": document.get("resources"),
+        "quotaSnapshot": document.get("quota"),
+        "candidateSet": list(document.get("candidateSet") or []),
+        "contextPolicy": evidence.get("contextPolicy"),
+        "toolPolicy": evidence.get("toolPolicy"),
+        "governanceRefs": {"ledgerRefs": list(dict.fromkeys(evidence.get("ledgerRefs") or []))},
+        "laneDecision": {
+            "requested_lane": request_echo.get("requestedLane"),
+            "selected_lane": lane,
+            "lane_decision_outcome": _lane_outcome(selected.get("status"), lane, escalation),
+            "cost_class": selected.get("costClass"),
+            "prompt_evidence_policy": "hash_only",
+            "policy_decision_ref": document["decisionId"],
+            "model_router_policy_ref": document.get("policyRef"),
+            "escalation_receipt_ref": escalation.get("receiptRef") if isinstance(escalation, dict) else None,
+            "de_escalation_required_after_stage": after_stage,
+        },
+    }

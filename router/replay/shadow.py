@@ -53,8 +53,7 @@ class ShadowLog:
         self.fsync = fsync
 
     def append(self, records: list[dict]) -> None:
-        if not records:
-            return
+        """Append RECORDS (none: only create the log, so that an empty log means no disagreements)."""
         make_private_dirs(self.path.parent)
         data = "".join(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records).encode("utf-8")
         try:
@@ -83,6 +82,7 @@ class ShadowEvaluator:
         if log is None:
             raise ValueError("shadow_policy: the shadow log is written beside the receipt log, and receipts are off; name one with shadow_log")
         self.log = ShadowLog(Path(log), fsync)
+        self.log.append([])
         self._tmp = Path(tempfile.mkdtemp(prefix="model-router-shadow-"))
         try:
             self.source = build(policy, self._tmp, "shadow")

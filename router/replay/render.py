@@ -3,7 +3,7 @@
 The HTML report is a single file with its styles, script and data inline and a Content-Security-Policy
 that forbids every network request; the data is embedded as JSON and put on the page with textContent
 only (nothing from a receipt is ever parsed as HTML). It shows the summary, the cost per budget window,
-filters (change class, more permissive, text) and, per changed decision, the decision before and after.
+filters (change class, more permissive, text; `#q=TEXT` in the address pre-fills the text filter) and, per changed decision, the decision before and after.
 """
 
 from __future__ import annotations
@@ -145,6 +145,8 @@ _JS = r"""
     rows.forEach(function(r){ var ok = r.e.classes.some(function(k){return on.indexOf(k)>=0;}) && (!perm || r.e.morePermissive) && (!q || r.text.indexOf(q)>=0); r.tr.style.display = ok?'':'none'; if(ok) shown++; });
     document.getElementById('shown').textContent = shown+' of '+rows.length+' shown';
   }
+  var m = /^#q=(.*)$/.exec(location.hash || '');
+  if (m) { document.getElementById('search').value = decodeURIComponent(m[1]); }
   document.querySelectorAll('input').forEach(function(i){ i.addEventListener('input', apply); i.addEventListener('change', apply); });
   apply();
   var sk = document.getElementById('skipped');

@@ -220,7 +220,7 @@ def _decide(router, preps: list, evaluations: list[dict]) -> list[dict]:
     start_error = getattr(router.engine, "start_error", None)
     if start_error:
         raise ReplayError(f"the managed OPA for the policy did not start: {start_error}")
-    return [compare.from_document(d.to_dict()) | {"fault": d.fault} for d in router.decide_many(preps, evaluations=evaluations)]
+    return [compare.from_document(d._doc) | {"fault": d.fault} for d in router.decide_many(preps, evaluations=evaluations)]
 
 
 def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = None, *, timeout_ms: float | None = None,

@@ -225,3 +225,25 @@ def test_text_and_html_formats(recorded, no_architecture_reason, tmp_path):
     assert code == 0 and text.startswith("<!DOCTYPE html>")
     assert "default-src 'none'" in text and "http://" not in text and "https://" not in text.replace("https://schemas", "")
     assert "<script src" not in text and "<link" not in text
+
+
+def test_an_input_store_that_cannot_be_written_fails_closed(tmp_path):
+    from router.api import Router
+
+    folder = tmp_path / "r"
+    folder.mkdir(mode=0o700)
+    (folder / "inputs").write_text("not a folder", encoding="utf-8")  # the store cannot be created
+    with Router(receipts_dir=folder, fsync=False) as router:
+        decision = router.decide(paths.EXAMPLES / "bundles" / "agent-log-triage-local.json")
+    assert decision.status == "denied" and decision.reason == "evidence-unavailable"
+    assert not (folder / LOG_NAME).exists() or (folder / LOG_NAME).read_text(encoding="utf-8") == ""
+
+
+def test_receipts_without_stored_inputs_when_storage_is_off(tmp_path):
+    from router.api import Router
+
+    with Router(receipts_dir=tmp_path / "r", fsync=False, store_inputs=False) as router:
+        router.decide(paths.EXAMPLES / "bundles" / "agent-log-triage-local.json")
+    assert not store_folder(tmp_path / "r" / LOG_NAME).exists()
+    code, out = _cli(tmp_path / "r", "--policy", paths.POLICIES)
+    assert code == 2 and "no stored inputs" in out

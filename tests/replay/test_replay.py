@@ -247,3 +247,20 @@ def test_receipts_without_stored_inputs_when_storage_is_off(tmp_path):
     assert not store_folder(tmp_path / "r" / LOG_NAME).exists()
     code, out = _cli(tmp_path / "r", "--policy", paths.POLICIES)
     assert code == 2 and "no stored inputs" in out
+
+
+def test_a_higher_lane_under_the_candidate_is_more_permissive(recorded, lower_ceiling):
+    folder, decisions = recorded
+    # baseline: the lowered ceiling (premium requests downgraded or refused); candidate: the project policy
+    report = replay(folder, paths.POLICIES, baseline=lower_ceiling)
+    names = _by_digest(decisions)
+    kinds = {names[e.input_digest]: e.more_permissive for e in report.changed}
+    higher = {n for n, why in kinds.items() if why == "higher-lane"}
+    assert higher, kinds
+    for e in report.changed:
+        if e.more_permissive == "higher-lane":
+            assert e.before["status"] in ("selected", "downgraded") and e.after["status"] in ("selected", "downgraded")
+            assert (e.before["route"], e.after["route"]) == ("standard", "high-end")
+        elif e.more_permissive == "permits":
+            assert e.before["route"] is None and e.after["route"] is not None
+    assert report.apply_gate(None, ("more-permissive",)) == 3

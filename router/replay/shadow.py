@@ -3,8 +3,8 @@
 `Router(shadow_policy=DIR|BUNDLE)` starts a second managed OPA serving the candidate policy (built like
 replay's, router.replay.policy). After the router has decided (and recorded) a request, the same OPA
 input — the prompt-stripped bundle and the same evaluation time — is queued for the shadow OPA and
-evaluated by one background thread, off the caller's latency path: the caller pays for summarising the
-decision and a queue put. When the shadow decision differs (router.replay.compare change classes) one
+evaluated by one background thread, off the caller's latency path (what queued up meanwhile goes to
+the shadow OPA as one batch): the caller pays for summarising the decision and a queue put. When the shadow decision differs (router.replay.compare change classes) one
 line is appended to the shadow log (`shadow.jsonl` beside the receipt log unless `shadow_log` names
 another file; folder 0700, file 0600): both decisions' summaries, the change classes, the request
 summary (never prompt text), the input digest and the evaluation time.
@@ -36,6 +36,7 @@ from router.replay.policy import build
 
 SHADOW_LOG = "shadow.jsonl"
 SHADOW_QUEUE = 4096
+SHADOW_BATCH = 256  # queued decisions evaluated together
 KIND = "ShadowDisagreement"
 
 
@@ -122,16 +123,26 @@ class ShadowEvaluator:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            items = [self._queue.get()]
+            # what queued up meanwhile is evaluated in the same batch (one OPA round trip)
+            while items[-1] is not None and len(items) < SHADOW_BATCH:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = items[-1] is None
+            batch = [one for item in items if item is not None for one in item]
             try:
-                if item is None:
-                    return
-                self._evaluate(item)
+                if batch:
+                    self._evaluate(batch)
             except Exception as exc:
-                self.errors += len(item or [])
+                self.errors += len(batch)
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
-                self._queue.task_done()
+                for _ in items:
+                    self._queue.task_done()
+            if stop:
+                return
 
     def _evaluate(self, item: list) -> None:
         if self._rank is None:

@@ -1,6 +1,7 @@
 """The benchmark sections, the table and the JSON record. Run with `python -m bench` (`make bench`).
 
-Sections (each bounded in time so the whole run stays under five minutes on a 2-core machine):
+Sections (each bounded in time so the whole run stays under five minutes on a 2-core machine, plus
+about 80-160 s for `replay`, which must replay all 10,000 decisions):
 
   opa-bench     `opa bench` of data.model_router.decision per representative bundle (ns/op, allocs/op)
   opa-eval      the server's own evaluation timer (timer_rego_query_eval_ns) for EVERY example bundle

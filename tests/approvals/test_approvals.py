@@ -66,7 +66,7 @@ def test_the_decision_and_receipt_record_the_fixed_evaluation_time(router):
     d = router.decide(BUNDLES / "agent-architecture-escalated.json")
     stamp = approvals.parse_evaluation_time(approvals.FIXTURE_EVALUATION_TIME)
     assert d.get("evaluation") == stamp
-    assert d.receipt["evaluation"] == stamp
+    assert d.receipt["evaluation"] == {**stamp, "source": "input"}  # the receipt also says where the time came from
 
 
 def test_without_a_fixed_time_the_router_stamps_its_own_clock(monkeypatch, tmp_path):

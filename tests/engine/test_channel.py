@@ -14,7 +14,7 @@ import time
 import pytest
 from fake_opa import FakeOpa, http_response, json_answer
 
-from router import Router
+from router import Router, approvals
 from router import bundle as bundle_mod
 from router import engine as eng
 from router import opa_process
@@ -32,7 +32,9 @@ def real_answers(project_bundle):
     with eng.ManagedEngine(timeout_s=10.0, auth=False) as engine:
         out = {}
         for name, path in (("agent", EXAMPLE), ("personal", PERSONAL)):
-            body = eng.Channel(engine.url).post_json(eng.rule_path("model_router", "decision"), {"input": load(path).bundle}, 10.0)
+            # the router stamps every query with the evaluation time (the examples' approvals are valid at it)
+            stamped = {**load(path).bundle, "evaluation": approvals.fixed_evaluation() or approvals.parse_evaluation_time(approvals.FIXTURE_EVALUATION_TIME)}
+            body = eng.Channel(engine.url).post_json(eng.rule_path("model_router", "decision"), {"input": stamped}, 10.0)
             out[name] = body
         return out
 

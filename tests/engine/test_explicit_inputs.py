@@ -43,6 +43,7 @@ def test_the_cli_names_the_ignored_config_file_on_stderr(tmp_path):
     (tmp_path / "model-router.yaml").write_text("receipts: false\nopa_url: http://127.0.0.1:1\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
     env["MODEL_ROUTER_RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    env["MODEL_ROUTER_EVALUATION_TIME"] = os.environ["MODEL_ROUTER_EVALUATION_TIME"]  # the examples' approvals are valid then
     out = subprocess.run([sys.executable, "-m", "router.cli", "decide", str(EXAMPLE), "--format", "table"],
                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -22,12 +22,20 @@ PACKAGE_COVERAGE ?= 90
 REGAL_CATALOGUE := build/regal/catalogue.rego
 PYTEST_ARGS ?=
 
-.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
+.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean browser replay-demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed guardrail-fabric opa ## make .venv, install the package (editable, with dev extras) and build the pinned OPA
+setup: $(VENV)/.installed guardrail-fabric opa browser ## make .venv, install the package (editable, with dev extras) and build the pinned OPA
+
+browser: ## Debian's chromium for the HTML report's browser test, when apt-get is usable (BROWSER=0 skips)
+	@if [ "$${BROWSER:-1}" = "0" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	  echo "installing chromium (apt-get) for the HTML report's browser test"; \
+	  mkdir -p .tools; DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium > .tools/chromium-install.log 2>&1 \
+	    || echo "browser: chromium could not be installed (see .tools/chromium-install.log); the browser test will be skipped"; \
+	else echo "browser: chromium is not installed and apt-get is not usable here; the HTML report's browser test will be skipped"; fi
 
 guardrail-fabric: $(VENV)/.installed ## install guardrail-fabric's package (non-editable) from ../shared/third-party when that folder exists
 	@if [ -d "$(GUARDRAIL_FABRIC)" ]; then \
@@ -88,6 +96,9 @@ lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and 
 
 fmt: opa ## rewrite .rego files with opa fmt
 	$(OPA) fmt --write $(REGO_DIR)
+
+replay-demo: setup data ## record the example decisions, lower one budget ceiling in a copy of the policies, replay, print the impact
+	@$(PY) -m router.replay.demo
 
 demo: setup data ## decide every example bundle with the embedded local OPA and print the table
 	@$(VENV)/bin/model-router demo

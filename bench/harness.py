@@ -1,6 +1,7 @@
 """The benchmark sections, the table and the JSON record. Run with `python -m bench` (`make bench`).
 
-Sections (each bounded in time so the whole run stays under five minutes on a 2-core machine):
+Sections (each bounded in time so the whole run stays under five minutes on a 2-core machine, plus
+about 80-160 s for `replay`, which must replay all 10,000 decisions):
 
   opa-bench     `opa bench` of data.model_router.decision per representative bundle (ns/op, allocs/op)
   opa-eval      the server's own evaluation timer (timer_rego_query_eval_ns) for EVERY example bundle
@@ -11,6 +12,7 @@ Sections (each bounded in time so the whole run stays under five minutes on a 2-
   cold-cli      `model-router decide` as a whole process
   scale         decision p50 as policy data grows (bindings, task classes) and as the bundle grows
   memory        managed OPA resident memory; Python RSS before and after many decisions
+  replay        `model-router replay` of 10,000 recorded decisions under the unchanged policy (bench/replay.py)
 
 Options: `python -m bench --quick` (fewer iterations), `--only SECTION[,SECTION]`, `--out FILE`.
 """
@@ -584,6 +586,7 @@ SECTIONS = {
     "cold-cli": section_cold_cli,
     "scale": section_scale,
     "memory": section_memory,
+    "replay": lambda ctx: __import__("bench.replay", fromlist=["section_replay"]).section_replay(ctx),
 }
 
 
@@ -712,6 +715,12 @@ def render(results: dict) -> str:
         if warm:
             growth = (mm["python_rss_kib_after"] - warm) / 1024
             checks.append((f"no Python memory growth over {mm['decisions']} decisions (after warm-up)", f"{growth:+.1f} MiB", growth <= 5.0))
+    if "replay" in s:
+        from bench.replay import render_lines
+
+        more, replay_checks = render_lines(s["replay"])
+        lines += more
+        checks += replay_checks
     lines += ["", "Targets (ratios from this run)"]
     for label, value, ok in checks:
         lines.append(f"   [{verdict(ok):>4}] {label:<62} {value}")
@@ -743,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory_decisions": 10_000 if args.quick else 100_000,
         "memory_budget_s": 15 if args.quick else 45,
         "memory_chunk": 250,
+        "replay_decisions": 2_000 if args.quick else 10_000,
         "total_budget_s": 240,
         "t0": time.monotonic(),
     }

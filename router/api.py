@@ -40,7 +40,7 @@ from router.decision import (
     with_identity,
 )
 from router.guardrail import describe_reason, remediation_for
-from router.receipts import ReceiptLog, ReceiptLogError, build_receipt
+from router.receipts import InputStore, InputStoreError, ReceiptLog, ReceiptLogError, build_receipt
 
 UNKNOWN_REVISION = "unknown"
 
@@ -155,6 +155,9 @@ class Router:
         agentplane: bool = False,
         agentplane_receipts: bool = False,
         evaluation_time: str | None = None,
+        store_inputs: bool = True,
+        shadow_policy: str | Path | None = None,
+        shadow_log: str | Path | None = None,
     ) -> None:
         self.settings = settings or load_settings(
             config_file,
@@ -191,6 +194,8 @@ class Router:
         self.agentplane_log = (
             agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts else None
         )
+        # STORE_INPUTS: keep each decision's prompt-stripped input beside the log, by inputDigest (replay)
+        self.input_store = InputStore.beside(log_path, fsync=s.fsync) if log_path and store_inputs else None
         self.validate_results = validate_results
         # A fixed evaluation time (tests, replay): the argument, else MODEL_ROUTER_EVALUATION_TIME;
         # otherwise every query is stamped with the router's own clock.
@@ -199,9 +204,23 @@ class Router:
         )
         self._catalogue = _Catalogue(self.engine)
         self._guardrail_context = _LazyGuardrailContext(self._catalogue)
+        # SHADOW_POLICY (a policies/ folder or a bundle archive): every decision is also evaluated under
+        # it by a second managed OPA, off the caller's path; disagreements go to the shadow log
+        self.shadow = None
+        if shadow_policy is not None:
+            from router.replay.shadow import ShadowEvaluator
+
+            try:
+                self.shadow = ShadowEvaluator(shadow_policy, log=shadow_log or (log_path.parent / "shadow.jsonl" if log_path else None),
+                                              timeout_s=s.timeout_s, fsync=s.fsync)
+            except BaseException:
+                self.engine.close()
+                raise
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
+        if self.shadow is not None:
+            self.shadow.close()
         self.engine.close()
         if self.receipt_log is not None:
             self.receipt_log.close()
@@ -266,7 +285,9 @@ class Router:
             guardrail_context=self._guardrail_context,
         )
 
-    def _record(self, decisions: list[Decision], preps: list[PreparedBundle]) -> list[Decision]:
+    def _record(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
+        if self.shadow is not None:
+            self.shadow.submit(decisions, preps, stamps)
         if self.receipt_log is None:
             return decisions
         issued = utc_now()
@@ -277,8 +298,11 @@ class Router:
                               bundle=prep.bundle, evaluation=clock)
                 for d, prep in zip(decisions, preps)
             ]
+            if self.input_store is not None:  # the input first: a receipt always finds its input
+                for prep in preps:
+                    self.input_store.put(prep.input_digest, prep.canonical)
             receipts = self.receipt_log.append_many(bodies)
-        except (ReceiptLogError, OSError, KeyError, TypeError, ValueError) as exc:
+        except (ReceiptLogError, InputStoreError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"
             failed = []
             for d, prep in zip(decisions, preps):
@@ -311,8 +335,8 @@ class Router:
             decision.agentplane = projection
         return decision
 
-    def _finish(self, decisions: list[Decision], preps: list[PreparedBundle]) -> list[Decision]:
-        decisions = self._record(decisions, preps)
+    def _finish(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
+        decisions = self._record(decisions, preps, stamps)
         if self.agentplane_log is not None:
             agentplane_mod.write_beside(self.agentplane_log, decisions)
         return decisions
@@ -325,20 +349,24 @@ class Router:
         AGENTPLANE (default: the router's setting) evaluates the agentplane projection in the same query.
         EVALUATION (replay only) re-uses a recorded {"time", "timeNs"} instead of the router's clock."""
         prep = self.prepare(bundle, source)
-        stamped = self._stamped(prep, evaluation or self.evaluation())
+        stamp = evaluation or self.evaluation()
+        stamped = self._stamped(prep, stamp)
         if self.agentplane if agentplane is None else agentplane:
             decision = self._projected(prep, self.engine.query(stamped, agentplane_mod.PACKAGE, agentplane_mod.RULE))
-            return self._finish([decision], [prep])[0]
+            return self._finish([decision], [prep], [stamp])[0]
         answer = self.engine.decide(stamped)
-        return self._record([self._build(prep, answer)], [prep])[0]
+        return self._record([self._build(prep, answer)], [prep], [stamp])[0]
 
-    def decide_many(self, bundles: Iterable[Any], *, agentplane: bool | None = None) -> list[Decision]:
+    def decide_many(
+        self, bundles: Iterable[Any], *, agentplane: bool | None = None, evaluations: list[dict] | None = None
+    ) -> list[Decision]:
         """Decide many bundles with data.model_router.batch.decisions: one OPA round trip for up to
         BATCH_CHUNK bundles; a larger batch is split into sub-batches evaluated concurrently.
 
         Every bundle is validated first; if any is unusable, InvalidBundle lists all violations
         (each naming the bundle's file or its index) and OPA is not asked. AGENTPLANE as for decide
-        (data.model_router.agentplane.results then answers each sub-batch).
+        (data.model_router.agentplane.results then answers each sub-batch). EVALUATIONS (replay only):
+        one recorded {"time", "timeNs"} per bundle instead of one router clock reading for the batch.
         """
         preps: list[PreparedBundle] = []
         violations: list[Violation] = []
@@ -351,8 +379,10 @@ class Router:
             raise InvalidBundle(violations)
         if not preps:
             return []
-        stamp = self.evaluation()  # one evaluation time for the whole batch
-        inputs = [self._stamped(p, stamp) for p in preps]
+        if evaluations is not None and len(evaluations) != len(preps):
+            raise ValueError(f"evaluations: expected one evaluation time per bundle ({len(preps)}), found {len(evaluations)}")
+        stamps = list(evaluations) if evaluations is not None else [self.evaluation()] * len(preps)  # one time per batch
+        inputs = [self._stamped(p, stamp) for p, stamp in zip(preps, stamps)]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         project = self.agentplane if agentplane is None else agentplane
@@ -379,7 +409,7 @@ class Router:
             else:
                 one = engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
             decisions.append(self._projected(prep, one) if project else self._build(prep, one))
-        return self._finish(decisions, preps) if project else self._record(decisions, preps)
+        return self._finish(decisions, preps, stamps) if project else self._record(decisions, preps, stamps)
 
     # -- explanations ------------------------------------------------------------------------
     def explain(self, bundle: Any, *, source: str | None = None) -> Explanation:

@@ -6,6 +6,7 @@ Exit codes (decide, explain, demo):
     2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
     1  internal error
 `receipts verify`/`head`: 0 chain and signed head intact, 3 broken (or a head/count expectation unmet), 2 log unreadable.
+`replay`/`shadow report`: 0 report made (gate passed), 3 the gate failed, 2 unusable log, store or policy.
 `hook`: guardrail-fabric's hook exit code (0, with the blocking answer in the printed response);
 2 when guardrail-fabric is not installed or the settings are unusable.
 """
@@ -317,6 +318,16 @@ def _register_approvals() -> None:
 
 
 _register_approvals()
+
+
+def _register_replay() -> None:
+    from router.replay.cli import replay_command, shadow_group
+
+    main.add_command(replay_command, "replay")
+    main.add_command(shadow_group, "shadow")
+
+
+_register_replay()
 
 
 @main.group()

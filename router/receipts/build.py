@@ -116,6 +116,9 @@ def build_receipt(
         # governance evidence: the approvals the decision relied on (digests and verdicts, never a token)
         "approvals": list(document.get("approvals") or []),
     }
+    model = document.get("model")
+    if isinstance(model, dict):  # the concrete model chosen (replay compares it)
+        head["model"] = {"modelRef": model.get("modelRef"), "status": model.get("status")}
     echo = document.get("input") or {}
     for ref in ("runRef", "guardrailRef"):  # the agentplane run and the guardrail decision, when given
         if echo.get(ref):

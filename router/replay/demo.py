@@ -55,6 +55,7 @@ def main() -> int:
         print(f"recorded {recorded} decisions of the example bundles (evaluation time {FIXTURE_EVALUATION_TIME})")
         shutil.copytree(paths.POLICIES, base / "candidate" / "policies")
         shutil.copytree(paths.EXAMPLES, base / "candidate" / "examples")
+        shutil.copytree(paths.SCHEMAS, base / "candidate" / "schemas")
         old = lower_task_ceiling(base / "candidate")
         print(f"candidate policy: {OPTIMIZER} budgetPolicy.windows[task].maxSpend {old} -> {NEW_TASK_CEILING}")
         print(f"$ model-router replay <receipts> --policy <candidate>/policies --fail-on more-permissive\n")

@@ -37,9 +37,10 @@ def recorded(tmp_path_factory):
 
 
 def candidate_tree(base: Path, change) -> Path:
-    """A copy of policies/ and examples/ under BASE, CHANGE(tree) applied; returns BASE/policies."""
+    """A copy of policies/, examples/ and schemas/ under BASE, CHANGE(tree) applied; returns BASE/policies."""
     shutil.copytree(paths.POLICIES, base / "policies")
     shutil.copytree(paths.EXAMPLES, base / "examples")
+    shutil.copytree(paths.SCHEMAS, base / "schemas")  # the schemas the policy data files declare
     change(base)
     return base / "policies"
 
@@ -54,8 +55,15 @@ POLICY_DOC = "examples/agent-execution-model-routing-policy.default.json"
 OPTIMIZER_DOC = "examples/agent-execution-budget-resource-optimizer.default.json"
 
 
-def remove_architecture_reason(base: Path) -> None:
-    edit_json(base / POLICY_DOC, lambda d: d["escalationPolicy"]["allowedReasons"].remove("architecture-decision"))
+def close_high_end_share(base: Path) -> None:
+    """No high-end share left in the task window (a valid policy: the contract caps the share at 0.25;
+    removing an escalation reason is not, since a routing policy must allow all ten)."""
+    def edit(doc):
+        for window in doc["budgetPolicy"]["windows"]:
+            if window["window"] == "task":
+                window["highEndMaxShare"] = 0.0
+
+    edit_json(base / OPTIMIZER_DOC, edit)
 
 
 def lower_task_ceiling(base: Path) -> None:
@@ -68,8 +76,8 @@ def lower_task_ceiling(base: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def no_architecture_reason(tmp_path_factory) -> Path:
-    return candidate_tree(tmp_path_factory.mktemp("no-arch"), remove_architecture_reason)
+def no_high_end_share(tmp_path_factory) -> Path:
+    return candidate_tree(tmp_path_factory.mktemp("no-high-end-share"), close_high_end_share)
 
 
 @pytest.fixture(scope="session")

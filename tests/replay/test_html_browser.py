@@ -50,9 +50,9 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def report_file(recorded, no_architecture_reason, tmp_path_factory):
+def report_file(recorded, no_high_end_share, tmp_path_factory):
     folder, _ = recorded
-    report = replay(folder, no_architecture_reason)
+    report = replay(folder, no_high_end_share)
     report.apply_gate("1", ("more-permissive",))
     out = tmp_path_factory.mktemp("html") / "impact.html"
     out.write_text(render.html(report), encoding="utf-8")

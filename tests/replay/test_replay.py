@@ -82,21 +82,19 @@ def test_unchanged_bundle_archive_and_baseline_report_zero_changes(recorded):
     assert report.compared == report.total and not report.changed
 
 
-def test_removed_escalation_reason_changes_exactly_the_right_decisions(recorded, no_architecture_reason, tmp_path):
+def test_closed_high_end_share_changes_exactly_the_right_decisions(recorded, no_high_end_share, tmp_path):
     folder, decisions = recorded
-    report = replay(folder, no_architecture_reason)
+    report = replay(folder, no_high_end_share)
     names = _by_digest(decisions)
     got = {names[e.input_digest]: e for e in report.changed}
-    oracle = expected_changes(decisions, no_architecture_reason, tmp_path)
-    assert set(got) == set(oracle)
-    # exactly the premium decisions that relied on an architecture-decision escalation
-    assert set(got) == {
-        "agent-architecture-escalated.json", "agent-architecture-escalated-run.json",
-        "agent-architecture-high-end-share-at-ceiling.json", "approval-receipt-lane-above-max-lane.json",
-    }, sorted(got)
+    oracle = expected_changes(decisions, no_high_end_share, tmp_path)
+    assert got and set(got) == set(oracle)
+    # exactly the decisions that went to the high-end lane, and none is upgraded
     for name, e in got.items():
-        assert e.before["route"] == "high-end" and e.after["status"] == "deferred", name
-        assert set(e.classes) == {"status", "route", "model", "cost", "reasons"}, name
+        before, after = oracle[name]
+        assert e.before["route"] == "high-end" and e.after["route"] != "high-end", name
+        assert e.after["status"] == after.status and e.after["route"] == after.route, name
+        assert {"status", "route"} & set(e.classes), name
         assert e.more_permissive is None
     assert report.permissive_count() == 0
     assert report.cost_total()["delta"] < 0
@@ -125,22 +123,23 @@ def _cli(*args):
     return result.exit_code, result.output
 
 
-def test_gate_exit_codes(recorded, no_architecture_reason):
+def test_gate_exit_codes(recorded, no_high_end_share):
     folder, _ = recorded
-    count = len(replay(folder, no_architecture_reason).changed)
+    count = len(replay(folder, no_high_end_share).changed)
     assert count > 0
-    assert _cli(folder, "--policy", no_architecture_reason, "--max-changed", count)[0] == 0
-    code, out = _cli(folder, "--policy", no_architecture_reason, "--max-changed", count - 1)
+    assert _cli(folder, "--policy", no_high_end_share, "--max-changed", count)[0] == 0
+    code, out = _cli(folder, "--policy", no_high_end_share, "--max-changed", count - 1)
     assert code == 3 and f"{count} changed decisions, more than --max-changed {count - 1}" in out
-    assert _cli(folder, "--policy", no_architecture_reason, "--max-changed", "50%")[0] == 0
-    assert _cli(folder, "--policy", no_architecture_reason, "--max-changed", "0.5%")[0] == 3
+    assert _cli(folder, "--policy", no_high_end_share, "--max-changed", "50%")[0] == 0
+    assert _cli(folder, "--policy", no_high_end_share, "--max-changed", "0.5%")[0] == 3
     # the restriction is not more permissive; the reverse change (the baseline restricted) is
-    assert _cli(folder, "--policy", no_architecture_reason, "--fail-on", "more-permissive")[0] == 0
-    code, out = _cli(folder, "--policy", paths.POLICIES, "--baseline", no_architecture_reason, "--fail-on", "more-permissive", "--format", "json")
+    assert _cli(folder, "--policy", no_high_end_share, "--fail-on", "more-permissive")[0] == 0
+    code, out = _cli(folder, "--policy", paths.POLICIES, "--baseline", no_high_end_share, "--fail-on", "more-permissive", "--format", "json")
     assert code == 3
     doc = json.loads(out)
     assert doc["summary"]["morePermissive"] == count and doc["gate"]["passed"] is False
-    assert {e["morePermissive"] for e in doc["changed"]} == {"permits"}
+    # a deferred decision that now selects ("permits"), a downgraded one that now gets high-end ("higher-lane")
+    assert {e["morePermissive"] for e in doc["changed"]} <= {"permits", "higher-lane"}
     assert _cli(folder, "--policy", paths.POLICIES, "--max-changed", "0", "--fail-on", "more-permissive")[0] == 0
 
 
@@ -213,14 +212,14 @@ def test_tampered_log_is_refused(recorded, tmp_path):
     assert code == 2 and "does not verify" in out
 
 
-def test_text_and_html_formats(recorded, no_architecture_reason, tmp_path):
+def test_text_and_html_formats(recorded, no_high_end_share, tmp_path):
     folder, _ = recorded
-    code, out = _cli(folder, "--policy", no_architecture_reason)
+    code, out = _cli(folder, "--policy", no_high_end_share)
     assert code == 0
     assert "status changed" in out and "req-agent-031" in out and "escalation-accepted -> no-feasible-candidate" in out
     assert "estimated cost delta per budget window" in out
     html = tmp_path / "r.html"
-    code, _ = _cli(folder, "--policy", no_architecture_reason, "--format", "html", "--out", html)
+    code, _ = _cli(folder, "--policy", no_high_end_share, "--format", "html", "--out", html)
     text = html.read_text(encoding="utf-8")
     assert code == 0 and text.startswith("<!DOCTYPE html>")
     assert "default-src 'none'" in text and "http://" not in text and "https://" not in text.replace("https://schemas", "")

@@ -14,9 +14,9 @@ from router.cli import main
 from router.replay.shadow import report_from_log
 
 
-def test_shadow_records_exactly_the_disagreements(no_architecture_reason, tmp_path):
+def test_shadow_records_exactly_the_disagreements(no_high_end_share, tmp_path):
     folder = tmp_path / "receipts"
-    with Router(receipts_dir=folder, fsync=False, shadow_policy=no_architecture_reason) as router:
+    with Router(receipts_dir=folder, fsync=False, shadow_policy=no_high_end_share) as router:
         decisions = decided_examples(router)
         assert router.shadow.flush(120)
         stats = router.shadow.stats()
@@ -25,7 +25,7 @@ def test_shadow_records_exactly_the_disagreements(no_architecture_reason, tmp_pa
     log = folder / "shadow.jsonl"
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    oracle = expected_changes(decisions, no_architecture_reason, tmp_path / "oracle")
+    oracle = expected_changes(decisions, no_high_end_share, tmp_path / "oracle")
     by_digest = {d.input_digest: name for name, d in decisions.items()}
     assert sorted(by_digest[r["inputDigest"]] for r in records) == sorted(oracle)
     assert stats["evaluated"] == len(decisions) and stats["disagreements"] == len(oracle) and stats["dropped"] == 0
@@ -56,12 +56,12 @@ def test_shadow_under_the_same_policy_records_nothing(tmp_path):
     assert report_from_log(folder).compared == 0
 
 
-def test_shadow_log_never_holds_prompt_text(no_architecture_reason, tmp_path):
+def test_shadow_log_never_holds_prompt_text(no_high_end_share, tmp_path):
     secret = "prompt words that must never be written xyzzy"
     bundle = json.loads((paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json").read_text(encoding="utf-8"))
     bundle["request"]["prompt"] = {"text": secret}
     log = tmp_path / "elsewhere" / "shadow.jsonl"
-    with Router(receipts=False, shadow_policy=no_architecture_reason, shadow_log=log) as router:
+    with Router(receipts=False, shadow_policy=no_high_end_share, shadow_log=log) as router:
         router.decide(bundle)
         router.shadow.flush(60)
     text = log.read_text(encoding="utf-8")

@@ -53,8 +53,8 @@ data: $(VENV)/.installed ## assemble policy data from the contract documents int
 	@$(PY) -m router.policy_data >/dev/null
 	@if [ -f router/fixture_data.py ]; then $(PY) -m router.fixture_data >/dev/null; fi
 
-bundle: data opa ## build the OPA bundle (build/bundle.tar.gz) with a content-digest revision
-	@$(PY) -m router.bundle
+bundle: data opa ## build the OPA bundle (build/bundle.tar.gz); BUNDLE_SIGNING_KEY=key.pem also writes the signed build/bundle.signed.tar.gz
+	@$(PY) -m router.bundle $(if $(BUNDLE_SIGNING_KEY),--signing-key $(BUNDLE_SIGNING_KEY))
 
 fmt-check: opa ## fail when any .rego file is not opa-fmt formatted
 	@$(OPA) fmt --fail --list $(REGO_DIR) $(SYSTEM_DIR) >/dev/null || { echo "not opa fmt clean:"; $(OPA) fmt --list $(REGO_DIR) $(SYSTEM_DIR); exit 1; }

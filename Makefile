@@ -20,7 +20,7 @@ GUARDRAIL_FABRIC := $(CURDIR)/../shared/third-party/guardrail-fabric/package
 COVERAGE    ?= 95
 PYTEST_ARGS ?=
 
-.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean
+.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean fleet-deps fleet-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,7 +78,7 @@ style: $(VENV)/.installed ## Rego style checks beyond opa check (tests beside mo
 	@$(PY) tools/rego_style.py $(REGO_DIR)
 	@$(PY) tools/rego_style.py $(SYSTEM_DIR)
 
-test: setup fmt-check check style rego-test pytest ## every test: fmt check, opa check --strict, style, opa test + coverage, pytest
+test: setup fleet-deps fmt-check check style rego-test pytest ## every test: fmt check, opa check --strict, style, opa test + coverage, pytest (with the short fleet test)
 
 lint: fmt-check check style regal ## Regal when it can be built, plus opa check --strict and opa fmt
 	@if [ -x $(REGAL) ]; then $(REGAL) lint --config-file .regal/config.yaml $(REGO_DIR); \
@@ -98,6 +98,17 @@ fuzz: setup data ## longer property-based fuzz campaign
 
 soak: setup data ## longer soak (threads and processes deciding concurrently)
 	$(PY) -m pytest tests -m slow -k soak $(PYTEST_ARGS)
+
+fleet-deps: ## install nginx (the fleet's bundle server) from the system packages when missing; fails when it cannot
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then echo "nginx: $$( (command -v nginx || echo /usr/sbin/nginx) )"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "fleet-deps: nginx is not installed and apt-get is not available: install nginx with the system's package manager (or set MODEL_ROUTER_NGINX)"; exit 1; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo "sudo -n" ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nginx-light; } > build-nginx-install.log 2>&1 \
+	    || { tail -n 20 build-nginx-install.log; echo "fleet-deps: installing nginx-light with apt-get failed (root or passwordless sudo needed)"; exit 1; }; \
+	  rm -f build-nginx-install.log; echo "nginx: installed $$(/usr/sbin/nginx -v 2>&1)"; fi
+
+fleet-test: setup fleet-deps data ## the fleet integration test in full: nginx + 3 OPA replicas, 2,000 decisions with a replica killed and one restarted, rollout, tampering, decision logs
+	FLEET_DECISIONS=2000 $(PY) -m pytest tests/fleet -q -s $(PYTEST_ARGS)
 
 clean: ## remove build outputs (keeps .venv and .tools)
 	rm -rf build bench/results .pytest_cache .hypothesis

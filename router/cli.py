@@ -319,6 +319,15 @@ def _register_approvals() -> None:
 _register_approvals()
 
 
+def _register_fleet() -> None:
+    from router.fleet_cli import fleet_group
+
+    main.add_command(fleet_group, "fleet")
+
+
+_register_fleet()
+
+
 @main.group()
 def receipts():
     """Receipt log tools."""

@@ -88,6 +88,12 @@ def public_key_of(private_key: Path) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def build_mask_bundle(out: Path, opa: Path | None = None) -> Path:
+    """The decision-log mask (policies/system/log) as a bundle of its own (root system/log), unsigned."""
+    bundle_mod.build_from_files([("system/log/log.rego", MASK_POLICY.read_bytes())], out, roots=("system/log",), opa=opa)
+    return out
+
+
 def served_revisions(url: str, timeout_s: float = 1.0) -> dict[str, str] | None:
     """{bundle name: revision} that the OPA at URL has activated; None when it does not answer."""
     channel = Channel(url)
@@ -255,9 +261,7 @@ class Fleet:
         return bundle_mod.revision_of(self.www / name)
 
     def _mask_bundle(self) -> Path:
-        out = self.folder / "build" / MASK_BUNDLE_NAME
-        bundle_mod.build_from_files([("system/log/log.rego", MASK_POLICY.read_bytes())], out, roots=("system/log",), opa=self.opa)
-        return out
+        return build_mask_bundle(self.folder / "build" / MASK_BUNDLE_NAME, opa=self.opa)
 
     # -- lifecycle -----------------------------------------------------------------------
     def up(self, bundle_file: Path | None = None) -> "Fleet":

@@ -581,6 +581,7 @@ def section_fleet(ctx: dict) -> dict:
     import threading
 
     from router import Router
+    from router.config import load_settings
     from router.fleet import Fleet, FleetError
 
     seconds = 3.0 if ctx["iterations"] < 100 else 8.0
@@ -595,7 +596,8 @@ def section_fleet(ctx: dict) -> dict:
         return {"error": str(exc)}
     try:
         for n in (1, 2, 3):
-            with Router(opa_url=",".join(fleet.urls[:n]), opa_revision="newest", receipts=False, timeout_ms=5000) as router:
+            settings = load_settings(opa_url=",".join(fleet.urls[:n]), opa_revision="newest", receipts=False, timeout_ms=5000)
+            with Router(settings=settings) as router:
                 for b in bundles:
                     router.decide(b)
                 counts, faults = [0] * threads, [0] * threads
@@ -778,7 +780,9 @@ def render(results: dict) -> str:
             lines.append(f"   ({fl['threads']} client threads, {fl['seconds']:.0f} s each.) On this machine the router process (Python,")
             lines.append("   one GIL: JSON, validation, hashing per decision) and every replica share the same cores, so more")
             lines.append("   replicas cannot add throughput beyond them; the ratios show what spreading costs or gains here,")
-            lines.append("   not the scale-out across hosts that a fleet is for (availability and one replica per host).")
+            lines.append("   not the scale-out across hosts that a fleet is for (availability and one replica per host). Other load")
+            lines.append("   on the machine (see the load average in the header) moves these numbers; each replica also evaluates")
+            lines.append("   the decision-log mask and buffers a log entry per decision, and the router health-checks every replica.")
             checks.append(("fleet: zero faults at 1, 2 and 3 replicas", str(sum(fl[n]["faults"] for n in ("1", "2", "3"))),
                            all(fl[n]["faults"] == 0 for n in ("1", "2", "3"))))
     lines += ["", "Targets (ratios from this run)"]

@@ -329,6 +329,7 @@ class Fleet:
                "--set", f"services.collector.url={self.collector_url}",
                "--set-file", f"keys.model_router_bundle.key={self.verification_key}",
                "--set", f"labels.replica={role}",
+               "--optimize-store-for-read-speed",
                "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "2"]
         self._spawn(role, cmd, log)
         self._wait_http(role, self.replica_url(i), "/health?bundles", log)

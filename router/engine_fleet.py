@@ -203,6 +203,8 @@ class FleetEngine:
         if self._closed.is_set():
             return EngineResult(fault=ENGINE_UNAVAILABLE, detail="the OPA fleet engine is closed")
         if self.expected_revision is None:
+            if not any(r.healthy for r in self.replicas):
+                return EngineResult(fault=ENGINE_UNAVAILABLE, detail="no replica of the fleet answers: " + self._summary())
             return EngineResult(fault=ENGINE_REVISION_MISMATCH,
                                 detail="no replica serves a known policy revision yet: " + self._summary())
         order = self._order()
@@ -225,13 +227,17 @@ class FleetEngine:
             replica.failures += 1
             replica.healthy = False  # until the next health check finds it well again
             last = answer
+        # none qualified: some replica answers, but under another revision (or answered with one)
         qualified = any(r.revision == self.expected_revision for r in self.replicas)
-        if not qualified or last is None or last.fault == ENGINE_REVISION_MISMATCH:
+        other = any(r.healthy or (r.revision and r.revision != self.expected_revision) for r in self.replicas)
+        if (not qualified and other) or (last is not None and last.fault == ENGINE_REVISION_MISMATCH):
             return EngineResult(
                 revision=self.expected_revision, fault=ENGINE_REVISION_MISMATCH,
                 detail=f"no replica answered under the expected policy revision {self.expected_revision}: {self._summary()}",
             )
-        return EngineResult(fault=last.fault, detail=f"no replica answered in time ({len(order)} tried); last: {last.detail}")
+        if last is None:
+            return EngineResult(fault=ENGINE_UNAVAILABLE, detail="no time was left to ask a replica: " + self._summary())
+        return EngineResult(fault=last.fault, detail=f"no replica answered ({len(order)} tried; last: {last.detail}): {self._summary()}")
 
     def _summary(self) -> str:
         return "; ".join(

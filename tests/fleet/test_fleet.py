@@ -189,6 +189,10 @@ def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked
     exempt_logged = sum(1 for i in lost_to_kill if answered[i][0] in logged)
     print(f"decision logs: {len(must)} of {DECISIONS} decisions must be logged and are; of the {len(lost_to_kill)} "
           f"answered by the replica before its SIGKILL (exempt: OPA buffers before shipping), {exempt_logged} arrived")
+    # the status plugin: each replica's last report names the bundle revision it activated
+    reports = {p.name: json.loads(p.read_text()) for p in (tmp_path / "receipts" / "opa-status").glob("replica-*.json")}
+    assert sorted(reports) == [f"replica-{i}.json" for i in range(3)]
+    assert {r["bundles"]["model_router"]["active_revision"] for r in reports.values()} == {r2}
     decisions = [e for e in entries if e.get("path") == "model_router/decision"]
     assert decisions and all("/input/request/prompt" in e.get("erased", []) for e in decisions)
     text = json.dumps(entries)

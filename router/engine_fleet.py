@@ -11,8 +11,9 @@ redirects, no implicit proxy), exactly as a single remote OPA is.
   `/health?bundles` and for the revision of its `model_router` bundle (`data.system.bundles`), each
   bounded by the decision timeout (at most 1 s).
 * **Fail-over within the decision deadline**: one decision has one deadline (the decision timeout).
-  A replica that refuses the connection, times out, answers with an error or with another revision is
-  marked unhealthy and the next replica is asked with the time that is left; while more than one
+  When a replica refuses the connection, times out, answers with an error or with another revision,
+  the next replica is asked with the time that is left (the first three also mark it unhealthy until
+  the next health check); while more than one
   replica is left, one attempt gets at most half of it, so a slow replica cannot use up the whole
   deadline. Replicas that do not qualify are asked last, and only with the time left. When no answer
   comes, the decision fails closed with the last fault; when no replica serves the expected revision,
@@ -45,6 +46,7 @@ from router.engine import (
     DEFAULT_TIMEOUT_S,
     ENGINE_ERROR,
     ENGINE_REVISION_MISMATCH,
+    ENGINE_TIMEOUT,
     ENGINE_UNAVAILABLE,
     POLICY_UNDEFINED,
     Channel,
@@ -147,6 +149,11 @@ class FleetEngine:
         self._thread = threading.Thread(target=self._health_loop, name="model-router-fleet-health", daemon=True)
         self._thread.start()
 
+    def keep_recent(self, count: int) -> None:
+        """Record (decision_id, replica url, revision) of the last COUNT answers in `recent`."""
+        self.recent = collections.deque(maxlen=max(1, count))
+        self._keep_recent = count > 0
+
     # -- health ------------------------------------------------------------------------
     def _check_timeout(self) -> float:
         return min(self.timeout_s, 1.0)
@@ -225,7 +232,8 @@ class FleetEngine:
                     self.recent.append((answer.decision_id, replica.url, answer.revision))
                 return answer
             replica.failures += 1
-            replica.healthy = False  # until the next health check finds it well again
+            if answer.fault in (ENGINE_UNAVAILABLE, ENGINE_TIMEOUT, ENGINE_REVISION_MISMATCH):
+                replica.healthy = False  # until the next health check finds it well again
             last = answer
         # none qualified: some replica answers, but under another revision (or answered with one)
         qualified = any(r.revision == self.expected_revision for r in self.replicas)

@@ -268,7 +268,8 @@ class Fleet:
         """Start everything and wait until every replica has activated both bundles."""
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
-        if (self.folder / STATE_FILE).exists() and any(self._alive(r) for r in Fleet.load(self.folder).state["processes"]):
+        previous = Fleet.load(self.folder) if (self.folder / STATE_FILE).exists() else None
+        if previous is not None and any(previous._alive(role) for role in previous.state["processes"]):
             raise FleetError(f"{self.folder}: a fleet is already running here (`model-router fleet down` first)")
         self.state = {"processes": {}, "ports": {}}
         try:

@@ -110,8 +110,7 @@ def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked
 
     thread = threading.Thread(target=chaos, daemon=True)
     with Router(opa_url=",".join(fleet.urls), timeout_ms=2000, receipts_dir=tmp_path / "receipts") as router:
-        router.engine.recent = __import__("collections").deque(maxlen=DECISIONS + 100)
-        router.engine._keep_recent = True
+        router.engine.keep_recent(DECISIONS)
         thread.start()
         outcomes = []
         for i in range(DECISIONS):

@@ -216,6 +216,7 @@ class FleetEngine:
                                 detail="no replica serves a known policy revision yet: " + self._summary())
         order = self._order()
         last: EngineResult | None = None
+        mismatched = False
         for i, replica in enumerate(order):
             left = deadline - time.monotonic()
             if left <= 0.001:
@@ -232,13 +233,15 @@ class FleetEngine:
                     self.recent.append((answer.decision_id, replica.url, answer.revision))
                 return answer
             replica.failures += 1
+            mismatched = mismatched or answer.fault == ENGINE_REVISION_MISMATCH
             if answer.fault in (ENGINE_UNAVAILABLE, ENGINE_TIMEOUT, ENGINE_REVISION_MISMATCH):
                 replica.healthy = False  # until the next health check finds it well again
             last = answer
-        # none qualified: some replica answers, but under another revision (or answered with one)
-        qualified = any(r.revision == self.expected_revision for r in self.replicas)
-        other = any(r.healthy or (r.revision and r.revision != self.expected_revision) for r in self.replicas)
-        if (not qualified and other) or (last is not None and last.fault == ENGINE_REVISION_MISMATCH):
+        # none qualifies: no healthy replica serves the expected revision, and some replica answers under another
+        expected = self.expected_revision
+        qualified = any(r.healthy and r.revision == expected for r in self.replicas)
+        other = mismatched or any(r.healthy and r.revision != expected for r in self.replicas)
+        if not qualified and other:
             return EngineResult(
                 revision=self.expected_revision, fault=ENGINE_REVISION_MISMATCH,
                 detail=f"no replica answered under the expected policy revision {self.expected_revision}: {self._summary()}",

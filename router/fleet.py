@@ -52,6 +52,8 @@ STATE_FILE = "fleet.json"
 DECISION_LOG_NAME = "decision-logs.jsonl"
 POLL_INTERVAL_MAX_S = 2  # deploy/opa/opa-config.yaml: bundles.*.polling.max_delay_seconds
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+SHUTDOWN_GRACE_S = 5  # opa run --shutdown-grace-period: time to finish requests and ship buffered decision logs
+STOP_GRACE_S = SHUTDOWN_GRACE_S + 5
 
 
 class FleetError(RuntimeError):
@@ -228,13 +230,21 @@ class Fleet:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=5)
+            elif proc.poll() is None:
+                # SIGTERM: OPA stops its listeners and uploads the decision logs it still buffers (bounded by
+                # --shutdown-grace-period); SIGKILL only when it has not exited well after that
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=STOP_GRACE_S)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
             kill_process_group(proc)
         elif info and info.get("start") is not None and _process_start(info["pid"]) == info["start"]:
             try:
                 os.killpg(info["pid"], sig)
             except (ProcessLookupError, PermissionError):
                 pass
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + STOP_GRACE_S
             while _process_start(info["pid"]) == info["start"] and time.monotonic() < deadline:
                 time.sleep(0.05)
             if _process_start(info["pid"]) == info["start"]:
@@ -331,7 +341,7 @@ class Fleet:
                "--set-file", f"keys.model_router_bundle.key={self.verification_key}",
                "--set", f"labels.replica={role}",
                "--optimize-store-for-read-speed",
-               "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "2"]
+               "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", str(SHUTDOWN_GRACE_S)]
         self._spawn(role, cmd, log)
         self._wait_http(role, self.replica_url(i), "/health?bundles", log)
 

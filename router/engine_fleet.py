@@ -20,10 +20,12 @@ redirects, no implicit proxy), exactly as a single remote OPA is.
   with `engine-revision-mismatch`.
 * **Expected revision** (`opa_revision`): a pinned `sha256:...` (an answer computed under any other
   revision is refused), or `newest` (the default for a fleet): the revision the replicas serve when
-  the engine starts (the one most of them serve), then each revision that a replica starts serving
-  afterwards. Replicas load only bundles signed with the fleet's key, so every revision that can
-  become expected is a signed one; a revision once replaced never becomes expected again (no
-  downgrade by a replica that lags behind or is restarted from an old bundle).
+  the engine starts (the one most of them serve; a tie goes to the smallest digest), then each
+  revision that a replica starts serving afterwards. When the engine started during a rollout, it also
+  follows a revision once every healthy replica serves it and none serves the expected one. Replicas
+  load only bundles signed with the fleet's key, so every revision that can become expected is a
+  signed one; a revision once replaced never becomes expected again (no downgrade by a replica that
+  lags behind or is restarted from an old bundle). Pin the revision where even that is too loose.
 
 The answer's revision is the one of the bundle named `model_router` in OPA's provenance (a replica
 also serves the decision-log mask as a second bundle, deploy/opa/opa-config.yaml).
@@ -136,6 +138,7 @@ class FleetEngine:
         self.mode = NEWEST if expected_revision in (None, NEWEST) else "pinned"
         self.expected_revision: str | None = None if self.mode == NEWEST else expected_revision
         self._seen: set[str] = set()
+        self._replaced: set[str] = set()  # revisions that were expected and were replaced: never expected again
         self.replicas = [_Replica(self, url, token, proxy, max_response_bytes) for url in urls]
         self.health_interval_s = float(health_interval_s)
         self.last_revision: str | None = None
@@ -182,7 +185,16 @@ class FleetEngine:
             for revision in served:
                 if revision not in self._seen:
                     self._seen.add(revision)
-                    self.expected_revision = revision  # a revision first served now is the newest
+                    self._replace(revision)  # a revision first served now is the newest
+            # started during a rollout: once every healthy replica serves one other revision that was never
+            # replaced, follow it (otherwise a completed rollout would leave no replica to answer)
+            if served and self.expected_revision not in served and len(set(served)) == 1 and served[0] not in self._replaced:
+                self._replace(served[0])
+
+    def _replace(self, revision: str) -> None:
+        if self.expected_revision is not None and self.expected_revision != revision:
+            self._replaced.add(self.expected_revision)
+        self.expected_revision = revision
 
     def _health_loop(self) -> None:
         while not self._closed.wait(self.health_interval_s):

@@ -81,7 +81,7 @@ def test_only_the_replica_with_the_pinned_revision_answers_then_none_qualifies(t
         assert old_rev in refused.detail and new_rev in refused.detail
 
 
-def test_newest_follows_the_majority_at_start_and_never_answers_from_another_revision(two_revisions):
+def test_newest_takes_the_majority_at_start_then_follows_what_every_replica_serves(two_revisions):
     _, new_url, new_rev = two_revisions["new"]
     _, old_url, old_rev = two_revisions["old"]
     settings = load_settings(opa_url=f"{new_url},{old_url}", opa_revision="newest", timeout_ms=2000, receipts=False)
@@ -91,3 +91,13 @@ def test_newest_follows_the_majority_at_start_and_never_answers_from_another_rev
         assert expected == min(new_rev, old_rev)
         decisions = [router.decide(EXAMPLE) for _ in range(10)]
         assert {(d.fault, d.policy_revision) for d in decisions} == {(None, expected)}
+        # the replica with the expected revision goes away; the one left serves a revision that was never
+        # replaced, and every healthy replica serves it: the router follows it
+        gone, other = ("new", "old") if expected == new_rev else ("old", "new")
+        kill_process_group(two_revisions[gone][0])
+        router.engine.check_now()
+        assert router.engine.expected_revision == two_revisions[other][2]
+        after = router.decide(EXAMPLE)
+        assert (after.fault, after.policy_revision) == (None, two_revisions[other][2])
+        # ... and the replaced revision never becomes expected again (no downgrade)
+        assert expected in router.engine._replaced

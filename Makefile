@@ -22,7 +22,7 @@ PACKAGE_COVERAGE ?= 90
 REGAL_CATALOGUE := build/regal/catalogue.rego
 PYTEST_ARGS ?=
 
-.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean browser replay-demo
+.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean browser replay-demo fleet-deps fleet-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,8 +63,8 @@ data: $(VENV)/.installed ## load every policy data file (validated against its s
 	@$(PY) -m router.policy_data >/dev/null
 	@if [ -f router/fixture_data.py ]; then $(PY) -m router.fixture_data >/dev/null; fi
 
-bundle: data opa ## build the OPA bundle (build/bundle.tar.gz) with a content-digest revision
-	@$(PY) -m router.bundle
+bundle: data opa ## build the OPA bundle (build/bundle.tar.gz); BUNDLE_SIGNING_KEY=key.pem also writes the signed build/bundle.signed.tar.gz
+	@$(PY) -m router.bundle $(if $(BUNDLE_SIGNING_KEY),--signing-key $(BUNDLE_SIGNING_KEY))
 
 fmt-check: opa ## fail when any .rego file is not opa-fmt formatted
 	@$(OPA) fmt --fail --list $(REGO_DIR) $(SYSTEM_DIR) >/dev/null || { echo "not opa fmt clean:"; $(OPA) fmt --list $(REGO_DIR) $(SYSTEM_DIR); exit 1; }
@@ -87,7 +87,7 @@ style: $(VENV)/.installed ## Rego style checks beyond opa check (tests beside mo
 	@$(PY) tools/rego_style.py $(REGO_DIR)
 	@$(PY) tools/rego_style.py $(SYSTEM_DIR)
 
-test: setup fmt-check style rego-test lint pytest ## every test: fmt check, style, opa test + coverage, lint (opa check --strict, Regal), pytest
+test: setup fleet-deps fmt-check style rego-test lint pytest ## every test: fmt check, style, opa test + coverage, lint (opa check --strict, Regal), pytest (with the short fleet test)
 
 lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and the custom rules in .regal/rules) plus opa check --strict and opa fmt; zero findings
 	@$(PY) tools/rego_style.py --regal-catalogue $(REGAL_CATALOGUE)
@@ -111,6 +111,17 @@ fuzz: setup data ## longer property-based fuzz campaign
 
 soak: setup data ## longer soak (threads and processes deciding concurrently)
 	$(PY) -m pytest tests -m slow -k soak $(PYTEST_ARGS)
+
+fleet-deps: ## install nginx (the fleet's bundle server) from the system packages when missing; fails when it cannot
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then echo "nginx: $$( (command -v nginx || echo /usr/sbin/nginx) )"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "fleet-deps: nginx is not installed and apt-get is not available: install nginx with the system's package manager (or set MODEL_ROUTER_NGINX)"; exit 1; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo "sudo -n" ); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nginx-light; } > build-nginx-install.log 2>&1 \
+	    || { tail -n 20 build-nginx-install.log; echo "fleet-deps: installing nginx-light with apt-get failed (root or passwordless sudo needed)"; exit 1; }; \
+	  rm -f build-nginx-install.log; echo "nginx: installed $$(/usr/sbin/nginx -v 2>&1)"; fi
+
+fleet-test: setup fleet-deps data ## the fleet integration test in full: nginx + 3 OPA replicas, 2,000 decisions with a replica killed and one restarted, rollout, tampering, decision logs
+	FLEET_DECISIONS=2000 $(PY) -m pytest tests/fleet -q -s $(PYTEST_ARGS)
 
 clean: ## remove build outputs (keeps .venv and .tools)
 	rm -rf build bench/results .pytest_cache .hypothesis

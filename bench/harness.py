@@ -577,6 +577,60 @@ def section_memory(ctx: dict) -> dict:
     }
 
 
+def section_fleet(ctx: dict) -> dict:
+    """Decisions/s through the router against a fleet of 1, 2 and 3 OPA replicas (nginx bundle server,
+    router.fleet) with 4 client threads, each for a fixed time; reported as ratios to one replica."""
+    import threading
+
+    from router import Router
+    from router.config import load_settings
+    from router.fleet import Fleet, FleetError
+
+    seconds = 3.0 if ctx["iterations"] < 100 else 8.0
+    threads = 4
+    bundles = [load_bundle(n) for n in ctx["bundles"]]
+    folder = Path(tempfile.mkdtemp(prefix="model-router-bench-fleet-"))
+    rows: dict[str, Any] = {"threads": threads, "seconds": seconds}
+    try:
+        fleet = Fleet(folder / "fleet", replicas=3, receipts_dir=folder / "receipts").up()
+    except FleetError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return {"error": str(exc)}
+    try:
+        for n in (1, 2, 3):
+            settings = load_settings(opa_url=",".join(fleet.urls[:n]), opa_revision="newest", receipts=False, timeout_ms=5000)
+            with Router(settings=settings) as router:
+                for b in bundles:
+                    router.decide(b)
+                counts, faults = [0] * threads, [0] * threads
+                stop = time.monotonic() + seconds
+
+                def worker(k: int) -> None:
+                    i = k
+                    while time.monotonic() < stop:
+                        d = router.decide(bundles[i % len(bundles)])
+                        counts[k] += 1
+                        faults[k] += bool(d.fault)
+                        i += 1
+
+                pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+                t0 = time.monotonic()
+                for t in pool:
+                    t.start()
+                for t in pool:
+                    t.join()
+                wall = time.monotonic() - t0
+                rows[str(n)] = {"decisions": sum(counts), "per_s": round(sum(counts) / wall, 1), "faults": sum(faults),
+                                "per_replica": [r.answers for r in router.engine.replicas]}
+        one = rows["1"]["per_s"] or 1
+        for n in ("1", "2", "3"):
+            rows[n]["ratio"] = round(rows[n]["per_s"] / one, 2)
+    finally:
+        fleet.down()
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
 SECTIONS = {
     "opa-bench": section_opa_bench,
     "opa-eval": section_opa_eval_all,
@@ -587,6 +641,7 @@ SECTIONS = {
     "scale": section_scale,
     "memory": section_memory,
     "replay": lambda ctx: __import__("bench.replay", fromlist=["section_replay"]).section_replay(ctx),
+    "fleet": section_fleet,
 }
 
 
@@ -721,6 +776,24 @@ def render(results: dict) -> str:
         more, replay_checks = render_lines(s["replay"])
         lines += more
         checks += replay_checks
+    if "fleet" in s:
+        fl = s["fleet"]
+        lines += ["", "8. Fleet: decisions/s through the router against 1, 2 and 3 OPA replicas (nginx bundle server)"]
+        if "error" in fl:
+            lines.append(f"   error: {fl['error']}")
+        else:
+            for n in ("1", "2", "3"):
+                r = fl[n]
+                lines.append(f"   {n} replica(s): {r['per_s']:>8.1f} decisions/s  (ratio to one {r['ratio']:.2f}, "
+                             f"{r['faults']} faults, answers per replica {r['per_replica']})")
+            lines.append(f"   ({fl['threads']} client threads, {fl['seconds']:.0f} s each.) On this machine the router process (Python,")
+            lines.append("   one GIL: JSON, validation, hashing per decision) and every replica share the same cores, so more")
+            lines.append("   replicas cannot add throughput beyond them; the ratios show what spreading costs or gains here,")
+            lines.append("   not the scale-out across hosts that a fleet is for (availability and one replica per host). Other load")
+            lines.append("   on the machine (see the load average in the header) moves these numbers; each replica also evaluates")
+            lines.append("   the decision-log mask and buffers a log entry per decision, and the router health-checks every replica.")
+            checks.append(("fleet: zero faults at 1, 2 and 3 replicas", str(sum(fl[n]["faults"] for n in ("1", "2", "3"))),
+                           all(fl[n]["faults"] == 0 for n in ("1", "2", "3"))))
     lines += ["", "Targets (ratios from this run)"]
     for label, value, ok in checks:
         lines.append(f"   [{verdict(ok):>4}] {label:<62} {value}")

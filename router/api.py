@@ -170,7 +170,14 @@ class Router:
             fsync=fsync,
         )
         s = self.settings
-        if s.opa_url:
+        if len(s.opa_urls) > 1 or (s.opa_url and s.opa_revision == "newest"):
+            from router.engine_fleet import FleetEngine
+
+            self.engine = FleetEngine(
+                s.opa_urls, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
+        elif s.opa_url:
             self.engine = engine_mod.RemoteEngine(
                 s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
                 max_response_bytes=s.max_response_bytes,

@@ -15,6 +15,14 @@ archive holds those very files, `verify()` recomputes the digest from the archiv
 archive no longer matches the revision in its manifest (or the revision the sources give). The bundle is
 rebuilt when that digest changed or the archive does not verify. `python -m router.bundle` (and
 `make bundle`) builds it.
+
+Signed bundles (for OPA replicas that verify what they load, deploy/): `sign()` runs `opa sign` over the
+archive and writes a copy that also holds OPA's `.signatures.json` (a JWT over the SHA-256 of every file);
+`python -m router.bundle --signing-key KEY.pem` (`make bundle BUNDLE_SIGNING_KEY=KEY.pem`, or
+MODEL_ROUTER_BUNDLE_SIGNING_KEY) writes build/bundle.signed.tar.gz beside the unsigned archive. The
+signatures file is not content: the revision digest is the same for the signed and the unsigned archive.
+An OPA started with a verification key refuses an unsigned, re-signed-with-another-key or edited bundle;
+an OPA without one refuses a signed bundle, so the managed engine always serves the unsigned archive.
 """
 
 from __future__ import annotations
@@ -86,6 +94,9 @@ def staged_files(rego_dir: Path | None = None, data: dict | None = None) -> list
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # uncompressed content of one bundle archive
 MANIFEST = ".manifest"
+SIGNATURES = ".signatures.json"
+SIGNED_BUNDLE_FILE = paths.BUILD / "bundle.signed.tar.gz"
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 
 class BundleIntegrityError(RuntimeError):
@@ -172,6 +183,8 @@ def read_archive(bundle_file: Path) -> tuple[dict, list[tuple[str, bytes]]]:
                 content = tar.extractfile(member).read()
                 if name == MANIFEST:
                     manifest = json.loads(content)
+                elif name == SIGNATURES:
+                    continue  # OPA's signature over the files: checked by OPA itself, not content
                 else:
                     files.append((name, content))
     except BundleIntegrityError:
@@ -208,6 +221,45 @@ def check_capabilities(bundle_file: Path, capabilities: Path = paths.CAPABILITIE
             f"{bundle_file}: refused by `opa check --capabilities {capabilities}` (a built-in outside the "
             f"capabilities, or not a valid bundle):\n{(proc.stderr or proc.stdout).strip()[:2000]}"
         )
+
+
+def sign(bundle_file: Path, signing_key: Path, out: Path, *, algorithm: str = "RS256", opa: Path | None = None) -> str:
+    """Write OUT: the verified archive BUNDLE_FILE plus the `.signatures.json` that `opa sign` makes for it
+    with SIGNING_KEY (a PEM private key). Returns the revision (unchanged by signing)."""
+    if algorithm not in SIGNING_ALGORITHMS:
+        raise BundleBuildError(f"signing algorithm {algorithm!r}: expected one of {', '.join(SIGNING_ALGORITHMS)}")
+    key = Path(signing_key)
+    if not key.is_file():
+        raise BundleBuildError(f"{key}: signing key not found (expected a PEM private key file)")
+    revision = verify(bundle_file)
+    manifest, files = read_archive(bundle_file)
+    opa = opa or opa_binary.find_opa()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".bundle-sign-", dir=out.parent))
+    try:
+        cmd = [str(Path(opa).resolve()), "sign", "--signing-key", str(key.resolve()), "--signing-alg", algorithm,
+               "--bundle", str(Path(bundle_file).resolve()), "-o", str(work)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise BundleBuildError(f"`opa sign` failed ({key}): {(proc.stderr or proc.stdout).strip()[:2000]}")
+        signatures = (work / SIGNATURES).read_bytes()
+        tmp_out = out.parent / f"{out.name}.{os.getpid()}.tmp"
+        _write_archive([*files, (SIGNATURES, signatures)], manifest, tmp_out)
+        tmp_out.replace(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return revision
+
+
+def is_signed(bundle_file: Path) -> bool:
+    """Whether the archive carries OPA's .signatures.json."""
+    import tarfile
+
+    try:
+        with tarfile.open(bundle_file, mode="r:gz") as tar:
+            return any(m.name.lstrip("/") == SIGNATURES for m in tar)
+    except (OSError, EOFError, tarfile.TarError):
+        return False
 
 
 def revision_of(bundle_file: Path) -> str | None:
@@ -249,14 +301,27 @@ def ensure_bundle(force: bool = False) -> BuiltBundle:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m router.bundle", description="build (and optionally sign) the OPA bundle")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument("--signing-key", default=os.environ.get("MODEL_ROUTER_BUNDLE_SIGNING_KEY") or None,
+                        help="PEM private key: also write build/bundle.signed.tar.gz [env MODEL_ROUTER_BUNDLE_SIGNING_KEY]")
+    parser.add_argument("--signing-alg", default="RS256", choices=SIGNING_ALGORITHMS)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        built = ensure_bundle(force="--force" in args)
+        built = ensure_bundle(force=args.force)
+        state = "built" if built.rebuilt else "up to date"
+        print(f"{built.path.relative_to(paths.ROOT)} {state} (revision {built.revision})")
+        if not args.signing_key and SIGNED_BUNDLE_FILE.exists() and revision_of(SIGNED_BUNDLE_FILE) != built.revision:
+            SIGNED_BUNDLE_FILE.unlink()  # a signed copy of an older revision is never left to be published
+            print(f"{SIGNED_BUNDLE_FILE.relative_to(paths.ROOT)} removed (an older revision; sign again with --signing-key)")
+        if args.signing_key:
+            sign(built.path, Path(args.signing_key), SIGNED_BUNDLE_FILE, algorithm=args.signing_alg)
+            print(f"{SIGNED_BUNDLE_FILE.relative_to(paths.ROOT)} signed with {args.signing_key} ({args.signing_alg}, revision {built.revision})")
     except (BundleBuildError, BundleIntegrityError, policy_data.PolicyDataError, opa_binary.OpaNotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    state = "built" if built.rebuilt else "up to date"
-    print(f"{built.path.relative_to(paths.ROOT)} {state} (revision {built.revision})")
     return 0
 
 

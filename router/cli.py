@@ -330,6 +330,15 @@ def _register_replay() -> None:
 _register_replay()
 
 
+def _register_fleet() -> None:
+    from router.fleet_cli import fleet_group
+
+    main.add_command(fleet_group, "fleet")
+
+
+_register_fleet()
+
+
 @main.group()
 def receipts():
     """Receipt log tools."""

@@ -6,10 +6,12 @@ MODEL_ROUTER_CONFIG). A `model-router.yaml` in the working directory is never re
 
 Environment:
     MODEL_ROUTER_OPA_URL        use this OPA (it must serve the model-router bundle) instead of the managed one:
-                                unix:///path/to/opa.sock, http://host:port or https://host:port (IPv6: http://[::1]:8181)
+                                unix:///path/to/opa.sock, http://host:port or https://host:port (IPv6: http://[::1]:8181);
+                                several URLs separated by commas: a fleet of replicas (router.engine_fleet)
     MODEL_ROUTER_OPA_TOKEN      bearer token for that OPA, if it requires one
     MODEL_ROUTER_OPA_REVISION   the policy revision that OPA must report; any other fails closed
-                                (engine-revision-mismatch)
+                                (engine-revision-mismatch); for a fleet also "newest" (the default there:
+                                follow each new revision the replicas start serving)
     MODEL_ROUTER_OPA_PROXY      reach that OPA through this HTTP proxy (http://host:port); proxy settings such
                                 as HTTP_PROXY are never used
     MODEL_ROUTER_MAX_RESPONSE_BYTES  the largest answer accepted from OPA (default 4 MiB)
@@ -24,7 +26,7 @@ Environment:
 
 Config file (YAML, every key optional):
 
-    opa_url: http://127.0.0.1:8181
+    opa_url: http://127.0.0.1:8181        # or a list of replicas: [http://127.0.0.1:8181, http://127.0.0.1:8182]
     opa_token: null
     opa_revision: sha256:...
     opa_proxy: null
@@ -48,7 +50,7 @@ import yaml
 DEFAULT_TIMEOUT_MS = 500
 CONFIG_FILE_NAME = "model-router.yaml"
 KEYS = {
-    "opa_url": str, "opa_token": str, "opa_revision": str, "opa_proxy": str, "max_response_bytes": int,
+    "opa_url": (str, list), "opa_token": str, "opa_revision": str, "opa_proxy": str, "max_response_bytes": int,
     "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "receipts_key": str, "fsync": bool,
 }
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -79,6 +81,11 @@ class Settings:
     receipts_key: Path | None = None
     fsync: bool = True
     config_file: Path | None = None
+
+    @property
+    def opa_urls(self) -> tuple[str, ...]:
+        """The remote OPA URLs: one, or several (a fleet)."""
+        return tuple(u for u in (self.opa_url or "").split(",") if u)
 
     @property
     def timeout_s(self) -> float:
@@ -159,9 +166,30 @@ def read_config_file(path: Path) -> dict:
         if value is None:
             continue
         if not isinstance(value, KEYS[key]) or (KEYS[key] is not bool and isinstance(value, bool)):
-            raise ConfigError(f"{path}: $.{key}: expected {getattr(KEYS[key], '__name__', 'a number')}, found {value!r}")
+            expected = "a URL or a list of URLs" if key == "opa_url" else getattr(KEYS[key], "__name__", "a number")
+            raise ConfigError(f"{path}: $.{key}: expected {expected}, found {value!r}")
         out[key] = value
     return out
+
+
+def _opa_urls(value: Any, where: str) -> str:
+    """One URL, a comma-separated list or a YAML list of URLs: each checked, joined by commas."""
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"{where}: expected at least one OPA URL, found an empty list")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or "," in item:
+                raise ConfigError(f"{where}[{i}]: expected one OPA URL (http://host:port, https://host:port or unix:///path), found {item!r}")
+        parts, wheres = value, [f"{where}[{i}]" for i in range(len(value))]
+    elif isinstance(value, str) and "," in value:
+        parts = [p.strip() for p in value.split(",")]
+        wheres = [f"{where} (URL {i + 1})" for i in range(len(parts))]
+    else:
+        return _opa_url(value, where)
+    checked = [_opa_url(p, w) for p, w in zip(parts, wheres)]
+    if len(set(checked)) != len(checked):
+        raise ConfigError(f"{where}: expected each OPA URL once, found a repeated one")
+    return ",".join(checked)
 
 
 def _opa_url(value: Any, where: str) -> str:
@@ -247,7 +275,7 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
     if "timeout_ms" in overrides and overrides["timeout_ms"] is not None:
         values["timeout_ms"] = _timeout(overrides["timeout_ms"], "timeout_ms")
     if values.get("opa_url") is not None:
-        values["opa_url"] = _opa_url(values["opa_url"], sources.get("opa_url", "opa_url"))
+        values["opa_url"] = _opa_urls(values["opa_url"], sources.get("opa_url", "opa_url"))
     if values.get("opa_proxy") is not None:
         values["opa_proxy"] = _proxy_url(values["opa_proxy"], sources.get("opa_proxy", "opa_proxy"))
     if values.get("max_response_bytes") is not None:

@@ -92,6 +92,7 @@ class EngineResult:
     fault: str | None = None
     detail: str = ""
     refused: bool = field(default=False, repr=False, compare=False)  # engine-unavailable: nothing listens
+    decision_id: str | None = field(default=None, repr=False, compare=False)  # OPA's id when it logs decisions
 
     @property
     def ok(self) -> bool:
@@ -158,10 +159,15 @@ class _ClientEngine:
     def _expected(self) -> str | None:
         return self.expected_revision
 
+    def _revision(self, body: dict) -> str | None:
+        return revision_from_provenance(body.get("provenance"))
+
     # -- queries ---------------------------------------------------------------------
-    def _ask(self, channel: Channel, input_data: Any, package: str, rule: str, decisions: int = 1) -> EngineResult:
+    def _ask(self, channel: Channel, input_data: Any, package: str, rule: str, decisions: int = 1,
+             timeout_s: float | None = None) -> EngineResult:
         # a batch of N bundles gets N single-decision allowances, as one deadline for the whole call
-        timeout_s = self.timeout_s * max(1, decisions)
+        if timeout_s is None:
+            timeout_s = self.timeout_s * max(1, decisions)
         try:
             body = channel.post_json(rule_path(package, rule), {"input": input_data}, timeout_s)
         except ChannelTimeout:
@@ -174,7 +180,7 @@ class _ClientEngine:
             return EngineResult(fault=ENGINE_ERROR, detail=f"the input cannot be sent as JSON: {type(exc).__name__}")
         if not isinstance(body, dict):
             return EngineResult(fault=ENGINE_ERROR, detail="OPA answered with a body that is not a JSON object")
-        revision = revision_from_provenance(body.get("provenance"))
+        revision = self._revision(body)
         expected = self._expected()
         if expected is not None and revision != expected:
             return EngineResult(
@@ -185,7 +191,9 @@ class _ClientEngine:
             self.last_revision = revision
         if "result" not in body:
             return EngineResult(revision=revision, fault=POLICY_UNDEFINED, detail=f"data.{package}.{rule} is undefined for this input")
-        return EngineResult(result=body["result"], revision=revision)
+        decision_id = body.get("decision_id")
+        return EngineResult(result=body["result"], revision=revision,
+                            decision_id=decision_id if isinstance(decision_id, str) else None)
 
     def query(self, input_data: Any, package: str = DECISION_PACKAGE, rule: str = DECISION_RULE,
               decisions: int = 1) -> EngineResult:

@@ -120,6 +120,22 @@ def _write_archive(files: list[tuple[str, bytes]], manifest: dict, out: Path) ->
         gz.write(raw.getvalue())
 
 
+def _source_locations(message: str, files: list[tuple[str, bytes]]) -> str:
+    """MESSAGE with each staged module's bundle-relative path replaced by the project path it was staged
+    from (`model_router/x.rego` -> `policies/model_router/x.rego`) when the file there has the same content."""
+    import re
+
+    shown = {}
+    for rel, content in files:
+        source = paths.POLICIES / rel
+        if rel.endswith(".rego") and source.is_file() and source.read_bytes() == content:
+            shown[rel] = source.relative_to(paths.ROOT).as_posix()
+    if not shown:
+        return message
+    pattern = re.compile(r"(?<![\w/.-])(" + "|".join(re.escape(r) for r in sorted(shown, key=len, reverse=True)) + r")")
+    return pattern.sub(lambda m: shown[m.group(1)], message)
+
+
 def build_from_files(
     files: list[tuple[str, bytes]],
     out: Path,
@@ -151,7 +167,8 @@ def build_from_files(
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_stage)
         checked.unlink(missing_ok=True)
         if proc.returncode != 0:
-            raise BundleBuildError(f"`opa build` failed ({' '.join(cmd)}):\n{proc.stderr.strip() or proc.stdout.strip()}")
+            detail = _source_locations(proc.stderr.strip() or proc.stdout.strip(), files)
+            raise BundleBuildError(f"`opa build` failed ({' '.join(cmd)}):\n{detail}")
         _write_archive(files, manifest, tmp_out)
         tmp_out.replace(out)
         if stage_dir is not None:

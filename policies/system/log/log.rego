@@ -5,12 +5,14 @@
 #   model-router bundle. OPA's decision_logs plugin evaluates data.system.log.mask for every decision
 #   before it is shipped, and erases each path in the set: everything derived from the prompt (the
 #   prompt's digest and length in a route request and where a decision echoes it, in a single
-#   decision and in each bundle or decision of a batch) never leaves the replica. The receipts keep only what the receipt contract allows.
+#   decision and in each bundle or decision of a batch) never leaves the replica. The receipts keep only
+#   what the receipt contract allows.
 # entrypoint: true
 package system.log
 
 # METADATA
 # title: mask
+# scope: document
 # description: JSON pointers (into the logged input) that OPA removes before a decision log is shipped.
 mask contains "/input/request/prompt" if input.input.request.prompt
 

@@ -34,7 +34,7 @@ def _prerequisites(target: str) -> list[str]:
 
 
 def test_make_test_runs_every_check_including_lint():
-    assert _prerequisites("test") == ["setup", "fmt-check", "style", "rego-test", "lint", "pytest"]
+    assert _prerequisites("test") == ["setup", "fleet-deps", "fmt-check", "style", "rego-test", "lint", "pytest"]
     assert {"fmt-check", "check", "style", "regal"} <= set(_prerequisites("lint"))
 
 

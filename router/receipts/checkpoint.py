@@ -142,6 +142,15 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             pass
 
 
+def write_fully(fd: int, data: bytes, *, fsync: bool) -> None:
+    """Write all of DATA to FD (os.write may write less than asked), then fsync it when FSYNC."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    if fsync:
+        os.fsync(fd)
+
+
 def make_private_dirs(folder: Path) -> None:
     """Create FOLDER and every missing folder above it with mode 0700 (existing ones are left as they are)."""
     missing = []
@@ -307,11 +316,7 @@ def write_head(log: str | Path, head: dict, *, fsync: bool = True) -> bytes:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if fsync:
-                os.fsync(fd)
+            write_fully(fd, data, fsync=fsync)
         finally:
             os.close(fd)
         os.replace(tmp, path)  # rename never follows a symlink at PATH: it replaces the link itself

@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from router.receipts.checkpoint import make_private_dirs
+from router.receipts.checkpoint import make_private_dirs, write_fully
 from router.receipts.verify import strict_loads
 
 STORE_NAME = "inputs"
@@ -73,11 +73,7 @@ class InputStore:
         tmp = self.folder / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
+            write_fully(fd, data, fsync=self.fsync)
         except BaseException:
             os.close(fd)
             tmp.unlink(missing_ok=True)

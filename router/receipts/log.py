@@ -400,11 +400,7 @@ class ReceiptLog:
         st = os.fstat(fd)
         start = st.st_size
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
+            cp.write_fully(fd, data, fsync=self.fsync)
             after = replace(state, count=state.count + len(out), last=previous, end=start + len(data), previous_log=None)
             head = self._sign(key, after, (st.st_dev, st.st_ino))
             # the receipts are durable (fsync above) before the head that covers them is written; the

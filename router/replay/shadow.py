@@ -28,7 +28,7 @@ from pathlib import Path
 
 from router.config import Settings
 from router.receipts import request_summary
-from router.receipts.checkpoint import make_private_dirs
+from router.receipts.checkpoint import make_private_dirs, write_fully
 from router.receipts.verify import strict_loads
 from router.replay import compare
 from router.replay.core import Entry, Report, ReplayError
@@ -64,11 +64,7 @@ class ShadowLog:
                 raise OSError(errno.ELOOP, f"{self.path}: the shadow log path is a symbolic link; refusing to write through it") from None
             raise
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
+            write_fully(fd, data, fsync=self.fsync)
         finally:
             os.close(fd)
 

@@ -15,8 +15,6 @@ import hashlib
 import json
 import logging
 import math
-import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +23,7 @@ from typing import Any, Iterable
 
 from router import paths
 from router.contracts.errors import Violation
+from router.regular_file import SpecialFileError, read_regular_file
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -180,21 +179,9 @@ def read_bundle(path: str | Path, stdin=None) -> tuple[Any, str]:
         return parse_bundle_bytes(raw, "<stdin>"), "<stdin>"
     source = str(path)
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; anything but a regular file is refused
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError
-            if not stat.S_ISREG(mode):
-                raise InvalidBundle([Violation(source, "$", "a special file (FIFO, device or socket)", "a regular JSON file")])
-            os.set_blocking(fd, True)
-            with os.fdopen(fd, "rb") as fh:
-                fd = -1
-                raw = fh.read(MAX_BYTES + 1)
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        raw = read_regular_file(path, MAX_BYTES)
+    except SpecialFileError:
+        raise InvalidBundle([Violation(source, "$", "a special file (FIFO, device or socket)", "a regular JSON file")]) from None
     except FileNotFoundError:
         raise InvalidBundle([Violation(source, "$", "no such file", "a readable JSON file")]) from None
     except IsADirectoryError:

@@ -47,6 +47,8 @@ from typing import Any
 
 import yaml
 
+from router.regular_file import SpecialFileError, read_regular_file
+
 DEFAULT_TIMEOUT_MS = 500
 CONFIG_FILE_NAME = "model-router.yaml"
 KEYS = {
@@ -123,24 +125,10 @@ MAX_CONFIG_BYTES = 64 * 1024
 
 
 def read_config_file(path: Path) -> dict:
-    import stat
-
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; anything but a regular file is refused
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(21, "Is a directory")
-            if not stat.S_ISREG(mode):
-                raise ConfigError(f"{path}: $: expected a regular config file, found a special file (FIFO, device or socket)")
-            os.set_blocking(fd, True)
-            with os.fdopen(fd, "rb") as fh:
-                fd = -1
-                data = fh.read(MAX_CONFIG_BYTES + 1)
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        data = read_regular_file(path, MAX_CONFIG_BYTES)
+    except SpecialFileError:
+        raise ConfigError(f"{path}: $: expected a regular config file, found a special file (FIFO, device or socket)") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:

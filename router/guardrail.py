@@ -145,28 +145,14 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
             f"proceed on {what} {route}; see the decision's reasons for why the request was not routed as asked"
             if value == "allow_with_context" else "see the decision's reasons; change the request or its signals and ask again"
         )
-    severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
-    if value == "allow":
-        severity = "info"
-    revision = decision.policy_revision
-    version = policy_version(revision)
     request = (decision.get("input") or {})
     receipt = decision.receipt or {}
-    return {
-        "schema": ABI,
-        "decisionId": event_id(decision),
-        "timestamp": decision.created_at,
-        "policyId": decision.policy_ref or context.policy_id or FALLBACK_POLICY_ID,
-        "policyVersion": version,
-        "policyHash": version if version.startswith("sha256:") else None,
-        "scope": "user" if decision.is_personal else "runtime",
-        "severity": severity,
-        "decision": value,
-        "reason": reason_text,
-        "remediation": remediation,
-        "evidence": {
-            "actionClass": "model",
-            "tool": "model-router",
+    return _envelope(
+        decision_id=event_id(decision), timestamp=decision.created_at,
+        policy_id=decision.policy_ref or context.policy_id or FALLBACK_POLICY_ID, revision=decision.policy_revision,
+        scope="user" if decision.is_personal else "runtime", value=value, entry=entry,
+        reason_text=reason_text, remediation=remediation,
+        evidence={
             "inputDigest": decision.input_digest,
             "outputDigest": decision_digest(decision),
             "taskId": request.get("requestId"),
@@ -180,8 +166,7 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
             "receiptDigest": receipt.get("receiptDigest"),
             "guardrailRef": request.get("guardrailRef"),
         },
-        "effects": _effects(value),
-    }
+    )
 
 
 def _effects(value: str) -> dict:
@@ -201,6 +186,30 @@ def is_oversized(violations: Iterable[Any]) -> bool:
 
     expected = f"at most {MAX_BYTES} bytes (1 MiB)"
     return any(getattr(v, "path", None) == "$" and getattr(v, "expected", None) == expected for v in violations)
+
+
+def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str | None, scope: str, value: str,
+              entry: dict, reason_text: str, remediation: str, evidence: dict) -> dict:
+    """The one shape of every guardrail document: identity, policy version, verdict and evidence."""
+    severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
+    if value == "allow":
+        severity = "info"
+    version = policy_version(revision)
+    return {
+        "schema": ABI,
+        "decisionId": decision_id,
+        "timestamp": timestamp,
+        "policyId": policy_id,
+        "policyVersion": version,
+        "policyHash": version if version.startswith("sha256:") else None,
+        "scope": scope,
+        "severity": severity,
+        "decision": value,
+        "reason": reason_text,
+        "remediation": remediation,
+        "evidence": {"actionClass": "model", "tool": "model-router", **evidence},
+        "effects": _effects(value),
+    }
 
 
 def unusable_projection(
@@ -231,23 +240,11 @@ def unusable_projection(
     remediation = entry.get("remediation") or (
         "send a bundle within the size limit" if oversized else "fix the fields named in the reason and resend"
     )
-    severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
-    version = policy_version(revision)
-    return {
-        "schema": ABI,
-        "decisionId": str(uuid.uuid4()),
-        "timestamp": created_at or utc_now(),
-        "policyId": context.policy_id or FALLBACK_POLICY_ID,
-        "policyVersion": version,
-        "policyHash": version if version.startswith("sha256:") else None,
-        "scope": "runtime",
-        "severity": severity,
-        "decision": value,
-        "reason": reason_text,
-        "remediation": remediation,
-        "evidence": {
-            "actionClass": "model",
-            "tool": "model-router",
+    return _envelope(
+        decision_id=str(uuid.uuid4()), timestamp=created_at or utc_now(),
+        policy_id=context.policy_id or FALLBACK_POLICY_ID, revision=revision, scope="runtime", value=value, entry=entry,
+        reason_text=reason_text, remediation=remediation,
+        evidence={
             "inputDigest": "sha256:" + hashlib.sha256(raw).hexdigest() if raw is not None else None,
             "routeDecisionId": None,
             "routeKind": None,
@@ -259,5 +256,4 @@ def unusable_projection(
             "receiptDigest": None,
             "guardrailRef": None,
         },
-        "effects": _effects(value),
-    }
+    )

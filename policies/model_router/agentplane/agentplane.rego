@@ -14,9 +14,10 @@ package model_router.agentplane
 # METADATA
 # title: decision with its agentplane projection
 # description: |
-#   The route decision (exactly data.model_router.decision) and its projection, in one query:
-#   {"decision": <decision>, "agentplane": {"receipt": <receipt or null>, "refusals": [<code>, ...]}}.
-result := {"decision": _d, "agentplane": projection}
+#   The route decision (exactly data.model_router.decision), its agentplane projection and its
+#   router projections (model_router.projection), in one query: {"decision": <decision>,
+#   "agentplane": {"receipt": <receipt or null>, "refusals": [<code>, ...]}, "projection": <projection>}.
+result := {"decision": _d, "agentplane": projection, "projection": data.model_router.projection.current}
 
 # METADATA
 # title: batch decisions with their agentplane projections

@@ -56,6 +56,7 @@ test_result_carries_the_decision_unchanged if {
 	res := agentplane.result with input as b
 	res.decision == data.model_router.decision with input as b
 	res.agentplane == agentplane.projection with input as b
+	res.projection == data.model_router.projection.current with input as b
 }
 
 test_batch_results_match_single_results if {

@@ -79,12 +79,6 @@ _share_reason[window] := {tier: sprintf("%s:%s", [fields.code, window]) | some t
 	some window in config.window_order
 }
 
-_insufficient(lane) := [reason |
-	some window in config.window_order
-	cost.cost_micros(lane) > remaining_micros[window]
-	reason := _insufficient_reason[window]
-]
-
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
 _headroom[window] := headroom if {
 	some window in config.window_order
@@ -93,22 +87,32 @@ _headroom[window] := headroom if {
 	}
 }
 
-_share_exceeded(lane) := [_share_reason[window][tier] |
-	tier := lanes.premium_tier[lane]
-	some window in config.window_order
-	cost.cost_micros(lane) > _headroom[window][tier]
-]
-
-_failures(lane) := array.concat(_insufficient(lane), _share_exceeded(lane))
-
-# METADATA
-# description: The first budget window named by a list of budget reasons.
-first_window(reasons) := split(reasons[0], ":")[1]
+# Every rule 18-19 failure of each declared lane as {window, reason}: insufficient budget first, then
+# premium share exceeded, windows in declaration order.
+_failed[lane] := array.concat(
+	[{"window": window, "reason": _insufficient_reason[window]} |
+		some window in config.window_order
+		cost.lane_micros[lane] > remaining_micros[window]
+	],
+	[{"window": window, "reason": _share_reason[window][tier]} |
+		tier := lanes.premium_tier[lane]
+		some window in config.window_order
+		cost.lane_micros[lane] > _headroom[window][tier]
+	],
+) if {
+	some lane, _ in config.policy_lanes
+}
 
 # METADATA
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane[lane] := _failures(lane) if {
-	some lane, _ in config.policy_lanes
+failures_by_lane[lane] := [failure.reason | some failure in failed] if {
+	some lane, failed in _failed
+}
+
+# METADATA
+# description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
+failed_windows[lane] := [failure.window | some failure in failed] if {
+	some lane, failed in _failed
 }
 
 # METADATA

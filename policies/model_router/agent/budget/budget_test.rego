@@ -78,6 +78,9 @@ test_optimizer_share_when_the_policy_one_is_looser if {
 	budget.ceiling_micros("task", "high") == 500000 with data.model_router_data as d
 }
 
-test_first_window if {
-	budget.first_window(["budget-insufficient:session", "budget-insufficient:day"]) == "session"
+test_failed_windows_follow_the_failures if {
+	some lane, failures in budget.failures_by_lane with input as t.bundle
+	count(failures) > 0
+	windows := budget.failed_windows[lane] with input as t.bundle
+	[w | some f in failures; w := split(f, ":")[1]] == windows
 }

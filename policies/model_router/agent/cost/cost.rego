@@ -72,13 +72,9 @@ _lane_micros(lane, priced) := round(max([_raw_micros(pricing), object.get(pricin
 }
 
 # METADATA
-# description: A lane's estimated cost in integer micro-dollars.
-cost_micros(lane) := lane_micros[lane]
-
-# METADATA
 # description: An integer micro-unit amount back in currency units.
 amount(micro_units) := micro_units / _per_million
 
 # METADATA
 # description: A lane's estimated cost in the catalog currency, rounded to 6 places.
-estimated_cost(lane) := amount(cost_micros(lane))
+estimated_cost(lane) := amount(lane_micros[lane])

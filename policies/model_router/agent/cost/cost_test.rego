@@ -13,7 +13,7 @@ test_estimates_for_the_base_bundle if {
 }
 
 test_costs_in_micro_dollars if {
-	cost.cost_micros("standard") == 33000 with input as t.bundle
+	cost.lane_micros.standard == 33000 with input as t.bundle
 	cost.micros(1.5) == 1500000
 	cost.amount(1500000) == 1.5
 }

@@ -20,6 +20,7 @@ import data.model_router.agent.reserve
 import data.model_router.agent.selection
 import data.model_router.agent.signals
 import data.model_router.approvals.token
+import data.model_router.denied
 
 # METADATA
 # scope: document
@@ -62,7 +63,7 @@ default _price_catalog_ref := null
 _price_catalog_ref := config.price_catalog_ref
 
 _input := {
-	"requestId": request.request_id,
+	"requestId": request.id,
 	"executionSurface": request.execution_surface,
 	"taskClass": request.task_class,
 	"stage": request.stage,
@@ -85,7 +86,7 @@ _guardrail_echo := {"guardrailRef": guardrail.ref} if guardrail.ref != null
 # The requested lane is echoed only when the policy declares it (an unknown one is named in the reasons).
 default _echo_lane := null
 
-_echo_lane := request.requested_lane if config.policy_lanes[request.requested_lane]
+_echo_lane := request.asked_lane if config.policy_lanes[request.asked_lane]
 
 _resource_signals := {
 	"localModelProfileAvailable", "localServiceHealthy", "batteryState", "thermalState",
@@ -123,14 +124,10 @@ _budget := {
 	"currency": config.optimizer.budgetPolicy.currency,
 	"windows": {window: _window(window) | some window in config.window_order},
 	"onBudgetPressure": config.optimizer.budgetPolicy.onBudgetPressure,
-	"premiumReserveShare": reserve.reserve_share,
+	"premiumReserveShare": reserve.premium_share,
 }
 
-default _minimum_lane := null
-
-_minimum_lane := quality.minimum_lane
-
-_quality := {"minimumLane": _minimum_lane, "requiresVerification": quality.requires_verification}
+_quality := {"minimumLane": quality.minimum_lane, "requiresVerification": quality.requires_verification}
 
 _escalation_reason := request.escalation.reason
 
@@ -144,10 +141,10 @@ _escalation_receipt := null if request.escalation == null
 # lane; null when there is none.
 default _escalation_target := null
 
-_escalation_target := request.requested_lane if request.requested_lane != null
+_escalation_target := request.asked_lane if request.asked_lane != null
 
 _escalation_target := selection.outcome.lane if {
-	request.requested_lane == null
+	request.asked_lane == null
 	selection.outcome.lane != null
 }
 
@@ -165,15 +162,11 @@ _escalation := {"valid": _escalation_valid, "reason": _escalation_reason, "recei
 
 _blocked_escalation := {"valid": false, "reason": _escalation_reason, "receiptRef": _escalation_receipt}
 
-_no_de_escalation := {"required": false, "afterStage": null, "toLane": null}
+default _de_escalation := {"required": false, "afterStage": null, "toLane": null}
 
-default _de_escalation_lane := null
-
-_de_escalation_lane := escalation.de_escalation_lane
-
-_de_escalation := {"required": true, "afterStage": request.stage, "toLane": _de_escalation_lane} if {
+_de_escalation := {"required": true, "afterStage": request.stage, "toLane": escalation.de_escalation_lane} if {
 	escalation.deescalate_after(selection.outcome.lane)
-} else := _no_de_escalation
+}
 
 # The evidence sections' flags (everything but the policy's ledgerRefs, reported on their own).
 _evidence_flags(doc) := object.remove(doc, ["ledgerRefs"])
@@ -209,7 +202,7 @@ _evidence := {
 
 default _requested_evaluation := null
 
-_requested_evaluation := candidates.evaluation[request.requested_lane]
+_requested_evaluation := candidates.evaluation[request.asked_lane]
 
 _selected_cost(null) := {"costClass": null, "estimatedCost": null}
 
@@ -247,22 +240,11 @@ _header := {
 	"evaluation": token.evaluation,
 }
 
-_blocked_result := object.union(_header, {
-	"selected": {
-		"lane": null,
-		"status": "denied",
-		"reason": blocking_reasons[0],
-		"reasons": blocking_reasons,
-		"costClass": null,
-		"estimatedCost": null,
-		"suggestedLane": null,
-		"requiresHumanApproval": false,
-	},
-	"escalation": _blocked_escalation,
-	"deEscalation": _no_de_escalation,
-	"requestedEvaluation": null,
-	"candidateSet": [],
-})
+_blocked_result := denied.document(
+	"AgentExecutionRouteDecision",
+	object.union(_header, {"escalation": _blocked_escalation}),
+	blocking_reasons,
+)
 
 _routed_result := object.union(_header, {
 	"selected": _selected,
@@ -272,50 +254,16 @@ _routed_result := object.union(_header, {
 	"candidateSet": candidates.candidate_set,
 })
 
+_decided := _blocked_result if _blocked
+
+_decided := _routed_result if not _blocked
+
 # METADATA
 # scope: document
 # title: agent-execution decision
 # description: |
 #   The AgentExecutionRouteDecision for the input bundle. Always defined and never an allow on bad
-#   input: should any part be undefined, the constant default below is a denied decision.
-default result := {
-	"schemaVersion": "v0.1",
-	"kind": "AgentExecutionRouteDecision",
-	"policyRef": null,
-	"optimizerRef": null,
-	"priceCatalogRef": null,
-	"input": {},
-	"selected": {
-		"lane": null,
-		"status": "denied",
-		"reason": "policy-evaluation-incomplete",
-		"reasons": ["policy-evaluation-incomplete"],
-		"costClass": null,
-		"estimatedCost": null,
-		"suggestedLane": null,
-		"requiresHumanApproval": false,
-	},
-	"quality": {"minimumLane": null, "requiresVerification": false},
-	"escalation": {"valid": false, "reason": null, "receiptRef": null},
-	"deEscalation": {"required": false, "afterStage": null, "toLane": null},
-	"budget": null,
-	"resources": {},
-	"quota": {},
-	"requestedEvaluation": null,
-	"candidateSet": [],
-	"missingSignals": [],
-	"approvals": [],
-	"evaluation": null,
-	"evidence": {
-		"emit": {},
-		"promptEvidenceMode": "hash-only",
-		"decisionAbi": null,
-		"ledgerRefs": [],
-		"contextPolicy": {},
-		"toolPolicy": {},
-	},
-}
+#   input: should any part be undefined, it is the denied decision `policy-evaluation-incomplete`.
+result := _decided if _decided
 
-result := _blocked_result if _blocked
-
-result := _routed_result if not _blocked
+else := denied.document("AgentExecutionRouteDecision", {}, ["policy-evaluation-incomplete"])

@@ -46,7 +46,7 @@ _receipt_failures := token.failures(
 	_receipt_kind,
 	request.receipt_token,
 	_esc.receiptRef,
-	{"requestId": request.request_id, "taskClass": request.task_class, "reason": _esc.reason},
+	{"requestId": request.id, "taskClass": request.task_class, "reason": _esc.reason},
 )
 
 # The token's maxLane claim, decoded once per decision.
@@ -130,6 +130,8 @@ _checks_after_receipt := [
 ]
 
 # A missing receipt, or the first failing check of the presented one.
+default _receipt_codes(_) := []
+
 _receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
 	lanes.requires_receipt[lane]
 	not _receipt_presented
@@ -137,7 +139,7 @@ _receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
 	lanes.requires_receipt[lane]
 	code := receipt_verdict(lane)
 	code != "valid"
-} else := []
+}
 
 default _fails_reason(_) := false
 
@@ -172,7 +174,10 @@ _failures(lane) := array.concat(
 )
 
 # METADATA
-# description: The lane routine work de-escalates to after the current stage.
+# scope: document
+# description: The lane routine work de-escalates to after the current stage (null when there is none).
+default de_escalation_lane := null
+
 de_escalation_lane := lanes.highest_non_premium_at_or_below(request.stage_entry.maxLaneWithoutEscalation)
 
 # METADATA

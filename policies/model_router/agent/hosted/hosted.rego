@@ -78,7 +78,7 @@ _egress_failures := token.failures(
 	_egress_kind,
 	request.egress_approval_token,
 	request.egress_approval_ref,
-	{"requestId": request.request_id, "dataClass": request.data_class},
+	{"requestId": request.id, "dataClass": request.data_class},
 )
 
 # The token's maxLane claim, decoded once per decision.
@@ -109,6 +109,8 @@ approval(lane) := token.evidence(_egress_kind, request.egress_approval_token, re
 }
 
 # A missing approval, or the first failing check of the presented one.
+default _approval_codes(_) := []
+
 _approval_codes(lane) := ["hosted-requires-policy-approval"] if {
 	_admission.requiresPolicy == true
 	not _egress_presented
@@ -116,7 +118,7 @@ _approval_codes(lane) := ["hosted-requires-policy-approval"] if {
 	_admission.requiresPolicy == true
 	code := egress_verdict(lane)
 	code != "valid"
-} else := []
+}
 
 default _data_class_forbids := false
 

@@ -13,7 +13,10 @@ import data.model_router.agent.lanes
 import data.model_router.agent.request
 
 # METADATA
-# description: The lane the risk class requires at least.
+# scope: document
+# description: The lane the risk class requires at least (null when the risk class declares none).
+default minimum_lane := null
+
 minimum_lane := request.risk_floor.minimumLane
 
 # METADATA

@@ -16,7 +16,7 @@ test_requires_verification if {
 }
 
 test_unknown_risk_class_has_no_floor if {
-	not quality.minimum_lane with input as t.with_request({"riskClass": "extreme"})
+	quality.minimum_lane == null with input as t.with_request({"riskClass": "extreme"})
 	quality.requires_verification == false with input as t.with_request({"riskClass": "extreme"})
 }
 

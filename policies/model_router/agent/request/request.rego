@@ -10,6 +10,7 @@
 package model_router.agent.request
 
 import data.model_router.agent.config
+import data.model_router.lib
 
 _req := r if {
 	r := input.request
@@ -33,7 +34,7 @@ _present(field) if _req[field] != null
 
 # METADATA
 # description: The request id (a non-empty string) or null.
-request_id := object.get(_strings, "requestId", null)
+id := object.get(_strings, "requestId", null)
 
 # METADATA
 # description: The execution surface or null.
@@ -53,7 +54,7 @@ risk_class := object.get(_strings, "riskClass", null)
 
 # METADATA
 # description: The requested lane or null (nothing requested).
-requested_lane := object.get(_strings, "requestedLane", null)
+asked_lane := object.get(_strings, "requestedLane", null)
 
 # METADATA
 # description: Reference to the policy decision approving prompt egress, or null.
@@ -124,13 +125,7 @@ default standard_lane_failures := 0
 
 standard_lane_failures := n if {
 	n := _req.standardLaneFailures
-	_non_negative_integer(n)
-}
-
-_non_negative_integer(value) if {
-	is_number(value)
-	value >= 0
-	value == round(value)
+	lib.non_negative_integer(n)
 }
 
 # METADATA
@@ -164,10 +159,8 @@ prompt := {"sha256": _req.prompt.sha256, "chars": _req.prompt.chars} if _prompt_
 
 _prompt_ok if {
 	digest := _req.prompt.sha256
-	is_string(digest)
-	count(digest) == 64
-	trim(digest, "0123456789abcdef") == ""
-	_non_negative_integer(_req.prompt.chars)
+	lib.sha256_hex(digest)
+	lib.non_negative_integer(_req.prompt.chars)
 }
 
 # METADATA
@@ -203,7 +196,7 @@ invalid_fields contains "escalation" if {
 
 invalid_fields contains "standardLaneFailures" if {
 	_present("standardLaneFailures")
-	not _non_negative_integer(_req.standardLaneFailures)
+	not lib.non_negative_integer(_req.standardLaneFailures)
 }
 
 invalid_fields contains "deterministicVerificationAvailable" if {
@@ -256,7 +249,7 @@ _unknown := [r |
 		[task_class, config.task_classes, "unknown-task-class"],
 		[stage, config.stages, "unknown-stage"],
 		[risk_class, config.risk_floors, "unknown-risk-class"],
-		[requested_lane, config.policy_lanes, "unknown-requested-lane"],
+		[asked_lane, config.policy_lanes, "unknown-requested-lane"],
 	]
 	value != null
 	not known[value]

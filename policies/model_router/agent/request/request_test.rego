@@ -11,7 +11,7 @@ test_well_formed_request_has_no_reasons if {
 }
 
 test_defaults_for_optional_fields if {
-	request.requested_lane == null with input as _minimal
+	request.asked_lane == null with input as _minimal
 	request.execution_surface == null with input as _minimal
 	request.escalation == null with input as _minimal
 	request.standard_lane_failures == 0 with input as _minimal
@@ -25,7 +25,7 @@ test_defaults_for_optional_fields if {
 }
 
 test_given_values_are_read if {
-	request.request_id == "req-test-0001" with input as t.bundle
+	request.id == "req-test-0001" with input as t.bundle
 	request.task_class == "routine-code" with input as t.bundle
 	request.stage == "execution" with input as t.bundle
 	request.risk_class == "medium" with input as t.bundle

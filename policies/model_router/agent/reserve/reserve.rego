@@ -21,9 +21,9 @@ share := signals.value.providerQuotaRemainingShare
 # METADATA
 # scope: document
 # description: The optimizer's premium reserve share, or null when it declares none.
-default reserve_share := null
+default premium_share := null
 
-reserve_share := config.optimizer.budgetPolicy.premiumReserveShare
+premium_share := config.optimizer.budgetPolicy.premiumReserveShare
 
 default _share_missing := false
 
@@ -32,8 +32,8 @@ _share_missing if share < 0
 default _below_reserve := false
 
 _below_reserve if {
-	is_number(reserve_share)
-	share < reserve_share
+	is_number(premium_share)
+	share < premium_share
 }
 
 _premium_reasons := [code |

@@ -8,7 +8,7 @@ _reserve := data.model_router_data.optimizers[data.model_router_data.active.opti
 test_premium_lane_with_enough_quota if {
 	reserve.failures("high-end") == [] with input as t.bundle
 	reserve.share == 0.8 with input as t.bundle
-	reserve.reserve_share == _reserve
+	reserve.premium_share == _reserve
 }
 
 test_non_premium_lanes_are_not_checked if {
@@ -40,6 +40,6 @@ test_absent_share_counts_as_unknown if {
 test_no_reserve_declared if {
 	id := data.model_router_data.active.optimizer
 	d := json.remove(data.model_router_data, [["optimizers", id, "document", "budgetPolicy", "premiumReserveShare"]])
-	reserve.reserve_share == null with data.model_router_data as d
+	reserve.premium_share == null with data.model_router_data as d
 	reserve.failures("high-end") == [] with input as t.with_quota({"providerQuotaRemainingShare": 0.01}) with data.model_router_data as d
 }

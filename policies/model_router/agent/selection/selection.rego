@@ -25,7 +25,7 @@ import data.model_router.agent.request
 import data.model_router.agent.reserve
 import data.model_router.agent.signals
 
-_req := request.requested_lane
+_req := request.asked_lane
 
 _selection := config.optimizer.selectionPolicy
 
@@ -70,7 +70,7 @@ _is_local(lane) := false if not lanes.local[lane]
 
 _fill(value, _) := value if value != "cost"
 
-_fill("cost", lane) := cost.cost_micros(lane)
+_fill("cost", lane) := cost.lane_micros[lane]
 
 # METADATA
 # description: >-
@@ -98,10 +98,13 @@ _at_or_below(lane_set, ceiling) := {lane |
 }
 
 # METADATA
+# scope: document
 # description: |
 #   What would be chosen from a set of feasible lanes: {lane, via} with via one of `deterministic`,
 #   `escalation`, `within` (at or below the requested lane), `upgrade` (only higher lanes; nothing
 #   chosen, lane is the suggestion), `cheapest` (nothing requested) or `none`.
+default plan(_) := {"lane": null, "via": "none"}
+
 plan(lane_set) := {"lane": lane, "via": "deterministic"} if {
 	lane := quality.deterministic_lane
 	lane_set[lane]
@@ -117,7 +120,7 @@ plan(lane_set) := {"lane": lane, "via": "deterministic"} if {
 	lane := best(lane_set)
 } else := {"lane": lane, "via": "cheapest"} if {
 	lane := best(lane_set)
-} else := {"lane": null, "via": "none"}
+}
 
 _violation_status := {"deny": "denied", "defer": "deferred", "quarantine": "quarantined"}
 
@@ -135,23 +138,23 @@ _outcome(lane, status, reasons, suggested, human) := {
 
 _downgrade_reason := [sprintf("requested-lane-not-optimal-or-feasible:%s", [_req]) | _req != null]
 
-_p0 := plan(feasible_ignoring_budget)
+_unconstrained := plan(feasible_ignoring_budget)
 
 _p := plan(feasible)
 
 # METADATA
 # description: The budget window under pressure, when the lane that would win is excluded only by budget rules.
-pressure_window := budget.first_window(candidates.budget_failures[_p0.lane]) if {
-	_p0.via != "upgrade"
-	not feasible[_p0.lane]
+pressure_window := budget.failed_windows[_unconstrained.lane][0] if {
+	_unconstrained.via != "upgrade"
+	not feasible[_unconstrained.lane]
 }
 
 _cheaper_lanes contains lane if {
 	some lane in feasible
-	lanes.rank[lane] < lanes.rank[_p0.lane]
+	lanes.rank[lane] < lanes.rank[_unconstrained.lane]
 }
 
-_cheaper_than_p0 := best(_cheaper_lanes)
+_cheaper_than_unconstrained := best(_cheaper_lanes)
 
 default _cheaper_or_null := null
 
@@ -169,17 +172,23 @@ _on_pressure := action if {
 
 _pressure_reason := sprintf("budget-pressure:%s", [pressure_window])
 
-_pressure_outcome("downgrade") := _outcome(_cheaper_than_p0, "downgraded", array.concat([_pressure_reason], _downgrade_reason), null, false)
+_pressure_outcome("downgrade") := _outcome(
+	_cheaper_than_unconstrained,
+	"downgraded",
+	array.concat([_pressure_reason], _downgrade_reason),
+	null,
+	false,
+)
 
 _pressure_outcome("downgrade") := _outcome(null, no_feasible_status, ["no-feasible-candidate", _pressure_reason], null, false) if {
-	not _cheaper_than_p0
+	not _cheaper_than_unconstrained
 }
 
 _pressure_outcome("deny") := _outcome(null, "denied", [_pressure_reason], null, false)
 
 _pressure_outcome("defer") := _outcome(null, "deferred", [_pressure_reason], _cheaper_or_null, false)
 
-_pressure_outcome("require-human-approval") := _outcome(null, "deferred", [_pressure_reason], _p0.lane, true)
+_pressure_outcome("require-human-approval") := _outcome(null, "deferred", [_pressure_reason], _unconstrained.lane, true)
 
 _below_requested(lane) if lanes.rank[lane] < lanes.rank[_req]
 

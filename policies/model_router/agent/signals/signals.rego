@@ -9,6 +9,7 @@
 package model_router.agent.signals
 
 import data.model_router.agent.config
+import data.model_router.lib
 
 # The contract's signal types (routing-semantics, section 1). A signal the optimizer requires
 # but this table does not know only has to be present and non-null.
@@ -30,31 +31,23 @@ _known := ((_booleans | _counts) | object.keys(_enums)) | {
 	"localProfileRef",
 }
 
+default _section(_) := {}
+
 _section(name) := section if {
 	section := input[name]
 	is_object(section)
-} else := {}
+}
 
 # Every signal source merged once: resources win over quota, quota over the request.
 _merged := object.union_n([_section("request"), _section("quota"), _section("resources")])
 
 _required := {name | some name in config.optimizer.resourcePolicy.requiredSignals}
 
-_amount(value) if {
-	is_number(value)
-	value >= 0
-}
-
-_count(value) if {
-	_amount(value)
-	value == round(value)
-}
-
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
 value := object.union_n([
 	{name: v | some name in _booleans; v := _merged[name]; is_boolean(v)},
-	{name: v | some name in _counts; v := _merged[name]; _count(v)},
+	{name: v | some name in _counts; v := _merged[name]; lib.non_negative_integer(v)},
 	{name: v | some name, allowed in _enums; v := _merged[name]; v in allowed},
 	{name: v |
 		some name in ["providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes"]
@@ -73,11 +66,11 @@ _number_ok("providerQuotaRemainingShare", v) if {
 }
 
 _number_ok("providerErrorRate", v) if {
-	_amount(v)
+	lib.non_negative(v)
 	v <= 1
 }
 
-_number_ok("estimatedLocalRuntimeMinutes", v) if _amount(v)
+_number_ok("estimatedLocalRuntimeMinutes", v) if lib.non_negative(v)
 
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
@@ -87,7 +80,7 @@ budget_spend[window] := spend if {
 	some window in config.window_order
 	spend := input.quota.budget[window]
 	every field in _budget_fields {
-		_amount(spend[field])
+		lib.non_negative(spend[field])
 	}
 }
 
@@ -103,7 +96,7 @@ _missing_spend contains sprintf("budget.%s.%s", [window, field]) if {
 	not _spend_field_ok(window, field)
 }
 
-_spend_field_ok(window, field) if _amount(input.quota.budget[window][field])
+_spend_field_ok(window, field) if lib.non_negative(input.quota.budget[window][field])
 
 # METADATA
 # description: Names of the missing or ill-typed signals, sorted.

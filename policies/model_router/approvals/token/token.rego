@@ -264,12 +264,14 @@ _token_fields(token) := {"issuer": _string_or_null(claims.iss), "kid": header.ki
 	[header, claims] := decoded(token)
 }
 
+default _string_or_null(_) := null
+
 _string_or_null(value) := value if is_string(value)
 
-else := null
+default _expiry(_) := null
 
 _expiry(claims) := time.format(round(claims.exp) * 1000000000) if {
 	is_number(claims.exp)
 	claims.exp > 0
 	claims.exp < 253402300800
-} else := null
+}

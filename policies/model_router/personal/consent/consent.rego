@@ -132,7 +132,7 @@ contract_forbids_egress if object.get(object.get(contract, "dataBoundary", {}), 
 _activation_token := request.ledger_approval_token
 
 _activation_failures := token.failures(_activation_kind, _activation_token, request.ledger_approval_ref, {
-	"requestId": request.request_id,
+	"requestId": request.id,
 	"bindingRef": request.binding_ref,
 	"artifactRef": object.get(_personalization, "artifactRef", null),
 	"contractId": _contract_ref,
@@ -158,7 +158,7 @@ _activation_required if object.get(_personalization, "activationRequiresLedgerAp
 _egress_token := request.egress_approval_token
 
 _egress_failures := token.failures(_egress_kind, _egress_token, request.egress_approval_ref, {
-	"requestId": request.request_id,
+	"requestId": request.id,
 	"dataClass": request.data_class,
 })
 

@@ -18,6 +18,8 @@
 package model_router.personal.decision
 
 import data.model_router.approvals.token
+import data.model_router.denied
+import data.model_router.lib
 import data.model_router.personal.consent
 import data.model_router.personal.request
 import data.model_router.personal.signals
@@ -52,8 +54,6 @@ else := [{
 
 _admissible := [i | some i, tried in _tried; tried.admissible]
 
-_denied(reasons) := {"target": null, "profileRef": null, "status": "denied", "reason": reasons[0], "reasons": reasons}
-
 _preferred_reason := sprintf("preferred-target-inadmissible:%s", [_tried[0].target])
 
 # Each element once, first occurrence kept.
@@ -62,7 +62,7 @@ _once(items) := [item | some i, item in items; not item in array.slice(items, 0,
 # METADATA
 # title: selected
 # description: The chosen target and profile with the status and reasons (see the package description).
-selected := _denied(_pre_denial) if count(_pre_denial) > 0
+selected := denied.selected("LocalPersonalRouteDecision", _pre_denial) if count(_pre_denial) > 0
 
 else := {
 	"target": _tried[0].target,
@@ -84,7 +84,10 @@ else := {
 	_admissible[0] == 1
 }
 
-else := _denied(_once(array.concat(["no-admissible-target"], [reason | some tried in _tried; some reason in tried.reasons])))
+else := denied.selected("LocalPersonalRouteDecision", _once(array.concat(
+	["no-admissible-target"],
+	[reason | some tried in _tried; some reason in tried.reasons],
+)))
 
 # The governance refs a tried target consulted: the consent contract, adapter artifact and ledger
 # approval when personal-local was tried; the consent ref when personal-local or hosted was tried.
@@ -143,9 +146,9 @@ _emit[flag] := object.get(_binding_evidence, flag, true) if {
 
 # The echo carries well-formed values only (null otherwise), so the decision always matches its schema;
 # the reasons name the malformed fields.
-_echo_ref(value) := checked if checked := request.ref(value)
+default _echo_ref(_) := null
 
-else := null
+_echo_ref(value) := request.ref(value)
 
 _personal_echo[field] := _echo_ref(object.get(request.personal, field, null)) if {
 	some field in _personal_fields
@@ -159,11 +162,8 @@ default _prompt_echo := null
 
 _prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
 	prompt := _request.prompt
-	is_string(prompt.sha256)
-	regex.match(`^[0-9a-f]{64}$`, prompt.sha256)
-	is_number(prompt.chars)
-	prompt.chars >= 0
-	prompt.chars == floor(prompt.chars)
+	lib.sha256_hex(prompt.sha256)
+	lib.non_negative_integer(prompt.chars)
 }
 
 _echo := {

@@ -76,11 +76,11 @@ ledger_approval_ref := ref(personal.ledgerApprovalRef)
 
 # METADATA
 # scope: document
-# title: request_id
+# title: id
 # description: The request id when it is a non-empty string, otherwise null.
-default request_id := null
+default id := null
 
-request_id := ref(_request.requestId)
+id := ref(_request.requestId)
 
 # METADATA
 # scope: document

@@ -8,6 +8,7 @@
 #   signal that was not checked.
 package model_router.personal.signals
 
+import data.model_router.lib
 import data.model_router.personal.request
 
 # Signals of the local runtime, in the order they are reported.
@@ -62,11 +63,7 @@ _well_typed("localModelProfileAvailable", value) if is_boolean(value)
 
 _well_typed("networkAvailable", value) if is_boolean(value)
 
-_well_typed("memoryAvailableBytes", value) if {
-	is_number(value)
-	value >= 0
-	value == floor(value)
-}
+_well_typed("memoryAvailableBytes", value) if lib.non_negative_integer(value)
 
 _well_typed("thermalState", value) if value in {"normal", "elevated", "critical"}
 

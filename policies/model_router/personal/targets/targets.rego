@@ -62,12 +62,15 @@ profile_ref("personal-local") := _binding.defaultLocalProfileRef
 profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
 
 # METADATA
+# scope: document
 # title: reasons
 # description: The reasons of a target, every failing check in order, or ["admissible"].
+default reasons(_) := ["admissible"]
+
 reasons(target) := failures if {
 	failures := _failures(target)
 	count(failures) > 0
-} else := ["admissible"]
+}
 
 # METADATA
 # scope: document

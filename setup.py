@@ -12,6 +12,7 @@ An editable install (`pip install -e .`) copies nothing: the package then reads 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -52,6 +53,8 @@ class build_py_with_data(build_py):
         if getattr(self, "editable_mode", False):
             return  # an editable install reads the checkout directly
         target = Path(self.build_lib) / "router" / DATA_DIR
+        if target.exists():  # left by an earlier build in the same tree: a removed file must not linger
+            shutil.rmtree(target)
         for rel in carried_files():
             dest = target / rel
             self.mkpath(str(dest.parent))

@@ -17,6 +17,7 @@ import secrets
 import shlex
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,16 @@ def opa_path(as_json: bool) -> None:
         _fail(f"error: {exc}", EXIT_INTERNAL)
         return
     if as_json:
+        try:
+            version = found.version or opa_binary.opa_version(found.path)
+        except (OSError, subprocess.SubprocessError, opa_binary.OpaNotFound) as exc:
+            _fail(f"error: {found.path}: cannot run `opa version` ({type(exc).__name__})", EXIT_INTERNAL)
+            return
         doc: dict[str, Any] = {
             "path": str(found.path),
             "source": found.source,
             "sourceDescription": found.description,
-            "version": found.version,
+            "version": version,
             "pinnedVersion": opa_binary.pinned_version(),
             "pinnedBuild": str(opa_binary.pinned_build()),
             "locations": paths.describe(),

@@ -82,6 +82,15 @@ BUILD = _installed_build() if LAYOUT == INSTALLED else ROOT / "build"
 TOOLS_BIN = _installed_tools_bin() if LAYOUT == INSTALLED else ROOT / ".tools" / "bin"
 
 
+def shown(path: Path) -> str:
+    """PATH relative to ROOT when it is below it (build/bundle.tar.gz in a checkout), else in full (a
+    build output of an installed package lives in the user's cache, outside the package)."""
+    try:
+        return Path(path).relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def describe() -> dict[str, str]:
     """Every location above, for `model-router opa-path --json` and error messages."""
     return {

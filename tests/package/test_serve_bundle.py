@@ -56,7 +56,8 @@ def test_serve_bundle_is_the_remote_engine_a_router_points_at(short_dir):
     log = short_dir / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(CLI), "serve-bundle", "--state-dir", str(state), "--addr", f"unix://{sock}"],
+            [str(CLI), "serve-bundle", "--state-dir", str(state), "--addr", f"unix://{sock}",
+             "--log-level", "info", "--shutdown-grace-period", "1"],  # extra arguments go to `opa run`
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=_env(), start_new_session=True,
         )
     try:

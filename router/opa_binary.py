@@ -81,13 +81,19 @@ def locate() -> FoundOpa:
         candidate = Path(override)
         if not _executable(candidate):
             raise OpaNotFound(f"{OPA_ENV}={override}: expected an executable OPA binary; {install_hint()}")
-        found = _check_version(str(candidate.resolve()), candidate.stat().st_mtime_ns, f"{OPA_ENV}={override}")
+        try:
+            found = _check_version(str(candidate.resolve()), candidate.stat().st_mtime_ns, f"{OPA_ENV}={override}")
+        except OpaNotFound as exc:
+            raise OpaNotFound(f"{exc}; {install_hint()}") from None
         return FoundOpa(candidate, EXPLICIT, found)
     local = pinned_build()
     if _executable(local):
         if paths.LAYOUT == paths.CHECKOUT:  # kept at the pinned version by tools/install-opa.sh
             return FoundOpa(local, PINNED_BUILD, None)
-        found = _check_version(str(local.resolve()), local.stat().st_mtime_ns, str(local))
+        try:
+            found = _check_version(str(local.resolve()), local.stat().st_mtime_ns, str(local))
+        except OpaNotFound as exc:
+            raise OpaNotFound(f"{exc}; {install_hint()}") from None
         return FoundOpa(local, PINNED_BUILD, found)
     if local.exists():
         raise OpaNotFound(f"{local}: expected an executable file (the pinned OPA); {install_hint()}")

@@ -16,7 +16,7 @@ import pytest
 
 from golden.golden_decisions import RECORDED, without_identity
 from installed import InstalledEnv, build_and_install
-from router import opa_binary, paths
+from router import bundle as bundle_mod, opa_binary, paths
 
 PINNED_OPA = paths.CHECKOUT_ROOT / ".tools" / "bin" / "opa"
 BUNDLE = "agent-architecture-escalated"  # selected high-end only with approval tokens valid at the evaluation time
@@ -94,6 +94,8 @@ def test_the_installed_wheel_decides_outside_the_checkout(installed: InstalledEn
     # exactly the decision the checkout records for this bundle (run identity aside)
     golden = json.loads(RECORDED.read_text(encoding="utf-8"))[f"{BUNDLE}.json"]["decision"]
     assert without_identity(decision) == golden
+    # under the very policy revision the checkout builds: same carried policies and data, same digest
+    assert decision["policyRevision"] == bundle_mod.ensure_bundle().revision
     assert (installed.home / "cache" / "model-router" / "build" / "bundle.tar.gz").is_file()
 
     # the same decision from standard input, outside any checkout

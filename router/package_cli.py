@@ -128,7 +128,7 @@ def serve_command(
     opa: Path,
     addr: str,
     bundle: Path,
-    authz_bundle: Path | None,
+    authz_bundle: Path,
     extra_args: tuple[str, ...] = (),
 ) -> list[str]:
     """The `opa run --server` command line of a remote engine (the managed OPA's options, on ADDR)."""
@@ -138,11 +138,8 @@ def serve_command(
     if addr.startswith("unix://"):
         cmd += ["--unix-socket-perm", "600"]
     cmd += ["--skip-version-check", "--log-level", "error", *MANAGED_OPA_ARGS]
-    bundles = [str(bundle)]
-    if authz_bundle is not None:
-        cmd += ["--authentication=token", "--authorization=basic"]
-        bundles.append(str(authz_bundle))
-    return [*cmd, *extra_args, "--bundle", *bundles]
+    cmd += ["--authentication=token", "--authorization=basic"]
+    return [*cmd, *extra_args, "--bundle", str(bundle), str(authz_bundle)]
 
 
 @click.command("serve-bundle", context_settings={"ignore_unknown_options": True})
@@ -153,20 +150,19 @@ def serve_command(
               help="folder for the served copy of the bundle and the authorization bundle (default: <build>/serve)")
 @click.option("--token-file", type=click.Path(dir_okay=False),
               help="bearer token routers must send (read; created with a random token, mode 0600, when missing) [default: <state-dir>/token]")
-@click.option("--no-auth", is_flag=True, help="answer requests without a token (only behind another authenticating layer)")
 @click.option("--print", "print_only", is_flag=True, help="prepare the files and print the command line instead of running OPA")
 @click.argument("opa_args", nargs=-1, type=click.UNPROCESSED)
-def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | None, token_file: str | None, no_auth: bool,
+def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | None, token_file: str | None,
                  print_only: bool, opa_args: tuple[str, ...]) -> None:
     """Run OPA as the remote engine routers reach with MODEL_ROUTER_OPA_URL (opa_url).
 
     \b
     It serves the project bundle (build/bundle.tar.gz: policies and policy data, built with
     `opa build --capabilities policies/capabilities.json`), or --bundle, from a verified copy in the
-    state folder, with the options of the managed OPA and, unless --no-auth, token authentication
-    with the read-only authorization policy policies/system/authz/authz.rego (only the token's
-    SHA-256 is on disk). Extra arguments go to `opa run` (e.g. --tls-cert-file/--tls-private-key-file).
-    OPA replaces this process (exec); the settings for routers are printed first on standard error.
+    state folder, with the options of the managed OPA, token authentication and the read-only
+    authorization policy policies/system/authz/authz.rego (only the token's SHA-256 is on disk).
+    Extra arguments go to `opa run` (e.g. --tls-cert-file/--tls-private-key-file). OPA replaces this
+    process (exec); the settings for routers are printed first on standard error.
     """
     from router import bundle as bundle_mod, opa_binary, paths
     from router.data_views import PolicyDataError
@@ -199,25 +195,24 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
         tmp.unlink(missing_ok=True)
         _fail(f"error: {exc}", EXIT_UNUSABLE)
         return
-    authz = None
-    token_path = None
-    if not no_auth:
-        token_path = Path(token_file) if token_file else state / "token"
-        try:
-            token = _read_or_create_token(token_path)
-        except OSError as exc:
-            _fail(f"error: {token_path}: {exc.strerror or exc}", EXIT_UNUSABLE)
-            return
-        authz_dir = state / "authz"
-        if authz_dir.exists():
-            shutil.rmtree(authz_dir)
-        authz_dir.mkdir()
-        authz = _write_authz_bundle(authz_dir, token)
+    # always token authentication and the read-only authorization policy: without them any client of
+    # the address could also replace the policies and data (OPA's REST API writes too)
+    token_path = Path(token_file) if token_file else state / "token"
+    try:
+        token = _read_or_create_token(token_path)
+    except OSError as exc:
+        _fail(f"error: {token_path}: {exc.strerror or exc}", EXIT_UNUSABLE)
+        return
+    authz_dir = state / "authz"
+    if authz_dir.exists():
+        shutil.rmtree(authz_dir)
+    authz_dir.mkdir()
+    authz = _write_authz_bundle(authz_dir, token)
     cmd = serve_command(opa=opa, addr=addr, bundle=served, authz_bundle=authz, extra_args=opa_args)
     url = _router_url(addr)
     click.echo(f"serve-bundle: policy revision {revision}", err=True)
     click.echo(f"serve-bundle: routers use MODEL_ROUTER_OPA_URL={url} MODEL_ROUTER_OPA_REVISION={revision}"
-               + (f" MODEL_ROUTER_OPA_TOKEN=<the token in {token_path}>" if token_path else ""), err=True)
+               f" MODEL_ROUTER_OPA_TOKEN=<the token in {token_path}>", err=True)
     if print_only:
         click.echo(shlex.join(cmd))
         return

@@ -24,6 +24,7 @@ import pytest
 from golden.golden_decisions import RECORDED, without_identity
 from router import bundle as bundle_mod, paths
 from router.approvals import EVALUATION_TIME_ENV, FIXTURE_EVALUATION_TIME
+from router.opa_http import Channel, ChannelError
 
 CLI = Path(sys.executable).with_name("model-router")
 BUNDLE = paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json"
@@ -97,6 +98,16 @@ def test_serve_bundle_is_the_remote_engine_a_router_points_at(short_dir):
             assert refused.returncode == 3, refused.stderr.decode()
             assert json.loads(refused.stdout)["selected"]["status"] == "denied"
             assert reason in refused.stderr, refused.stderr.decode()
+        # even with the token the engine only reads: no policy or data can be written through it
+        channel = Channel(f"unix://{sock}", token=token)
+        try:
+            assert channel.request("GET", "/health", None, 5.0)[0] == 200  # the token is accepted
+            for method, path, body in (("PUT", "/v1/policies/x", b"package x\n"), ("PUT", "/v1/data/model_router_data/active", b"{}")):
+                with pytest.raises(ChannelError) as denied:
+                    channel.request(method, path, body, 5.0)
+                assert denied.value.status == 401, (method, path, denied.value)  # OPA's answer when authz denies
+        finally:
+            channel.close()
         assert proc.poll() is None  # OPA itself is still serving
     finally:
         if proc.poll() is None:

@@ -115,6 +115,16 @@ def test_the_installed_wheel_decides_outside_the_checkout(installed: InstalledEn
     verified = installed.run("model-router", "receipts", "verify", str(receipts), "--min-count", "1")
     assert verified.returncode == 0, verified.stdout.decode() + verified.stderr.decode()
     assert b"ok" in verified.stdout
+
+    # the remote-engine recipe from the installed package: its pinned OPA, its bundle, its authorization policy
+    state = installed.base / "serve"
+    printed = installed.run("model-router", "serve-bundle", "--print", "--state-dir", str(state), "--addr", "127.0.0.1:8181")
+    assert printed.returncode == 0, printed.stderr.decode()
+    cmd = printed.stdout.decode().split()
+    assert cmd[0] == str(opa) and cmd[-2:] == [str(state / "bundle.tar.gz"), str(state / "authz" / "authz-bundle")]
+    assert bundle_mod.verify(state / "bundle.tar.gz") == decision["policyRevision"]
+    served_authz = state / "authz" / "authz-bundle" / "system" / "authz.rego"
+    assert served_authz.read_bytes() == (Path(where["policies"]) / "system" / "authz" / "authz.rego").read_bytes()
     print(f"installed-package commands in {time.monotonic() - t0:.1f} s")
 
 

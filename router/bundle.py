@@ -329,13 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         built = ensure_bundle(force=args.force)
         state = "built" if built.rebuilt else "up to date"
-        print(f"{built.path.relative_to(paths.ROOT)} {state} (revision {built.revision})")
+        print(f"{paths.shown(built.path)} {state} (revision {built.revision})")
         if not args.signing_key and SIGNED_BUNDLE_FILE.exists() and revision_of(SIGNED_BUNDLE_FILE) != built.revision:
             SIGNED_BUNDLE_FILE.unlink()  # a signed copy of an older revision is never left to be published
-            print(f"{SIGNED_BUNDLE_FILE.relative_to(paths.ROOT)} removed (an older revision; sign again with --signing-key)")
+            print(f"{paths.shown(SIGNED_BUNDLE_FILE)} removed (an older revision; sign again with --signing-key)")
         if args.signing_key:
             sign(built.path, Path(args.signing_key), SIGNED_BUNDLE_FILE, algorithm=args.signing_alg)
-            print(f"{SIGNED_BUNDLE_FILE.relative_to(paths.ROOT)} signed with {args.signing_key} ({args.signing_alg}, revision {built.revision})")
+            print(f"{paths.shown(SIGNED_BUNDLE_FILE)} signed with {args.signing_key} ({args.signing_alg}, revision {built.revision})")
     except (BundleBuildError, BundleIntegrityError, policy_data.PolicyDataError, opa_binary.OpaNotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -532,5 +532,7 @@ def demo(full_name, config_file, opa_url, timeout_ms, receipts_dir, no_receipts)
     sys.exit(code)
 
 
+__import__("router.package_cli").package_cli.register(main)  # opa-path (replaces the one above), install-opa, serve-bundle
+
 if __name__ == "__main__":
     main()

@@ -66,7 +66,7 @@ def main() -> int:
         print(render.text(report))
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "impact.html").write_text(render.html(report), encoding="utf-8")
-        print(f"\nHTML report: {(OUT / 'impact.html').relative_to(paths.ROOT)}; gate exit code {code}")
+        print(f"\nHTML report: {paths.shown(OUT / 'impact.html')}; gate exit code {code}")
     return 0
 
 

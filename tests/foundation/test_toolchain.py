@@ -51,7 +51,7 @@ def test_lookup_rejects_a_bad_override_naming_the_install_command(monkeypatch, t
         opa_binary.find_opa()
 
 
-def test_lookup_never_falls_back_to_path_and_names_the_install_command(monkeypatch, tmp_path):
+def test_lookup_falls_back_to_path_only_at_the_pinned_version_and_names_the_install_command(monkeypatch, tmp_path):
     monkeypatch.delenv("MODEL_ROUTER_OPA", raising=False)
     monkeypatch.setattr(paths, "TOOLS_BIN", tmp_path / "no-tools")
     bin_dir = tmp_path / "bin"
@@ -59,11 +59,17 @@ def test_lookup_never_falls_back_to_path_and_names_the_install_command(monkeypat
     monkeypatch.setenv("PATH", str(bin_dir))
     with pytest.raises(opa_binary.OpaNotFound, match="make setup"):
         opa_binary.find_opa()
-    shutil.copy(ROOT / ".tools/bin/opa", bin_dir / "opa")
-    with pytest.raises(opa_binary.OpaNotFound, match="make setup"):  # an opa on PATH is not the pinned one
+    (bin_dir / "opa").write_text("#!/bin/sh\necho 'Version: 0.0.1'\n", encoding="utf-8")
+    (bin_dir / "opa").chmod(0o755)
+    with pytest.raises(opa_binary.OpaNotFound, match="make setup") as refused:  # an opa on PATH of another version
         opa_binary.find_opa()
+    assert "found v0.0.1" in str(refused.value)
+    (bin_dir / "opa").unlink()
+    shutil.copy(ROOT / ".tools/bin/opa", bin_dir / "opa")
+    found = opa_binary.locate()  # the pinned version on PATH, after the (missing) pinned build
+    assert (found.path, found.source, found.version) == (bin_dir / "opa", opa_binary.ON_PATH, opa_binary.pinned_version())
     monkeypatch.setenv("MODEL_ROUTER_OPA", str(bin_dir / "opa"))  # named explicitly, of the pinned version
-    assert opa_binary.find_opa() == bin_dir / "opa"
+    assert opa_binary.locate().source == opa_binary.EXPLICIT
 
 
 def test_second_install_does_not_rebuild():

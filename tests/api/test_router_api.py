@@ -139,11 +139,11 @@ def test_decide_many_matches_single_decisions_in_one_round_trip(logged_router):
     router, log = logged_router
     bundles = [load(p) for p in VALID_EXAMPLES[::8]]  # both families, one batch
     singles = [router.decide(b) for b in bundles]
-    before_batch = len(_opa_log_entries(log, "model_router/batch/decisions"))
-    before_single = len(_opa_log_entries(log, "model_router/decision"))
+    before_batch = len(_opa_log_entries(log, "model_router/batch/results"))
+    before_single = len(_opa_log_entries(log, "model_router/projection/result"))
     many = router.decide_many(bundles)
-    assert len(_opa_log_entries(log, "model_router/batch/decisions")) == before_batch + 1
-    assert len(_opa_log_entries(log, "model_router/decision")) == before_single
+    assert len(_opa_log_entries(log, "model_router/batch/results")) == before_batch + 1
+    assert len(_opa_log_entries(log, "model_router/projection/result")) == before_single
     assert [d.decision_id for d in many] == [d.decision_id for d in singles]
     strip = lambda d: {k: v for k, v in d.to_dict().items() if k != "createdAt"}  # noqa: E731
     assert [strip(d) for d in many] == [strip(d) for d in singles]
@@ -154,7 +154,7 @@ def test_decide_many_matches_single_decisions_in_one_round_trip(logged_router):
 
 def test_decide_many_rejects_unusable_bundles_before_asking_opa(logged_router):
     router, log = logged_router
-    before = len(_opa_log_entries(log, "model_router/batch/decisions"))
+    before = len(_opa_log_entries(log, "model_router/batch/results"))
     broken = personal_bundle("req-broken")
     broken["request"]["bogus"] = True
     with pytest.raises(InvalidBundle) as info:
@@ -162,7 +162,7 @@ def test_decide_many_rejects_unusable_bundles_before_asking_opa(logged_router):
     sources = {v.file for v in info.value.violations}
     assert sources == {"bundles[1]", "bundles[2]"}
     assert any(v.path == "$.request" or v.path.startswith("$.request") for v in info.value.violations)
-    assert len(_opa_log_entries(log, "model_router/batch/decisions")) == before
+    assert len(_opa_log_entries(log, "model_router/batch/results")) == before
 
 
 # -- prompt text ----------------------------------------------------------------------------

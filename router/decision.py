@@ -158,6 +158,18 @@ def fail_closed_document(kind: str, reason: str, bundle: dict, *, decision_id_: 
     return fault_template.denied_document(kind, reason, bundle, identity=identity)
 
 
+def reason_codes(document: dict) -> frozenset[str]:
+    """Every reason code in a decision document of either kind: selected, every candidate, the requested
+    lane's evaluation, every target."""
+    lists = [(document.get("selected") or {}).get("reasons") or ()]
+    lists += [c.get("reasons") or () for c in document.get("candidateSet") or ()]
+    requested = document.get("requestedEvaluation")
+    if isinstance(requested, dict):
+        lists.append(requested.get("reasons") or ())
+    lists += [t.get("reasons") or () for t in document.get("targets") or ()]
+    return frozenset(code for codes in lists for code in codes)
+
+
 def with_identity(result: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
     """The policy's result with decisionId, createdAt and policyRevision placed after kind."""
     doc = {"schemaVersion": result.get("schemaVersion"), "kind": result.get("kind")}
@@ -324,13 +336,7 @@ class Decision:
     @property
     def all_reasons(self) -> frozenset[str]:
         """Every reason code in the decision: selected, every candidate, the requested lane, every target."""
-        lists = [self._doc["selected"].get("reasons") or ()]
-        lists += [c.get("reasons") or () for c in self._doc.get("candidateSet") or ()]
-        requested = self._doc.get("requestedEvaluation")
-        if isinstance(requested, dict):
-            lists.append(requested.get("reasons") or ())
-        lists += [t.get("reasons") or () for t in self._doc.get("targets") or ()]
-        return frozenset(code for codes in lists for code in codes)
+        return reason_codes(self._doc)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A top-level field of the document (a copy)."""

@@ -5,8 +5,9 @@ that cannot be decided at all must still produce a denial, so the router cannot 
 `fault-template.json` beside this module holds that answer, generated from the Rego that decides:
 
     decisions   data.model_router.denied.fault: per decision kind, the denied document's template,
-                its `selected` section without reasons, the request fields copied into `input` and
-                the `request.personal` fields copied to the top level
+                its `selected` section without reasons, the request fields copied into `input` (of
+                an object field only the members named: never an approval token or prompt text)
+                and the `request.personal` fields copied to the top level
     guardrail   per fault reason code, data.model_router.projection.guardrail.fault_verdict(code);
                 per unusable-input code, data.model_router.projection.guardrail.unusable[code]
     lane        the lane-decision summary of a denied agent decision (model_router.projection.lane)
@@ -69,13 +70,20 @@ def denied_document(kind: str, reason: str, bundle: Any, *, identity: dict) -> d
     request = bundle.get("request") if isinstance(bundle, dict) else None
     request = request if isinstance(request, dict) else {}
     personal = request.get("personal") if isinstance(request.get("personal"), dict) else {}
-    doc["input"] = {k: copy.deepcopy(request[k]) for k in entry["echo"] if k in request}
+    doc["input"] = {k: _echoed(request[k], members) for k, members in entry["echo"].items() if k in request}
     for key in entry["personal"]:
         doc[key] = personal.get(key)
     doc["selected"] = {**entry["selected"], "reason": reason, "reasons": [reason]}
     out = {"schemaVersion": doc.pop("schemaVersion"), "kind": doc.pop("kind"), **identity}
     out.update(doc)
     return out
+
+
+def _echoed(value: Any, members: list[str]) -> Any:
+    """VALUE as a fault echoes it: only MEMBERS of an object (when named), else the value itself."""
+    if members and isinstance(value, dict):
+        return {m: copy.deepcopy(value[m]) for m in members if m in value}
+    return copy.deepcopy(value)
 
 
 def fault_projection(code: str | None) -> dict:

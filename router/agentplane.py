@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from router import paths
+from router.contracts.digest import canonical
+from router.contracts.jsonpath import json_path
 
 PACKAGE = "model_router.agentplane"
 RULE = "result"
@@ -103,7 +105,7 @@ def receipt_problems(receipt: Any, limit: int = 3) -> list[str]:
     """Why RECEIPT is not a valid ModelRoutingLaneDecisionReceipt (empty when it is)."""
     problems = []
     for err in _validator().iter_errors(receipt):
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        where = json_path(err.absolute_path)
         problems.append(f"{where}: {err.message[:200]}")
         if len(problems) >= limit:
             break
@@ -182,7 +184,7 @@ class LaneReceiptLog:
     def append_many(self, receipts: list[dict]) -> None:
         if not receipts:
             return
-        data = "".join(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for r in receipts)
+        data = "".join(canonical(r) + "\n" for r in receipts)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)

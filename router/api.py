@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from router import agentplane as agentplane_mod, approvals, bundle_input, engine as engine_mod, paths
+from router import agentplane as agentplane_mod, approvals, bundle_input, engine as engine_mod, paths, projection as projection_mod
 from router.bundle_input import InvalidBundle, PreparedBundle, Violation
 from router.config import Settings, load_settings
 from router.decision import (
@@ -260,7 +260,8 @@ class Router:
             or UNKNOWN_REVISION
         )
 
-    def _build(self, prep: PreparedBundle, answer: engine_mod.EngineResult, fault: str | None = None, detail: str = "") -> Decision:
+    def _build(self, prep: PreparedBundle, answer: engine_mod.EngineResult, fault: str | None = None, detail: str = "",
+               projection: dict | None = None) -> Decision:
         kind = expected_kind(prep.bundle)
         revision = self._revision(answer.revision)
         did = decision_id(prep.canonical, revision)
@@ -290,6 +291,7 @@ class Router:
             detail=detail,
             source=prep.source,
             guardrail_context=self._guardrail_context,
+            projection=projection,
         )
 
     def _record(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
@@ -302,7 +304,7 @@ class Router:
         try:
             bodies = [
                 build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
-                              bundle=prep.bundle, evaluation=clock)
+                              bundle=prep.bundle, evaluation=clock, lane=d.lane_summary)
                 for d, prep in zip(decisions, preps)
             ]
             if self.input_store is not None:  # the input first: a receipt always finds its input
@@ -327,19 +329,29 @@ class Router:
     def _stamped(prep: PreparedBundle, evaluation: dict) -> dict:
         return {**prep.bundle, "evaluation": evaluation}
 
-    def _projected(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
-        """The decision from a data.model_router.agentplane.result answer, carrying its projection."""
+    def _with_projection(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
+        """The decision from a {decision, projection} answer (router.projection), carrying the policy's projection."""
         projection = None
         if answer.ok:
-            result, projection = agentplane_mod.split_result(answer.result)
-            if projection is None:
+            result, projection, problems = projection_mod.split_result(answer.result)
+            if problems:
                 answer = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
-                                                 detail=f"data.{agentplane_mod.PACKAGE}.{agentplane_mod.RULE} is not a decision with its projection")
+                                                 detail=f"data.{projection_mod.PACKAGE}.{projection_mod.RULE}: " + "; ".join(problems))
             else:
                 answer = engine_mod.EngineResult(result=result, revision=answer.revision)
-        decision = self._build(prep, answer)
+        return self._build(prep, answer, projection=projection)
+
+    def _projected(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
+        """The decision from a data.model_router.agentplane.result answer, carrying its projections."""
+        lane_receipt = None
+        if answer.ok:
+            _, lane_receipt = agentplane_mod.split_result(answer.result)
+            if lane_receipt is None:
+                answer = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
+                                                 detail=f"data.{agentplane_mod.PACKAGE}.{agentplane_mod.RULE} is not a decision with its projection")
+        decision = self._with_projection(prep, answer)
         if decision.fault is None:
-            decision.agentplane = projection
+            decision.agentplane = lane_receipt
         return decision
 
     def _finish(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
@@ -361,8 +373,8 @@ class Router:
         if self.agentplane if agentplane is None else agentplane:
             decision = self._projected(prep, self.engine.query(stamped, agentplane_mod.PACKAGE, agentplane_mod.RULE))
             return self._finish([decision], [prep], [stamp])[0]
-        answer = self.engine.decide(stamped)
-        return self._record([self._build(prep, answer)], [prep], [stamp])[0]
+        answer = self.engine.query(stamped, projection_mod.PACKAGE, projection_mod.RULE)
+        return self._record([self._with_projection(prep, answer)], [prep], [stamp])[0]
 
     def decide_many(
         self, bundles: Iterable[Any], *, agentplane: bool | None = None, evaluations: list[dict] | None = None
@@ -393,7 +405,8 @@ class Router:
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         project = self.agentplane if agentplane is None else agentplane
-        ask = self.engine.decide_many
+        def ask(chunk):
+            return self.engine.query({"bundles": chunk}, projection_mod.BATCH_PACKAGE, projection_mod.BATCH_RULE, decisions=max(1, len(chunk)))
         if project:
             def ask(chunk):
                 return self.engine.query({"bundles": chunk}, agentplane_mod.PACKAGE, agentplane_mod.BATCH_RULE, decisions=max(1, len(chunk)))
@@ -415,7 +428,7 @@ class Router:
                                               detail=f"data.model_router.decision is undefined for bundles[{i}]")
             else:
                 one = engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
-            decisions.append(self._projected(prep, one) if project else self._build(prep, one))
+            decisions.append(self._projected(prep, one) if project else self._with_projection(prep, one))
         return self._finish(decisions, preps, stamps) if project else self._record(decisions, preps, stamps)
 
     # -- explanations ------------------------------------------------------------------------

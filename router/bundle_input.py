@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from router import paths
+from router.contracts.digest import canonical, sha256_text
 from router.contracts.errors import Violation
 from router.regular_file import SpecialFileError, read_regular_file
 
@@ -50,13 +51,10 @@ class PreparedBundle:
     source: str = field(default="<bundle>")
 
 
-def canonical_json(value: Any) -> str:
-    """Sorted keys, compact separators, UTF-8 text as is; NaN and Infinity are refused."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def sha256_digest(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+# the one canonical JSON (sorted keys, compact separators, UTF-8 text as is; NaN and Infinity are
+# refused) and its digest: router.contracts.digest
+canonical_json = canonical
+sha256_digest = sha256_text
 
 
 def _found(value: Any, limit: int = 80) -> str:

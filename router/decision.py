@@ -3,8 +3,13 @@
 `Decision.to_dict()` gives the exact decision document (AgentExecutionRouteDecision or
 LocalPersonalRouteDecision). Decisions that the Python layer builds itself for a fault
 (`engine-unavailable`, `engine-timeout`, `engine-error`, `policy-undefined`,
-`invalid-policy-result`, `evidence-unavailable`) are `denied`, with no lane or target and every
-policy-computed field null or empty: a fault is never a permission.
+`invalid-policy-result`, `evidence-unavailable`) are the policy's own denied decision
+(model_router.denied, held in router/fault-template.json): no lane or target, nothing granted.
+
+No status, lane or guardrail value is written here: the status sets are the decision schemas' enums,
+the statuses that permit come from the policy (through the fault template), and what a decision
+projects to (its guardrail verdict and lane summary) is computed by the policy in the decision's own
+query and carried beside the document in `Decision.projection`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from router import paths
+from router import fault_template, paths
+from router.contracts.jsonpath import json_path
 
 AGENT_KIND = "AgentExecutionRouteDecision"
 PERSONAL_KIND = "LocalPersonalRouteDecision"
@@ -28,29 +34,18 @@ SCHEMA_FILES = {
     AGENT_KIND: paths.SCHEMAS / "agent-execution-route-decision.schema.json",
     PERSONAL_KIND: paths.SCHEMAS / "local-personal-route-decision.schema.json",
 }
-PERMITTING_STATUSES = frozenset({"selected", "downgraded", "fallback"})
 
 
-def _schema_statuses(kind: str, default: tuple[str, ...]) -> tuple[str, ...]:
+def _schema_statuses(kind: str) -> tuple[str, ...]:
     """The selected.status enum of a decision schema (the schema is the one source of the status set)."""
-    try:
-        schema = json.loads(SCHEMA_FILES[kind].read_text(encoding="utf-8"))
-        enum = schema["properties"]["selected"]["properties"]["status"]["enum"]
-        if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
-            return tuple(enum)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return default
+    schema = json.loads(SCHEMA_FILES[kind].read_text(encoding="utf-8"))
+    return tuple(schema["properties"]["selected"]["properties"]["status"]["enum"])
 
 
-AGENT_STATUSES = _schema_statuses(AGENT_KIND, ("selected", "downgraded", "deferred", "denied", "quarantined"))
-PERSONAL_STATUSES = _schema_statuses(PERSONAL_KIND, ("selected", "fallback", "deferred", "denied"))
-AGENT_ECHO = (
-    "requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
-    "standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef", "guardrailRef",
-    "prompt", "runRef",
-)
-PERSONAL_ECHO = ("requestId", "taskClass", "dataClass", "egressApprovalRef", "guardrailRef", "personal", "prompt")
+AGENT_STATUSES = _schema_statuses(AGENT_KIND)
+PERSONAL_STATUSES = _schema_statuses(PERSONAL_KIND)
+# the statuses that permit a request on its route, of either kind (the policy's, via the fault template)
+PERMITTING_STATUSES = fault_template.permitting_statuses()
 
 
 def utc_now() -> str:
@@ -97,7 +92,7 @@ def result_problems(result: Any, kind: str, limit: int = 3) -> list[str]:
         return []
     problems = []
     for err in validator.iter_errors(result):
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        where = json_path(err.absolute_path)
         problems.append(f"{where}: {err.message[:200]}")
         if len(problems) >= limit:
             break
@@ -130,7 +125,7 @@ def request_problems(result: dict, bundle: Any) -> list[str]:
     fields (requestId, task class, for a personal request the binding and route) must equal the
     request's own. (The kind is checked by result_problems and the caller.)"""
     selected = result.get("selected")
-    if isinstance(selected, dict) and selected.get("status") in PERMITTING_STATUSES:
+    if isinstance(selected, dict) and selected.get("status") in fault_template.permitting_statuses(result.get("kind")):
         route_field = "target" if result.get("kind") == PERSONAL_KIND else "lane"
         route = selected.get(route_field)
         if not (isinstance(route, str) and route):
@@ -156,51 +151,23 @@ def request_problems(result: dict, bundle: Any) -> list[str]:
     return problems
 
 
-def _echo(bundle: dict, fields: tuple[str, ...]) -> dict:
-    request = bundle.get("request") if isinstance(bundle, dict) else None
-    if not isinstance(request, dict):
-        return {}
-    return {k: copy.deepcopy(request[k]) for k in fields if k in request}
-
-
 def fail_closed_document(kind: str, reason: str, bundle: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
-    """A denied decision for a fault: no lane or target, every policy-computed field null or empty."""
-    head = {"schemaVersion": "v0.1", "kind": kind, "decisionId": decision_id_, "createdAt": created_at, "policyRevision": revision}
-    if kind == PERSONAL_KIND:
-        personal = (bundle.get("request") or {}).get("personal") or {}
-        return {
-            **head,
-            "bindingRef": personal.get("bindingRef"),
-            "routeId": personal.get("routeId"),
-            "input": _echo(bundle, PERSONAL_ECHO),
-            "selected": {"target": None, "profileRef": None, "status": "denied", "reason": reason, "reasons": [reason]},
-            "targets": [],
-            "runtimeHealth": None,
-            "governanceRefs": None,
-            "egress": {"allowed": False, "approvalRef": None},
-            "evidence": {"promptEvidenceMode": "hash-only"},
-        }
-    return {
-        **head,
-        "policyRef": None,
-        "optimizerRef": None,
-        "priceCatalogRef": None,
-        "input": _echo(bundle, AGENT_ECHO),
-        "selected": {
-            "lane": None, "status": "denied", "reason": reason, "reasons": [reason], "costClass": None,
-            "estimatedCost": None, "suggestedLane": None, "requiresHumanApproval": False,
-        },
-        "quality": None,
-        "escalation": None,
-        "deEscalation": None,
-        "budget": None,
-        "resources": None,
-        "quota": None,
-        "requestedEvaluation": None,
-        "candidateSet": [],
-        "missingSignals": [],
-        "evidence": {"promptEvidenceMode": "hash-only"},
-    }
+    """A denied decision for a fault: the policy's denied decision (router.fault_template), no lane or
+    target, nothing granted, the request's own fields echoed."""
+    identity = {"decisionId": decision_id_, "createdAt": created_at, "policyRevision": revision}
+    return fault_template.denied_document(kind, reason, bundle, identity=identity)
+
+
+def reason_codes(document: dict) -> frozenset[str]:
+    """Every reason code in a decision document of either kind: selected, every candidate, the requested
+    lane's evaluation, every target."""
+    lists = [(document.get("selected") or {}).get("reasons") or ()]
+    lists += [c.get("reasons") or () for c in document.get("candidateSet") or ()]
+    requested = document.get("requestedEvaluation")
+    if isinstance(requested, dict):
+        lists.append(requested.get("reasons") or ())
+    lists += [t.get("reasons") or () for t in document.get("targets") or ()]
+    return frozenset(code for codes in lists for code in codes)
 
 
 def with_identity(result: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
@@ -238,7 +205,8 @@ class Target:
 class Decision:
     """A route decision. Read its fields as attributes; `to_dict()` is the exact document."""
 
-    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context", "agentplane")
+    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context", "agentplane",
+                 "_projection")
 
     def __init__(
         self,
@@ -251,6 +219,7 @@ class Decision:
         receipt: dict | None = None,
         source: str | None = None,
         guardrail_context: Any = None,
+        projection: dict | None = None,
     ) -> None:
         self._doc = document
         self.input_digest = input_digest
@@ -261,6 +230,9 @@ class Decision:
         self.source = source
         self._guardrail_context = guardrail_context
         self.agentplane = None  # the agentplane projection, when it was asked for (router.agentplane)
+        # the policy's projections of this decision ({"guardrail": verdict, "lane": summary}), computed in
+        # the decision's own query; for a fault, the fault template's
+        self._projection = projection if fault is None else fault_template.fault_projection(fault)
 
     # identity
     kind = property(lambda self: self._doc["kind"])
@@ -295,8 +267,8 @@ class Decision:
 
     @property
     def permitted(self) -> bool:
-        """True only for selected, downgraded and fallback: the request may proceed on `route`."""
-        return self.status in PERMITTING_STATUSES and self.route is not None
+        """True only for a status the policy lets proceed (selected, downgraded, fallback) with a route."""
+        return self.status in fault_template.permitting_statuses(self.kind) and self.route is not None
 
     @property
     def exit_code(self) -> int:
@@ -318,15 +290,53 @@ class Decision:
         )
 
     @property
+    def approvals(self) -> tuple[dict, ...]:
+        """The evidence of every approval the decision relied on (digests and verdicts, never a token)."""
+        return tuple(copy.deepcopy(a) for a in self._doc.get("approvals") or ())
+
+    @property
+    def model(self) -> dict | None:
+        """The concrete model chosen ({modelRef, status, ...}), or None."""
+        model = self._doc.get("model")
+        return copy.deepcopy(model) if isinstance(model, dict) else None
+
+    @property
+    def model_ref(self) -> str | None:
+        model = self._doc.get("model")
+        return model.get("modelRef") if isinstance(model, dict) else None
+
+    @property
+    def fallbacks(self) -> tuple[dict, ...]:
+        """The fallback models, in order."""
+        return tuple(copy.deepcopy(f) for f in self._doc.get("fallbacks") or ())
+
+    @property
+    def receipt_id(self) -> str | None:
+        """The id of the RouteDecisionReceipt recorded for this decision (None when none was)."""
+        value = (self.receipt or {}).get("receiptId")
+        return value if isinstance(value, str) else None
+
+    @property
+    def projection(self) -> dict | None:
+        """The policy's projections of this decision: {"guardrail": verdict, "lane": summary} (a copy);
+        None for a decision made without them."""
+        return copy.deepcopy(self._projection)
+
+    @property
+    def guardrail_verdict(self) -> dict | None:
+        """The guardrail verdict the policy computed: {decision, severity, effects, remediation}."""
+        return copy.deepcopy((self._projection or {}).get("guardrail"))
+
+    @property
+    def lane_summary(self) -> dict | None:
+        """The receipt's lane-decision summary the policy computed: {outcome, premium,
+        deEscalationAfterStage}; None for a local-personal decision."""
+        return copy.deepcopy((self._projection or {}).get("lane"))
+
+    @property
     def all_reasons(self) -> frozenset[str]:
         """Every reason code in the decision: selected, every candidate, the requested lane, every target."""
-        lists = [self._doc["selected"].get("reasons") or ()]
-        lists += [c.get("reasons") or () for c in self._doc.get("candidateSet") or ()]
-        requested = self._doc.get("requestedEvaluation")
-        if isinstance(requested, dict):
-            lists.append(requested.get("reasons") or ())
-        lists += [t.get("reasons") or () for t in self._doc.get("targets") or ()]
-        return frozenset(code for codes in lists for code in codes)
+        return reason_codes(self._doc)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A top-level field of the document (a copy)."""

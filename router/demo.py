@@ -1,6 +1,9 @@
 """`model-router demo`: decide every example bundle with the managed OPA, print a compact table
 (bundle, route, status, reason, and whether it matches the bundle's .expected.json), then one
-decision in full. Receipts go to build/demo-receipts/ unless a receipts directory is configured."""
+decision in full. Receipts go to build/demo-receipts/ unless a receipts directory is configured.
+
+Whether a decision is as expected is the policy's comparison (model_router.fixtures, via
+router.expected), the one `opa test` and the pytest fixture tests use."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from router import approvals, paths
+from router import approvals, expected as expected_mod, fault_template, paths
 
 DEMO_RECEIPTS = paths.BUILD / "demo-receipts"
 
@@ -20,15 +23,16 @@ def example_bundles(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))
 
 
-def matches(decision, expected: dict) -> bool:
-    if expected.get("status") and expected["status"] != decision.status:
-        return False
-    for key in ("lane", "target", "profileRef", "suggestedLane"):
-        attr = {"profileRef": "profile_ref", "suggestedLane": "suggested_lane"}.get(key, key)
-        if key in expected and expected[key] != getattr(decision, attr, None):
-            return False
-    include = expected.get("reasonsInclude") or []
-    return all(code in decision.all_reasons for code in include)
+def matches(engine, decision, expected: dict) -> bool:
+    """Whether DECISION is as EXPECTED (the policy's comparison, asked of ENGINE)."""
+    return expected_mod.problems(engine, decision.to_dict(), expected) == []
+
+
+def refusal_expected(expected: dict | None) -> bool:
+    """Whether an example expects its bundle to be refused as unusable input: it is marked schema-invalid
+    and its expected status is one that does not permit the request."""
+    return (expected is not None and expected.get("schemaValidInput") is False
+            and expected.get("status") not in fault_template.permitting_statuses())
 
 
 def _rotate_unsigned(log) -> None:
@@ -73,15 +77,15 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
                 decision = router.decide(path)
             except InvalidBundle as exc:
                 first = exc.violations[0]
-                refusal_expected = expected is not None and expected.get("schemaValidInput") is False and expected.get("status") in ("denied", "deferred", "quarantined")
-                rows.append([path.name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], "yes*" if refusal_expected else "NO"])
+                refused_as_expected = refusal_expected(expected)
+                rows.append([path.name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], "yes*" if refused_as_expected else "NO"])
                 refused += 1
-                mismatches += 0 if refusal_expected else 1
+                mismatches += 0 if refused_as_expected else 1
                 continue
             decisions[path.name] = decision
             check = "-"
             if expected is not None:
-                ok = matches(decision, expected)
+                ok = matches(router.engine, decision, expected)
                 check = "yes" if ok else "NO"
                 mismatches += 0 if ok else 1
             rows.append([*decision_row(path.name, decision), check])
@@ -96,7 +100,7 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
         if refused:
             click.echo("* refused before OPA was asked: the bundle fails the input schema (decide exits 2); the policy denies it too")
         if decisions:
-            permitted = [n for n, d in decisions.items() if d.status == "selected"]
+            permitted = [n for n, d in decisions.items() if d.permitted]
             name = full_name if full_name in decisions else (permitted or list(decisions))[0]
             if full_name and full_name not in decisions:
                 click.echo(f"(no decided bundle named {full_name}; showing {name})")

@@ -1,25 +1,27 @@
 """Project a route decision onto the guardrail decision ABI (`sourceos.guardrail.decision.v0.1`).
 
-Mapping (routing semantics, section 4):
-
-    agent execution:  selected -> allow, downgraded -> allow_with_context, deferred -> defer,
-                      denied -> deny, quarantined -> quarantine; human approval required -> escalate
-    local-personal:   selected -> allow, fallback -> allow_with_context, denied -> deny
+The verdict is policy: the decision value, severity, effects and remediation are computed by the
+Rego package model_router.projection.guardrail in the decision's own query (routing semantics,
+section 4) and carried in `Decision.projection`; a fault, or input that could not be decided, takes
+the policy's verdict from the fault template (router.fault_template), so it needs no OPA. This module
+only adds identity, digests, evidence and the reason text.
 
 `actionClass` is `model`; `policyId` is the routing-policy URN (the binding URN for a personal route);
 `policyVersion` is the policy revision and `policyHash` the bundle's content digest (the revision when
 it is a `sha256:` digest); `evidence.inputDigest` is the input bundle's digest (`sha256:` + hex of its
-sorted compact JSON). `reason`, `remediation` and `severity` come from the reason catalogue in the
-policy data (`data.model_router_data.reasons`, keyed by reason code without its `:suffix`). Effects
-are the ABI's defaults for the decision value.
+sorted compact JSON). `reason` renders every reason code with its summary from the reason
+catalogue in the policy data (`data.model_router_data.reasons`, keyed by reason code without its
+`:suffix`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
+
+from router import fault_template
+from router.contracts.digest import sha256_digest, sha256_text
 
 if TYPE_CHECKING:
     from router.decision import Decision
@@ -37,23 +39,6 @@ ROUTE_EVIDENCE_KEYS = (
     "routeDecisionId", "routeKind", "route", "status", "reasonCodes", "promptDigest", "receiptId",
     "receiptDigest", "guardrailRef",
 )
-
-AGENT_MAP = {"selected": "allow", "downgraded": "allow_with_context", "deferred": "defer", "denied": "deny", "quarantined": "quarantine"}
-PERSONAL_MAP = {"selected": "allow", "fallback": "allow_with_context", "denied": "deny"}
-
-# the ABI's default effects per decision value: (agentMayContinue, requiresHumanApproval, redacted)
-EFFECTS = {
-    "allow": (True, False, False),
-    "allow_with_context": (True, False, False),
-    "instruct": (True, False, False),
-    "redact": (True, False, True),
-    "escalate": (False, True, False),
-    "defer": (False, True, False),
-    "quarantine": (False, True, False),
-    "deny": (False, False, False),
-}
-DEFAULT_SEVERITY = {"allow": "info", "allow_with_context": "low", "defer": "medium", "escalate": "medium", "quarantine": "high", "deny": "medium"}
-
 
 @dataclass(frozen=True)
 class GuardrailContext:
@@ -92,9 +77,7 @@ def remediation_for(reasons: dict, code: str) -> str | None:
 
 def decision_digest(decision: "Decision") -> str:
     """sha256: + hex of the decision document's sorted compact JSON."""
-    from router.bundle_input import canonical_json, sha256_digest
-
-    return sha256_digest(canonical_json(decision.to_dict()))
+    return sha256_digest(decision.to_dict())
 
 
 def policy_version(revision: str | None) -> str:
@@ -113,45 +96,44 @@ def describe_reasons(reasons: dict, codes: Iterable[str]) -> str:
     return "; ".join(describe_reason(reasons, c) for c in dict.fromkeys(codes))
 
 
-def decision_value(decision: "Decision") -> str:
-    if decision.is_personal:
-        return PERSONAL_MAP.get(decision.status, "deny")
-    if decision.requires_human_approval and decision.status not in ("denied", "quarantined"):
-        return "escalate"
-    return AGENT_MAP.get(decision.status, "deny")
+class VerdictUnavailable(ValueError):
+    """The decision carries no guardrail verdict (it was made without the policy's projection)."""
+
+
+def verdict_of(decision: "Decision") -> dict:
+    """The policy's guardrail verdict of DECISION: {decision, severity, effects, remediation}."""
+    verdict = decision.guardrail_verdict
+    if not isinstance(verdict, dict):
+        raise VerdictUnavailable(
+            f"{decision.decision_id}: expected the guardrail verdict the policy computes beside the decision "
+            "(data.model_router.projection), found none"
+        )
+    return verdict
 
 
 def project(decision: "Decision", context: GuardrailContext | None = None) -> dict:
     context = context or GuardrailContext()
     reasons = context.reasons or {}
-    value = decision_value(decision)
+    verdict = verdict_of(decision)
     code = decision.reason
     codes = list(decision.reasons) or [code]
     if code not in codes:
         codes.insert(0, code)
-    entry = reason_entry(reasons, code) or {}
     route = decision.route
     what = "target" if decision.is_personal else "lane"
-    if value in ("allow", "allow_with_context"):
+    if verdict["effects"]["agentMayContinue"]:
         head = f"route {decision.status}: {what} {route}"
     elif decision.suggested_lane:
         head = f"route {decision.status} (would need {decision.suggested_lane})"
     else:
         head = f"route {decision.status}"
     reason_text = f"{head}: {describe_reasons(reasons, codes)}"
-    remediation = entry.get("remediation")
-    if not remediation:
-        remediation = "none needed: proceed on the selected route" if value == "allow" else (
-            f"proceed on {what} {route}; see the decision's reasons for why the request was not routed as asked"
-            if value == "allow_with_context" else "see the decision's reasons; change the request or its signals and ask again"
-        )
     request = (decision.get("input") or {})
     receipt = decision.receipt or {}
     return _envelope(
         decision_id=event_id(decision), timestamp=decision.created_at,
         policy_id=decision.policy_ref or context.policy_id or FALLBACK_POLICY_ID, revision=decision.policy_revision,
-        scope="user" if decision.is_personal else "runtime", value=value, entry=entry,
-        reason_text=reason_text, remediation=remediation,
+        scope="user" if decision.is_personal else "runtime", verdict=verdict, reason_text=reason_text,
         evidence={
             "inputDigest": decision.input_digest,
             "outputDigest": decision_digest(decision),
@@ -169,17 +151,6 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
     )
 
 
-def _effects(value: str) -> dict:
-    may_continue, needs_human, redacted = EFFECTS[value]
-    return {
-        "agentMayContinue": may_continue,
-        "requiresHumanApproval": needs_human,
-        "redacted": redacted,
-        "logsRequired": True,
-        "tamperSealRequired": True,
-    }
-
-
 def is_oversized(violations: Iterable[Any]) -> bool:
     """True when the input was refused for its size alone (bundle_input's size limit)."""
     from router.bundle_input import MAX_BYTES
@@ -188,12 +159,9 @@ def is_oversized(violations: Iterable[Any]) -> bool:
     return any(getattr(v, "path", None) == "$" and getattr(v, "expected", None) == expected for v in violations)
 
 
-def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str | None, scope: str, value: str,
-              entry: dict, reason_text: str, remediation: str, evidence: dict) -> dict:
+def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str | None, scope: str, verdict: dict,
+              reason_text: str, evidence: dict) -> dict:
     """The one shape of every guardrail document: identity, policy version, verdict and evidence."""
-    severity = entry.get("severity") if entry.get("severity") in ("info", "low", "medium", "high", "critical") else DEFAULT_SEVERITY[value]
-    if value == "allow":
-        severity = "info"
     version = policy_version(revision)
     return {
         "schema": ABI,
@@ -203,12 +171,12 @@ def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str
         "policyVersion": version,
         "policyHash": version if version.startswith("sha256:") else None,
         "scope": scope,
-        "severity": severity,
-        "decision": value,
+        "severity": verdict["severity"],
+        "decision": verdict["decision"],
         "reason": reason_text,
-        "remediation": remediation,
+        "remediation": verdict["remediation"],
         "evidence": {"actionClass": "model", "tool": "model-router", **evidence},
-        "effects": _effects(value),
+        "effects": dict(verdict["effects"]),
     }
 
 
@@ -221,8 +189,8 @@ def unusable_projection(
     revision: str | None = None,
     created_at: str | None = None,
 ) -> dict:
-    """The guardrail document for input that could not be decided: `quarantine` (invalid-input) or,
-    for oversized input, `defer` (input-too-large). Names the field paths and what was expected, never
+    """The guardrail document for input that could not be decided (invalid-input, or input-too-large
+    for oversized input), with the policy's verdict for it from the fault template. Names the field paths and what was expected, never
     the values found (they may be prompt text). `evidence.inputDigest` is the digest of the raw bytes
     when they are given."""
     from router.decision import utc_now
@@ -232,20 +200,16 @@ def unusable_projection(
     violations = list(violations)
     if oversized is None:
         oversized = is_oversized(violations)
-    value, code = ("defer", INPUT_TOO_LARGE) if oversized else ("quarantine", INVALID_INPUT)
-    entry = reason_entry(reasons, code) or {}
+    code = INPUT_TOO_LARGE if oversized else INVALID_INPUT
     problems = [f"{getattr(v, 'path', '$')}: expected {getattr(v, 'expected', 'a RouteInputBundle')}" for v in violations]
     shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
     reason_text = f"input not decided: {describe_reason(reasons, code)}" + (f": {shown}" if shown else "")
-    remediation = entry.get("remediation") or (
-        "send a bundle within the size limit" if oversized else "fix the fields named in the reason and resend"
-    )
     return _envelope(
         decision_id=str(uuid.uuid4()), timestamp=created_at or utc_now(),
-        policy_id=context.policy_id or FALLBACK_POLICY_ID, revision=revision, scope="runtime", value=value, entry=entry,
-        reason_text=reason_text, remediation=remediation,
+        policy_id=context.policy_id or FALLBACK_POLICY_ID, revision=revision, scope="runtime",
+        verdict=fault_template.unusable_verdict(code), reason_text=reason_text,
         evidence={
-            "inputDigest": "sha256:" + hashlib.sha256(raw).hexdigest() if raw is not None else None,
+            "inputDigest": sha256_text(raw) if raw is not None else None,
             "routeDecisionId": None,
             "routeKind": None,
             "route": None,

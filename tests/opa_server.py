@@ -38,13 +38,11 @@ def schema_errors(schema_file: str, doc: Any) -> list[str]:
 
 
 def as_emitted(decision: dict) -> dict:
-    """The policy's decision plus the fields the Python layer adds (for schema validation)."""
-    return {
-        **decision,
-        "decisionId": "urn:socioprophet:model-route-decision:" + "0" * 24,
-        "createdAt": "2026-01-01T00:00:00Z",
-        "policyRevision": "test",
-    }
+    """The policy's decision plus the fields the Python layer adds (router.decision.with_identity)."""
+    from router.decision import with_identity
+
+    return with_identity(decision, decision_id_="urn:socioprophet:model-route-decision:" + "0" * 24,
+                         created_at="2026-01-01T00:00:00Z", revision="test")
 
 
 class OpaServer:

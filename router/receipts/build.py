@@ -1,40 +1,30 @@
 """Building a RouteDecisionReceipt from a decision, and its digest.
 
-`receiptDigest` = sha256: + hex of the canonical JSON (sorted keys, compact, UTF-8) of the receipt
-without `receiptDigest`; the chain fields are added by the log (router.receipts.log).
+`receiptDigest` = sha256: + hex of the canonical JSON (router.contracts.digest: sorted keys, compact,
+UTF-8) of the receipt without `receiptDigest`; the chain fields are added by the log
+(router.receipts.log). The lane-decision summary (outcome, de-escalation stage) is the policy's
+(model_router.projection.lane, computed in the decision's own query): it is passed in, never derived here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from typing import Any
 
+from router.contracts.digest import canonical, receipt_digest
 from router.decision import AGENT_KIND, PERSONAL_KIND
 
 LOG_NAME = "receipts.jsonl"
 RECEIPT_ID_PREFIX = "urn:socioprophet:model-route-receipt:"
-PREMIUM_LANES = frozenset({"high-end", "pro"})
+
+__all__ = ["LOG_NAME", "RECEIPT_ID_PREFIX", "build_receipt", "canonical", "evaluation_record", "receipt_digest", "request_summary"]
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def receipt_digest(receipt: dict) -> str:
-    body = {k: v for k, v in receipt.items() if k != "receiptDigest"}
-    return "sha256:" + hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+class LaneSummaryMissing(ValueError):
+    """An agent decision's receipt needs the policy's lane-decision summary, and none was given."""
 
 
 # -- building a receipt from a decision -------------------------------------------------------
-
-
-def _lane_outcome(status: str, lane: str | None, escalation: dict | None) -> str:
-    if status == "selected":
-        valid = isinstance(escalation, dict) and escalation.get("valid")
-        return "escalated" if lane in PREMIUM_LANES and valid else "lane_selected"
-    return {"downgraded": "downgraded", "deferred": "deferred"}.get(status, "denied")
 
 
 # The request fields a receipt records (never the prompt: only its digest, in promptDigest).
@@ -91,12 +81,15 @@ def build_receipt(
     issued_at: str,
     bundle: dict | None = None,
     evaluation: dict | None = None,
+    lane: dict | None = None,
 ) -> dict:
     """The receipt body (without the chain fields) for a decision document.
 
     BUNDLE is the prompt-stripped input the decision was made from (its request summary and
     input.evaluation are recorded); EVALUATION is the router's own clock reading, recorded when the
-    input carries no evaluation time. New evidence fields are added as keyword arguments."""
+    input carries no evaluation time. LANE is the policy's lane-decision summary of an agent decision
+    ({outcome, premium, deEscalationAfterStage}: Decision.lane_summary); an agent decision without
+    one raises LaneSummaryMissing. New evidence fields are added as keyword arguments."""
     kind = document["kind"]
     selected = document.get("selected") or {}
     evidence = document.get("evidence") or {}
@@ -158,13 +151,11 @@ def build_receipt(
             "laneDecision": None,
         }
     assert kind == AGENT_KIND, kind
+    if not isinstance(lane, dict):
+        raise LaneSummaryMissing(f"{document['decisionId']}: expected the policy's lane-decision summary (data.model_router.projection)")
     escalation = document.get("escalation")
-    de_escalation = document.get("deEscalation") or {}
     request_echo = document.get("input") or {}
-    lane = selected.get("lane")
-    after_stage = de_escalation.get("afterStage") if de_escalation.get("required") else None
-    if lane in PREMIUM_LANES and after_stage is None:
-        after_stage = de_escalation.get("afterStage") or request_echo.get("stage")
+    summary, lane = lane, selected.get("lane")
     return {
         **head,
         "policyRef": document.get("policyRef"),
@@ -194,12 +185,12 @@ def build_receipt(
         "laneDecision": {
             "requested_lane": request_echo.get("requestedLane"),
             "selected_lane": lane,
-            "lane_decision_outcome": _lane_outcome(selected.get("status"), lane, escalation),
+            "lane_decision_outcome": summary["outcome"],
             "cost_class": selected.get("costClass"),
             "prompt_evidence_policy": "hash_only",
             "policy_decision_ref": document["decisionId"],
             "model_router_policy_ref": document.get("policyRef"),
             "escalation_receipt_ref": escalation.get("receiptRef") if isinstance(escalation, dict) else None,
-            "de_escalation_required_after_stage": after_stage,
+            "de_escalation_required_after_stage": summary["deEscalationAfterStage"],
         },
     }

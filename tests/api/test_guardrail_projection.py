@@ -1,5 +1,8 @@
 """The guardrail projection: every status maps as routing semantics section 4 says, effects follow
-the ABI's defaults, and every projection validates against the consumer's schema."""
+the ABI's defaults, and every projection validates against the consumer's schema.
+
+The verdict is the policy's (model_router.projection.guardrail): each decision built here carries the
+projection the real policy computes for its document (asked of OPA with `opa eval`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import sys
 import pytest
 from api_helpers import GUARDRAIL_SCHEMA, personal_bundle, schema_errors
 
-from router import InvalidBundle, Router, bundle_input, guardrail, paths
+from router import InvalidBundle, Router, bundle_input, fault_template, guardrail, paths
+from router.contracts.digest import canonical
 from router.decision import AGENT_KIND, PERSONAL_KIND, Decision, fail_closed_document
 from router.guardrail import GuardrailContext, describe_reason
 from router.receipts import verify
@@ -25,19 +29,26 @@ BUNDLE = {"request": {"requestId": "req-g", "taskClass": "routine-code", "stage"
 PERSONAL = {"request": {"requestId": "req-p", "taskClass": "router", "personal": {"bindingRef": "urn:socioprophet:model-router-binding:b", "routeId": "r"}}}
 
 
+def policy_projection(doc: dict) -> dict:
+    """What the policy projects DOC to (data.model_router.projection.of)."""
+    return fault_template.evaluate(f"out := data.model_router.projection.of({canonical(doc)})")
+
+
 def agent(status: str, lane: str | None, human: bool = False, reason: str = "feasible", suggested: str | None = None) -> Decision:
     doc = fail_closed_document(AGENT_KIND, reason, BUNDLE, decision_id_="urn:socioprophet:model-route-decision:" + "1" * 24,
                                created_at="2026-01-01T00:00:00.000Z", revision="sha256:" + "e" * 64)
     doc["policyRef"] = "urn:socioprophet:model-routing-policy:agent-execution-default"
     doc["selected"].update(status=status, lane=lane, requiresHumanApproval=human, suggestedLane=suggested)
-    return Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT)
+    return Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT,
+                    projection=policy_projection(doc))
 
 
 def personal(status: str, target: str | None, reason: str = "preferred-target-admissible") -> Decision:
     doc = fail_closed_document(PERSONAL_KIND, reason, PERSONAL, decision_id_="urn:socioprophet:model-route-decision:" + "2" * 24,
                                created_at="2026-01-01T00:00:00.000Z", revision="rev-7")
     doc["selected"].update(status=status, target=target)
-    return Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT)
+    return Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT,
+                    projection=policy_projection(doc))
 
 
 @pytest.mark.parametrize(
@@ -96,7 +107,28 @@ def test_reason_text_comes_from_the_catalogue_by_code_without_suffix():
     d = agent("denied", None, reason="budget-exhausted:task")
     d._guardrail_context = GuardrailContext(reasons=catalogue)
     g = d.to_guardrail()
-    assert g["remediation"] == "wait for the window to reset" and "budget-exhausted:task" in g["reason"]
+    assert "The budget window is spent (budget-exhausted:task)" in g["reason"]
+    # the verdict (remediation, severity) is the policy's, from the policy data's own catalogue
+    assert g["remediation"] == REASONS["budget-exhausted"]["remediation"]
+
+
+def test_a_decision_without_the_policy_projection_has_no_guardrail_document():
+    doc = agent("selected", "standard").to_dict()
+    bare = Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT)
+    with pytest.raises(guardrail.VerdictUnavailable):
+        bare.to_guardrail()
+
+
+def test_a_fault_decision_takes_the_fault_template_verdict_without_opa():
+    doc = fail_closed_document(AGENT_KIND, "engine-unavailable", BUNDLE, decision_id_="urn:socioprophet:model-route-decision:" + "1" * 24,
+                               created_at="2026-01-01T00:00:00.000Z", revision="unknown")
+    d = Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, fault="engine-unavailable", guardrail_context=CONTEXT)
+    g = d.to_guardrail()
+    assert g["decision"] == "deny" and g["effects"]["agentMayContinue"] is False
+    assert g["severity"] == REASONS["engine-unavailable"]["severity"]
+    assert d.lane_summary == {"outcome": "denied", "premium": False, "deEscalationAfterStage": None}
+    assert schema_errors(g, GUARDRAIL_SCHEMA) == []
+    assert schema_errors(doc, "agent-execution-route-decision") == []
 
 
 # -- event identity, fault version, every reason code -------------------------------------------------

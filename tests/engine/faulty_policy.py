@@ -32,6 +32,9 @@ def build_faulty_bundle(out: Path) -> Path:
     files = [
         ("model_router/decision.rego", FAULTY_POLICY.encode()),
         ("model_router/batch/batch.rego", (paths.REGO / "batch" / "batch.rego").read_bytes()),
+        # the router asks for the decision with its projections (model_router.projection.result)
+        *[(str(p.relative_to(paths.REGO.parent)), p.read_bytes()) for p in sorted((paths.REGO / "projection").rglob("*.rego"))
+          if not p.name.endswith("_test.rego")],
         ("wrong_kind/data.json", json.dumps(FAULTY_DATA["wrong_kind"]).encode()),
     ]
     bundle_mod.build_from_files(files, out, roots=("model_router", "wrong_kind"), capabilities=None)

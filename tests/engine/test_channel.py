@@ -33,7 +33,7 @@ def real_answers(project_bundle):
     with eng.ManagedEngine(timeout_s=10.0, auth=False) as engine:
         out = {}
         for name, path in (("agent", EXAMPLE), ("personal", PERSONAL)):
-            body = eng.Channel(engine.url).post_json(eng.rule_path("model_router", "decision"), {"input": {**load(path).bundle, "evaluation": approvals.fixed_evaluation()}}, 10.0)
+            body = eng.Channel(engine.url).post_json(eng.rule_path("model_router.projection", "result"), {"input": {**load(path).bundle, "evaluation": approvals.fixed_evaluation()}}, 10.0)
             out[name] = body
         return out
 
@@ -258,7 +258,7 @@ def test_decide_many_gets_one_deadline_per_batch(real_answers):
 
 def _altered(answer: dict, change) -> dict:
     body = json.loads(json.dumps(answer))
-    change(body["result"])
+    change(body["result"]["decision"])  # the decision the router asks for, beside its projections
     return body
 
 

@@ -196,7 +196,7 @@ def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked
     reports = {p.name: json.loads(p.read_text()) for p in (tmp_path / "receipts" / "opa-status").glob("replica-*.json")}
     assert sorted(reports) == [f"replica-{i}.json" for i in range(3)]
     assert {r["bundles"]["model_router"]["active_revision"] for r in reports.values()} == {r2}
-    decisions = [e for e in entries if e.get("path") == "model_router/decision"]
+    decisions = [e for e in entries if e.get("path") in ("model_router/decision", "model_router/projection/result")]
     assert decisions and all("/input/request/prompt" in e.get("erased", []) for e in decisions)
     text = json.dumps(entries)
     for b in inputs:

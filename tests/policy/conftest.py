@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from opa_server import as_emitted, load, schema_errors
+from router.decision import reason_codes
 
 
 @pytest.fixture(scope="session")
@@ -17,13 +18,8 @@ def policy_opa(opa_server):
 
 
 def all_reasons(decision: dict) -> set[str]:
-    """Every reason code in a decision of either family: selected, candidates, requested lane, targets."""
-    lists = [decision["selected"]["reasons"]]
-    lists += [c["reasons"] for c in decision.get("candidateSet") or []]
-    if isinstance(decision.get("requestedEvaluation"), dict):
-        lists.append(decision["requestedEvaluation"]["reasons"])
-    lists += [t["reasons"] for t in decision.get("targets") or []]
-    return {r for reasons in lists for r in reasons}
+    """Every reason code in a decision of either family (router.decision.reason_codes)."""
+    return set(reason_codes(decision))
 
 
 def reason_base(code: str) -> str:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,22 @@ def agent_document(n: int = 0, lane: str | None = "standard", status: str = "sel
     }
 
 
+@lru_cache(maxsize=None)
+def _policy_lane(doc_json: str) -> str:
+    """The policy's lane-decision summary of a decision document (model_router.projection.lane), as JSON."""
+    from router import fault_template
+
+    return json.dumps(fault_template.evaluate(f"out := data.model_router.projection.lane.summary({doc_json})"))
+
+
+def lane_of(doc: dict) -> dict:
+    return json.loads(_policy_lane(canonical(doc)))
+
+
 def body(n: int = 0) -> dict:
-    return build_receipt(agent_document(n), input_digest="sha256:" + "b" * 64, prompt_digest=None, issued_at="2026-01-01T00:00:00.000Z")
+    lane = lane_of(agent_document(0))  # every agent_document(n) is the same decision but for its ids
+    return build_receipt(agent_document(n), input_digest="sha256:" + "b" * 64, prompt_digest=None, issued_at="2026-01-01T00:00:00.000Z",
+                         lane=lane)
 
 
 def lines(path: Path) -> list[str]:
@@ -75,7 +90,8 @@ def test_receipts_validate_against_the_schema(tmp_path):
     premium = agent_document(3, lane="high-end")
     premium["escalation"] = {"valid": True, "reason": "hard-debugging", "receiptRef": "urn:x:receipt:1"}
     premium["deEscalation"] = {"required": True, "afterStage": "planning", "toLane": "standard"}
-    bodies = [body(1), build_receipt(premium, input_digest="sha256:" + "c" * 64, prompt_digest="sha256:" + "d" * 64, issued_at="2026-01-01T00:00:00Z")]
+    bodies = [body(1), build_receipt(premium, input_digest="sha256:" + "c" * 64, prompt_digest="sha256:" + "d" * 64, issued_at="2026-01-01T00:00:00Z",
+                                     lane=lane_of(premium))]
     for receipt in log.append_many(bodies):
         assert list(Draft202012Validator(schema).iter_errors(receipt)) == []
     lane = log.append_many([bodies[1]])[0]["laneDecision"]
@@ -232,6 +248,7 @@ from router.receipts import ReceiptLog, build_receipt
 sys.path.insert(0, {tests!r})
 from test_receipt_log import body
 log = ReceiptLog({path!r}, fsync=False)
+body(0)  # the policy's lane summary is asked of OPA once, before the writing starts
 print("ready", flush=True)
 i = 0
 while True:

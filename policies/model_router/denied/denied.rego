@@ -87,7 +87,8 @@ document(kind, header, reasons) := object.union(
 # description: |
 #   What the router's fault path needs to build a denied decision without asking the policy, by
 #   kind: the template, the `selected` section without reasons, the request fields copied into
-#   `input`, and the `request.personal` fields copied to the top level.
+#   `input` (field -> the members copied of an object field, [] for a field copied as it is), and
+#   the `request.personal` fields copied to the top level.
 fault[kind] := {
 	"template": template,
 	"selected": selected,
@@ -100,13 +101,21 @@ fault[kind] := {
 	personal := _fault_personal[kind]
 }
 
+# The request fields a fault echoes into `input`: a field -> [] is copied as it is; a field -> [names]
+# is an object of which only those members are copied (never an approval token, never prompt text).
+_prompt := ["sha256", "chars"]
+
 _fault_echo := {
-	_agent: [
-		"requestId", "executionSurface", "taskClass", "stage", "riskClass", "requestedLane", "escalation",
-		"standardLaneFailures", "deterministicVerificationAvailable", "dataClass", "egressApprovalRef",
-		"guardrailRef", "prompt", "runRef",
-	],
-	_personal: ["requestId", "taskClass", "dataClass", "egressApprovalRef", "guardrailRef", "personal", "prompt"],
+	_agent: {
+		"requestId": [], "executionSurface": [], "taskClass": [], "stage": [], "riskClass": [],
+		"requestedLane": [], "escalation": ["reason", "receiptRef", "humanJustification"],
+		"standardLaneFailures": [], "deterministicVerificationAvailable": [], "dataClass": [],
+		"egressApprovalRef": [], "guardrailRef": [], "prompt": _prompt, "runRef": [],
+	},
+	_personal: {
+		"requestId": [], "taskClass": [], "dataClass": [], "egressApprovalRef": [], "guardrailRef": [],
+		"personal": ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"], "prompt": _prompt,
+	},
 }
 
 _fault_personal := {_agent: [], _personal: ["bindingRef", "routeId"]}

@@ -35,7 +35,11 @@ test_no_reasons_no_document if {
 test_fault_template_per_kind if {
 	object.keys(denied.fault) == {"AgentExecutionRouteDecision", "LocalPersonalRouteDecision"}
 	denied.fault.LocalPersonalRouteDecision.personal == ["bindingRef", "routeId"]
-	"requestId" in denied.fault.AgentExecutionRouteDecision.echo
+	agent_echo := object.get(denied.fault, ["AgentExecutionRouteDecision", "echo"], {})
+	agent_echo.requestId == []
+	agent_echo.escalation == ["reason", "receiptRef", "humanJustification"]
+	personal_echo := object.get(denied.fault, ["LocalPersonalRouteDecision", "echo"], {})
+	personal_echo.personal == ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef"]
 	denied.fault.AgentExecutionRouteDecision.template == denied.templates.AgentExecutionRouteDecision
 	fault := denied.fault.AgentExecutionRouteDecision
 	filled := object.union(fault.selected, {"reason": "r", "reasons": ["r"]})

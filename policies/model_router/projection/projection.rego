@@ -15,9 +15,13 @@ import data.model_router.projection.lane
 _decision := data.model_router.decision
 
 # METADATA
+# scope: document
 # title: current
 # description: >-
-#   The projections of the decision, {"guardrail": <verdict>, "lane": <summary or null>}.
+#   The projections of the decision, {"guardrail": <verdict>, "lane": <summary or null>}; null when
+#   the decision is not one the projections can read (the router then fails closed).
+default current := null
+
 current := of(_decision)
 
 # METADATA

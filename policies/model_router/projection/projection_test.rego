@@ -19,6 +19,11 @@ test_batch_results_match_single_results if {
 	rs[1].decision.selected.status == "denied"
 }
 
+test_a_result_that_is_no_decision_has_no_projection if {
+	r := projection.result with data.model_router.decision as "just a string"
+	r == {"decision": "just a string", "projection": null}
+}
+
 test_personal_projection if {
 	p := projection.of({"kind": "LocalPersonalRouteDecision", "selected": {"target": "base-local", "status": "selected", "reason": "r"}})
 	p.lane == null

@@ -5,7 +5,8 @@
 #   model-router bundle. OPA's decision_logs plugin evaluates data.system.log.mask for every decision
 #   before it is shipped, and erases each path in the set: everything derived from the prompt (the
 #   prompt's digest and length in a route request and where a decision echoes it, in a single
-#   decision and in each bundle or decision of a batch) never leaves the replica. The receipts keep only
+#   decision, in an answer that carries the decision beside its projections, and in each bundle,
+#   decision or answer of a batch) never leaves the replica. The receipts keep only
 #   what the receipt contract allows.
 # entrypoint: true
 package system.log
@@ -24,8 +25,18 @@ mask contains path if {
 
 mask contains "/result/input/prompt" if input.result.input.prompt
 
+# an answer that carries the decision beside its projections ({decision, projection, ...})
+mask contains "/result/decision/input/prompt" if input.result.decision.input.prompt
+
+# a batch: index (an array index, or an object key once the answer is JSON) -> decision, or -> answer
 mask contains path if {
 	some i, decision in input.result
 	decision.input.prompt
-	path := sprintf("/result/%d/input/prompt", [i])
+	path := sprintf("/result/%v/input/prompt", [i])
+}
+
+mask contains path if {
+	some i, answer in input.result
+	answer.decision.input.prompt
+	path := sprintf("/result/%v/decision/input/prompt", [i])
 }

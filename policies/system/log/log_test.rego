@@ -32,3 +32,21 @@ test_prompt_echoed_in_a_decision_is_masked if {
 test_prompt_echoed_in_batch_decisions_is_masked if {
 	log.mask == {"/result/1/input/prompt"} with input as {"result": [{"input": {}}, {"input": {"prompt": {"sha256": "ab"}}}]}
 }
+
+test_prompt_echoed_in_batch_decisions_keyed_by_index_is_masked if {
+	log.mask == {"/result/1/input/prompt"} with input as {"result": {"0": {"input": {}}, "1": {"input": {"prompt": {"sha256": "ab"}}}}}
+}
+
+test_prompt_echoed_in_a_decision_beside_its_projection_is_masked if {
+	log.mask == {"/result/decision/input/prompt"} with input as {"result": {
+		"decision": {"input": {"prompt": {"sha256": "ab", "chars": 3}}},
+		"projection": {"guardrail": {}, "lane": null},
+	}}
+}
+
+test_prompt_echoed_in_batch_answers_is_masked if {
+	log.mask == {"/result/0/decision/input/prompt"} with input as {"result": {
+		"0": {"decision": {"input": {"prompt": {"sha256": "ab"}}}, "projection": {}},
+		"1": {"decision": {"input": {}}, "projection": {}},
+	}}
+}

@@ -23,14 +23,19 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
 
 from router import paths
+from router.clock import utc_now
 from router.contracts.digest import canonical
 from router.contracts.jsonpath import json_path
+from router.contracts.schemas import FORMAT_CHECKER
 
 PACKAGE = "model_router.agentplane"
 RULE = "result"
@@ -63,13 +68,13 @@ class ProjectionNotRequested(RuntimeError):
 class Projection:
     """The policy's answer for one decision: a receipt body (without identity fields) or refusals."""
 
-    body: dict | None
+    body: dict[str, Any] | None
     refusals: tuple[str, ...]
-    receipt: dict | None = field(default=None, repr=False)  # the finished receipt, once built
+    receipt: dict[str, Any] | None = field(default=None, repr=False)  # the finished receipt, once built
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def from_result(cls, value: Any) -> "Projection":
+    def from_result(cls, value: Any) -> Projection:
         """Read the `agentplane` part of data.model_router.agentplane.result (a malformed one is a refusal)."""
         if not isinstance(value, dict):
             return cls(None, (RESULT_MALFORMED,))
@@ -91,19 +96,31 @@ def split_result(result: Any) -> tuple[Any, Projection | None]:
     return None, None
 
 
+class ProjectedDecision(Protocol):
+    """What a lane receipt reads of a route decision. router.decision.Decision is one; it is named here
+    by what is read so that this module does not import router.decision (which imports it)."""
+
+    @property
+    def decision_id(self) -> str: ...
+    @property
+    def fault(self) -> str | None: ...
+    @property
+    def prompt_digest(self) -> str | None: ...
+    @property
+    def receipt(self) -> dict[str, Any] | None: ...
+    @property
+    def agentplane(self) -> Projection | None: ...
+
+
 @lru_cache(maxsize=1)
-def _validator():
-    from jsonschema import Draft202012Validator
-
-    from router.contracts.schemas import FORMAT_CHECKER
-
+def _validator() -> Draft202012Validator:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
 
 
 def receipt_problems(receipt: Any, limit: int = 3) -> list[str]:
     """Why RECEIPT is not a valid ModelRoutingLaneDecisionReceipt (empty when it is)."""
-    problems = []
+    problems: list[str] = []
     for err in _validator().iter_errors(receipt):
         where = json_path(err.absolute_path)
         problems.append(f"{where}: {err.message[:200]}")
@@ -112,10 +129,8 @@ def receipt_problems(receipt: Any, limit: int = 3) -> list[str]:
     return problems
 
 
-def _identity(decision) -> dict:
+def _identity(decision: ProjectedDecision) -> dict[str, Any]:
     recorded = decision.receipt or {}
-    from router.decision import utc_now
-
     ident = {
         "receipt_id": recorded.get("receiptId") or RECEIPT_ID_PREFIX + secrets.token_hex(12),
         "policy_decision_ref": decision.decision_id,
@@ -138,7 +153,7 @@ _FIELD_ORDER = (
 )
 
 
-def receipt_for(decision) -> dict:
+def receipt_for(decision: ProjectedDecision) -> dict[str, Any]:
     """The agentplane receipt of DECISION (a copy); raises ProjectionRefused or ProjectionNotRequested."""
     if decision.fault:
         raise ProjectionRefused(decision.decision_id, (decision.fault,), "the policy did not decide (fail-closed fault)")
@@ -150,8 +165,8 @@ def receipt_for(decision) -> dict:
         )
     with projection._lock:
         if projection.receipt is None:
-            if projection.refusals:
-                raise ProjectionRefused(decision.decision_id, projection.refusals)
+            if projection.refusals or projection.body is None:  # from_result gives a body or refusals
+                raise ProjectionRefused(decision.decision_id, projection.refusals or (RESULT_MALFORMED,))
             merged = {**projection.body, **_identity(decision)}
             receipt = {k: merged[k] for k in _FIELD_ORDER if k in merged}
             receipt.update({k: v for k, v in merged.items() if k not in receipt})
@@ -163,7 +178,7 @@ def receipt_for(decision) -> dict:
         return copy.deepcopy(projection.receipt)
 
 
-def refusals_of(decision) -> tuple[str, ...]:
+def refusals_of(decision: ProjectedDecision) -> tuple[str, ...]:
     """The reason codes why DECISION has no agentplane receipt (empty when it has one)."""
     try:
         receipt_for(decision)
@@ -181,7 +196,7 @@ class LaneReceiptLog:
         self.fsync = fsync
         self._lock = threading.Lock()
 
-    def append_many(self, receipts: list[dict]) -> None:
+    def append_many(self, receipts: list[dict[str, Any]]) -> None:
         if not receipts:
             return
         data = "".join(canonical(r) + "\n" for r in receipts)
@@ -200,20 +215,20 @@ class LaneReceiptLog:
                 os.close(fd)
 
 
-def write_beside(log: LaneReceiptLog, decisions: list) -> None:
+def write_beside(log: LaneReceiptLog, decisions: Sequence[ProjectedDecision]) -> None:
     """Append the agentplane receipt of every recorded decision that has one. A decision whose receipt
     cannot be written is marked refused (agentplane-receipt-not-written); the decision itself stands."""
-    ready = []
+    ready: list[tuple[Projection, dict[str, Any]]] = []
     for d in decisions:
         if d.receipt is None or d.agentplane is None:
             continue
         try:
-            ready.append((d, receipt_for(d)))
+            ready.append((d.agentplane, receipt_for(d)))
         except ProjectionRefused:
             continue
     try:
         log.append_many([r for _, r in ready])
     except OSError:
-        for d, _ in ready:
-            d.agentplane.receipt = None
-            d.agentplane.refusals = (NOT_WRITTEN,)
+        for projection, _ in ready:
+            projection.receipt = None
+            projection.refusals = (NOT_WRITTEN,)

@@ -18,13 +18,26 @@ import copy
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
-from router import fault_template, paths
+from router import agentplane, fault_template, guardrail, paths
+from router.bundle_input import FastValidator, fast_validator
+from router.clock import utc_now
 from router.contracts.jsonpath import json_path
+
+# a JSON object as the policy returns it (a decision document, a projection, an approval record)
+JSONObject = dict[str, Any]
+
+__all__ = [
+    "AGENT_KIND", "AGENT_STATUSES", "DECISION_ID_PREFIX", "DECISION_KINDS", "PERMITTING_STATUSES", "PERSONAL_KIND",
+    "PERSONAL_STATUSES", "SCHEMA_FILES", "Candidate", "Decision", "JSONObject", "Target", "decision_id", "expected_kind",
+    "fail_closed_document", "non_finite_number", "reason_codes", "request_problems", "result_problems", "result_validator",
+    "utc_now", "with_identity",
+]
 
 AGENT_KIND = "AgentExecutionRouteDecision"
 PERSONAL_KIND = "LocalPersonalRouteDecision"
@@ -48,10 +61,6 @@ PERSONAL_STATUSES = _schema_statuses(PERSONAL_KIND)
 PERMITTING_STATUSES = fault_template.permitting_statuses()
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def decision_id(canonical_bundle: str, revision: str) -> str:
     """urn:socioprophet:model-route-decision: + first 24 hex of SHA-256 over the canonical JSON of
     {"bundle": <bundle without prompt text>, "policyRevision": <revision>} (sorted keys, compact)."""
@@ -66,11 +75,9 @@ def expected_kind(bundle: Any) -> str:
     return PERSONAL_KIND if isinstance(personal, dict) else AGENT_KIND
 
 
-@lru_cache(maxsize=None)
-def result_validator(kind: str):
+@cache
+def result_validator(kind: str) -> FastValidator | None:
     """Compiled validator of a decision kind, built once (None when the schema file is absent)."""
-    from router.bundle_input import fast_validator
-
     schema_file = SCHEMA_FILES[kind]
     if not schema_file.exists():
         return None
@@ -107,7 +114,7 @@ def non_finite_number(value: Any, where: str = "$") -> str | None:
     while stack:
         item, at = stack.pop()
         if isinstance(item, float):
-            if item != item or item in (math.inf, -math.inf):
+            if math.isnan(item) or item in (math.inf, -math.inf):
                 return at
         elif isinstance(item, dict):
             stack.extend((v, f"{at}.{k}") for k, v in item.items() if isinstance(v, (dict, list, float)))
@@ -119,7 +126,7 @@ def non_finite_number(value: Any, where: str = "$") -> str | None:
 _MISSING = object()
 
 
-def request_problems(result: dict, bundle: Any) -> list[str]:
+def request_problems(result: JSONObject, bundle: Any) -> list[str]:
     """Why RESULT is not an answer to BUNDLE that may be acted on: a permitting status must name a lane
     (agent execution) or a target (local-personal); every number must be finite; the echoed request
     fields (requestId, task class, for a personal request the binding and route) must equal the
@@ -151,14 +158,15 @@ def request_problems(result: dict, bundle: Any) -> list[str]:
     return problems
 
 
-def fail_closed_document(kind: str, reason: str, bundle: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
+def fail_closed_document(kind: str, reason: str, bundle: JSONObject, *, decision_id_: str, created_at: str,
+                         revision: str) -> JSONObject:
     """A denied decision for a fault: the policy's denied decision (router.fault_template), no lane or
     target, nothing granted, the request's own fields echoed."""
     identity = {"decisionId": decision_id_, "createdAt": created_at, "policyRevision": revision}
     return fault_template.denied_document(kind, reason, bundle, identity=identity)
 
 
-def reason_codes(document: dict) -> frozenset[str]:
+def reason_codes(document: Mapping[str, Any]) -> frozenset[str]:
     """Every reason code in a decision document of either kind: selected, every candidate, the requested
     lane's evaluation, every target."""
     lists = [(document.get("selected") or {}).get("reasons") or ()]
@@ -170,7 +178,7 @@ def reason_codes(document: dict) -> frozenset[str]:
     return frozenset(code for codes in lists for code in codes)
 
 
-def with_identity(result: dict, *, decision_id_: str, created_at: str, revision: str) -> dict:
+def with_identity(result: JSONObject, *, decision_id_: str, created_at: str, revision: str) -> JSONObject:
     """The policy's result with decisionId, createdAt and policyRevision placed after kind."""
     doc = {"schemaVersion": result.get("schemaVersion"), "kind": result.get("kind")}
     doc.update(decisionId=decision_id_, createdAt=created_at, policyRevision=revision)
@@ -203,23 +211,34 @@ class Target:
 
 
 class Decision:
-    """A route decision. Read its fields as attributes; `to_dict()` is the exact document."""
+    """A route decision. Read what you act on through its typed properties; `document` is the decision
+    document as a read-only view (no copy), `to_dict()` an exact deep copy you may change."""
 
-    __slots__ = ("_doc", "input_digest", "prompt_digest", "receipt", "fault", "detail", "source", "_guardrail_context", "agentplane",
-                 "_projection")
+    __slots__ = (
+        "_doc",
+        "_guardrail_context",
+        "_projection",
+        "agentplane",
+        "detail",
+        "fault",
+        "input_digest",
+        "prompt_digest",
+        "receipt",
+        "source",
+    )
 
     def __init__(
         self,
-        document: dict,
+        document: JSONObject,
         *,
         input_digest: str,
         prompt_digest: str | None,
         fault: str | None = None,
         detail: str = "",
-        receipt: dict | None = None,
+        receipt: JSONObject | None = None,
         source: str | None = None,
-        guardrail_context: Any = None,
-        projection: dict | None = None,
+        guardrail_context: guardrail.GuardrailContext | None = None,
+        projection: JSONObject | None = None,
     ) -> None:
         self._doc = document
         self.input_digest = input_digest
@@ -229,32 +248,109 @@ class Decision:
         self.receipt = receipt
         self.source = source
         self._guardrail_context = guardrail_context
-        self.agentplane = None  # the agentplane projection, when it was asked for (router.agentplane)
+        # the agentplane projection, when it was asked for (router.agentplane)
+        self.agentplane: agentplane.Projection | None = None
         # the policy's projections of this decision ({"guardrail": verdict, "lane": summary}), computed in
         # the decision's own query; for a fault, the fault template's
         self._projection = projection if fault is None else fault_template.fault_projection(fault)
 
+    # the document
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The decision document as a read-only view (a types.MappingProxyType; nothing is copied).
+
+        Its top level cannot be changed; the objects and lists inside it are the document's own, so
+        read them and never change them (take `to_dict()` for a copy you may change)."""
+        return MappingProxyType(self._doc)
+
+    @property
+    def _selected(self) -> JSONObject:
+        selected: JSONObject = self._doc["selected"]
+        return selected
+
     # identity
-    kind = property(lambda self: self._doc["kind"])
-    decision_id = property(lambda self: self._doc["decisionId"])
-    created_at = property(lambda self: self._doc["createdAt"])
-    policy_revision = property(lambda self: self._doc["policyRevision"])
-    is_personal = property(lambda self: self._doc["kind"] == PERSONAL_KIND)
+
+    @property
+    def kind(self) -> str:
+        kind: str = self._doc["kind"]
+        return kind
+
+    @property
+    def decision_id(self) -> str:
+        value: str = self._doc["decisionId"]
+        return value
+
+    @property
+    def created_at(self) -> str:
+        value: str = self._doc["createdAt"]
+        return value
+
+    @property
+    def policy_revision(self) -> str:
+        value: str = self._doc["policyRevision"]
+        return value
+
+    @property
+    def is_personal(self) -> bool:
+        return bool(self._doc["kind"] == PERSONAL_KIND)
 
     @property
     def policy_ref(self) -> str | None:
-        return self._doc.get("bindingRef") if self.is_personal else self._doc.get("policyRef")
+        """The routing-policy URN (agent execution) or the binding URN (local-personal)."""
+        value: str | None = self._doc.get("bindingRef") if self.is_personal else self._doc.get("policyRef")
+        return value
 
     # outcome
-    status = property(lambda self: self._doc["selected"]["status"])
-    reason = property(lambda self: self._doc["selected"]["reason"])
-    reasons = property(lambda self: tuple(self._doc["selected"].get("reasons") or ()))
-    lane = property(lambda self: self._doc["selected"].get("lane"))
-    target = property(lambda self: self._doc["selected"].get("target"))
-    profile_ref = property(lambda self: self._doc["selected"].get("profileRef"))
-    cost_class = property(lambda self: self._doc["selected"].get("costClass"))
-    estimated_cost = property(lambda self: self._doc["selected"].get("estimatedCost"))
-    suggested_lane = property(lambda self: self._doc["selected"].get("suggestedLane"))
+
+    @property
+    def status(self) -> str:
+        value: str = self._selected["status"]
+        return value
+
+    @property
+    def reason(self) -> str:
+        """The primary reason code."""
+        value: str = self._selected["reason"]
+        return value
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every reason code of the selected outcome, in order."""
+        return tuple(self._selected.get("reasons") or ())
+
+    @property
+    def lane(self) -> str | None:
+        """The chosen lane of an agent-execution decision (None when there is none)."""
+        value: str | None = self._selected.get("lane")
+        return value
+
+    @property
+    def target(self) -> str | None:
+        """The chosen target of a local-personal decision (None when there is none)."""
+        value: str | None = self._selected.get("target")
+        return value
+
+    @property
+    def profile_ref(self) -> str | None:
+        value: str | None = self._selected.get("profileRef")
+        return value
+
+    @property
+    def cost_class(self) -> str | None:
+        value: str | None = self._selected.get("costClass")
+        return value
+
+    @property
+    def estimated_cost(self) -> float | None:
+        value: float | None = self._selected.get("estimatedCost")
+        return value
+
+    @property
+    def suggested_lane(self) -> str | None:
+        """The lane that would serve the request (a deferred or denied decision may name one)."""
+        value: str | None = self._selected.get("suggestedLane")
+        return value
 
     @property
     def route(self) -> str | None:
@@ -263,7 +359,7 @@ class Decision:
 
     @property
     def requires_human_approval(self) -> bool:
-        return bool(self._doc["selected"].get("requiresHumanApproval", False))
+        return bool(self._selected.get("requiresHumanApproval", False))
 
     @property
     def permitted(self) -> bool:
@@ -290,24 +386,25 @@ class Decision:
         )
 
     @property
-    def approvals(self) -> tuple[dict, ...]:
-        """The evidence of every approval the decision relied on (digests and verdicts, never a token)."""
+    def approvals(self) -> tuple[JSONObject, ...]:
+        """The evidence of every approval the decision relied on (digests and verdicts, never a token; copies)."""
         return tuple(copy.deepcopy(a) for a in self._doc.get("approvals") or ())
 
     @property
-    def model(self) -> dict | None:
-        """The concrete model chosen ({modelRef, status, ...}), or None."""
+    def model(self) -> JSONObject | None:
+        """The concrete model chosen ({modelRef, status, ...}; a copy), or None."""
         model = self._doc.get("model")
         return copy.deepcopy(model) if isinstance(model, dict) else None
 
     @property
     def model_ref(self) -> str | None:
         model = self._doc.get("model")
-        return model.get("modelRef") if isinstance(model, dict) else None
+        value: str | None = model.get("modelRef") if isinstance(model, dict) else None
+        return value
 
     @property
-    def fallbacks(self) -> tuple[dict, ...]:
-        """The fallback models, in order."""
+    def fallbacks(self) -> tuple[JSONObject, ...]:
+        """The fallback models, in order (copies)."""
         return tuple(copy.deepcopy(f) for f in self._doc.get("fallbacks") or ())
 
     @property
@@ -317,21 +414,23 @@ class Decision:
         return value if isinstance(value, str) else None
 
     @property
-    def projection(self) -> dict | None:
+    def projection(self) -> JSONObject | None:
         """The policy's projections of this decision: {"guardrail": verdict, "lane": summary} (a copy);
         None for a decision made without them."""
         return copy.deepcopy(self._projection)
 
     @property
-    def guardrail_verdict(self) -> dict | None:
+    def guardrail_verdict(self) -> JSONObject | None:
         """The guardrail verdict the policy computed: {decision, severity, effects, remediation}."""
-        return copy.deepcopy((self._projection or {}).get("guardrail"))
+        verdict: JSONObject | None = (self._projection or {}).get("guardrail")
+        return copy.deepcopy(verdict)
 
     @property
-    def lane_summary(self) -> dict | None:
+    def lane_summary(self) -> JSONObject | None:
         """The receipt's lane-decision summary the policy computed: {outcome, premium,
         deEscalationAfterStage}; None for a local-personal decision."""
-        return copy.deepcopy((self._projection or {}).get("lane"))
+        summary: JSONObject | None = (self._projection or {}).get("lane")
+        return copy.deepcopy(summary)
 
     @property
     def all_reasons(self) -> frozenset[str]:
@@ -342,24 +441,20 @@ class Decision:
         """A top-level field of the document (a copy)."""
         return copy.deepcopy(self._doc.get(key, default))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSONObject:
         """The exact decision document (a deep copy)."""
         return copy.deepcopy(self._doc)
 
-    def to_guardrail(self) -> dict:
+    def to_guardrail(self) -> JSONObject:
         """The sourceos.guardrail.decision.v0.1 projection of this decision."""
-        from router import guardrail
-
         return guardrail.project(self, self._guardrail_context)
 
-    def to_agentplane(self) -> dict:
+    def to_agentplane(self) -> JSONObject:
         """agentplane's ModelRoutingLaneDecisionReceipt v0.1 for this decision (validated against its
         schema). Raises router.agentplane.ProjectionRefused with reason codes when there is none."""
-        from router import agentplane
-
         return agentplane.receipt_for(self)
 
-    def to_receipt(self) -> dict | None:
+    def to_receipt(self) -> JSONObject | None:
         """The RouteDecisionReceipt recorded for this decision (None when receipts are off)."""
         return copy.deepcopy(self.receipt)
 

@@ -17,14 +17,14 @@ catalogue in the policy data (`data.model_router_data.reasons`, keyed by reason 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Protocol
 
 from router import fault_template
+from router.bundle_input import MAX_BYTES
+from router.clock import utc_now
 from router.contracts.digest import sha256_digest, sha256_text
-
-if TYPE_CHECKING:
-    from router.decision import Decision
 
 ABI = "sourceos.guardrail.decision.v0.1"
 FALLBACK_POLICY_ID = "urn:socioprophet:model-routing-policy:unknown"
@@ -40,11 +40,50 @@ ROUTE_EVIDENCE_KEYS = (
     "receiptDigest", "guardrailRef",
 )
 
+
+class ProjectedDecision(Protocol):
+    """What the projection reads of a route decision. router.decision.Decision is one; it is named
+    here by what is read so that this module does not import router.decision (which imports it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def decision_id(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def policy_revision(self) -> str: ...
+    @property
+    def policy_ref(self) -> str | None: ...
+    @property
+    def is_personal(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+    @property
+    def route(self) -> str | None: ...
+    @property
+    def suggested_lane(self) -> str | None: ...
+    @property
+    def input_digest(self) -> str: ...
+    @property
+    def prompt_digest(self) -> str | None: ...
+    @property
+    def receipt(self) -> dict[str, Any] | None: ...
+    @property
+    def guardrail_verdict(self) -> dict[str, Any] | None: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class GuardrailContext:
     """What the projection needs beyond the decision: the reason catalogue and a policy id fallback."""
 
-    reasons: dict = field(default_factory=dict)
+    reasons: dict[str, Any] = field(default_factory=dict)
     policy_id: str | None = None  # used when a fail-closed decision carries no policy reference
 
 
@@ -53,29 +92,30 @@ def local_context() -> GuardrailContext:
     from router.api import _local_policy_data
 
     data = _local_policy_data()
-    reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
-    active = data.get("active") if isinstance(data.get("active"), dict) else {}
+    reasons: dict[str, Any] = data["reasons"] if isinstance(data.get("reasons"), dict) else {}
+    active: dict[str, Any] = data["active"] if isinstance(data.get("active"), dict) else {}
     return GuardrailContext(reasons=reasons, policy_id=active.get("policy") if isinstance(active.get("policy"), str) else None)
 
 
-def reason_entry(reasons: dict, code: str) -> dict | None:
+def reason_entry(reasons: dict[str, Any], code: str) -> dict[str, Any] | None:
     entry = reasons.get(code) or reasons.get(code.split(":", 1)[0])
     return entry if isinstance(entry, dict) else None
 
 
-def describe_reason(reasons: dict, code: str) -> str:
+def describe_reason(reasons: dict[str, Any], code: str) -> str:
     """`<summary> (<code>)`, or the code alone when the catalogue does not know it."""
     entry = reason_entry(reasons, code)
     summary = entry.get("summary") if entry else None
     return f"{summary.rstrip('.')} ({code})" if summary else code
 
 
-def remediation_for(reasons: dict, code: str) -> str | None:
+def remediation_for(reasons: dict[str, Any], code: str) -> str | None:
     entry = reason_entry(reasons, code)
-    return entry.get("remediation") if entry else None
+    remediation: str | None = entry.get("remediation") if entry else None
+    return remediation
 
 
-def decision_digest(decision: "Decision") -> str:
+def decision_digest(decision: ProjectedDecision) -> str:
     """sha256: + hex of the decision document's sorted compact JSON."""
     return sha256_digest(decision.to_dict())
 
@@ -85,13 +125,13 @@ def policy_version(revision: str | None) -> str:
     return FAULT_POLICY_VERSION if revision in UNKNOWN_REVISIONS else str(revision)
 
 
-def event_id(decision: "Decision") -> str:
+def event_id(decision: ProjectedDecision) -> str:
     """The guardrail event id: the receipt id, else a fresh UUID (never the content-addressed decision id)."""
     receipt_id = (decision.receipt or {}).get("receiptId")
     return receipt_id if isinstance(receipt_id, str) and receipt_id else str(uuid.uuid4())
 
 
-def describe_reasons(reasons: dict, codes: Iterable[str]) -> str:
+def describe_reasons(reasons: dict[str, Any], codes: Iterable[str]) -> str:
     """Every code with its summary, in order, separated by `; `."""
     return "; ".join(describe_reason(reasons, c) for c in dict.fromkeys(codes))
 
@@ -100,7 +140,7 @@ class VerdictUnavailable(ValueError):
     """The decision carries no guardrail verdict (it was made without the policy's projection)."""
 
 
-def verdict_of(decision: "Decision") -> dict:
+def verdict_of(decision: ProjectedDecision) -> dict[str, Any]:
     """The policy's guardrail verdict of DECISION: {decision, severity, effects, remediation}."""
     verdict = decision.guardrail_verdict
     if not isinstance(verdict, dict):
@@ -111,7 +151,7 @@ def verdict_of(decision: "Decision") -> dict:
     return verdict
 
 
-def project(decision: "Decision", context: GuardrailContext | None = None) -> dict:
+def project(decision: ProjectedDecision, context: GuardrailContext | None = None) -> dict[str, Any]:
     context = context or GuardrailContext()
     reasons = context.reasons or {}
     verdict = verdict_of(decision)
@@ -153,14 +193,12 @@ def project(decision: "Decision", context: GuardrailContext | None = None) -> di
 
 def is_oversized(violations: Iterable[Any]) -> bool:
     """True when the input was refused for its size alone (bundle_input's size limit)."""
-    from router.bundle_input import MAX_BYTES
-
     expected = f"at most {MAX_BYTES} bytes (1 MiB)"
     return any(getattr(v, "path", None) == "$" and getattr(v, "expected", None) == expected for v in violations)
 
 
-def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str | None, scope: str, verdict: dict,
-              reason_text: str, evidence: dict) -> dict:
+def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str | None, scope: str,
+              verdict: dict[str, Any], reason_text: str, evidence: dict[str, Any]) -> dict[str, Any]:
     """The one shape of every guardrail document: identity, policy version, verdict and evidence."""
     version = policy_version(revision)
     return {
@@ -188,13 +226,11 @@ def unusable_projection(
     raw: bytes | None = None,
     revision: str | None = None,
     created_at: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The guardrail document for input that could not be decided (invalid-input, or input-too-large
     for oversized input), with the policy's verdict for it from the fault template. Names the field paths and what was expected, never
     the values found (they may be prompt text). `evidence.inputDigest` is the digest of the raw bytes
     when they are given."""
-    from router.decision import utc_now
-
     context = context or GuardrailContext()
     reasons = context.reasons or {}
     violations = list(violations)

@@ -9,15 +9,54 @@
   head (`expect_head`) and a minimum count.
 """
 
-from router.receipts.build import LOG_NAME, RECEIPT_ID_PREFIX, build_receipt, canonical, receipt_digest, request_summary
+from router.receipts.build import (
+    LOG_NAME,
+    RECEIPT_ID_PREFIX,
+    build_receipt,
+    canonical,
+    receipt_digest,
+    request_summary,
+)
+from router.receipts.checkpoint import (
+    CheckpointError,
+    generate_key,
+    head_path,
+    load_private_key,
+    load_public_key,
+    read_head,
+)
 from router.receipts.inputs import InputStore, InputStoreError, store_folder
-from router.receipts.checkpoint import CheckpointError, generate_key, head_path, load_private_key, load_public_key, read_head
 from router.receipts.log import ReceiptLog, ReceiptLogError, default_key_path
-from router.receipts.verify import MAX_LINE, UnreadableLog, VerifyReport, strict_loads, verify
+from router.receipts.verify import (
+    MAX_LINE,
+    UnreadableLog,
+    VerifyReport,
+    strict_loads,
+    verify,
+)
 
 __all__ = [
-    "LOG_NAME", "RECEIPT_ID_PREFIX", "build_receipt", "canonical", "receipt_digest", "request_summary",
-    "CheckpointError", "generate_key", "head_path", "load_private_key", "load_public_key", "read_head",
-    "ReceiptLog", "ReceiptLogError", "default_key_path", "InputStore", "InputStoreError", "store_folder",
-    "MAX_LINE", "UnreadableLog", "VerifyReport", "strict_loads", "verify",
+    "LOG_NAME",
+    "MAX_LINE",
+    "RECEIPT_ID_PREFIX",
+    "CheckpointError",
+    "InputStore",
+    "InputStoreError",
+    "ReceiptLog",
+    "ReceiptLogError",
+    "UnreadableLog",
+    "VerifyReport",
+    "build_receipt",
+    "canonical",
+    "default_key_path",
+    "generate_key",
+    "head_path",
+    "load_private_key",
+    "load_public_key",
+    "read_head",
+    "receipt_digest",
+    "request_summary",
+    "store_folder",
+    "strict_loads",
+    "verify",
 ]

@@ -8,6 +8,7 @@ UTF-8) of the receipt without `receiptDigest`; the chain fields are added by the
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -17,11 +18,36 @@ from router.decision import AGENT_KIND, PERSONAL_KIND
 LOG_NAME = "receipts.jsonl"
 RECEIPT_ID_PREFIX = "urn:socioprophet:model-route-receipt:"
 
-__all__ = ["LOG_NAME", "RECEIPT_ID_PREFIX", "build_receipt", "canonical", "evaluation_record", "receipt_digest", "request_summary"]
+__all__ = [
+    "LOG_NAME", "RECEIPT_ID_PREFIX", "build_receipt", "canonical", "evaluation_record", "receipt_digest", "request_summary",
+    "strict_loads",
+]
 
 
 class LaneSummaryMissing(ValueError):
     """An agent decision's receipt needs the policy's lane-decision summary, and none was given."""
+
+
+# -- the receipt JSON: written canonical (router.contracts.digest), read strictly -----------------
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_loads(raw: bytes) -> Any:
+    """Parse JSON bytes, refusing duplicate keys, NaN/Infinity and invalid UTF-8."""
+    return json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs, parse_constant=_no_constant)
+
 
 
 # -- building a receipt from a decision -------------------------------------------------------

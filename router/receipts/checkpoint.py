@@ -22,9 +22,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from router.receipts.build import canonical
+from router.receipts.build import canonical, receipt_digest, strict_loads
 
 HEAD_KIND = "RouteDecisionReceiptLogHead"
 LOG_ID_PREFIX = "urn:socioprophet:model-route-receipt-log:"
@@ -212,8 +215,6 @@ def receipt_mac(secret: bytes, receipt: dict) -> str:
     holder can make it: receipts appended after the last signed head are signed by the next append
     only when each carries a valid MAC (a writer stopped between its append and its signature), never
     when someone without the key appended them."""
-    from router.receipts.build import receipt_digest
-
     body = {k: v for k, v in receipt.items() if k not in ("receiptDigest", "receiptMac")}
     return PROMPT_DIGEST_PREFIX + hmac.new(secret, receipt_digest(body).encode("ascii"), hashlib.sha256).hexdigest()
 
@@ -285,8 +286,6 @@ def same_key(a: Ed25519PublicKey, b: Ed25519PublicKey) -> bool:
 
 
 def parse_head(data: bytes, where: str) -> dict:
-    from router.receipts.verify import strict_loads
-
     try:
         head = strict_loads(data.rstrip(b"\n"))
     except ValueError as exc:

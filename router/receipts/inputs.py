@@ -22,8 +22,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from router.receipts.build import strict_loads
 from router.receipts.checkpoint import make_private_dirs, write_fully
-from router.receipts.verify import strict_loads
 
 STORE_NAME = "inputs"
 MAX_INPUT_BYTES = 1024 * 1024 + 1024  # a bundle is at most 1 MiB of canonical JSON
@@ -38,7 +38,8 @@ def store_folder(log: str | Path) -> Path:
     return Path(log).parent / STORE_NAME
 
 
-def _hex(input_digest: str) -> str:
+def _hex(input_digest: object) -> str:
+    """The hex part of a sha256:<hex> digest; any other value (a receipt may carry anything) is refused."""
     if not (isinstance(input_digest, str) and input_digest.startswith("sha256:") and len(input_digest) == 71):
         raise InputStoreError(errno.EINVAL, f"inputDigest: expected sha256:<64 hex digits>, found {input_digest!r}")
     hexpart = input_digest[7:]
@@ -55,10 +56,10 @@ class InputStore:
         self.fsync = fsync
 
     @classmethod
-    def beside(cls, log: str | Path, *, fsync: bool = True) -> "InputStore":
+    def beside(cls, log: str | Path, *, fsync: bool = True) -> InputStore:
         return cls(store_folder(log), fsync=fsync)
 
-    def path_of(self, input_digest: str) -> Path:
+    def path_of(self, input_digest: object) -> Path:
         return self.folder / f"{_hex(input_digest)}.json"
 
     def put(self, input_digest: str, canonical: str) -> Path:
@@ -86,7 +87,7 @@ class InputStore:
             raise
         return target
 
-    def get(self, input_digest: str) -> dict:
+    def get(self, input_digest: object) -> dict[str, Any]:
         """The stored bundle for INPUT_DIGEST; InputStoreError when it is missing, unreadable or altered."""
         target = self.path_of(input_digest)
         try:
@@ -113,7 +114,7 @@ class InputStore:
         if "sha256:" + hashlib.sha256(data).hexdigest() != input_digest:
             raise InputStoreError(errno.EINVAL, f"{target}: the stored input does not match its digest {input_digest} (altered)")
         try:
-            value: Any = strict_loads(data)
+            value = strict_loads(data)
         except (ValueError, RecursionError):
             raise InputStoreError(errno.EINVAL, f"{target}: the stored input is not JSON") from None
         if not isinstance(value, dict):
@@ -121,4 +122,4 @@ class InputStore:
         return value
 
 
-__all__ = ["InputStore", "InputStoreError", "STORE_NAME", "store_folder"]
+__all__ = ["STORE_NAME", "InputStore", "InputStoreError", "store_folder"]

@@ -19,9 +19,13 @@ list kept here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from router.decision import AGENT_KIND, PERMITTING_STATUSES
+from router.decision import AGENT_KIND, PERMITTING_STATUSES, JSONObject
+
+# a decision's comparison summary (see _summary)
+Summary = JSONObject
 
 CLASSES = ("status", "route", "model", "cost", "reasons")
 CLASS_LABELS = {
@@ -34,7 +38,7 @@ CLASS_LABELS = {
 RANK_PACKAGE, RANK_RULE = "model_router.agent.lanes", "rank"
 
 
-def _windows(budget: Any) -> dict:
+def _windows(budget: Any) -> dict[str, Any]:
     windows = budget.get("windows") if isinstance(budget, dict) else None
     if not isinstance(windows, dict):
         return {}
@@ -45,7 +49,7 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
 
 
-def _summary(kind: str, selected: dict, model: Any, model_known: bool, budget: Any, revision: Any) -> dict:
+def _summary(kind: Any, selected: JSONObject, model: Any, model_known: bool, budget: Any, revision: Any) -> Summary:
     route = selected.get("lane") if kind == AGENT_KIND else selected.get("target")
     reason = selected.get("reason")
     reasons = selected.get("reasons")
@@ -64,24 +68,25 @@ def _summary(kind: str, selected: dict, model: Any, model_known: bool, budget: A
     }
 
 
-def from_document(doc: dict) -> dict:
+def from_document(doc: Mapping[str, Any]) -> Summary:
     """The summary of a decision document (AgentExecutionRouteDecision or LocalPersonalRouteDecision)."""
     return _summary(doc.get("kind"), doc.get("selected") or {}, doc.get("model"), True, doc.get("budget"), doc.get("policyRevision"))
 
 
-def from_receipt(receipt: dict) -> dict:
+def from_receipt(receipt: JSONObject) -> Summary:
     """The summary of the decision a RouteDecisionReceipt recorded."""
     return _summary(receipt.get("decisionKind"), receipt.get("selected") or {}, receipt.get("model"), "model" in receipt,
                     receipt.get("budgetDecision"), receipt.get("policyRevision"))
 
 
-def permitted(summary: dict) -> bool:
+def permitted(summary: Summary) -> bool:
     return summary.get("status") in PERMITTING_STATUSES and summary.get("route") is not None
 
 
-def spend(summary: dict) -> float:
+def spend(summary: Summary) -> float:
     """The estimated cost a decision commits (nothing when it does not permit the request)."""
-    return (summary.get("estimatedCost") or 0.0) if permitted(summary) else 0.0
+    cost: float = (summary.get("estimatedCost") or 0.0) if permitted(summary) else 0.0
+    return cost
 
 
 def _same_cost(a: float | None, b: float | None) -> bool:
@@ -90,9 +95,9 @@ def _same_cost(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def classes(before: dict, after: dict) -> list[str]:
+def classes(before: Summary, after: Summary) -> list[str]:
     """The change classes between BEFORE and AFTER (empty: the same decision)."""
-    out = []
+    out: list[str] = []
     if before.get("status") != after.get("status"):
         out.append("status")
     if before.get("route") != after.get("route"):
@@ -106,19 +111,22 @@ def classes(before: dict, after: dict) -> list[str]:
     return out
 
 
-def more_permissive(before: dict, after: dict, rank: dict | None) -> str | None:
+def more_permissive(before: Summary, after: Summary, rank: dict[str, int] | None) -> str | None:
     """Why AFTER is more permissive than BEFORE ("permits" or "higher-lane"), or None."""
     if permitted(after) and not permitted(before):
         return "permits"
     if (permitted(after) and permitted(before) and after.get("kind") == AGENT_KIND and before.get("kind") == AGENT_KIND
             and isinstance(rank, dict)):
-        a, b = rank.get(after.get("route")), rank.get(before.get("route"))
+        after_route, before_route = after.get("route"), before.get("route")
+        # a rank is keyed by lane name (a JSON object's keys are text)
+        a = rank.get(after_route) if isinstance(after_route, str) else None
+        b = rank.get(before_route) if isinstance(before_route, str) else None
         if isinstance(a, int) and isinstance(b, int) and a > b:
             return "higher-lane"
     return None
 
 
-def outcome(summary: dict) -> str:
+def outcome(summary: Summary) -> str:
     """One line: status, route and primary reason (and the model when there is one)."""
     route = summary.get("route") or "-"
     text = f"{summary.get('status')} {route} ({summary.get('reason')})"

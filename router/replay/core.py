@@ -14,14 +14,19 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from router import approvals, bundle_input
 from router.config import Settings
+from router.decision import JSONObject
 from router.receipts import LOG_NAME, InputStore, InputStoreError, store_folder, verify
-from router.receipts.verify import MAX_LINE, UnreadableLog, strict_loads
+from router.receipts.build import strict_loads
+from router.receipts.verify import MAX_LINE, UnreadableLog
 from router.replay import compare
 from router.replay.policy import PolicySource, build
+
+if TYPE_CHECKING:
+    from router.api import Router
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_GATE = 0, 2, 3
 
@@ -35,9 +40,9 @@ def log_file(path: str | Path) -> Path:
     return target / LOG_NAME if target.is_dir() else target
 
 
-def read_receipts(log: Path) -> list[tuple[int, dict]]:
+def read_receipts(log: Path) -> list[tuple[int, JSONObject]]:
     """(line number, receipt) for every line of LOG; ReplayError naming the line when one is not a receipt."""
-    out = []
+    out: list[tuple[int, JSONObject]] = []
     try:
         with open(log, "rb") as fh:
             for number, raw in enumerate(fh, 1):
@@ -60,7 +65,7 @@ def read_receipts(log: Path) -> list[tuple[int, dict]]:
     return out
 
 
-def recorded_evaluation(receipt: dict, where: str) -> dict:
+def recorded_evaluation(receipt: JSONObject, where: str) -> JSONObject:
     """The OPA input's `evaluation` as recorded: {"time", "timeNs"}."""
     ev = receipt.get("evaluation")
     if not isinstance(ev, dict) or not isinstance(ev.get("time"), str):
@@ -95,15 +100,15 @@ class Entry:
     line: int
     receipt_id: str | None
     decision_id: str | None
-    request: dict
-    evaluation: dict
+    request: JSONObject
+    evaluation: JSONObject
     input_digest: str | None
-    before: dict
-    after: dict
+    before: JSONObject
+    after: JSONObject
     classes: list[str]
     more_permissive: str | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSONObject:
         return {
             "line": self.line, "receiptId": self.receipt_id, "decisionId": self.decision_id,
             "requestId": self.request.get("requestId"), "request": self.request, "evaluation": self.evaluation,
@@ -116,13 +121,13 @@ class Entry:
 class Report:
     mode: str  # "replay" or "shadow"
     source: str
-    candidate: dict
-    baseline: dict
+    candidate: JSONObject
+    baseline: JSONObject
     total: int = 0
     entries: list[Entry] = field(default_factory=list)  # every compared decision
-    skipped: list[dict] = field(default_factory=list)  # receipts without a usable stored input
-    log_check: dict | None = None
-    gate: dict | None = None
+    skipped: list[JSONObject] = field(default_factory=list)  # receipts without a usable stored input
+    log_check: JSONObject | None = None
+    gate: JSONObject | None = None
 
     @property
     def compared(self) -> int:
@@ -132,16 +137,16 @@ class Report:
     def changed(self) -> list[Entry]:
         return [e for e in self.entries if e.classes]
 
-    def class_counts(self) -> dict:
+    def class_counts(self) -> dict[str, int]:
         counts = Counter(c for e in self.entries for c in e.classes)
         return {c: counts.get(c, 0) for c in compare.CLASSES}
 
     def permissive_count(self) -> int:
         return sum(1 for e in self.entries if e.more_permissive)
 
-    def cost_windows(self) -> list[dict]:
+    def cost_windows(self) -> list[JSONObject]:
         """Estimated cost before and after per budget window (the day window per evaluation date)."""
-        rows: dict[tuple[str, str], dict] = {}
+        rows: dict[tuple[str, str], JSONObject] = {}
         for e in self.entries:
             names = list(dict.fromkeys([*e.before.get("windows", {}), *e.after.get("windows", {})]))
             for name in names:
@@ -153,7 +158,7 @@ class Report:
                 row["decisions"] += 1
                 row["before"] += compare.spend(e.before)
                 row["after"] += compare.spend(e.after)
-        out = []
+        out: list[JSONObject] = []
         for row in rows.values():
             row["before"], row["after"] = round(row["before"], 6), round(row["after"], 6)
             row["delta"] = round(row["after"] - row["before"], 6)
@@ -161,14 +166,14 @@ class Report:
         order = {"task": 0, "session": 1, "day": 2}
         return sorted(out, key=lambda r: (order.get(r["window"], 9), r["window"], r["period"]))
 
-    def cost_total(self) -> dict:
+    def cost_total(self) -> dict[str, float]:
         before = round(sum(compare.spend(e.before) for e in self.entries), 6)
         after = round(sum(compare.spend(e.after) for e in self.entries), 6)
         return {"before": before, "after": after, "delta": round(after - before, 6)}
 
     def apply_gate(self, max_changed: str | None = None, fail_on: tuple[str, ...] = ()) -> int:
         limit = parse_max_changed(max_changed)
-        failures = []
+        failures: list[str] = []
         changed = len(self.changed)
         if limit is not None:
             value, percent = limit
@@ -177,11 +182,12 @@ class Report:
                 failures.append(f"{changed} changed decisions, more than --max-changed {max_changed}")
         if "more-permissive" in fail_on and self.permissive_count():
             failures.append(f"{self.permissive_count()} more permissive decisions (--fail-on more-permissive)")
+        exit_code = EXIT_GATE if failures else EXIT_OK
         self.gate = {"maxChanged": max_changed, "failOn": list(fail_on), "failures": failures, "passed": not failures,
-                     "exitCode": EXIT_GATE if failures else EXIT_OK}
-        return self.gate["exitCode"]
+                     "exitCode": exit_code}
+        return exit_code
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSONObject:
         return {
             "kind": "PolicyChangeImpactReport" if self.mode == "replay" else "ShadowDisagreementReport",
             "mode": self.mode,
@@ -201,26 +207,29 @@ class Report:
         }
 
 
-def _router(source: PolicySource, timeout_ms: float | None):
+def _router(source: PolicySource, timeout_ms: float | None) -> Router:
+    # imported on use: router.api imports router.replay.shadow (Router(shadow_policy=...)), which imports
+    # this module, so the dependency runs api -> replay and this edge back stays out of module level
     from router.api import Router
 
     settings = Settings(receipts=False, timeout_ms=timeout_ms or Settings().timeout_ms)
     return Router(settings=settings, bundle=source.archive, store_inputs=False)
 
 
-def lane_rank(router) -> dict | None:
+def lane_rank(router: Router) -> dict[str, int] | None:
     """data.model_router.agent.lanes.rank under the router's policy (None when it has none)."""
     answer = router.engine.query({}, compare.RANK_PACKAGE, compare.RANK_RULE)
-    return answer.result if answer.ok and isinstance(answer.result, dict) else None
+    rank: dict[str, int] | None = answer.result if answer.ok and isinstance(answer.result, dict) else None
+    return rank
 
 
-def _decide(router, preps: list, evaluations: list[dict]) -> list[dict]:
+def _decide(router: Router, preps: list[bundle_input.PreparedBundle], evaluations: list[JSONObject]) -> list[JSONObject]:
     if not preps:
         return []
     start_error = getattr(router.engine, "start_error", None)
     if start_error:
         raise ReplayError(f"the managed OPA for the policy did not start: {start_error}")
-    return [compare.from_document(d._doc) | {"fault": d.fault} for d in router.decide_many(preps, evaluations=evaluations)]
+    return [compare.from_document(d.document) | {"fault": d.fault} for d in router.decide_many(preps, evaluations=evaluations)]
 
 
 def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = None, *, timeout_ms: float | None = None,
@@ -238,8 +247,8 @@ def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = No
             raise ReplayError(f"{path}: the receipt log does not verify ({report}); check it with `model-router receipts verify {path}`")
         log_check = {"verified": True, "receipts": report.receipts}
     store = InputStore(store_folder(path))
-    usable: list[tuple[int, dict, Any, dict]] = []
-    skipped: list[dict] = []
+    usable: list[tuple[int, JSONObject, bundle_input.PreparedBundle, JSONObject]] = []
+    skipped: list[JSONObject] = []
     for line, receipt in receipts:
         where = f"{path}: line {line}"
         digest = receipt.get("inputDigest")

@@ -27,18 +27,25 @@ an OPA without one refuses a signed bundle, so the managed engine always serves 
 
 from __future__ import annotations
 
+import argparse
 import fcntl
+import gzip
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from router import opa_binary, paths, policy_data
+from router.data_views import PolicyDataError
 
 ROOTS = ("model_router", "model_router_data")
 STAGE_DIR = paths.BUILD / "bundle"
@@ -81,7 +88,7 @@ def content_digest(files: list[tuple[str, bytes]]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def staged_files(rego_dir: Path | None = None, data: dict | None = None) -> list[tuple[str, bytes]]:
+def staged_files(rego_dir: Path | None = None, data: dict[str, Any] | None = None) -> list[tuple[str, bytes]]:
     """The files the bundle is made of (without the manifest)."""
     rego_dir = rego_dir or paths.REGO
     if data is None:
@@ -103,11 +110,8 @@ class BundleIntegrityError(RuntimeError):
     """A bundle archive whose contents do not give the revision it claims (or that cannot be read)."""
 
 
-def _write_archive(files: list[tuple[str, bytes]], manifest: dict, out: Path) -> None:
+def _write_archive(files: list[tuple[str, bytes]], manifest: dict[str, Any], out: Path) -> None:
     """A deterministic tar.gz of FILES plus the manifest (fixed owner, mode and times)."""
-    import gzip
-    import io
-    import tarfile
 
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -123,7 +127,6 @@ def _write_archive(files: list[tuple[str, bytes]], manifest: dict, out: Path) ->
 def _source_locations(message: str, files: list[tuple[str, bytes]]) -> str:
     """MESSAGE with each staged module's bundle-relative path replaced by the project path it was staged
     from (`model_router/x.rego` -> `policies/model_router/x.rego`) when the file there has the same content."""
-    import re
 
     shown = {}
     for rel, content in files:
@@ -164,7 +167,7 @@ def build_from_files(
         cmd = [str(Path(opa).resolve()), "build", "-b", ".", "-o", str(checked)]
         if capabilities is not None:
             cmd[2:2] = ["--capabilities", str(Path(capabilities).resolve())]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_stage)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_stage, check=False)
         checked.unlink(missing_ok=True)
         if proc.returncode != 0:
             detail = _source_locations(proc.stderr.strip() or proc.stdout.strip(), files)
@@ -181,9 +184,8 @@ def build_from_files(
     return revision
 
 
-def read_archive(bundle_file: Path) -> tuple[dict, list[tuple[str, bytes]]]:
+def read_archive(bundle_file: Path) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
     """(manifest, files) of a bundle archive; BundleIntegrityError when it is not a readable bundle."""
-    import tarfile
 
     manifest, files, total = None, [], 0
     try:
@@ -197,7 +199,10 @@ def read_archive(bundle_file: Path) -> tuple[dict, list[tuple[str, bytes]]]:
                 total += member.size
                 if total > MAX_BUNDLE_BYTES:
                     raise BundleIntegrityError(f"{bundle_file}: expected at most {MAX_BUNDLE_BYTES} bytes of content")
-                content = tar.extractfile(member).read()
+                fh = tar.extractfile(member)
+                if fh is None:  # a regular file always has content to extract
+                    raise BundleIntegrityError(f"{bundle_file}: {name}: expected a regular file in the archive")
+                content = fh.read()
                 if name == MANIFEST:
                     manifest = json.loads(content)
                 elif name == SIGNATURES:
@@ -232,7 +237,7 @@ def check_capabilities(bundle_file: Path, capabilities: Path = paths.CAPABILITIE
     """Refuse a bundle that uses a built-in outside CAPABILITIES (`opa check --bundle --capabilities`)."""
     opa = opa or opa_binary.find_opa()
     cmd = [str(opa), "check", "--capabilities", str(capabilities), "--bundle", str(bundle_file)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise BundleIntegrityError(
             f"{bundle_file}: refused by `opa check --capabilities {capabilities}` (a built-in outside the "
@@ -256,7 +261,7 @@ def sign(bundle_file: Path, signing_key: Path, out: Path, *, algorithm: str = "R
     try:
         cmd = [str(Path(opa).resolve()), "sign", "--signing-key", str(key.resolve()), "--signing-alg", algorithm,
                "--bundle", str(Path(bundle_file).resolve()), "-o", str(work)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:
             raise BundleBuildError(f"`opa sign` failed ({key}): {(proc.stderr or proc.stdout).strip()[:2000]}")
         signatures = (work / SIGNATURES).read_bytes()
@@ -270,7 +275,6 @@ def sign(bundle_file: Path, signing_key: Path, out: Path, *, algorithm: str = "R
 
 def is_signed(bundle_file: Path) -> bool:
     """Whether the archive carries OPA's .signatures.json."""
-    import tarfile
 
     try:
         with tarfile.open(bundle_file, mode="r:gz") as tar:
@@ -318,7 +322,6 @@ def ensure_bundle(force: bool = False) -> BuiltBundle:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
 
     parser = argparse.ArgumentParser(prog="python -m router.bundle", description="build (and optionally sign) the OPA bundle")
     parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
@@ -336,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.signing_key:
             sign(built.path, Path(args.signing_key), SIGNED_BUNDLE_FILE, algorithm=args.signing_alg)
             print(f"{paths.shown(SIGNED_BUNDLE_FILE)} signed with {args.signing_key} ({args.signing_alg}, revision {built.revision})")
-    except (BundleBuildError, BundleIntegrityError, policy_data.PolicyDataError, opa_binary.OpaNotFound) as exc:
+    except (BundleBuildError, BundleIntegrityError, PolicyDataError, opa_binary.OpaNotFound) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -63,13 +63,13 @@ ESCALATION_FIELDS = ("reason", "receiptRef")
 PERSONAL_FIELDS = ("bindingRef", "routeId", "consentRef", "ledgerApprovalRef")
 
 
-def _pick(value: Any, fields: tuple[str, ...]) -> dict | None:
+def _pick(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     return {k: value[k] for k in fields if k in value and (value[k] is None or isinstance(value[k], (str, int, float, bool)))}
 
 
-def request_summary(bundle: Any) -> dict | None:
+def request_summary(bundle: Any) -> dict[str, Any] | None:
     """The prompt-free summary of the request an auditor needs to read a decision without its input:
     task class, stage, risk and data class, requested lane, escalation reason and refs, the personal
     binding and route, the subject refs. Free text (the prompt, a human justification) is left out."""
@@ -83,7 +83,7 @@ def request_summary(bundle: Any) -> dict | None:
     return out
 
 
-def evaluation_record(bundle: Any, fallback: dict | None, issued_at: str) -> dict:
+def evaluation_record(bundle: Any, fallback: dict[str, Any] | None, issued_at: str) -> dict[str, Any]:
     """The evaluation time the decision was made at: input.evaluation when the OPA input carries one,
     else the router's own clock (FALLBACK, or ISSUED_AT)."""
     given = bundle.get("evaluation") if isinstance(bundle, dict) else None
@@ -100,15 +100,15 @@ def evaluation_record(bundle: Any, fallback: dict | None, issued_at: str) -> dic
 
 
 def build_receipt(
-    document: dict,
+    document: dict[str, Any],
     *,
     input_digest: str,
     prompt_digest: str | None,
     issued_at: str,
-    bundle: dict | None = None,
-    evaluation: dict | None = None,
-    lane: dict | None = None,
-) -> dict:
+    bundle: dict[str, Any] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    lane: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The receipt body (without the chain fields) for a decision document.
 
     BUNDLE is the prompt-stripped input the decision was made from (its request summary and

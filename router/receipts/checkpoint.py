@@ -11,6 +11,7 @@ carries `previousLog`: the rotated log's own signed head, which the new log's fi
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -139,10 +140,8 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             os.close(fd)
         os.link(tmp, path)
     finally:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
 
 
 def write_fully(fd: int, data: bytes, *, fsync: bool) -> None:
@@ -163,10 +162,8 @@ def make_private_dirs(folder: Path) -> None:
             break
         folder = folder.parent
     for item in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(item, 0o700)
-        except FileExistsError:
-            pass
 
 
 def generate_key(path: str | Path) -> Ed25519PrivateKey:
@@ -177,10 +174,8 @@ def generate_key(path: str | Path) -> Ed25519PrivateKey:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     _write_new(path, pem, 0o600)
     pub = path.with_name(path.name + ".pub")
-    try:
+    with contextlib.suppress(FileExistsError):
         _write_new(pub, (public_key_text(key.public_key()) + "\n").encode("ascii"), 0o644)
-    except FileExistsError:
-        pass
     return key
 
 
@@ -210,7 +205,7 @@ def receipt_mac_key(key: Ed25519PrivateKey, log_id: str) -> bytes:
     return hmac.new(seed, b"model-router receipt mac v1\0" + log_id.encode("utf-8"), hashlib.sha256).digest()
 
 
-def receipt_mac(secret: bytes, receipt: dict) -> str:
+def receipt_mac(secret: bytes, receipt: dict[str, Any]) -> str:
     """hmac-sha256: + HMAC of the digest of RECEIPT without receiptDigest and receiptMac. Only the key
     holder can make it: receipts appended after the last signed head are signed by the next append
     only when each carries a valid MAC (a writer stopped between its append and its signature), never
@@ -229,18 +224,18 @@ def keyed_prompt_digest(secret: bytes, prompt_digest: str | None) -> str | None:
 # -- heads ---------------------------------------------------------------------------------------
 
 
-def signed_payload(head: dict) -> bytes:
+def signed_payload(head: dict[str, Any]) -> bytes:
     return canonical({k: v for k, v in head.items() if k not in ("signature", "previousLog")}).encode("utf-8")
 
 
-def sign_head(key: Ed25519PrivateKey, fields: dict) -> dict:
+def sign_head(key: Ed25519PrivateKey, fields: dict[str, Any]) -> dict[str, Any]:
     head = {"schemaVersion": "v0.1", "kind": HEAD_KIND, **fields, "publicKey": public_key_text(key.public_key())}
     head.pop("signature", None)
     head["signature"] = KEY_PREFIX + base64.b64encode(key.sign(signed_payload(head))).decode("ascii")
     return head
 
 
-def flat(head: dict) -> dict:
+def flat(head: dict[str, Any]) -> dict[str, Any]:
     """A head as another log records it: without its own previousLog (which its signature does not cover)."""
     return {k: v for k, v in head.items() if k != "previousLog"}
 
@@ -270,7 +265,7 @@ def head_problems(head: Any, where: str) -> list[str]:
     return out
 
 
-def signature_valid(head: dict, public_key: Ed25519PublicKey) -> bool:
+def signature_valid(head: dict[str, Any], public_key: Ed25519PublicKey) -> bool:
     sig = head.get("signature")
     if not isinstance(sig, str) or not sig.startswith(KEY_PREFIX):
         return False
@@ -285,7 +280,7 @@ def same_key(a: Ed25519PublicKey, b: Ed25519PublicKey) -> bool:
     return public_key_text(a) == public_key_text(b)
 
 
-def parse_head(data: bytes, where: str) -> dict:
+def parse_head(data: bytes, where: str) -> dict[str, Any]:
     try:
         head = strict_loads(data.rstrip(b"\n"))
     except ValueError as exc:
@@ -293,10 +288,11 @@ def parse_head(data: bytes, where: str) -> dict:
     problems = head_problems(head, where)
     if problems:
         raise CheckpointError("; ".join(problems))
-    return head
+    checked: dict[str, Any] = head  # head_problems found it an object with the head's fields
+    return checked
 
 
-def read_head(log: str | Path) -> tuple[dict, bytes] | None:
+def read_head(log: str | Path) -> tuple[dict[str, Any], bytes] | None:
     """(head, its bytes) of the log at LOG, or None when it has no head file."""
     path = head_path(log)
     try:
@@ -306,7 +302,7 @@ def read_head(log: str | Path) -> tuple[dict, bytes] | None:
     return parse_head(data, str(path)), data
 
 
-def write_head(log: str | Path, head: dict, *, fsync: bool = True) -> bytes:
+def write_head(log: str | Path, head: dict[str, Any], *, fsync: bool = True) -> bytes:
     """Write HEAD beside LOG atomically (a temporary file, fsynced when FSYNC, renamed into place);
     return the bytes written."""
     path = head_path(log)
@@ -320,15 +316,13 @@ def write_head(log: str | Path, head: dict, *, fsync: bool = True) -> bytes:
             os.close(fd)
         os.replace(tmp, path)  # rename never follows a symlink at PATH: it replaces the link itself
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     # The folder is not fsynced: if a crash loses the rename, the previous head stays and the next
     # append signs the receipts written after it (a reader meanwhile sees them as not yet covered).
     return data
 
 
-def head_json(head: dict) -> str:
+def head_json(head: dict[str, Any]) -> str:
     return json.dumps(head, indent=2, sort_keys=True)

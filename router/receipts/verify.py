@@ -35,9 +35,9 @@ class VerifyReport:
     problem: str = ""
     signed: bool = False  # the signed head matched and its signature verified
     key_pinned: bool = False  # the signature was checked with a key the caller named (--key)
-    head: dict | None = None
+    head: dict[str, Any] | None = None
     log_id: str | None = None
-    continues: dict | None = None  # the previous log's signed head this log continues from
+    continues: dict[str, Any] | None = None  # the previous log's signed head this log continues from
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -86,7 +86,7 @@ def verify(
     fd = _open_regular(path)
     previous: str | None = None
     count = 0
-    first: dict | None = None
+    first: dict[str, Any] | None = None
     seen_expected = expect_head is None
     offset = 0
 
@@ -156,7 +156,7 @@ def verify(
     return report
 
 
-def _first_link_problem(receipt: dict, public_key: Any) -> str | None:
+def _first_link_problem(receipt: dict[str, Any], public_key: Any) -> str | None:
     start = receipt.get("logStart")
     prev = receipt.get("previousReceiptDigest")
     if start is None:
@@ -180,7 +180,7 @@ def _first_link_problem(receipt: dict, public_key: Any) -> str | None:
     return None
 
 
-def _head_problem(path: Path, report: VerifyReport, last: str | None, size: int, first: dict | None, public_key: Any) -> str | None:
+def _head_problem(path: Path, report: VerifyReport, last: str | None, size: int, first: dict[str, Any] | None, public_key: Any) -> str | None:
     where = cp.head_path(path)
     try:
         found = cp.read_head(path)

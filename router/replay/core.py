@@ -281,7 +281,7 @@ def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = No
         baseline={"policy": base.given, "revision": base.revision} if base else {"policy": None, "recorded": True},
         total=len(receipts), skipped=skipped, log_check=log_check,
     )
-    for (line, receipt, prep, evaluation), b, a in zip(usable, before, after):
+    for (line, receipt, prep, evaluation), b, a in zip(usable, before, after, strict=True):
         out.entries.append(Entry(
             line=line, receipt_id=receipt.get("receiptId"), decision_id=receipt.get("decisionId"),
             request=receipt.get("request") or {}, evaluation=evaluation, input_digest=prep.input_digest,

@@ -16,18 +16,23 @@ import tempfile
 from pathlib import Path
 
 from router import paths
+from router.api import Router
 from router.approvals import FIXTURE_EVALUATION_TIME
+from router.bundle_input import InvalidBundle
+from router.demo import example_bundles
+from router.replay import render
+from router.replay.core import replay
 
 OPTIMIZER = "examples/agent-execution-budget-resource-optimizer.default.json"
 NEW_TASK_CEILING = 0.3
 OUT = paths.BUILD / "replay-demo"
 
 
-def lower_task_ceiling(tree: Path, value: float = NEW_TASK_CEILING) -> float:
-    """Set the task window's maxSpend in TREE's optimizer document to VALUE; return the old value."""
+def lower_task_ceiling(tree: Path, value: float = NEW_TASK_CEILING) -> float | None:
+    """Set the task window's maxSpend in TREE's optimizer document to VALUE; return the old value (None: no task window)."""
     doc_path = tree / OPTIMIZER
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    old = None
+    old: float | None = None
     for window in doc["budgetPolicy"]["windows"]:
         if window["window"] == "task":
             old, window["maxSpend"] = window["maxSpend"], value
@@ -36,12 +41,6 @@ def lower_task_ceiling(tree: Path, value: float = NEW_TASK_CEILING) -> float:
 
 
 def main() -> int:
-    from router.api import Router
-    from router.bundle_input import InvalidBundle
-    from router.demo import example_bundles
-    from router.replay import render
-    from router.replay.core import replay
-
     with tempfile.TemporaryDirectory(prefix="model-router-replay-demo-") as tmp:
         base = Path(tmp)
         recorded = 0
@@ -58,7 +57,7 @@ def main() -> int:
         shutil.copytree(paths.SCHEMAS, base / "candidate" / "schemas")
         old = lower_task_ceiling(base / "candidate")
         print(f"candidate policy: {OPTIMIZER} budgetPolicy.windows[task].maxSpend {old} -> {NEW_TASK_CEILING}")
-        print(f"$ model-router replay <receipts> --policy <candidate>/policies --fail-on more-permissive\n")
+        print("$ model-router replay <receipts> --policy <candidate>/policies --fail-on more-permissive\n")
         report = replay(base / "receipts", base / "candidate" / "policies")
         code = report.apply_gate(None, ("more-permissive",))
         report.source = "the example bundles' receipt log"

@@ -24,15 +24,23 @@ import queue
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from router.bundle_input import PreparedBundle
+from router.clock import utc_now
 from router.config import Settings
+from router.decision import Decision, JSONObject
 from router.receipts import request_summary
+from router.receipts.build import strict_loads
 from router.receipts.checkpoint import make_private_dirs, write_fully
-from router.receipts.verify import strict_loads
 from router.replay import compare
-from router.replay.core import Entry, Report, ReplayError
+from router.replay.core import Entry, ReplayError, Report, lane_rank
 from router.replay.policy import build
+
+if TYPE_CHECKING:
+    from router.api import Router
 
 SHADOW_LOG = "shadow.jsonl"
 SHADOW_QUEUE = 4096
@@ -40,10 +48,8 @@ SHADOW_BATCH = 256  # queued decisions evaluated together
 KIND = "ShadowDisagreement"
 
 
-def _utc_now() -> str:
-    from router.decision import utc_now
-
-    return utc_now()
+# one queued decision: its summary, its id, the prepared input and the evaluation time it was made at
+Shadowed = tuple[compare.Summary, str, PreparedBundle, JSONObject | None]
 
 
 class ShadowLog:
@@ -53,7 +59,7 @@ class ShadowLog:
         self.path = Path(path)
         self.fsync = fsync
 
-    def append(self, records: list[dict]) -> None:
+    def append(self, records: list[JSONObject]) -> None:
         """Append RECORDS (none: only create the log, so that an empty log means no disagreements)."""
         make_private_dirs(self.path.parent)
         data = "".join(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records).encode("utf-8")
@@ -74,6 +80,8 @@ class ShadowEvaluator:
 
     def __init__(self, policy: str | Path, *, log: str | Path | None, timeout_s: float = 0.5, fsync: bool = True,
                  queue_size: int = SHADOW_QUEUE) -> None:
+        # imported on use: router.api imports this module for Router(shadow_policy=...), so the
+        # dependency runs api -> shadow and this edge back stays out of module level
         from router.api import Router
 
         if log is None:
@@ -83,7 +91,7 @@ class ShadowEvaluator:
         self._tmp = Path(tempfile.mkdtemp(prefix="model-router-shadow-"))
         try:
             self.source = build(policy, self._tmp, "shadow")
-            self.router = Router(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0), bundle=self.source.archive,
+            self.router: Router = Router(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0), bundle=self.source.archive,
                                  store_inputs=False)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -93,8 +101,9 @@ class ShadowEvaluator:
         self.dropped = 0
         self.errors = 0
         self.last_error: str | None = None
-        self._rank: dict | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._rank: dict[str, int] | None = None
+        # None is the stop signal (close)
+        self._queue: queue.Queue[list[Shadowed] | None] = queue.Queue(maxsize=queue_size)
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="model-router-shadow", daemon=True)
         self._thread.start()
@@ -103,17 +112,18 @@ class ShadowEvaluator:
     def revision(self) -> str:
         return self.source.revision
 
-    def submit(self, decisions: list, preps: list, stamps: list[dict] | None) -> None:
+    def submit(self, decisions: Sequence[Decision], preps: Sequence[PreparedBundle],
+               stamps: Sequence[JSONObject | None] | None) -> None:
         """Queue DECISIONS (already made) for shadow evaluation; never blocks, never raises."""
         if self._closed or not decisions:
             return
         try:
-            item = [(compare.from_document(d._doc), d.decision_id, p, s)
-                    for d, p, s in zip(decisions, preps, stamps or [None] * len(preps))]
+            item: list[Shadowed] = [(compare.from_document(d.document), d.decision_id, p, s)
+                                    for d, p, s in zip(decisions, preps, stamps or [None] * len(preps), strict=True)]
             self._queue.put_nowait(item)
         except queue.Full:
             self.dropped += len(decisions)
-        except Exception as exc:  # shadowing must never disturb the active decision
+        except Exception as exc:  # noqa: BLE001 - shadowing must never disturb the active decision
             self.errors += len(decisions)
             self.last_error = f"{type(exc).__name__}: {exc}"
 
@@ -131,7 +141,7 @@ class ShadowEvaluator:
             try:
                 if batch:
                     self._evaluate(batch)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the worker counts any failure and keeps serving the queue
                 self.errors += len(batch)
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
@@ -140,23 +150,21 @@ class ShadowEvaluator:
             if stop:
                 return
 
-    def _evaluate(self, item: list) -> None:
+    def _evaluate(self, item: list[Shadowed]) -> None:
         if self._rank is None:
-            from router.replay.core import lane_rank
-
             self._rank = lane_rank(self.router) or {}
         preps = [p for _, _, p, _ in item]
         stamps = [s or self.router.evaluation() for _, _, _, s in item]
         shadowed = self.router.decide_many(preps, evaluations=stamps)
-        records = []
-        for (active, decision_id, prep, stamp), shadow in zip(item, shadowed):
-            after = compare.from_document(shadow._doc) | {"fault": shadow.fault}
+        records: list[JSONObject] = []
+        for (active, decision_id, prep, stamp), shadow in zip(item, shadowed, strict=True):
+            after = compare.from_document(shadow.document) | {"fault": shadow.fault}
             changes = compare.classes(active, after)
             self.evaluated += 1
             if not changes:
                 continue
             records.append({
-                "kind": KIND, "recordedAt": _utc_now(), "decisionId": decision_id, "inputDigest": prep.input_digest,
+                "kind": KIND, "recordedAt": utc_now(), "decisionId": decision_id, "inputDigest": prep.input_digest,
                 "request": request_summary(prep.bundle) or {}, "evaluation": stamp,
                 "active": active, "shadow": after, "classes": changes,
                 "morePermissive": compare.more_permissive(active, after, self._rank),
@@ -171,10 +179,15 @@ class ShadowEvaluator:
             self._queue.join()
             return True
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def wait_for_queue() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait_for_queue, daemon=True).start()
         return done.wait(timeout_s)
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         return {"evaluated": self.evaluated, "disagreements": self.disagreements, "dropped": self.dropped, "errors": self.errors,
                 "revision": self.revision}
 
@@ -193,7 +206,7 @@ def report_from_log(path: str | Path) -> Report:
     target = Path(path)
     log = target / SHADOW_LOG if target.is_dir() else target
     entries: list[Entry] = []
-    policy: dict = {}
+    policy: dict[str, Any] = {}
     try:
         with open(log, "rb") as fh:
             for number, raw in enumerate(fh, 1):

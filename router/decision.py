@@ -237,7 +237,7 @@ class Decision:
         detail: str = "",
         receipt: JSONObject | None = None,
         source: str | None = None,
-        guardrail_context: guardrail.GuardrailContext | None = None,
+        guardrail_context: guardrail.ReasonCatalogue | None = None,
         projection: JSONObject | None = None,
     ) -> None:
         self._doc = document

@@ -79,6 +79,16 @@ class ProjectedDecision(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+class ReasonCatalogue(Protocol):
+    """What the projection needs beyond the decision (GuardrailContext, or the Router's own context
+    that reads the catalogue from its policy on first use)."""
+
+    @property
+    def reasons(self) -> dict[str, Any]: ...
+    @property
+    def policy_id(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class GuardrailContext:
     """What the projection needs beyond the decision: the reason catalogue and a policy id fallback."""
@@ -151,7 +161,7 @@ def verdict_of(decision: ProjectedDecision) -> dict[str, Any]:
     return verdict
 
 
-def project(decision: ProjectedDecision, context: GuardrailContext | None = None) -> dict[str, Any]:
+def project(decision: ProjectedDecision, context: ReasonCatalogue | None = None) -> dict[str, Any]:
     context = context or GuardrailContext()
     reasons = context.reasons or {}
     verdict = verdict_of(decision)
@@ -220,7 +230,7 @@ def _envelope(*, decision_id: str, timestamp: str, policy_id: str, revision: str
 
 def unusable_projection(
     violations: Iterable[Any] = (),
-    context: GuardrailContext | None = None,
+    context: ReasonCatalogue | None = None,
     *,
     oversized: bool | None = None,
     raw: bytes | None = None,

@@ -3,8 +3,9 @@ model-call events, and the hook response its Claude-Code adapter renders.
 
 Needs the optional extra `model-router[guardrail]`, i.e. guardrail-fabric's package (installed from its
 own source: `pip install <guardrail-fabric checkout>/package`);
-`guardrail_fabric` is imported on first use, and `GuardrailFabricMissing` (an ImportError) says how to
-install it when it is absent.
+`guardrail_fabric` is imported with this module when it is installed; when it is absent this module
+still imports, and every function that needs it raises `GuardrailFabricMissing` (an ImportError) saying
+how to install it.
 
     from router import Router
     from router.integrations import guardrail_fabric as gf
@@ -28,6 +29,7 @@ receipt id and digest, guardrailRef) is written as one JSON line per decision to
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +37,23 @@ from typing import TYPE_CHECKING, Any
 from router import guardrail
 from router.bundle_input import MAX_BYTES, InvalidBundle
 from router.contracts.errors import Violation
+from router.decision import Decision
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from router.api import Router
-    from router.decision import Decision
+
+# guardrail-fabric is the optional extra model-router[guardrail]: its absence is recorded here and
+# reported by require() when a function needs it (this module itself always imports)
+_MISSING: ImportError | None
+try:
+    from guardrail_fabric import decision as gd
+    from guardrail_fabric import hooks as ghooks
+    from guardrail_fabric import log as glog
+    from guardrail_fabric import policies as gpolicies
+except ImportError as exc:
+    _MISSING = exc
+else:
+    _MISSING = None
 
 ROUTE_BUNDLE_KEY = "routeBundle"
 POLICY_ID = "model-router/route-decision"
@@ -52,26 +67,27 @@ class GuardrailFabricMissing(ImportError):
     """guardrail_fabric is not installed."""
 
 
-def _fabric():
-    """guardrail-fabric's modules (imported on first use)."""
-    try:
-        from guardrail_fabric import decision, hooks, log, policies
-    except ImportError as exc:
-        raise GuardrailFabricMissing(f"guardrail_fabric is not importable ({exc}); install it: {INSTALL_HINT}") from exc
-    return decision, hooks, log, policies
+def require() -> None:
+    """Raise GuardrailFabricMissing (an ImportError naming the extra to install) when guardrail_fabric
+    could not be imported; every function here that needs it calls this first."""
+    if _MISSING is not None:
+        raise GuardrailFabricMissing(f"guardrail_fabric is not importable ({_MISSING}); install it: {INSTALL_HINT}") from _MISSING
 
 
-def route_evidence(source: "Decision | dict") -> dict:
+_fabric = require  # the name router.cli's hook command calls (until it calls require)
+
+
+def route_evidence(source: Decision | dict[str, Any]) -> dict[str, Any]:
     """The route evidence guardrail-fabric's Evidence cannot hold, from a decision or a projection."""
     doc = source if isinstance(source, dict) else source.to_guardrail()
     evidence = doc.get("evidence") or {}
     return {key: evidence.get(key) for key in guardrail.ROUTE_EVIDENCE_KEYS}
 
 
-def from_projection(doc: dict, context: Any = None):
+def from_projection(doc: dict[str, Any], context: gpolicies.PolicyContext | None = None) -> gd.PolicyDecision:
     """A guardrail projection (sourceos.guardrail.decision.v0.1 dict) as guardrail-fabric's own
     PolicyDecision. CONTEXT (its PolicyContext, optional) adds the event's repo, cwd, session and agent."""
-    gd, _, _, _ = _fabric()
+    require()
     ev = doc["evidence"]
     ctx = {
         "repo": getattr(context, "repo", None), "branch": getattr(context, "branch", None),
@@ -103,7 +119,7 @@ def from_projection(doc: dict, context: Any = None):
     )
 
 
-def to_policy_decision(decision: "Decision", context: Any = None):
+def to_policy_decision(decision: Decision, context: gpolicies.PolicyContext | None = None) -> gd.PolicyDecision:
     """The route decision as guardrail_fabric.decision.PolicyDecision (its own enums and dataclasses):
     actionClass model, every reason code in `reason`, remediation from the reason catalogue, policy
     id/version/hash from the revision, decisionId unique per event (the receipt id, else a fresh UUID)."""
@@ -114,12 +130,12 @@ def to_policy_decision(decision: "Decision", context: Any = None):
 class RoutedEvent:
     """One model-call event decided through the router: guardrail-fabric's decision and the route evidence."""
 
-    policy_decision: Any
-    route_evidence: dict
-    decision: "Decision | None" = None  # None when the input could not be decided at all
+    policy_decision: gd.PolicyDecision
+    route_evidence: dict[str, Any]
+    decision: Decision | None = None  # None when the input could not be decided at all
 
 
-def side_record(policy_decision: Any, evidence: dict) -> dict:
+def side_record(policy_decision: gd.PolicyDecision, evidence: dict[str, Any]) -> dict[str, Any]:
     """The side-record line for POLICY_DECISION: the route evidence keyed by the guardrail decision id."""
     return {
         "schema": SIDE_RECORD_SCHEMA,
@@ -131,12 +147,12 @@ def side_record(policy_decision: Any, evidence: dict) -> dict:
 
 def evidence_log_path(decision_log: str | Path | None = None, *, cwd: str | Path | None = None) -> Path:
     """The side record beside guardrail-fabric's decision log (its default path when none is given)."""
-    _, _, glog, _ = _fabric()
+    require()
     log = Path(decision_log).expanduser().resolve() if decision_log else glog.default_decision_log_path(cwd)
     return log.parent / EVIDENCE_LOG_NAME
 
 
-def append_route_evidence(policy_decision: Any, evidence: dict, path: str | Path) -> Path:
+def append_route_evidence(policy_decision: gd.PolicyDecision, evidence: dict[str, Any], path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as handle:
@@ -146,16 +162,16 @@ def append_route_evidence(policy_decision: Any, evidence: dict, path: str | Path
 
 
 def append_decision(
-    policy_decision: Any,
-    source: "Decision | dict | None" = None,
+    policy_decision: gd.PolicyDecision,
+    source: Decision | dict[str, Any] | None = None,
     *,
     path: str | Path | None = None,
     cwd: str | Path | None = None,
-    evidence: dict | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> Path:
     """guardrail-fabric's append_decision, plus the side-record line with the route evidence (from
     SOURCE, a decision or projection, or EVIDENCE) beside its log. Returns its log's path."""
-    _, _, glog, _ = _fabric()
+    require()
     log = glog.append_decision(policy_decision, path=path, cwd=cwd)
     if evidence is None and source is not None:
         evidence = route_evidence(source)
@@ -164,14 +180,15 @@ def append_decision(
     return log
 
 
-def _unusable(violations=(), *, oversized: bool = False, context: Any = None, raw: bytes | None = None,
-              router: "Router | None" = None) -> RoutedEvent:
+def _unusable(violations: Iterable[Violation] = (), *, oversized: bool = False,
+              context: gpolicies.PolicyContext | None = None, raw: bytes | None = None,
+              router: Router | None = None) -> RoutedEvent:
     gctx = router._guardrail_context if router is not None else guardrail.local_context()
     doc = guardrail.unusable_projection(violations, gctx, oversized=oversized, raw=raw)
     return RoutedEvent(from_projection(doc, context), route_evidence(doc))
 
 
-def decide_event(router: "Router", tool_input: Any, context: Any = None) -> RoutedEvent:
+def decide_event(router: Router, tool_input: Any, context: gpolicies.PolicyContext | None = None) -> RoutedEvent:
     """Decide the route bundle carried in TOOL_INPUT[ROUTE_BUNDLE_KEY]. A missing or unusable bundle is
     `quarantine` (invalid-input), an oversized one `defer` (input-too-large): never an allow."""
     bundle = tool_input.get(ROUTE_BUNDLE_KEY) if isinstance(tool_input, dict) else None
@@ -195,14 +212,15 @@ def decide_event(router: "Router", tool_input: Any, context: Any = None) -> Rout
     return RoutedEvent(from_projection(doc, context), route_evidence(doc), decision)
 
 
-def model_route_policy(router: "Router", *, evidence_log: str | Path | None = None, record_evidence: bool = True):
+def model_route_policy(router: Router, *, evidence_log: str | Path | None = None,
+                       record_evidence: bool = True) -> gpolicies.BaselinePolicy:
     """guardrail_fabric.policies.BaselinePolicy that decides model-call events (ActionClass.MODEL)
     with ROUTER; other events get None (not this policy's concern). Each decision's route evidence is
     appended to the side record (EVIDENCE_LOG, default beside guardrail-fabric's default log for the
     event's cwd) unless RECORD_EVIDENCE is False."""
-    gd, _, _, gpolicies = _fabric()
+    require()
 
-    def evaluate(ctx: Any):
+    def evaluate(ctx: gpolicies.PolicyContext) -> gd.PolicyDecision | None:
         if ctx.action_class != gd.ActionClass.MODEL:
             return None
         event = decide_event(router, ctx.tool_input, ctx)
@@ -219,19 +237,19 @@ class HookResult:
     """What `model-router hook` prints (RESPONSE as guardrail-fabric renders it, None for allow) and returns."""
 
     event: RoutedEvent
-    response: dict | None
+    response: dict[str, Any] | None
     exit_code: int
     event_name: str
 
 
-def evaluate_hook(raw: bytes, oversized: bool, router_factory, *, log_path: str | Path | None = None,
-                  write_log: bool = False) -> HookResult:
+def evaluate_hook(raw: bytes, oversized: bool, router_factory: Callable[[], Router], *,
+                  log_path: str | Path | None = None, write_log: bool = False) -> HookResult:
     """Decide one Claude-Code hook payload as guardrail-fabric's hook does, with the router deciding:
     oversized stdin -> defer, unparsable -> quarantine, otherwise the route bundle in the tool input is
     decided (ROUTER_FACTORY() gives the Router, called only then). The response and exit code are
     guardrail-fabric's render_claude_code_response for the decision; with WRITE_LOG the decision is
     appended to its log (and the route evidence to the side record)."""
-    _, ghooks, _, _ = _fabric()
+    require()
     payload: Any = None
     if not oversized:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from router.contracts.digest import canonical, receipt_digest
@@ -100,7 +101,7 @@ def evaluation_record(bundle: Any, fallback: dict[str, Any] | None, issued_at: s
 
 
 def build_receipt(
-    document: dict[str, Any],
+    document: Mapping[str, Any],
     *,
     input_digest: str,
     prompt_digest: str | None,
@@ -109,7 +110,8 @@ def build_receipt(
     evaluation: dict[str, Any] | None = None,
     lane: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The receipt body (without the chain fields) for a decision document.
+    """The receipt body (without the chain fields) for a decision document (a dict, or a decision's
+    read-only `Decision.document` view: nothing in it is changed).
 
     BUNDLE is the prompt-stripped input the decision was made from (its request summary and
     input.evaluation are recorded); EVALUATION is the router's own clock reading, recorded when the

@@ -27,15 +27,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from router import paths
 from router.clock import utc_now
 from router.contracts.digest import canonical
 from router.contracts.jsonpath import json_path
-from router.contracts.schemas import FORMAT_CHECKER
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 PACKAGE = "model_router.agentplane"
 RULE = "result"
@@ -114,6 +114,13 @@ class ProjectedDecision(Protocol):
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    # Imported on first use, measured: jsonschema (and router.contracts.schemas, which imports it) is
+    # about a third of `import router.api` (50-90 ms, python -X importtime), and only a lane receipt
+    # needs it, so a decision made without agentplane receipts never pays for it.
+    from jsonschema import Draft202012Validator
+
+    from router.contracts.schemas import FORMAT_CHECKER
+
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
 

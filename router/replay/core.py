@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,10 @@ from router.replay.policy import PolicySource, build
 
 if TYPE_CHECKING:
     from router.api import Router
+
+# makes the Router that serves a policy (router.api.Router itself); the caller passes it, since
+# router.api imports the replay package (Router(shadow_policy=...)) and replay must not import it back
+RouterFactory = Callable[..., "Router"]
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_GATE = 0, 2, 3
 
@@ -207,13 +212,19 @@ class Report:
         }
 
 
-def _router(source: PolicySource, timeout_ms: float | None) -> Router:
-    # imported on use: router.api imports router.replay.shadow (Router(shadow_policy=...)), which imports
-    # this module, so the dependency runs api -> replay and this edge back stays out of module level
+def default_router_factory() -> RouterFactory:
+    """router.api.Router, for a caller that passes no router_factory.
+
+    The one remaining import of router.api from the replay package (router.api imports it back for
+    Router(shadow_policy=...)); it goes once every caller passes its Router class."""
     from router.api import Router
 
+    return Router
+
+
+def _router(source: PolicySource, timeout_ms: float | None, factory: RouterFactory) -> Router:
     settings = Settings(receipts=False, timeout_ms=timeout_ms or Settings().timeout_ms)
-    return Router(settings=settings, bundle=source.archive, store_inputs=False)
+    return factory(settings=settings, bundle=source.archive, store_inputs=False)
 
 
 def lane_rank(router: Router) -> dict[str, int] | None:
@@ -233,8 +244,11 @@ def _decide(router: Router, preps: list[bundle_input.PreparedBundle], evaluation
 
 
 def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = None, *, timeout_ms: float | None = None,
-           check_log: bool = True) -> Report:
-    """Re-decide every recorded input of LOG under POLICY (and BASELINE, default: the recorded decision)."""
+           check_log: bool = True, router_factory: RouterFactory | None = None) -> Report:
+    """Re-decide every recorded input of LOG under POLICY (and BASELINE, default: the recorded decision).
+
+    ROUTER_FACTORY makes the Router serving each policy (pass router.api.Router)."""
+    factory = router_factory or default_router_factory()
     path = log_file(log)
     receipts = read_receipts(path)
     log_check = None
@@ -267,11 +281,11 @@ def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = No
         base = build(baseline, Path(tmp), "baseline") if baseline is not None else None
         preps = [u[2] for u in usable]
         evaluations = [u[3] for u in usable]
-        with _router(candidate, timeout_ms) as router:
+        with _router(candidate, timeout_ms, factory) as router:
             after = _decide(router, preps, evaluations)
             rank = lane_rank(router)
         if base is not None:
-            with _router(base, timeout_ms) as router:
+            with _router(base, timeout_ms, factory) as router:
                 before = _decide(router, preps, evaluations)
         else:
             before = [compare.from_receipt(r) for _, r, _, _ in usable]

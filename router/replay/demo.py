@@ -58,7 +58,7 @@ def main() -> int:
         old = lower_task_ceiling(base / "candidate")
         print(f"candidate policy: {OPTIMIZER} budgetPolicy.windows[task].maxSpend {old} -> {NEW_TASK_CEILING}")
         print("$ model-router replay <receipts> --policy <candidate>/policies --fail-on more-permissive\n")
-        report = replay(base / "receipts", base / "candidate" / "policies")
+        report = replay(base / "receipts", base / "candidate" / "policies", router_factory=Router)
         code = report.apply_gate(None, ("more-permissive",))
         report.source = "the example bundles' receipt log"
         report.candidate["policy"] = f"policies/ with the task ceiling at {NEW_TASK_CEILING}"

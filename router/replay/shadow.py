@@ -36,7 +36,14 @@ from router.receipts import request_summary
 from router.receipts.build import strict_loads
 from router.receipts.checkpoint import make_private_dirs, write_fully
 from router.replay import compare
-from router.replay.core import Entry, ReplayError, Report, lane_rank
+from router.replay.core import (
+    Entry,
+    ReplayError,
+    Report,
+    RouterFactory,
+    default_router_factory,
+    lane_rank,
+)
 from router.replay.policy import build
 
 if TYPE_CHECKING:
@@ -79,11 +86,8 @@ class ShadowEvaluator:
     """The candidate policy's second managed OPA, its queue and worker (see the module docstring)."""
 
     def __init__(self, policy: str | Path, *, log: str | Path | None, timeout_s: float = 0.5, fsync: bool = True,
-                 queue_size: int = SHADOW_QUEUE) -> None:
-        # imported on use: router.api imports this module for Router(shadow_policy=...), so the
-        # dependency runs api -> shadow and this edge back stays out of module level
-        from router.api import Router
-
+                 queue_size: int = SHADOW_QUEUE, router_factory: RouterFactory | None = None) -> None:
+        """ROUTER_FACTORY makes the Router of the shadow OPA: the active Router passes its own class."""
         if log is None:
             raise ValueError("shadow_policy: the shadow log is written beside the receipt log, and receipts are off; name one with shadow_log")
         self.log = ShadowLog(Path(log), fsync)
@@ -91,8 +95,9 @@ class ShadowEvaluator:
         self._tmp = Path(tempfile.mkdtemp(prefix="model-router-shadow-"))
         try:
             self.source = build(policy, self._tmp, "shadow")
-            self.router: Router = Router(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0), bundle=self.source.archive,
-                                 store_inputs=False)
+            factory = router_factory or default_router_factory()
+            self.router: Router = factory(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0),
+                                          bundle=self.source.archive, store_inputs=False)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)
             raise

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from router import Router, agentplane, paths, policy_data
+from router import Router, agentplane, approvals, paths, policy_data
 from router import engine as eng
+from router.approvals import EVALUATION_TIME_ENV, FIXTURE_EVALUATION_TIME
 from router.bundle_input import InvalidBundle
 from router.contracts import load_document, validate_document
 from router.decision import Decision
-from router import approvals
-from router.approvals import EVALUATION_TIME_ENV, FIXTURE_EVALUATION_TIME
 
 DEMO_KEY = paths.EXAMPLES / "approvals" / "demo-issuer-2026.ed25519.pem"
 FIXTURE_T = approvals.parse_evaluation_time(FIXTURE_EVALUATION_TIME)["timeNs"] // 1_000_000_000
@@ -96,7 +95,7 @@ def router(tmp_path_factory):
 def example_decisions(router) -> dict[str, Decision]:
     paths_ = agent_examples()
     decisions = router.decide_many([with_run(load(p)) for p in paths_])
-    return {p.stem: d for p, d in zip(paths_, decisions)}
+    return {p.stem: d for p, d in zip(paths_, decisions, strict=True)}
 
 
 # ---- every agent-execution example -----------------------------------------------------------------
@@ -194,7 +193,10 @@ def test_the_decision_is_the_same_with_or_without_the_projection(router):
     bundle = with_run(example("agent-routine-code-budget-pressure-downgrade"))
     plain = router.decide(bundle, agentplane=False)
     projected = router.decide(bundle)
-    strip = lambda d: {k: v for k, v in d.to_dict().items() if k != "createdAt"}  # noqa: E731
+
+    def strip(d: Decision) -> dict[str, object]:
+        return {k: v for k, v in d.to_dict().items() if k != "createdAt"}
+
     assert strip(plain) == strip(projected)
     assert plain.to_dict()["input"]["runRef"] == RUN
     with pytest.raises(agentplane.ProjectionNotRequested, match="agentplane=True"):
@@ -289,7 +291,7 @@ def test_writing_beside_needs_the_receipt_log():
 
 def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
-    return subprocess.run([sys.executable, "-m", "router.cli", *args], input=stdin, capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "router.cli", *args], input=stdin, capture_output=True, check=False, cwd=paths.ROOT, env=env, timeout=120)
 
 
 def test_cli_prints_the_receipt_and_writes_it_beside(tmp_path):

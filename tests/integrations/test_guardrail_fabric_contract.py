@@ -13,18 +13,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+
+from router import InvalidBundle, Router, guardrail, paths
+from router import engine as eng
+from router.approvals import EVALUATION_TIME_ENV
+
+# the integration module imports without guardrail-fabric (require() reports its absence)
+from router.integrations import guardrail_fabric as gfi
 
 gfd = pytest.importorskip("guardrail_fabric.decision")
 gfh = pytest.importorskip("guardrail_fabric.hooks")
 gfl = pytest.importorskip("guardrail_fabric.log")
 gfp = pytest.importorskip("guardrail_fabric.policies")
-
-from jsonschema import Draft202012Validator  # noqa: E402
-
-from router import InvalidBundle, Router, guardrail, paths  # noqa: E402
-from router import engine as eng  # noqa: E402
-from router.integrations import guardrail_fabric as gfi  # noqa: E402
-from router.approvals import EVALUATION_TIME_ENV  # noqa: E402
 
 # guardrail-fabric's own schema (vendored unchanged in schemas/)
 GUARDRAIL_VALIDATOR = Draft202012Validator(json.loads((paths.SCHEMAS / "sourceos.guardrail.decision.v0.1.schema.json").read_text()))
@@ -162,7 +163,7 @@ def test_fault_is_a_blocking_decision_with_a_named_version(tmp_path):
     assert pd.decision is gfd.Decision.DENY
     assert pd.policyVersion == guardrail.FAULT_POLICY_VERSION and pd.policyHash is None
     assert "engine-unavailable" in pd.reason
-    pre, post = _check_rendering(pd)
+    pre, _post = _check_rendering(pd)
     assert "engine-unavailable" in pre["hookSpecificOutput"]["permissionDecisionReason"]
     kept = _check_logged(pd, gfi.route_evidence(decision), tmp_path / "g.jsonl")
     assert kept["reasonCodes"] == ["engine-unavailable"] and kept["status"] == "denied"
@@ -225,7 +226,7 @@ def opa_url():
 
 def hook(*args: str, stdin: bytes, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
-    return subprocess.run([sys.executable, "-m", "router.cli", "hook", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "router.cli", "hook", *args], input=stdin, capture_output=True, check=False,
                           cwd=paths.ROOT, env=env, timeout=timeout)
 
 
@@ -295,7 +296,7 @@ def test_documented_python_example_runs(tmp_path):
     code = code.replace("build/doc-guardrail", str(tmp_path))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     env["XDG_STATE_HOME"] = str(tmp_path / "state")  # the example's default receipt log, not the user's
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=paths.ROOT, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False, cwd=paths.ROOT, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().split() == ["defer", "deny", "allow"]
     assert (tmp_path / gfi.EVIDENCE_LOG_NAME).read_text().count("\n") == 2  # append_decision and the policy
@@ -332,7 +333,7 @@ def test_hook_without_guardrail_fabric_exits_2(tmp_path):
     (broken / "__init__.py").write_text("raise ImportError('simulated absence')\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_") or k == EVALUATION_TIME_ENV}
     env["PYTHONPATH"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "router.cli", "hook", "--no-receipts"], input=b"{}", capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "router.cli", "hook", "--no-receipts"], input=b"{}", capture_output=True, check=False,
                           cwd=paths.ROOT, env=env, timeout=120)
     assert proc.returncode == 2 and proc.stdout == b""
     assert b"model-router[guardrail]" in proc.stderr

@@ -310,7 +310,7 @@ def test_a_symlink_at_the_log_path_fails_closed_through_the_command_line(tmp_pat
     out = subprocess.run(
         [sys.executable, "-m", "router.cli", "decide", str(paths.EXAMPLES / "bundles" / "personal-router-healthy-laptop.json"),
          "--receipts-dir", str(folder), "--timeout-ms", "10000"],
-        capture_output=True, text=True, cwd=paths.ROOT, env=env, timeout=120,
+        capture_output=True, check=False, text=True, cwd=paths.ROOT, env=env, timeout=120,
     )
     assert out.returncode == 3, out.stderr
     assert "evidence-unavailable" in out.stdout + out.stderr
@@ -363,7 +363,7 @@ def _limited():
 
 
 def run_verify(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "router.cli", "receipts", "verify", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "router.cli", "receipts", "verify", *map(str, args)], capture_output=True, check=False, text=True,
                           cwd=paths.ROOT, timeout=120, preexec_fn=_limited)
 
 

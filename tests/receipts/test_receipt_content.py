@@ -14,7 +14,15 @@ from click.testing import CliRunner
 
 from router import Router, paths
 from router.cli import main
-from router.receipts import LOG_NAME, ReceiptLog, build_receipt, checkpoint, default_key_path, read_head, verify
+from router.receipts import (
+    LOG_NAME,
+    ReceiptLog,
+    build_receipt,
+    checkpoint,
+    default_key_path,
+    read_head,
+    verify,
+)
 
 PROMPT = "yes"  # a short prompt: a dictionary of prompts would confirm a plain sha256 at once
 

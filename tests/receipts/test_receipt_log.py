@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import paths
-from router.receipts import ReceiptLog, ReceiptLogError, build_receipt, canonical, receipt_digest, verify
+from router.receipts import (
+    ReceiptLog,
+    ReceiptLogError,
+    build_receipt,
+    canonical,
+    receipt_digest,
+    verify,
+)
 
 
 def agent_document(n: int = 0, lane: str | None = "standard", status: str = "selected") -> dict:
@@ -42,7 +49,7 @@ def agent_document(n: int = 0, lane: str | None = "standard", status: str = "sel
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _policy_lane(doc_json: str) -> str:
     """The policy's lane-decision summary of a decision document (model_router.projection.lane), as JSON."""
     from router import fault_template
@@ -194,7 +201,7 @@ def test_threads_share_one_log(tmp_path):
         try:
             for i in range(40):
                 log.append(body(k * 1000 + i))
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is reported below  # pragma: no cover
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]

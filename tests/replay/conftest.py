@@ -3,6 +3,7 @@ candidate policy trees (copies of the project's policies/ and examples/ with one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -20,10 +21,8 @@ def decided_examples(router: Router) -> dict[str, object]:
     """Example bundle file name -> its decision (bundles the schema refuses are left out)."""
     out = {}
     for path in example_bundles():
-        try:
+        with contextlib.suppress(InvalidBundle):
             out[path.name] = router.decide(path)
-        except InvalidBundle:
-            pass
     return out
 
 

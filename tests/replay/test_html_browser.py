@@ -25,12 +25,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 def _chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
            "--disable-background-networking", f"--user-data-dir={tmp / 'profile'}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, check=False, text=True, timeout=120)
 
 
 def _visible_text(dom: str) -> str:
-    dom = re.sub(r"<script.*?</script>", " ", dom, flags=re.S)
-    dom = re.sub(r"<style.*?</style>", " ", dom, flags=re.S)
+    dom = re.sub(r"<script.*?</script>", " ", dom, flags=re.DOTALL)
+    dom = re.sub(r"<style.*?</style>", " ", dom, flags=re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import expected_changes
+
 from router import paths
 from router.bundle import ensure_bundle
 from router.cli import main
@@ -91,7 +87,7 @@ def test_closed_high_end_share_changes_exactly_the_right_decisions(recorded, no_
     assert got and set(got) == set(oracle)
     # exactly the decisions that went to the high-end lane, and none is upgraded
     for name, e in got.items():
-        before, after = oracle[name]
+        _before, after = oracle[name]
         assert e.before["route"] == "high-end" and e.after["route"] != "high-end", name
         assert e.after["status"] == after.status and e.after["route"] == after.route, name
         assert {"status", "route"} & set(e.classes), name
@@ -165,7 +161,7 @@ def test_higher_lane_is_more_permissive_by_the_policy_rank(recorded, tmp_path):
 def test_inputs_missing_or_altered_are_not_replayable(recorded, tmp_path):
     import shutil
 
-    folder, decisions = recorded
+    folder, _decisions = recorded
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
     store = store_folder(copy / LOG_NAME)

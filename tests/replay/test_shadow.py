@@ -6,8 +6,8 @@ import json
 import stat
 
 from click.testing import CliRunner
-
 from conftest import decided_examples, expected_changes
+
 from router import paths
 from router.api import Router
 from router.cli import main

@@ -102,9 +102,15 @@ def local_context() -> GuardrailContext:
     from router.api import _local_policy_data
 
     data = _local_policy_data()
-    reasons: dict[str, Any] = data["reasons"] if isinstance(data.get("reasons"), dict) else {}
-    active: dict[str, Any] = data["active"] if isinstance(data.get("active"), dict) else {}
-    return GuardrailContext(reasons=reasons, policy_id=active.get("policy") if isinstance(active.get("policy"), str) else None)
+    reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
+    active = data.get("active") if isinstance(data.get("active"), dict) else {}
+    return _context(reasons, active)
+
+
+def _context(reasons: Any, active: Any) -> GuardrailContext:
+    """The context of a reason catalogue and an active-policy record (each an object, else left out)."""
+    policy = active.get("policy") if isinstance(active, dict) else None
+    return GuardrailContext(reasons=reasons if isinstance(reasons, dict) else {}, policy_id=policy if isinstance(policy, str) else None)
 
 
 def reason_entry(reasons: dict[str, Any], code: str) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
 """Typed route decisions: the document OPA computed, plus the id, time and policy revision.
 
-`Decision.to_dict()` gives the exact decision document (AgentExecutionRouteDecision or
-LocalPersonalRouteDecision). Decisions that the Python layer builds itself for a fault
+A caller reads what it acts on through `Decision`'s typed properties (status, lane/target, reason,
+reasons, model, fallbacks, suggested lane, approvals, receipt id, ...); `Decision.document` is the
+decision document (AgentExecutionRouteDecision or LocalPersonalRouteDecision) as a read-only view,
+nothing copied, and `Decision.to_dict()` an exact deep copy. Decisions that the Python layer builds itself for a fault
 (`engine-unavailable`, `engine-timeout`, `engine-error`, `policy-undefined`,
 `invalid-policy-result`, `evidence-unavailable`) are the policy's own denied decision
 (model_router.denied, held in router/fault-template.json): no lane or target, nothing granted.

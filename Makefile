@@ -96,8 +96,10 @@ lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and 
 	@$(MAKE) --no-print-directory python-lint
 
 python-lint: $(VENV)/.installed ## (run by make lint after Regal) ruff (rules in pyproject.toml) on the Python code and mypy --strict on the router package; zero findings
-	@$(VENV)/bin/ruff check router tests bench tools setup.py
-	@$(VENV)/bin/mypy --strict router
+	@status=0; \
+	$(VENV)/bin/ruff check router tests bench tools setup.py || status=1; \
+	$(VENV)/bin/mypy --strict router || status=1; \
+	exit $$status
 
 fmt: opa ## rewrite .rego files with opa fmt
 	$(OPA) fmt --write $(REGO_DIR)

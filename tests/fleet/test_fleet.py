@@ -21,7 +21,7 @@ from router import opa_binary, paths
 from router.api import Router
 from router.engine import ENGINE_REVISION_MISMATCH
 from router.fleet import POLL_INTERVAL_MAX_S, Fleet, find_nginx, generate_signing_key, read_decision_log
-from router.opa_process import _process_start
+from router.opa_process import process_start
 
 DECISIONS = int(os.environ.get("FLEET_DECISIONS", "120"))
 EXAMPLES = sorted(p for p in (paths.ROOT / "examples" / "bundles").glob("*.json") if not p.name.endswith(".expected.json"))
@@ -80,7 +80,7 @@ def fleet(tmp_path):
         pids = [info["pid"] for info in f.state.get("processes", {}).values()]
         f.down()
         # every process the fleet started is gone
-        assert [p for p in pids if _process_start(p) is not None] == []
+        assert [p for p in pids if process_start(p) is not None] == []
 
 
 def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked(fleet, tmp_path):

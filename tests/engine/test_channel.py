@@ -132,17 +132,17 @@ def test_a_policy_using_http_send_is_refused_before_it_is_served(tmp_path):
 
 def test_a_remote_engine_pinned_to_a_revision_refuses_another(project_bundle, tmp_path):
     with eng.ManagedEngine(timeout_s=5.0) as managed:
-        pinned = eng.RemoteEngine(managed.url, 5.0, token=managed._token, expected_revision=project_bundle.revision)
+        pinned = eng.RemoteEngine(managed.url, 5.0, token=managed.token, expected_revision=project_bundle.revision)
         assert pinned.decide(load(EXAMPLE).bundle).ok
-        other = eng.RemoteEngine(managed.url, 5.0, token=managed._token, expected_revision="sha256:" + "0" * 64)
+        other = eng.RemoteEngine(managed.url, 5.0, token=managed.token, expected_revision="sha256:" + "0" * 64)
         answer = other.decide(load(EXAMPLE).bundle)
         assert answer.fault == eng.ENGINE_REVISION_MISMATCH and project_bundle.revision in answer.detail
-        with Router(opa_url=managed.url, opa_token=managed._token, receipts=False, config_file=None) as plain:
+        with Router(opa_url=managed.url, opa_token=managed.token, receipts=False, config_file=None) as plain:
             pass
         del plain
         from router.config import load_settings
 
-        settings = load_settings(env={"MODEL_ROUTER_OPA_URL": managed.url, "MODEL_ROUTER_OPA_TOKEN": managed._token,
+        settings = load_settings(env={"MODEL_ROUTER_OPA_URL": managed.url, "MODEL_ROUTER_OPA_TOKEN": managed.token,
                                       "MODEL_ROUTER_OPA_REVISION": "sha256:" + "1" * 64, "MODEL_ROUTER_RECEIPTS": "off"})
         with Router(settings=settings) as router:
             decision = router.decide(EXAMPLE)

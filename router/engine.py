@@ -303,7 +303,8 @@ class ManagedEngine(ClientEngine):
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
-        """Start OPA now, replacing a running one (raises EngineStartError when it cannot)."""
+        """Start OPA now, replacing a running one (stopped first, once the bundle is verified); raises
+        EngineStartError when it cannot."""
         self.supervisor.start()
         self._client_of(self.supervisor.served)
 

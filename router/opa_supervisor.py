@@ -99,7 +99,8 @@ class OpaSupervisor:
     # -- state -----------------------------------------------------------------------
     @property
     def served(self) -> Served | None:
-        """The running OPA's URL, token, revision and start number; None before the first start."""
+        """URL, token, revision and start number of the latest started OPA (None before the first start;
+        `alive` says whether it still runs)."""
         return self._served
 
     @property
@@ -181,10 +182,15 @@ class OpaSupervisor:
 
     def _launch(self) -> None:
         opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
-        bundle, revision = self._verified_bundle(opa)
+        bundle, revision = self._verified_bundle(opa)  # a bundle that cannot be served leaves a running OPA be
         folder = self._private_dir()
         log_path = self.log_path
         assert log_path is not None
+        # an explicit start while running replaces the process, never leaks it; the old one stops first,
+        # since an OPA that stops removes its socket file, which is the new one's path too
+        old, self._process = self._process, None
+        if old is not None:
+            old.stop()
         last: EngineStartError | None = None
         for _ in range(PORT_ATTEMPTS):
             try:
@@ -202,13 +208,10 @@ class OpaSupervisor:
         else:
             assert last is not None
             raise last
-        old = self._process
         self._process = process
         self.bundle_revision = revision
         self.starts += 1
         self._served = Served(process.url, process.token, revision, self.starts)
-        if old is not None and old is not process:
-            old.stop()  # an explicit start() while running replaces the process, never leaks it
         self.start_error = None
 
     def try_start(self) -> bool:

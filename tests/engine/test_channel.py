@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
@@ -21,6 +24,7 @@ from router import engine as eng
 from router import opa_process
 from router import paths
 from router.bundle_input import load
+from router.config import load_settings
 
 EXAMPLE = paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json"  # selected, lane high-end
 PERSONAL = paths.EXAMPLES / "bundles" / "personal-battery-critical.json"
@@ -72,15 +76,10 @@ def test_tcp_transport_works_when_the_port_is_its_own(project_bundle):
 
 
 def _tampered_copy(src, out):
-    import gzip
-    import io
-    import tarfile
-
     manifest, files = bundle_mod.read_archive(src)
     files = [(rel, content.replace(b'"high-end"', b'"high-end" ') if rel.endswith("data.json") else content) for rel, content in files]
     files.append(("model_router/extra.rego", b"package model_router.extra\n\nx := 1\n"))
     bundle_mod._write_archive(files, manifest, out)  # the legitimate revision in the manifest
-    del gzip, io, tarfile
     return out
 
 
@@ -140,8 +139,6 @@ def test_a_remote_engine_pinned_to_a_revision_refuses_another(project_bundle, tm
         with Router(opa_url=managed.url, opa_token=managed.token, receipts=False, config_file=None) as plain:
             pass
         del plain
-        from router.config import load_settings
-
         settings = load_settings(env={"MODEL_ROUTER_OPA_URL": managed.url, "MODEL_ROUTER_OPA_TOKEN": managed.token,
                                       "MODEL_ROUTER_OPA_REVISION": "sha256:" + "1" * 64, "MODEL_ROUTER_RECEIPTS": "off"})
         with Router(settings=settings) as router:
@@ -338,9 +335,6 @@ def test_threads_share_one_engine_safely(project_bundle):
 
 @pytest.fixture
 def loopback_cert(tmp_path):
-    import shutil
-    import subprocess
-
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
@@ -351,19 +345,9 @@ def loopback_cert(tmp_path):
 
 
 def _tls(handler, key, cert):
-    import ssl
-
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-
-    def wrapped(conn, request, stop):
-        handler(conn, request, stop)
-
-    server = FakeOpa(wrapped)
-    server._server = context.wrap_socket(server._server, server_side=True, do_handshake_on_connect=True)
-    server._server.settimeout(0.1)
-    server.url = f"https://127.0.0.1:{server.port}"
-    return server
+    return FakeOpa(handler, tls=context)
 
 
 def test_tls_answers_are_verified_and_bounded_by_the_same_deadline(loopback_cert, real_answers, monkeypatch):

@@ -197,6 +197,13 @@ def test_the_supervisor_starts_checks_restarts_and_stops_opa_without_a_client(pr
                               expected_revision=current.revision).ok
         with OpaClient(current.url) as anonymous:
             assert anonymous.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0).fault == ENGINE_ERROR
+
+        # an explicit start while running replaces the process: the old one is gone, the new one answers
+        replaced = supervisor.pid
+        assert replaced is not None
+        supervisor.start()
+        assert supervisor.served is not None and supervisor.served.start == 3 and supervisor.pid != replaced
+        assert not _pid_alive(replaced) and supervisor.healthy(2.0)
         second = supervisor.pid
     assert supervisor.closed and not supervisor.ensure_running()
     assert second is not None and not _pid_alive(second) and not folder.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -167,8 +168,6 @@ def test_no_policy_result_escapes_as_an_exception_or_a_permission(faulty_router,
 
 
 def test_threads_deciding_while_opa_is_killed_never_see_an_exception(project_bundle, tmp_path):
-    import threading
-
     with Router(receipts_dir=tmp_path, timeout_ms=2000) as router:
         reference = router.decide(personal_bundle("threads"))
         assert reference.fault is None, reference.detail

@@ -114,9 +114,6 @@ class Replica:
         self.client.close()
 
 
-_Replica = Replica  # the former name
-
-
 class FleetEngine(QueryEngine):
     """Decisions from several OPA replicas (see the module docstring). Never raises for an engine fault."""
 

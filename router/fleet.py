@@ -24,6 +24,7 @@ started by a test (`attached=True`) also dies with the process that started it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -220,33 +221,25 @@ class Fleet:
         proc = self._procs.pop(role, None)
         if proc is not None:
             if sig == signal.SIGKILL and proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(timeout=5)
             elif proc.poll() is None:
                 # SIGTERM: OPA stops its listeners and uploads the decision logs it still buffers (bounded by
                 # --shutdown-grace-period); SIGKILL only when it has not exited well after that
-                try:
+                with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait(timeout=STOP_GRACE_S)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    pass
             kill_process_group(proc)
         elif info and info.get("start") is not None and process_start(info["pid"]) == info["start"]:
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(info["pid"], sig)
-            except (ProcessLookupError, PermissionError):
-                pass
             deadline = time.monotonic() + STOP_GRACE_S
             while process_start(info["pid"]) == info["start"] and time.monotonic() < deadline:
                 time.sleep(0.05)
             if process_start(info["pid"]) == info["start"]:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(info["pid"], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self.state["processes"].pop(role, None)
         self._save()
 

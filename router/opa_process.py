@@ -23,6 +23,7 @@ health and bundles paths, the reader of `data.system.bundles`, the authorization
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -258,10 +259,8 @@ def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=3)
 
 
@@ -347,10 +346,7 @@ class OpaProcess:
             raise EngineStartError("transport 'tcp' needs /proc to check who owns the port (Linux only); use the unix socket")
         if transport == "unix":
             sock_path = folder / SOCKET_NAME
-            try:
-                sock_path.unlink()
-            except FileNotFoundError:
-                pass
+            sock_path.unlink(missing_ok=True)
             port, url = None, f"unix://{sock_path}"
             addr_args = ["--addr", url, "--unix-socket-perm", "600"]
         else:

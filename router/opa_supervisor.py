@@ -233,9 +233,7 @@ class OpaSupervisor:
     def ensure_running(self) -> bool:
         """True when OPA runs, after restarting a dead one (not sooner than `restart_backoff_s` after a
         failed start); False when it cannot run now or the supervisor is closed."""
-        if self._closed:
-            return False
-        if self.alive:
+        if self.alive and not self._closed:
             return True
         with self._lock:
             if self._closed:

@@ -9,7 +9,7 @@ import json
 import socket
 import ssl
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def http_response(status: str, body: bytes, headers: dict | None = None) -> bytes:
@@ -88,7 +88,7 @@ class FakeOpa:
         for t in self._threads:
             t.join(timeout=5)
 
-    def __enter__(self) -> "FakeOpa":
+    def __enter__(self) -> FakeOpa:
         return self
 
     def __exit__(self, *exc) -> None:

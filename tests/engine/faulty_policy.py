@@ -3,11 +3,10 @@ misbehaves in a way chosen by request.requestId."""
 
 from __future__ import annotations
 
-from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
-
 import json
 from pathlib import Path
 
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
 from jsonschema import Draft202012Validator
 
 from router import bundle as bundle_mod

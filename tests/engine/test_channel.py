@@ -17,12 +17,9 @@ import time
 import pytest
 from fake_opa import FakeOpa, http_response, json_answer
 
-from router import Router
-from router import approvals
+from router import Router, approvals, opa_process, paths
 from router import bundle as bundle_mod
 from router import engine as eng
-from router import opa_process
-from router import paths
 from router.bundle_input import load
 from router.config import load_settings
 
@@ -242,12 +239,11 @@ def test_an_explicit_proxy_is_used_for_a_remote_engine(real_answers):
 
 
 def test_decide_many_gets_one_deadline_per_batch(real_answers):
-    with FakeOpa(_drip(0.05, 400)) as slow:
-        with Router(opa_url=slow.url, receipts=False, timeout_ms=100) as router:
-            started = time.monotonic()
-            decisions = router.decide_many([EXAMPLE, EXAMPLE])
-            assert {d.reason for d in decisions} == {eng.ENGINE_TIMEOUT}
-            assert time.monotonic() - started < BOUND_S
+    with FakeOpa(_drip(0.05, 400)) as slow, Router(opa_url=slow.url, receipts=False, timeout_ms=100) as router:
+        started = time.monotonic()
+        decisions = router.decide_many([EXAMPLE, EXAMPLE])
+        assert {d.reason for d in decisions} == {eng.ENGINE_TIMEOUT}
+        assert time.monotonic() - started < BOUND_S
 
 
 # -- 5. results checked against the request -----------------------------------------------------
@@ -271,9 +267,8 @@ def _altered(answer: dict, change) -> dict:
 )
 def test_a_result_that_does_not_answer_the_request_is_invalid(real_answers, name, which, change):
     body = _altered(real_answers[which], change)
-    with FakeOpa(serving(body)) as forged:
-        with Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE if which == "agent" else PERSONAL)
+    with FakeOpa(serving(body)) as forged, Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE if which == "agent" else PERSONAL)
     assert decision.status == "denied" and decision.reason == eng.INVALID_POLICY_RESULT, (name, decision.detail)
     assert decision.permitted is False and decision.to_guardrail()["decision"] == "deny"
 
@@ -281,17 +276,17 @@ def test_a_result_that_does_not_answer_the_request_is_invalid(real_answers, name
 def test_a_non_finite_number_in_a_result_is_invalid(real_answers):
     text = json.dumps(real_answers["agent"]).replace('"estimatedCost": 0.33', '"estimatedCost": NaN', 1)
     assert "NaN" in text
-    with FakeOpa(lambda conn, request, stop: conn.sendall(http_response("200 OK", text.encode()))) as forged:
-        with Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE)
+    answer = http_response("200 OK", text.encode())
+    with FakeOpa(lambda conn, request, stop: conn.sendall(answer)) as forged, \
+            Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE)
     assert decision.reason == eng.INVALID_POLICY_RESULT and "finite" in decision.detail
 
 
 def test_the_unaltered_answer_is_accepted_from_the_same_fake(real_answers):
     """The control for the tests above: the fake server itself is not what gets refused."""
-    with FakeOpa(serving(real_answers["agent"])) as honest:
-        with Router(opa_url=honest.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE)
+    with FakeOpa(serving(real_answers["agent"])) as honest, Router(opa_url=honest.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE)
     assert decision.fault is None and decision.lane == "high-end"
 
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from opa_server import rest
 from faulty_policy import agent_bundle
+from opa_server import rest
 
 from router import bundle as bundle_mod
 from router import engine as eng

@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
+from faulty_policy import agent_bundle, personal_bundle, schema_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from faulty_policy import agent_bundle, personal_bundle, schema_errors
 
 from router import Router
 from router import engine as eng

@@ -25,11 +25,10 @@ def _start(tmp: Path, name: str, bundle: Path) -> tuple[subprocess.Popen, str]:
     config = tmp / f"{name}.yaml"
     config.write_text(f"bundles:\n  model_router:\n    resource: file://{bundle}\n", encoding="utf-8")
     port = free_port()
-    log = open(tmp / f"{name}.log", "ab")
-    proc = LAUNCHER.popen([str(opa_binary.find_opa()), "run", "--server", "--addr", f"127.0.0.1:{port}", "--config-file",
-                            str(config), "--log-level", "error", "--skip-version-check"],
-                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
-    log.close()
+    with open(tmp / f"{name}.log", "ab") as log:
+        proc = LAUNCHER.popen([str(opa_binary.find_opa()), "run", "--server", "--addr", f"127.0.0.1:{port}", "--config-file",
+                                str(config), "--log-level", "error", "--skip-version-check"],
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
     url = f"http://127.0.0.1:{port}"
     channel, deadline = Channel(url), time.monotonic() + 30
     try:

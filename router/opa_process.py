@@ -131,7 +131,6 @@ class Launcher:
 
 
 LAUNCHER = Launcher()
-_LAUNCHER = LAUNCHER  # the former name, kept for callers not yet switched to LAUNCHER
 
 
 def free_port() -> int:
@@ -243,9 +242,6 @@ def runtime_dir() -> Path:
     (path / OWNER_FILE).write_text(_owner_tag() + "\n", encoding="ascii")
     sweep_stale_runtime_dirs(path.parent)
     return path
-
-
-_process_start = process_start  # the former name, kept for callers not yet switched to process_start
 
 
 def kill_process_group(proc: subprocess.Popen[bytes]) -> None:

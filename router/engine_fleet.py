@@ -2,8 +2,9 @@
 
 `FleetEngine` is what the router uses when the remote engine setting names more than one OPA URL
 (`opa_url: [http://127.0.0.1:8181, http://127.0.0.1:8182]`, or a comma-separated MODEL_ROUTER_OPA_URL).
-Each replica is reached over its own router.opa_http channel (one deadline per call, size cap, no
-redirects, no implicit proxy), exactly as a single remote OPA is.
+Each replica is reached by its own router.opa_client.OpaClient (one deadline per call, size cap, no
+redirects, no implicit proxy), exactly as a single remote OPA is; the fleet implements the same engine
+interface (router.engine_interface.Engine) as the managed and remote engines.
 
 * **Spread**: decisions go round-robin over the replicas that qualify: healthy at the last check and
   serving the expected revision.
@@ -39,24 +40,20 @@ import threading
 import time
 from typing import Any
 
-from router.engine import (
-    BATCH_PACKAGE,
-    BATCH_RULE,
+from router.engine_interface import DEFAULT_TIMEOUT_S, QueryEngine, decision_timeout
+from router.opa_client import (
     DECISION_PACKAGE,
     DECISION_RULE,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT_S,
     ENGINE_ERROR,
     ENGINE_REVISION_MISMATCH,
     ENGINE_TIMEOUT,
     ENGINE_UNAVAILABLE,
     POLICY_UNDEFINED,
-    Channel,
-    ChannelError,
     EngineResult,
-    _ClientEngine,
+    OpaClient,
     revision_from_provenance,
 )
+from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES, ChannelError
 
 NEWEST = "newest"
 BUNDLE_NAME = "model_router"  # the bundle name in the replicas' OPA config (deploy/opa/opa-config.yaml)
@@ -72,56 +69,52 @@ def policy_revision(bundles: Any) -> str | None:
     if not isinstance(entry, dict):
         return None
     revision = entry.get("revision")
-    if revision is None and isinstance(entry.get("manifest"), dict):
-        revision = entry["manifest"].get("revision")
+    manifest = entry.get("manifest")
+    if revision is None and isinstance(manifest, dict):
+        revision = manifest.get("revision")
     return revision if isinstance(revision, str) and revision else None
 
 
-class _Replica(_ClientEngine):
-    """One OPA of the fleet: its channel and what the last health check found."""
+def answer_revision(provenance: Any) -> str | None:
+    """The policy revision of a replica's answer: its `model_router` bundle's, else the one policy bundle's."""
+    bundles = provenance.get("bundles") if isinstance(provenance, dict) else None
+    return policy_revision(bundles) or revision_from_provenance(provenance)
 
-    def __init__(self, fleet: "FleetEngine", url: str, token: str | None, proxy: str | None, max_response_bytes: int) -> None:
-        super().__init__(fleet.timeout_s, max_response_bytes=max_response_bytes)
-        self.fleet = fleet
-        self._channel = Channel(url.rstrip("/") if not url.startswith("unix:") else url, token=token, proxy=proxy,
-                                max_response_bytes=max_response_bytes)
-        self.url = self._channel.url
+
+class Replica:
+    """One OPA of the fleet: its client and what the last health check found."""
+
+    def __init__(self, url: str, token: str | None, proxy: str | None, max_response_bytes: int) -> None:
+        self.client = OpaClient(url, token=token, proxy=proxy, max_response_bytes=max_response_bytes,
+                                revision_of=answer_revision)
+        self.url = self.client.url
         self.healthy = False
         self.revision: str | None = None
         self.error = "not checked yet"
         self.answers = 0
         self.failures = 0
 
-    def _expected(self) -> str | None:
-        return self.fleet.expected_revision
-
-    def _revision(self, body: dict) -> str | None:
-        provenance = body.get("provenance")
-        bundles = provenance.get("bundles") if isinstance(provenance, dict) else None
-        return policy_revision(bundles) or revision_from_provenance(provenance)
-
     def check(self, timeout_s: float) -> None:
         """Refresh health and served revision (never raises)."""
-        channel = self._channel
-        assert channel is not None
         try:
-            channel.request("GET", "/health?bundles", None, timeout_s)
-            body = channel.get_json("/v1/data/system/bundles", timeout_s)
-            revision = policy_revision(body.get("result") if isinstance(body, dict) else None)
+            revision = self.client.check(timeout_s).get(BUNDLE_NAME)
             if revision is None:
                 raise ChannelError(f"no {BUNDLE_NAME} bundle is active")
             self.revision, self.healthy, self.error = revision, True, ""
         except ChannelError as exc:
             self.healthy, self.error = False, str(exc) or type(exc).__name__
-        except Exception as exc:  # a health check never takes the engine down
+        except Exception as exc:  # noqa: BLE001  (a health check never takes the engine down)
             self.healthy, self.error = False, f"{type(exc).__name__}: {exc}"
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return {"url": self.url, "healthy": self.healthy, "revision": self.revision, "error": self.error,
                 "answers": self.answers, "failures": self.failures}
 
+    def close(self) -> None:
+        self.client.close()
 
-class FleetEngine:
+
+class FleetEngine(QueryEngine):
     """Decisions from several OPA replicas (see the module docstring). Never raises for an engine fault."""
 
     def __init__(self, urls: list[str] | tuple[str, ...], timeout_s: float = DEFAULT_TIMEOUT_S, *,
@@ -133,17 +126,16 @@ class FleetEngine:
             raise ValueError("a fleet needs at least one OPA URL")
         if len(set(urls)) != len(urls):
             raise ValueError("the fleet names the same OPA URL twice")
-        self.timeout_s = float(timeout_s)
-        _ClientEngine(self.timeout_s)  # the same validation of the timeout as a single engine
+        self.timeout_s = decision_timeout(timeout_s)
         self.mode = NEWEST if expected_revision in (None, NEWEST) else "pinned"
         self.expected_revision: str | None = None if self.mode == NEWEST else expected_revision
         self._seen: set[str] = set()
         self._replaced: set[str] = set()  # revisions that were expected and were replaced: never expected again
-        self.replicas = [_Replica(self, url, token, proxy, max_response_bytes) for url in urls]
+        self.replicas = [Replica(url, token, proxy, max_response_bytes) for url in urls]
         self.health_interval_s = float(health_interval_s)
         self.last_revision: str | None = None
         # (decision_id, replica url, revision) of the latest answers, when asked for (tests, `fleet status`)
-        self.recent: collections.deque = collections.deque(maxlen=recent or 1)
+        self.recent: collections.deque[tuple[str | None, str, str | None]] = collections.deque(maxlen=recent or 1)
         self._keep_recent = recent > 0
         self._next = itertools.count()
         self._lock = threading.Lock()
@@ -179,7 +171,7 @@ class FleetEngine:
                 if served:
                     counts = collections.Counter(served)
                     # the revision most replicas serve (ties: the smallest digest, so the choice is repeatable)
-                    self.expected_revision = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+                    self.expected_revision = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
                     self._seen.update(served)
                 return
             for revision in served:
@@ -191,6 +183,12 @@ class FleetEngine:
             if served and self.expected_revision not in served and len(set(served)) == 1 and served[0] not in self._replaced:
                 self._replace(served[0])
 
+    @property
+    def replaced_revisions(self) -> frozenset[str]:
+        """Revisions that were expected and were replaced: never expected again (`newest` mode)."""
+        with self._lock:
+            return frozenset(self._replaced)
+
     def _replace(self, revision: str) -> None:
         if self.expected_revision is not None and self.expected_revision != revision:
             self._replaced.add(self.expected_revision)
@@ -201,7 +199,7 @@ class FleetEngine:
             self.check_now()
 
     # -- queries -----------------------------------------------------------------------
-    def _order(self) -> list[_Replica]:
+    def _order(self) -> list[Replica]:
         expected = self.expected_revision
         good = [r for r in self.replicas if r.healthy and expected is not None and r.revision == expected]
         rest = [r for r in self.replicas if r not in good]
@@ -214,7 +212,7 @@ class FleetEngine:
               decisions: int = 1) -> EngineResult:
         try:
             return self._query(input_data, package, rule, decisions)
-        except Exception as exc:  # fail closed: no fault may escape as an exception
+        except Exception as exc:  # noqa: BLE001  (fail closed: no fault may escape as an exception)
             return EngineResult(fault=ENGINE_ERROR, detail=f"{type(exc).__name__}: {exc}")
 
     def _query(self, input_data: Any, package: str, rule: str, decisions: int) -> EngineResult:
@@ -234,9 +232,7 @@ class FleetEngine:
             if left <= 0.001:
                 break
             budget = left if i == len(order) - 1 else left / 2
-            channel = replica._channel
-            assert channel is not None
-            answer = replica._ask(channel, input_data, package, rule, decisions, timeout_s=budget)
+            answer = replica.client.ask(input_data, package, rule, budget, expected_revision=self.expected_revision)
             if answer.ok or answer.fault == POLICY_UNDEFINED:
                 replica.answers += 1
                 if answer.revision:
@@ -269,13 +265,7 @@ class FleetEngine:
             for r in self.replicas
         )
 
-    def decide(self, input_data: Any) -> EngineResult:
-        return self.query(input_data, DECISION_PACKAGE, DECISION_RULE)
-
-    def decide_many(self, inputs: list[Any]) -> EngineResult:
-        return self.query({"bundles": inputs}, BATCH_PACKAGE, BATCH_RULE, decisions=max(1, len(inputs)))
-
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return {"mode": self.mode, "expected_revision": self.expected_revision,
                 "replicas": [r.status() for r in self.replicas]}
 
@@ -285,12 +275,6 @@ class FleetEngine:
             self._thread.join(timeout=2 * self._check_timeout() + 1)
         for replica in self.replicas:
             replica.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     @property
     def describe(self) -> str:

@@ -23,6 +23,8 @@ started by a test (`attached=True`) also dies with the process that started it.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -35,12 +37,16 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from router import bundle as bundle_mod
 from router import opa_binary, paths
+from router.opa_client import BUNDLES_PATH, bundle_manifests
 from router.opa_http import Channel, ChannelError
-from router.opa_process import _LAUNCHER, _process_start, free_port, kill_process_group
+from router.opa_process import LAUNCHER, free_port, kill_process_group, process_start
 
 DEPLOY = paths.ROOT / "deploy"
 OPA_CONFIG = DEPLOY / "opa" / "opa-config.yaml"
@@ -70,9 +76,6 @@ def find_nginx() -> Path:
 
 def generate_signing_key(folder: Path) -> tuple[Path, Path]:
     """A new RSA-2048 bundle-signing key pair: (private key, 0600; public key) as PEM in FOLDER."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     folder.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private, public = folder / "bundle-signing.pem", folder / "bundle-verify.pem"
@@ -84,8 +87,6 @@ def generate_signing_key(folder: Path) -> tuple[Path, Path]:
 
 
 def public_key_of(private_key: Path) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
     key = serialization.load_pem_private_key(Path(private_key).read_bytes(), password=None)
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -100,19 +101,12 @@ def served_revisions(url: str, timeout_s: float = 1.0) -> dict[str, str] | None:
     """{bundle name: revision} that the OPA at URL has activated; None when it does not answer."""
     channel = Channel(url)
     try:
-        body = channel.get_json("/v1/data/system/bundles", timeout_s)
+        body = channel.get_json(BUNDLES_PATH, timeout_s)
     except ChannelError:
         return None
     finally:
         channel.close()
-    result = body.get("result") if isinstance(body, dict) else None
-    if not isinstance(result, dict):
-        return {}
-    return {
-        name: b["manifest"].get("revision")
-        for name, b in result.items()
-        if isinstance(b, dict) and isinstance(b.get("manifest"), dict)
-    }
+    return bundle_manifests(body.get("result") if isinstance(body, dict) else None)
 
 
 class Fleet:
@@ -132,7 +126,7 @@ class Fleet:
         self.signing_key = Path(signing_key).resolve() if signing_key else None
         self.startup_timeout_s = startup_timeout_s
         self.state: dict[str, Any] = {"processes": {}, "ports": {}}
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -167,12 +161,14 @@ class Fleet:
         return f"http://127.0.0.1:{self.state['ports']['collector']}"
 
     # -- processes -----------------------------------------------------------------------
-    def _spawn(self, role: str, cmd: list[str], log: Path) -> subprocess.Popen:
+    def _spawn(self, role: str, cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
         with open(log, "ab") as fh:
-            kwargs = dict(stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True)
-            proc = _LAUNCHER.popen(cmd, **kwargs) if self.attached else subprocess.Popen(cmd, **kwargs)
+            if self.attached:
+                proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True)
+            else:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True)
         self._procs[role] = proc
-        self.state["processes"][role] = {"pid": proc.pid, "start": _process_start(proc.pid), "log": str(log)}
+        self.state["processes"][role] = {"pid": proc.pid, "start": process_start(proc.pid), "log": str(log)}
         self._save()
         return proc
 
@@ -183,7 +179,7 @@ class Fleet:
         tmp.replace(self.folder / STATE_FILE)
 
     @classmethod
-    def load(cls, folder: Path) -> "Fleet":
+    def load(cls, folder: Path) -> Fleet:
         folder = Path(folder).resolve()
         try:
             state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
@@ -200,7 +196,7 @@ class Fleet:
         proc = self._procs.get(role)
         if proc is not None:
             return proc.poll() is None
-        return info.get("start") is not None and _process_start(info["pid"]) == info["start"]
+        return info.get("start") is not None and process_start(info["pid"]) == info["start"]
 
     def _wait_http(self, role: str, url: str, path: str, log: Path) -> None:
         channel = Channel(url)
@@ -225,33 +221,25 @@ class Fleet:
         proc = self._procs.pop(role, None)
         if proc is not None:
             if sig == signal.SIGKILL and proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(timeout=5)
             elif proc.poll() is None:
                 # SIGTERM: OPA stops its listeners and uploads the decision logs it still buffers (bounded by
                 # --shutdown-grace-period); SIGKILL only when it has not exited well after that
-                try:
+                with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait(timeout=STOP_GRACE_S)
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    pass
             kill_process_group(proc)
-        elif info and info.get("start") is not None and _process_start(info["pid"]) == info["start"]:
-            try:
+        elif info and info.get("start") is not None and process_start(info["pid"]) == info["start"]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(info["pid"], sig)
-            except (ProcessLookupError, PermissionError):
-                pass
             deadline = time.monotonic() + STOP_GRACE_S
-            while _process_start(info["pid"]) == info["start"] and time.monotonic() < deadline:
+            while process_start(info["pid"]) == info["start"] and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _process_start(info["pid"]) == info["start"]:
-                try:
+            if process_start(info["pid"]) == info["start"]:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(info["pid"], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self.state["processes"].pop(role, None)
         self._save()
 
@@ -274,7 +262,7 @@ class Fleet:
         return build_mask_bundle(self.folder / "build" / MASK_BUNDLE_NAME, opa=self.opa)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def up(self, bundle_file: Path | None = None) -> "Fleet":
+    def up(self, bundle_file: Path | None = None) -> Fleet:
         """Start everything and wait until every replica has activated both bundles."""
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
@@ -369,7 +357,7 @@ class Fleet:
                 return current
             time.sleep(0.1)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return {
             "folder": str(self.folder),
             "bundle_server": self.bundle_server_url if "nginx" in self.state["ports"] else None,
@@ -390,10 +378,10 @@ class Fleet:
         for role in roles:
             self._stop_role(role)
 
-    def __enter__(self) -> "Fleet":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.down()
 
 
@@ -413,7 +401,7 @@ class _Collector(BaseHTTPRequestHandler):
     out: Path
     lock = threading.Lock()
 
-    def log_message(self, *args) -> None:  # no access log on stderr
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, body: bytes = b"") -> None:
@@ -464,14 +452,17 @@ def run_collector(port: int, out: Path) -> None:
     handler = type("Collector", (_Collector,), {"out": out})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
 
 
-def read_decision_log(path: Path) -> list[dict]:
+def read_decision_log(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -480,8 +471,6 @@ def read_decision_log(path: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m router.fleet")
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collector", help="run the decision-log collector on 127.0.0.1:PORT")

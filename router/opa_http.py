@@ -27,7 +27,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -106,8 +106,15 @@ def parse_endpoint(url: str) -> Endpoint:
 
 # -- sockets that honour one deadline ---------------------------------------------------------
 
+# The mixin below goes before socket.socket (or ssl.SSLSocket) in its classes' bases; the type checker
+# is told so, to check its calls to the socket methods it wraps.
+if TYPE_CHECKING:
+    _SocketBase = socket.socket
+else:
+    _SocketBase = object
 
-class _DeadlineMixin:
+
+class _DeadlineMixin(_SocketBase):
     """Every blocking operation gets the time left until `self.deadline` (monotonic) as its timeout."""
 
     deadline: float | None = None
@@ -117,27 +124,27 @@ class _DeadlineMixin:
             return
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise socket.timeout("the call's deadline passed")
+            raise TimeoutError("the call's deadline passed")
         self.settimeout(left)
 
-    def recv(self, *args):
+    def recv(self, *args: Any, **kwargs: Any) -> bytes:
         self._arm()
-        return super().recv(*args)
+        return super().recv(*args, **kwargs)
 
-    def recv_into(self, *args):
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
         self._arm()
-        return super().recv_into(*args)
+        return super().recv_into(*args, **kwargs)
 
-    def send(self, *args):
+    def send(self, *args: Any, **kwargs: Any) -> int:
         self._arm()
-        return super().send(*args)
+        return super().send(*args, **kwargs)
 
-    def sendall(self, data, *args):
+    def sendall(self, data: Any, flags: int = 0) -> None:
         # one sendall may block many times: send piecewise so that each piece gets the time left
         view = memoryview(data).cast("B")
         while view:
             self._arm()
-            sent = super().send(view[:_CHUNK], *args)
+            sent = super().send(view[:_CHUNK], flags)
             view = view[sent:]
 
 
@@ -146,23 +153,17 @@ class _DeadlineSocket(_DeadlineMixin, socket.socket):
 
 
 class _DeadlineSSLSocket(_DeadlineMixin, ssl.SSLSocket):
-    def read(self, *args):
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
         self._arm()
-        return super().read(*args)
+        data: bytes = super().read(*args, **kwargs)
+        return data
 
-    def write(self, *args):
+    def write(self, *args: Any, **kwargs: Any) -> int:
         self._arm()
-        return super().write(*args)
-
-    def sendall(self, data, flags=0):
-        view = memoryview(data).cast("B")
-        while view:
-            self._arm()
-            sent = super().send(view[:_CHUNK], flags)
-            view = view[sent:]
+        return super().write(*args, **kwargs)
 
 
-def _connect_tcp(address: tuple[str, int], deadline: float) -> _DeadlineSocket:
+def _connect_tcp(address: tuple[str, int], deadline: float | None) -> _DeadlineSocket:
     host, port = address
     last: OSError | None = None
     for family, kind, proto, _, addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
@@ -181,22 +182,56 @@ def _connect_tcp(address: tuple[str, int], deadline: float) -> _DeadlineSocket:
     raise last or OSError(f"cannot resolve {host}")
 
 
+class _DeadlineBox:
+    """The deadline (monotonic) of the call a connection serves now; its sockets read it."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def connect_tcp(self, address: tuple[str, int], timeout: object = None, source_address: object = None) -> socket.socket:
+        """http.client's socket factory (the signature of socket.create_connection), within the deadline."""
+        return _connect_tcp(address, self.deadline)
+
+
 class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, deadline_box: list) -> None:
+    def __init__(self, path: str, box: _DeadlineBox) -> None:
         super().__init__("localhost")
         self._path = path
-        self._box = deadline_box
+        self._box = box
 
     def connect(self) -> None:
         sock = _DeadlineSocket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.deadline = self._box[0]
+            sock.deadline = self._box.deadline
             sock._arm()
             sock.connect(self._path)
         except BaseException:
             sock.close()
             raise
         self.sock = sock
+
+
+# http.client makes its TCP socket with the instance attribute `_create_connection` (a
+# socket.create_connection set by HTTPConnection.__init__); the two classes below set it to the box's
+# factory, so that connecting honours the call's deadline.
+
+
+class _TcpConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, box: _DeadlineBox) -> None:
+        super().__init__(host, port)
+        self._create_connection = box.connect_tcp
+
+
+class _TlsConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, box: _DeadlineBox) -> None:
+        super().__init__(host, port, context=_tls_context())
+        self._box = box
+        self._create_connection = box.connect_tcp
+
+    def connect(self) -> None:
+        super().connect()  # TCP (and TLS) set up within the deadline; then the TLS socket gets it too
+        if isinstance(self.sock, _DeadlineMixin):
+            self.sock.deadline = self._box.deadline
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -209,32 +244,25 @@ class _Conn:
     """One keep-alive connection (http.client) and the deadline its sockets honour."""
 
     def __init__(self, endpoint: Endpoint, proxy: Endpoint | None) -> None:
-        self.box: list = [None]
+        self.box = _DeadlineBox()
         self.absolute = False
+        self.http: http.client.HTTPConnection
         if endpoint.scheme == "unix":
-            self.http: http.client.HTTPConnection = _UnixConnection(endpoint.socket_path, self.box)
+            self.http = _UnixConnection(endpoint.socket_path, self.box)
             return
         target_host, target_port = (proxy.host, proxy.port) if proxy else (endpoint.host, endpoint.port)
         if endpoint.scheme == "https":
-            self.http = http.client.HTTPSConnection(target_host, target_port, context=_tls_context())
+            self.http = _TlsConnection(target_host, target_port, self.box)
             if proxy:
                 self.http.set_tunnel(endpoint.host, endpoint.port)
         else:
-            self.http = http.client.HTTPConnection(target_host, target_port)
+            self.http = _TcpConnection(target_host, target_port, self.box)
             self.absolute = proxy is not None
-        self.http._create_connection = lambda address, timeout=None, source_address=None: _connect_tcp(address, self.box[0])
-        connect = self.http.connect
-
-        def connect_with_deadline() -> None:
-            connect()  # TCP (and TLS) set up within the deadline; then the TLS socket gets it too
-            self.http.sock.deadline = self.box[0]
-
-        self.http.connect = connect_with_deadline
 
     def arm(self, deadline: float) -> None:
-        self.box[0] = deadline
+        self.box.deadline = deadline
         sock = self.http.sock
-        if sock is not None:
+        if isinstance(sock, _DeadlineMixin):
             sock.deadline = deadline
 
     def close(self) -> None:
@@ -331,7 +359,7 @@ class Channel:
                 if size > self.max_response_bytes:
                     raise ChannelError(f"OPA's answer exceeds the {self.max_response_bytes}-byte limit", resp.status)
                 chunks.append(chunk)
-        except socket.timeout:
+        except TimeoutError:
             raise ChannelTimeout("no complete answer within the deadline") from None
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
             if not answered:  # closed before any answer: a stale keep-alive connection, or OPA went away

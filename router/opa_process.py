@@ -15,11 +15,15 @@ child is known to be the one answering and to serve the expected revision:
 The child is spawned through a small wrapper that sets the parent-death signal, from one launcher
 thread, so a host killed with SIGKILL leaves no OPA behind; runtime folders such a host leaves are swept
 by the next `runtime_dir()` call (`sweep_stale_runtime_dirs`). The process is stopped as a process
-group (`stop()`). The router reaches it only through `OpaProcess.channel` (router.opa_http).
+group (`stop()`). `OpaProcess.channel` (router.opa_http) is the probe channel of the start-up and
+health checks; the process knows no policy query (router.opa_client asks those, router.opa_supervisor
+restarts a process that died). From router.opa_client it takes only the names of OPA's own facts: the
+health and bundles paths, the reader of `data.system.bundles`, the authorization bundle's revision.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,15 +38,29 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from router import paths
+from router.opa_client import (
+    AUTHZ_BUNDLE_REVISION,
+    BUNDLES_PATH,
+    HEALTH_PATH,
+    bundle_manifests,
+)
+from router.opa_client import ENGINE_REVISION_MISMATCH as REVISION_MISMATCH
 from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES, Channel, ChannelError
 
-REVISION_MISMATCH = "engine-revision-mismatch"
+__all__ = [
+    "AUTHZ_BUNDLE_REVISION", "AUTHZ_POLICY", "LAUNCHER", "OWNER_FILE", "REVISION_MISMATCH", "RUNTIME_PREFIX",
+    "SOCKET_NAME", "EngineStartError", "Launcher", "OpaProcess", "free_port", "kill_process_group",
+    "listener_belongs_to", "log_tail", "process_start", "runtime_dir", "served_revision",
+    "sweep_stale_runtime_dirs", "write_authz_bundle",
+]
+
 AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
-AUTHZ_BUNDLE_REVISION = "model-router-managed-authz"
 SOCKET_NAME = "opa.sock"
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 
@@ -63,54 +81,69 @@ _DEATH_SIGNAL_WRAPPER = (
 )
 
 
-class _Launcher:
-    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above)."""
+@dataclass
+class _Spawn:
+    """One request to the launcher thread and, once done, its outcome."""
+
+    cmd: list[str]
+    kwargs: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    proc: subprocess.Popen[bytes] | None = None
+    error: BaseException | None = None
+
+
+class Launcher:
+    """Runs every subprocess.Popen of managed OPAs on one daemon thread (see above). KWARGS are those of
+    subprocess.Popen for a binary (bytes) child: standard streams, sessions, file descriptors."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queue: "queue.Queue[tuple]" = queue.Queue()
+        self._queue: queue.Queue[_Spawn] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
     def _run(self) -> None:
         while True:
-            done, cmd, kwargs, box = self._queue.get()
+            spawn = self._queue.get()
             try:
-                box.append(subprocess.Popen(cmd, **kwargs))
-            except BaseException as exc:  # handed back to the caller
-                box.append(exc)
-            done.set()
+                spawn.proc = subprocess.Popen(spawn.cmd, **spawn.kwargs)
+            except BaseException as exc:  # noqa: BLE001  (handed back to the caller, who raises it)
+                spawn.error = exc
+            spawn.done.set()
 
-    def popen(self, cmd: list[str], **kwargs) -> subprocess.Popen:
+    def popen(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         if not sys.platform.startswith("linux") or not sys.executable:
-            return subprocess.Popen(cmd, **kwargs)
+            proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, **kwargs)
+            return proc
         with self._lock:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
                 self._thread.start()
                 self._pid = os.getpid()
         wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
-        done, box = threading.Event(), []
-        self._queue.put((done, wrapped, kwargs, box))
-        done.wait()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
+        spawn = _Spawn(wrapped, kwargs)
+        self._queue.put(spawn)
+        spawn.done.wait()
+        if spawn.error is not None:
+            raise spawn.error
+        assert spawn.proc is not None
+        return spawn.proc
 
 
-_LAUNCHER = _Launcher()
+LAUNCHER = Launcher()
 
 
 def free_port() -> int:
     """An ephemeral loopback port that is free right now (only for the explicit TCP transport)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _listening_inodes(port: int) -> set[str]:
     """Socket inodes of every TCP listener on PORT (from /proc/net/tcp and tcp6)."""
-    inodes = set()
+    inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table, encoding="ascii") as fh:
@@ -129,7 +162,7 @@ def listener_belongs_to(pid: int, port: int) -> bool:
     inodes = _listening_inodes(port)
     if not inodes:
         return False
-    held = set()
+    held: set[str] = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
             try:
@@ -147,7 +180,7 @@ RUNTIME_PREFIX = "model-router-opa-"
 OWNER_FILE = "owner"
 
 
-def _process_start(pid: int) -> str | None:
+def process_start(pid: int) -> str | None:
     """The start time of process PID (field 22 of /proc/PID/stat), or None when it does not exist."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
@@ -157,7 +190,7 @@ def _process_start(pid: int) -> str | None:
 
 
 def _owner_tag() -> str:
-    return f"{os.getpid()} {_process_start(os.getpid()) or '?'}"
+    return f"{os.getpid()} {process_start(os.getpid()) or '?'}"
 
 
 def sweep_stale_runtime_dirs(base: Path) -> int:
@@ -183,7 +216,7 @@ def sweep_stale_runtime_dirs(base: Path) -> int:
             pid = int(pid_text)
         except (OSError, ValueError):
             continue  # no owner recorded (yet): not ours to judge
-        current = _process_start(pid)
+        current = process_start(pid)
         if current is None or (started != "?" and current != started):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
@@ -211,7 +244,7 @@ def runtime_dir() -> Path:
     return path
 
 
-def kill_process_group(proc: subprocess.Popen) -> None:
+def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group of PROC, then SIGKILL when it has not exited within 3 s."""
     if proc.poll() is not None:
         return
@@ -222,14 +255,14 @@ def kill_process_group(proc: subprocess.Popen) -> None:
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=3)
 
 
-def _write_authz_bundle(folder: Path, token: str) -> Path:
+def write_authz_bundle(folder: Path, token: str) -> Path:
+    """The read-only authorization bundle (policies/system/authz) in FOLDER/authz-bundle, accepting only
+    TOKEN (only its SHA-256 is written)."""
     root = folder / "authz-bundle"
     (root / "system" / "model_router_auth").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(AUTHZ_POLICY, root / "system" / "authz.rego")
@@ -240,17 +273,14 @@ def _write_authz_bundle(folder: Path, token: str) -> Path:
     return root
 
 
+_write_authz_bundle = write_authz_bundle  # the former name, kept for callers not yet switched
+
+
 def served_revision(channel: Channel, timeout_s: float) -> str | None:
     """The revision of the policy bundle OPA reports having activated (data.system.bundles)."""
-    body = channel.get_json("/v1/data/system/bundles", timeout_s)
-    result = body.get("result") if isinstance(body, dict) else None
-    if not isinstance(result, dict):
-        return None
-    revisions = {
-        b.get("manifest", {}).get("revision")
-        for b in result.values()
-        if isinstance(b, dict) and isinstance(b.get("manifest"), dict)
-    } - {AUTHZ_BUNDLE_REVISION}
+    body = channel.get_json(BUNDLES_PATH, timeout_s)
+    revisions = set(bundle_manifests(body.get("result") if isinstance(body, dict) else None).values())
+    revisions.discard(AUTHZ_BUNDLE_REVISION)
     return revisions.pop() if len(revisions) == 1 else None
 
 
@@ -265,7 +295,7 @@ def log_tail(path: Path | None, limit: int = 600) -> str:
 class OpaProcess:
     """One running `opa run --server` child, known to be the router's own (see the module docstring)."""
 
-    def __init__(self, proc: subprocess.Popen, url: str, token: str | None, channel: Channel, revision: str) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, token: str | None, channel: Channel, revision: str) -> None:
         self.proc, self.url, self.token, self.channel, self.revision = proc, url, token, channel, revision
 
     @property
@@ -275,6 +305,14 @@ class OpaProcess:
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def healthy(self, timeout_s: float) -> bool:
+        """Whether the process answers `/health?bundles` within TIMEOUT_S."""
+        try:
+            self.channel.request("GET", HEALTH_PATH, None, timeout_s)
+        except ChannelError:
+            return False
+        return True
 
     def stop(self) -> None:
         self.channel.close()
@@ -295,7 +333,7 @@ class OpaProcess:
         startup_timeout_s: float = 20.0,
         probe_timeout_s: float = 2.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    ) -> "OpaProcess":
+    ) -> OpaProcess:
         """Start OPA serving BUNDLE (already verified to have REVISION); raise EngineStartError when it
         does not become ready, is not provably the child, or reports another revision."""
         if transport not in ("unix", "tcp"):
@@ -304,10 +342,7 @@ class OpaProcess:
             raise EngineStartError("transport 'tcp' needs /proc to check who owns the port (Linux only); use the unix socket")
         if transport == "unix":
             sock_path = folder / SOCKET_NAME
-            try:
-                sock_path.unlink()
-            except FileNotFoundError:
-                pass
+            sock_path.unlink(missing_ok=True)
             port, url = None, f"unix://{sock_path}"
             addr_args = ["--addr", url, "--unix-socket-perm", "600"]
         else:
@@ -324,10 +359,10 @@ class OpaProcess:
         if auth:
             token = secrets.token_urlsafe(32)
             cmd += ["--authentication=token", "--authorization=basic"]
-            bundles.append(str(_write_authz_bundle(folder, token)))
+            bundles.append(str(write_authz_bundle(folder, token)))
         cmd += ["--bundle", *bundles]
         with open(log_path, "ab") as log:
-            proc = _LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+            proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
         channel = Channel(url, token=token, max_response_bytes=max_response_bytes)
         deadline = time.monotonic() + startup_timeout_s
         try:
@@ -336,7 +371,7 @@ class OpaProcess:
                     raise EngineStartError(f"OPA exited with status {proc.returncode}: {log_tail(log_path)}")
                 if _listener_ready(proc, folder, port):
                     try:
-                        channel.request("GET", "/health?bundles", None, 0.5)
+                        channel.request("GET", HEALTH_PATH, None, 0.5)
                         break
                     except ChannelError:
                         pass
@@ -356,7 +391,7 @@ class OpaProcess:
         return cls(proc, url, token, channel, revision)
 
 
-def _listener_ready(proc: subprocess.Popen, folder: Path, port: int | None) -> bool:
+def _listener_ready(proc: subprocess.Popen[bytes], folder: Path, port: int | None) -> bool:
     """Whether the child's own listener exists: for a unix socket, the socket file in the private
     folder (owned by this user); for TCP, a listener on the port held by the child (per /proc)."""
     if port is None:

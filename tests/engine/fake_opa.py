@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def http_response(status: str, body: bytes, headers: dict | None = None) -> bytes:
@@ -24,17 +25,21 @@ def json_answer(document) -> bytes:
 class FakeOpa:
     """HANDLER(conn, request_bytes, stop_event) writes the answer; the request was read already."""
 
-    def __init__(self, handler: Callable[[socket.socket, bytes, threading.Event], None], host: str = "127.0.0.1") -> None:
+    def __init__(self, handler: Callable[[socket.socket, bytes, threading.Event], None], host: str = "127.0.0.1", *,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """TLS: a server context; the fake then answers over TLS (https://)."""
         self.handler = handler
         self.requests: list[bytes] = []
         self.stop = threading.Event()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._server = socket.socket(family, socket.SOCK_STREAM)
-        self._server.bind((host, 0))
-        self._server.listen(16)
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.bind((host, 0))
+        listener.listen(16)
+        self._server = tls.wrap_socket(listener, server_side=True, do_handshake_on_connect=True) if tls else listener
         self._server.settimeout(0.1)
         self.port = self._server.getsockname()[1]
-        self.url = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://[{host}]:{self.port}" if ":" in host else f"{scheme}://{host}:{self.port}"
         self._threads: list[threading.Thread] = []
         self._accept = threading.Thread(target=self._serve, daemon=True)
         self._accept.start()
@@ -83,7 +88,7 @@ class FakeOpa:
         for t in self._threads:
             t.join(timeout=5)
 
-    def __enter__(self) -> "FakeOpa":
+    def __enter__(self) -> FakeOpa:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -3,10 +3,11 @@ misbehaves in a way chosen by request.requestId."""
 
 from __future__ import annotations
 
-from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
-
 import json
 from pathlib import Path
+
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
+from jsonschema import Draft202012Validator
 
 from router import bundle as bundle_mod
 from router import paths
@@ -51,8 +52,6 @@ def agent_bundle(request_id: str = "req-1") -> dict:
 
 def schema_errors(doc, schema_name: str) -> list[str]:
     """Messages of every violation of DOC against schemas/<schema_name>.schema.json."""
-    from jsonschema import Draft202012Validator
-
     schema = json.loads((paths.SCHEMAS / f"{schema_name}.schema.json").read_text(encoding="utf-8"))
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 
 import pytest
 from fake_opa import FakeOpa, http_response, json_answer
 
-from router import Router
-from router import approvals
+from router import Router, approvals, opa_process, paths
 from router import bundle as bundle_mod
 from router import engine as eng
-from router import opa_process
-from router import paths
 from router.bundle_input import load
+from router.config import load_settings
 
 EXAMPLE = paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json"  # selected, lane high-end
 PERSONAL = paths.EXAMPLES / "bundles" / "personal-battery-critical.json"
@@ -72,15 +73,10 @@ def test_tcp_transport_works_when_the_port_is_its_own(project_bundle):
 
 
 def _tampered_copy(src, out):
-    import gzip
-    import io
-    import tarfile
-
     manifest, files = bundle_mod.read_archive(src)
     files = [(rel, content.replace(b'"high-end"', b'"high-end" ') if rel.endswith("data.json") else content) for rel, content in files]
     files.append(("model_router/extra.rego", b"package model_router.extra\n\nx := 1\n"))
     bundle_mod._write_archive(files, manifest, out)  # the legitimate revision in the manifest
-    del gzip, io, tarfile
     return out
 
 
@@ -132,17 +128,15 @@ def test_a_policy_using_http_send_is_refused_before_it_is_served(tmp_path):
 
 def test_a_remote_engine_pinned_to_a_revision_refuses_another(project_bundle, tmp_path):
     with eng.ManagedEngine(timeout_s=5.0) as managed:
-        pinned = eng.RemoteEngine(managed.url, 5.0, token=managed._token, expected_revision=project_bundle.revision)
+        pinned = eng.RemoteEngine(managed.url, 5.0, token=managed.token, expected_revision=project_bundle.revision)
         assert pinned.decide(load(EXAMPLE).bundle).ok
-        other = eng.RemoteEngine(managed.url, 5.0, token=managed._token, expected_revision="sha256:" + "0" * 64)
+        other = eng.RemoteEngine(managed.url, 5.0, token=managed.token, expected_revision="sha256:" + "0" * 64)
         answer = other.decide(load(EXAMPLE).bundle)
         assert answer.fault == eng.ENGINE_REVISION_MISMATCH and project_bundle.revision in answer.detail
-        with Router(opa_url=managed.url, opa_token=managed._token, receipts=False, config_file=None) as plain:
+        with Router(opa_url=managed.url, opa_token=managed.token, receipts=False, config_file=None) as plain:
             pass
         del plain
-        from router.config import load_settings
-
-        settings = load_settings(env={"MODEL_ROUTER_OPA_URL": managed.url, "MODEL_ROUTER_OPA_TOKEN": managed._token,
+        settings = load_settings(env={"MODEL_ROUTER_OPA_URL": managed.url, "MODEL_ROUTER_OPA_TOKEN": managed.token,
                                       "MODEL_ROUTER_OPA_REVISION": "sha256:" + "1" * 64, "MODEL_ROUTER_RECEIPTS": "off"})
         with Router(settings=settings) as router:
             decision = router.decide(EXAMPLE)
@@ -245,12 +239,11 @@ def test_an_explicit_proxy_is_used_for_a_remote_engine(real_answers):
 
 
 def test_decide_many_gets_one_deadline_per_batch(real_answers):
-    with FakeOpa(_drip(0.05, 400)) as slow:
-        with Router(opa_url=slow.url, receipts=False, timeout_ms=100) as router:
-            started = time.monotonic()
-            decisions = router.decide_many([EXAMPLE, EXAMPLE])
-            assert {d.reason for d in decisions} == {eng.ENGINE_TIMEOUT}
-            assert time.monotonic() - started < BOUND_S
+    with FakeOpa(_drip(0.05, 400)) as slow, Router(opa_url=slow.url, receipts=False, timeout_ms=100) as router:
+        started = time.monotonic()
+        decisions = router.decide_many([EXAMPLE, EXAMPLE])
+        assert {d.reason for d in decisions} == {eng.ENGINE_TIMEOUT}
+        assert time.monotonic() - started < BOUND_S
 
 
 # -- 5. results checked against the request -----------------------------------------------------
@@ -274,9 +267,8 @@ def _altered(answer: dict, change) -> dict:
 )
 def test_a_result_that_does_not_answer_the_request_is_invalid(real_answers, name, which, change):
     body = _altered(real_answers[which], change)
-    with FakeOpa(serving(body)) as forged:
-        with Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE if which == "agent" else PERSONAL)
+    with FakeOpa(serving(body)) as forged, Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE if which == "agent" else PERSONAL)
     assert decision.status == "denied" and decision.reason == eng.INVALID_POLICY_RESULT, (name, decision.detail)
     assert decision.permitted is False and decision.to_guardrail()["decision"] == "deny"
 
@@ -284,17 +276,17 @@ def test_a_result_that_does_not_answer_the_request_is_invalid(real_answers, name
 def test_a_non_finite_number_in_a_result_is_invalid(real_answers):
     text = json.dumps(real_answers["agent"]).replace('"estimatedCost": 0.33', '"estimatedCost": NaN', 1)
     assert "NaN" in text
-    with FakeOpa(lambda conn, request, stop: conn.sendall(http_response("200 OK", text.encode()))) as forged:
-        with Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE)
+    answer = http_response("200 OK", text.encode())
+    with FakeOpa(lambda conn, request, stop: conn.sendall(answer)) as forged, \
+            Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE)
     assert decision.reason == eng.INVALID_POLICY_RESULT and "finite" in decision.detail
 
 
 def test_the_unaltered_answer_is_accepted_from_the_same_fake(real_answers):
     """The control for the tests above: the fake server itself is not what gets refused."""
-    with FakeOpa(serving(real_answers["agent"])) as honest:
-        with Router(opa_url=honest.url, receipts=False, timeout_ms=2000) as router:
-            decision = router.decide(EXAMPLE)
+    with FakeOpa(serving(real_answers["agent"])) as honest, Router(opa_url=honest.url, receipts=False, timeout_ms=2000) as router:
+        decision = router.decide(EXAMPLE)
     assert decision.fault is None and decision.lane == "high-end"
 
 
@@ -338,9 +330,6 @@ def test_threads_share_one_engine_safely(project_bundle):
 
 @pytest.fixture
 def loopback_cert(tmp_path):
-    import shutil
-    import subprocess
-
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
@@ -351,19 +340,9 @@ def loopback_cert(tmp_path):
 
 
 def _tls(handler, key, cert):
-    import ssl
-
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-
-    def wrapped(conn, request, stop):
-        handler(conn, request, stop)
-
-    server = FakeOpa(wrapped)
-    server._server = context.wrap_socket(server._server, server_side=True, do_handshake_on_connect=True)
-    server._server.settimeout(0.1)
-    server.url = f"https://127.0.0.1:{server.port}"
-    return server
+    return FakeOpa(handler, tls=context)
 
 
 def test_tls_answers_are_verified_and_bounded_by_the_same_deadline(loopback_cert, real_answers, monkeypatch):

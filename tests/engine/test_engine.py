@@ -3,18 +3,20 @@ mapped to its fail-closed reason code."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from opa_server import rest
 from faulty_policy import agent_bundle
+from opa_server import rest
 
 from router import bundle as bundle_mod
 from router import engine as eng
@@ -240,9 +242,6 @@ def test_batch_is_one_query_keyed_by_index(faulty):
 
 
 def test_non_json_answer_is_engine_error(tmp_path):
-    import http.server
-    import threading
-
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             self.send_response(200)

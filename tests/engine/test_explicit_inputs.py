@@ -13,11 +13,12 @@ import threading
 
 import pytest
 
+from router import engine as eng
 from router import opa_binary, paths
 from router.approvals import EVALUATION_TIME_ENV
 from router.bundle_input import InvalidBundle, load, prepare
 from router.cli import table
-from router.config import ignored_cwd_config, load_settings
+from router.config import ConfigError, ignored_cwd_config, load_settings
 
 EXAMPLE = paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json"
 SECRET = "the secret prompt: transfer all funds"
@@ -134,8 +135,6 @@ def test_control_characters_are_escaped_in_tables():
 
 
 def test_a_fifo_as_config_file_is_a_config_error_at_once(tmp_path):
-    from router.config import ConfigError
-
     fifo = tmp_path / "model-router.yaml"
     os.mkfifo(fifo)
     result = {}
@@ -170,8 +169,6 @@ def test_explain_output_escapes_control_characters(tmp_path):
 
 
 def test_an_opa_passed_to_the_engine_must_be_the_pinned_version(tmp_path, project_bundle):
-    from router import engine as eng
-
     other = tmp_path / "opa"
     other.write_text("#!/bin/sh\necho 'Version: 0.0.1'\n", encoding="utf-8")
     other.chmod(0o755)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
+from faulty_policy import agent_bundle, personal_bundle, schema_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from faulty_policy import agent_bundle, personal_bundle, schema_errors
 
 from router import Router
 from router import engine as eng
@@ -167,8 +168,6 @@ def test_no_policy_result_escapes_as_an_exception_or_a_permission(faulty_router,
 
 
 def test_threads_deciding_while_opa_is_killed_never_see_an_exception(project_bundle, tmp_path):
-    import threading
-
     with Router(receipts_dir=tmp_path, timeout_ms=2000) as router:
         reference = router.decide(personal_bundle("threads"))
         assert reference.fault is None, reference.detail

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -19,9 +20,10 @@ import pytest
 from router import bundle as bundle_mod
 from router import opa_binary, paths
 from router.api import Router
+from router.config import load_settings
 from router.engine import ENGINE_REVISION_MISMATCH
 from router.fleet import POLL_INTERVAL_MAX_S, Fleet, find_nginx, generate_signing_key, read_decision_log
-from router.opa_process import _process_start
+from router.opa_process import process_start
 
 DECISIONS = int(os.environ.get("FLEET_DECISIONS", "120"))
 EXAMPLES = sorted(p for p in (paths.ROOT / "examples" / "bundles").glob("*.json") if not p.name.endswith(".expected.json"))
@@ -80,7 +82,7 @@ def fleet(tmp_path):
         pids = [info["pid"] for info in f.state.get("processes", {}).values()]
         f.down()
         # every process the fleet started is gone
-        assert [p for p in pids if _process_start(p) is not None] == []
+        assert [p for p in pids if process_start(p) is not None] == []
 
 
 def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked(fleet, tmp_path):
@@ -154,16 +156,12 @@ def test_fleet_survives_replica_loss_rolls_out_refuses_tampering_and_logs_masked
         assert router.engine.replicas[2].failures >= 1 or not router.engine.replicas[2].healthy
 
     # a router that pins the old revision refuses the fleet now: fail closed, with the reason
-    from router.config import load_settings
-
     with Router(settings=load_settings(opa_url=",".join(fleet.urls), opa_revision=r1, timeout_ms=2000, receipts=False)) as pinned:
         d = pinned.decide(inputs[0])
         assert d.fault == ENGINE_REVISION_MISMATCH and d.status != "selected"
 
     # tampered (edited after signing) and unsigned bundles are refused: every replica keeps r2
     manifest, files = bundle_mod.read_archive(fleet.www / "model-router.tar.gz")
-    import tarfile
-
     with tarfile.open(fleet.www / "model-router.tar.gz", "r:gz") as tar:
         signatures = tar.extractfile(next(m for m in tar if m.name.lstrip("/") == ".signatures.json")).read()
     tampered = [(rel, content.replace(b"# rollout", b"# tampered") if rel == "model_router/decision.rego" else content) for rel, content in files]

@@ -16,7 +16,7 @@ from router.api import Router
 from router.config import load_settings
 from router.engine import ENGINE_REVISION_MISMATCH
 from router.opa_http import Channel, ChannelError
-from router.opa_process import _LAUNCHER, free_port, kill_process_group
+from router.opa_process import LAUNCHER, free_port, kill_process_group
 
 EXAMPLE = paths.ROOT / "examples" / "bundles" / "agent-routine-code-execution.json"
 
@@ -25,11 +25,10 @@ def _start(tmp: Path, name: str, bundle: Path) -> tuple[subprocess.Popen, str]:
     config = tmp / f"{name}.yaml"
     config.write_text(f"bundles:\n  model_router:\n    resource: file://{bundle}\n", encoding="utf-8")
     port = free_port()
-    log = open(tmp / f"{name}.log", "ab")
-    proc = _LAUNCHER.popen([str(opa_binary.find_opa()), "run", "--server", "--addr", f"127.0.0.1:{port}", "--config-file",
-                            str(config), "--log-level", "error", "--skip-version-check"],
-                           stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
-    log.close()
+    with open(tmp / f"{name}.log", "ab") as log:
+        proc = LAUNCHER.popen([str(opa_binary.find_opa()), "run", "--server", "--addr", f"127.0.0.1:{port}", "--config-file",
+                                str(config), "--log-level", "error", "--skip-version-check"],
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
     url = f"http://127.0.0.1:{port}"
     channel, deadline = Channel(url), time.monotonic() + 30
     try:
@@ -100,4 +99,4 @@ def test_newest_takes_the_majority_at_start_then_follows_what_every_replica_serv
         after = router.decide(EXAMPLE)
         assert (after.fault, after.policy_revision) == (None, two_revisions[other][2])
         # ... and the replaced revision never becomes expected again (no downgrade)
-        assert expected in router.engine._replaced
+        assert expected in router.engine.replaced_revisions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from router.config import ConfigError, load_settings
-from router.engine import ENGINE_REVISION_MISMATCH, ENGINE_UNAVAILABLE
+from router.engine import ENGINE_UNAVAILABLE
 from router.engine_fleet import FleetEngine, policy_revision
 
 

@@ -1,0 +1,283 @@
+"""The managed OPA's supervisor: launch, health, restart and shutdown of one `opa run --server` child.
+
+`OpaSupervisor` owns one private 0700 runtime folder and at most one running router.opa_process
+child in it. It serves a verified copy of the bundle (the digest of the archive's contents must equal
+its revision; a bundle passed in explicitly is also checked against policies/capabilities.json), waits
+for `/health?bundles`, checks that the bundle OPA reports (data.system.bundles) has the expected
+revision, restarts OPA when the process died (at most once per `restart_backoff_s` after a failed
+start), and stops it (process group) and removes the folder on close, on context-manager exit and at
+interpreter exit. With `auth=True` (the default) the server answers only requests carrying a random
+per-process bearer token; `transport="tcp"` listens on an ephemeral loopback port instead of the unix
+socket (trusted only once /proc shows that the listener belongs to the child).
+
+The supervisor sends no policy query: what it serves is published as a `Served` value (URL, token,
+revision, start number) for a client (router.opa_client) to query; a new start number means a new
+process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import subprocess
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+from router import bundle as bundle_mod
+from router import opa_binary
+from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES
+from router.opa_process import SOCKET_NAME, EngineStartError, OpaProcess, runtime_dir
+
+TRANSPORTS = ("unix", "tcp")
+PORT_ATTEMPTS = 3  # a TCP port taken between choosing and binding: choose another
+
+
+@dataclass(frozen=True)
+class Served:
+    """Where the running OPA answers and what it serves: one value per start (START counts them)."""
+
+    url: str
+    token: str | None
+    revision: str
+    start: int
+
+
+_LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for supervisor in list(_LIVE):
+        supervisor.close()
+
+
+class OpaSupervisor:
+    """One managed OPA (see the module docstring). Not started until `start()` or `try_start()`."""
+
+    def __init__(
+        self,
+        bundle: Path | None = None,
+        *,
+        auth: bool = True,
+        extra_args: Iterable[str] = (),
+        startup_timeout_s: float = 20.0,
+        restart_backoff_s: float = 1.0,
+        probe_timeout_s: float = 2.0,
+        opa: Path | None = None,
+        log_file: Path | None = None,
+        transport: str = "unix",
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
+        self.transport = transport
+        self.auth = auth
+        self.extra_args = list(extra_args)
+        self.startup_timeout_s = startup_timeout_s
+        self.restart_backoff_s = restart_backoff_s
+        self.probe_timeout_s = probe_timeout_s
+        self.max_response_bytes = max_response_bytes
+        self._bundle_arg = Path(bundle) if bundle is not None else None
+        self._opa = opa
+        self._log_file = Path(log_file) if log_file is not None else None
+        self._lock = threading.RLock()
+        self._process: OpaProcess | None = None
+        self._served: Served | None = None
+        self._folder: Path | None = None
+        self.bundle_revision: str | None = None
+        self.starts = 0
+        self.start_error: str | None = None
+        self._last_start_attempt = 0.0
+        self._closed = False
+        _LIVE.add(self)
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def served(self) -> Served | None:
+        """URL, token, revision and start number of the latest started OPA (None before the first start;
+        `alive` says whether it still runs)."""
+        return self._served
+
+    @property
+    def url(self) -> str | None:
+        return self._served.url if self._served is not None else None
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token the running OPA requires (None: no authentication, or not started)."""
+        return self._served.token if self._served is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        process = self._process
+        return process is not None and process.alive
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def runtime_dir(self) -> Path | None:
+        return self._folder
+
+    @property
+    def log_path(self) -> Path | None:
+        if self._log_file is not None:
+            return self._log_file
+        return self._folder / "opa.log" if self._folder else None
+
+    @property
+    def socket_path(self) -> Path | None:
+        return self._folder / SOCKET_NAME if self._folder and self.transport == "unix" else None
+
+    def healthy(self, timeout_s: float = 1.0) -> bool:
+        """Whether the running OPA answers `/health?bundles` within TIMEOUT_S."""
+        process = self._process
+        return process is not None and process.healthy(timeout_s)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _private_dir(self) -> Path:
+        if self._folder is None:
+            self._folder = runtime_dir()
+        return self._folder
+
+    def _verified_bundle(self, opa: Path) -> tuple[Path, str]:
+        """The bundle to serve and its revision: a verified copy in the private folder. The project bundle
+        is built when needed and copied once, so a restart serves the same revision as the first start (a
+        rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
+        and checked against the capabilities again on every start (a restart serves what the file holds now)."""
+        pinned = self._private_dir() / "bundle.tar.gz"
+        try:
+            if self._bundle_arg is not None:
+                tmp = pinned.with_name("bundle.next.tar.gz")
+                shutil.copyfile(self._bundle_arg, tmp)
+                revision = bundle_mod.verify(tmp)
+                bundle_mod.check_capabilities(tmp, opa=opa)
+                tmp.replace(pinned)
+                return pinned, revision
+            if self.bundle_revision is not None and pinned.exists():
+                return pinned, self.bundle_revision
+            built = bundle_mod.ensure_bundle()
+            shutil.copyfile(built.path, pinned)
+            try:
+                bundle_mod.verify(pinned, built.revision)
+            except bundle_mod.BundleIntegrityError:  # replaced on disk meanwhile: build and copy again
+                built = bundle_mod.ensure_bundle(force=True)
+                shutil.copyfile(built.path, pinned)
+                bundle_mod.verify(pinned, built.revision)
+            return pinned, built.revision
+        except bundle_mod.BundleIntegrityError as exc:
+            raise EngineStartError(f"the bundle cannot be served: {exc}") from None
+        except OSError as exc:
+            raise EngineStartError(f"the bundle cannot be read: {exc}") from None
+
+    def _launch(self) -> None:
+        opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
+        bundle, revision = self._verified_bundle(opa)  # a bundle that cannot be served leaves a running OPA be
+        folder = self._private_dir()
+        log_path = self.log_path
+        assert log_path is not None
+        # an explicit start while running replaces the process, never leaks it; the old one stops first,
+        # since an OPA that stops removes its socket file, which is the new one's path too
+        old, self._process = self._process, None
+        if old is not None:
+            old.stop()
+        last: EngineStartError | None = None
+        for _ in range(PORT_ATTEMPTS):
+            try:
+                process = OpaProcess.start(
+                    opa=opa, bundle=bundle, revision=revision, folder=folder,
+                    log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
+                    startup_timeout_s=self.startup_timeout_s, probe_timeout_s=self.probe_timeout_s,
+                    max_response_bytes=self.max_response_bytes,
+                )
+                break
+            except EngineStartError as exc:
+                last = exc
+                if self.transport != "tcp" or "address already in use" not in str(exc):
+                    raise
+        else:
+            assert last is not None
+            raise last
+        self._process = process
+        self.bundle_revision = revision
+        self.starts += 1
+        self._served = Served(process.url, process.token, revision, self.starts)
+        self.start_error = None
+
+    def try_start(self) -> bool:
+        """Start (or replace) OPA now; False with `start_error` set when it cannot."""
+        with self._lock:
+            self._last_start_attempt = time.monotonic()
+            try:
+                self._launch()
+                return True
+            except Exception as exc:  # noqa: BLE001  (recorded; the engine fails closed with engine-unavailable)
+                self.start_error = f"{type(exc).__name__}: {exc}"
+                return False
+
+    def start(self) -> None:
+        """Start (or replace) OPA now; raises EngineStartError when it cannot."""
+        if not self.try_start():
+            raise EngineStartError(self.start_error)
+
+    def ensure_running(self) -> bool:
+        """True when OPA runs, after restarting a dead one (not sooner than `restart_backoff_s` after a
+        failed start); False when it cannot run now or the supervisor is closed."""
+        if self.alive and not self._closed:
+            return True
+        with self._lock:
+            if self._closed:
+                return False
+            if self.alive:
+                return True
+            if self._process is not None:
+                self._process.stop()
+                self._process = None
+            if time.monotonic() - self._last_start_attempt < self.restart_backoff_s and self.start_error:
+                return False
+            return self.try_start()
+
+    def wait_for_exit(self, timeout_s: float, start: int | None = None) -> bool:
+        """Wait up to TIMEOUT_S for the running process (of start number START, when given) to exit: a
+        process being killed closes its listener before it is reaped. True when it is gone or replaced."""
+        process, served = self._process, self._served
+        if process is None or (start is not None and (served is None or served.start != start)):
+            return True
+        try:
+            process.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Stop the running OPA (it is started again by `ensure_running` or `start`)."""
+        with self._lock:
+            if self._process is not None:
+                self._process.stop()
+                self._process = None
+
+    def close(self) -> None:
+        """Stop OPA for good and remove the runtime folder."""
+        with self._lock:
+            self._closed = True
+            self.stop()
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+        _LIVE.discard(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,218 @@
+"""The engine split at its seam: one interface (router.engine_interface.Engine) that the managed,
+remote and fleet engines implement; an OPA client (router.opa_client) that queries an OPA it did not
+start; a process supervisor (router.opa_supervisor) that runs OPA without any client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router import approvals, paths
+from router import expected as expected_mod
+from router.bundle import BuiltBundle
+from router.bundle_input import load
+from router.engine import ManagedEngine, RemoteEngine
+from router.engine_fleet import FleetEngine
+from router.engine_interface import Engine
+from router.opa_binary import find_opa
+from router.opa_client import (
+    DECISION_PACKAGE,
+    DECISION_RULE,
+    ENGINE_ERROR,
+    ENGINE_REVISION_MISMATCH,
+    ENGINE_UNAVAILABLE,
+    OpaClient,
+)
+from router.opa_http import Channel, ChannelError
+from router.opa_process import kill_process_group
+from router.opa_supervisor import OpaSupervisor
+
+EXAMPLE = paths.EXAMPLES / "bundles" / "agent-architecture-escalated.json"
+EVALUATION = approvals.parse_evaluation_time("2026-06-01T12:00:00Z")
+
+
+def example_input() -> dict[str, Any]:
+    return {**load(EXAMPLE).bundle, "evaluation": EVALUATION}
+
+
+def expected_outcome() -> dict[str, Any]:
+    return json.loads(EXAMPLE.with_name(EXAMPLE.stem + ".expected.json").read_text(encoding="utf-8"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def outside_opa(project_bundle: BuiltBundle) -> Iterator[str]:
+    """An OPA this test starts itself (no supervisor, no router code): the project bundle activated
+    under the name `model_router`, as a deployed replica has it, on a unix socket."""
+    folder = Path(tempfile.mkdtemp(prefix="iface-opa-", dir="/tmp"))
+    config = folder / "opa.yaml"
+    config.write_text(f"bundles:\n  model_router:\n    resource: file://{project_bundle.path.resolve()}\n", encoding="utf-8")
+    url = f"unix://{folder / 'opa.sock'}"
+    with open(folder / "opa.log", "ab") as log:
+        proc = subprocess.Popen(
+            [str(find_opa()), "run", "--server", "--addr", url, "--unix-socket-perm", "600", "--config-file", str(config),
+             "--log-level", "error", "--skip-version-check"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )
+    channel, deadline = Channel(url), time.monotonic() + 30
+    try:
+        while True:
+            try:
+                channel.request("GET", "/health?bundles", None, 1.0)
+                break
+            except ChannelError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "opa.log").read_text(errors="replace")[-500:]) from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        channel.close()
+        kill_process_group(proc)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _engine(kind: str, outside_opa: str, project_bundle: BuiltBundle) -> Engine:
+    if kind == "managed":
+        return ManagedEngine(timeout_s=5.0)
+    if kind == "remote":
+        return RemoteEngine(outside_opa, 5.0, expected_revision=project_bundle.revision)
+    return FleetEngine([outside_opa], 5.0, health_interval_s=60.0)
+
+
+# -- one interface -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["managed", "remote", "fleet"])
+def test_every_engine_implements_the_interface_and_decides_an_example(kind, outside_opa, project_bundle):
+    with _engine(kind, outside_opa, project_bundle) as engine:
+        assert isinstance(engine, Engine)
+        assert isinstance(engine.describe, str) and engine.describe
+        answer = engine.decide(example_input())
+        assert answer.ok, answer.detail
+        assert answer.revision == project_bundle.revision == engine.last_revision
+        # the example's expected outcome, compared by the policy's own comparison, asked of the same engine
+        assert expected_mod.problems(engine, answer.result, expected_outcome()) == []
+        batch = engine.decide_many([example_input(), example_input()])
+        assert batch.ok, batch.detail
+        assert batch.result == {"0": answer.result, "1": answer.result}
+        undefined = engine.query({}, "model_router", "no_such_rule")
+        assert undefined.fault == "policy-undefined"
+
+
+def test_the_interface_check_refuses_an_object_that_lacks_part_of_it(project_bundle):
+    class Partial:
+        timeout_s = 1.0
+        last_revision = None
+        describe = "partial"
+
+        def query(self, input_data: Any, package: str = DECISION_PACKAGE, rule: str = DECISION_RULE,
+                  decisions: int = 1) -> Any:
+            return None
+
+        def close(self) -> None:
+            pass
+
+    assert not isinstance(Partial(), Engine)  # no decide, decide_many or context manager
+
+
+def test_a_closed_engine_fails_closed(outside_opa, project_bundle):
+    for kind in ("managed", "fleet"):
+        engine = _engine(kind, outside_opa, project_bundle)
+        engine.close()
+        assert engine.decide(example_input()).fault == ENGINE_UNAVAILABLE, kind
+
+
+# -- the client: queries, no process ----------------------------------------------------------
+
+
+def test_the_client_queries_an_opa_it_did_not_start(outside_opa, project_bundle):
+    with OpaClient(outside_opa) as client:
+        assert client.check(2.0) == {"model_router": project_bundle.revision}
+        answer = client.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0,
+                            expected_revision=project_bundle.revision)
+        assert answer.ok and answer.revision == project_bundle.revision
+        expected = expected_outcome()
+        assert (answer.result["selected"]["status"], answer.result["selected"]["lane"]) == (expected["status"], expected["lane"])
+        other = "sha256:" + "0" * 64
+        pinned = client.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0, expected_revision=other)
+        assert (pinned.fault, pinned.revision, pinned.result) == (ENGINE_REVISION_MISMATCH, other, None)
+
+
+def test_the_client_maps_nothing_listening_to_engine_unavailable(tmp_path):
+    with OpaClient(f"unix://{tmp_path / 'nobody.sock'}") as client:
+        answer = client.ask({}, DECISION_PACKAGE, DECISION_RULE, 1.0)
+    assert answer.fault == ENGINE_UNAVAILABLE and answer.refused
+
+
+def test_the_client_module_knows_no_process():
+    code = "import sys, router.opa_client; print(sorted(m for m in sys.modules if m in ('router.opa_process', 'router.opa_supervisor', 'subprocess')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=paths.ROOT,
+                         env={**os.environ, "PYTHONPATH": str(paths.ROOT)})
+    assert out.stdout.strip() == "[]"
+
+
+# -- the supervisor: a process, no query --------------------------------------------------------
+
+
+def test_the_supervisor_starts_checks_restarts_and_stops_opa_without_a_client(project_bundle):
+    with OpaSupervisor() as supervisor:
+        assert supervisor.served is None and not supervisor.alive
+        supervisor.start()
+        served = supervisor.served
+        assert served is not None and served.start == 1 and served.revision == project_bundle.revision
+        assert supervisor.alive and supervisor.healthy(2.0)
+        assert served.url == f"unix://{supervisor.socket_path}" and served.token  # auth on by default
+        first = supervisor.pid
+        assert first is not None
+        folder = supervisor.runtime_dir
+        assert folder is not None and (folder.stat().st_mode & 0o777) == 0o700
+
+        supervisor.stop()
+        assert not supervisor.alive and not supervisor.healthy(0.5) and not _pid_alive(first)
+        assert supervisor.ensure_running()  # a stopped (or dead) OPA is started again
+        assert supervisor.pid != first and supervisor.served is not None and supervisor.served.start == 2
+        assert supervisor.served.token != served.token and supervisor.healthy(2.0)
+
+        # the two halves compose: a client of what the supervisor serves (with its token, and without)
+        current = supervisor.served
+        with OpaClient(current.url, token=current.token) as client:
+            assert client.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0,
+                              expected_revision=current.revision).ok
+        with OpaClient(current.url) as anonymous:
+            assert anonymous.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0).fault == ENGINE_ERROR
+
+        # an explicit start while running replaces the process: the old one is gone, the new one answers
+        replaced = supervisor.pid
+        assert replaced is not None
+        supervisor.start()
+        assert supervisor.served is not None and supervisor.served.start == 3 and supervisor.pid != replaced
+        assert not _pid_alive(replaced) and supervisor.healthy(2.0)
+        second = supervisor.pid
+    assert supervisor.closed and not supervisor.ensure_running()
+    assert second is not None and not _pid_alive(second) and not folder.exists()
+
+
+def test_a_supervisor_that_cannot_start_records_why(tmp_path):
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"not a bundle")
+    with OpaSupervisor(broken, restart_backoff_s=60.0) as supervisor:
+        assert not supervisor.try_start()
+        assert supervisor.start_error and supervisor.served is None and supervisor.pid is None
+        assert not supervisor.ensure_running()  # within the back-off: no new attempt

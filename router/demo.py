@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from router import approvals, expected as expected_mod, fault_template, paths
+from router import approvals, fault_template, paths
+from router import expected as expected_mod
+from router.api import Router
+from router.bundle_input import InvalidBundle
+from router.config import load_settings
+from router.decision import Decision
+from router.receipts import ReceiptLog, ReceiptLogError, head_path, verify
+from router.render import decision_row, table
 
 DEMO_RECEIPTS = paths.BUILD / "demo-receipts"
 
@@ -23,22 +32,20 @@ def example_bundles(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))
 
 
-def matches(engine, decision, expected: dict) -> bool:
+def matches(engine: Any, decision: Decision, expected: dict[str, Any]) -> bool:
     """Whether DECISION is as EXPECTED (the policy's comparison, asked of ENGINE)."""
     return expected_mod.problems(engine, decision.to_dict(), expected) == []
 
 
-def refusal_expected(expected: dict | None) -> bool:
+def refusal_expected(expected: dict[str, Any] | None) -> bool:
     """Whether an example expects its bundle to be refused as unusable input: it is marked schema-invalid
     and its expected status is one that does not permit the request."""
     return (expected is not None and expected.get("schemaValidInput") is False
             and expected.get("status") not in fault_template.permitting_statuses())
 
 
-def _rotate_unsigned(log) -> None:
+def _rotate_unsigned(log: Path | None) -> None:
     """The demo's own log, written by a version without signed heads, is signed and moved aside."""
-    from router.receipts import ReceiptLog, ReceiptLogError, head_path
-
     if log is None or not log.is_file() or head_path(log).exists() or log.stat().st_size == 0:
         return
     try:
@@ -47,13 +54,11 @@ def _rotate_unsigned(log) -> None:
         pass  # the decisions then say why no receipt was recorded
 
 
-def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, receipts_dir=None, no_receipts=False, folder=None) -> int:
-    from router.api import Router
-    from router.bundle_input import InvalidBundle
-    from router.cli import decision_row, table
-    from router.config import load_settings
-    from router.receipts import verify
-
+def run(*, full_name: str | None = None, config_file: str | Path | None = None, opa_url: str | None = None,
+        timeout_ms: float | None = None, receipts_dir: str | Path | None = None, no_receipts: bool = False,
+        folder: Path | None = None) -> int:
+    """Decide every example bundle in FOLDER (default examples/bundles) and print the demo; the exit code:
+    0 every decision as expected, 1 some not, 2 no example bundles."""
     bundles = example_bundles(folder)
     if not bundles:
         click.echo("no example bundles found under examples/bundles/", err=True)
@@ -61,11 +66,11 @@ def run(*, full_name=None, config_file=None, opa_url=None, timeout_ms=None, rece
     settings = load_settings(config_file, opa_url=opa_url, timeout_ms=timeout_ms, receipts_dir=receipts_dir,
                              receipts=False if no_receipts else None)
     if receipts_dir is None and settings.receipts and not settings.receipts_dir:
-        from dataclasses import replace
-
         settings = replace(settings, receipts_dir=DEMO_RECEIPTS)
         _rotate_unsigned(settings.receipts_path)
-    rows, decisions, mismatches, refused = [], {}, 0, 0
+    rows: list[list[str]] = []
+    decisions: dict[str, Decision] = {}
+    mismatches = refused = 0
     # the examples carry approval tokens issued for the fixed evaluation time they are decided at
     fixed = None if os.environ.get(approvals.EVALUATION_TIME_ENV) else approvals.FIXTURE_EVALUATION_TIME
     with Router(settings=settings, evaluation_time=fixed) as router:

@@ -3,7 +3,7 @@ rejected (reason text from the catalogue), what would change the outcome."""
 
 from __future__ import annotations
 
-from router.api import explain_decision
+from router.render import explain_decision
 from router.decision import AGENT_KIND, Decision, fail_closed_document
 
 CATALOGUE = {

@@ -181,8 +181,12 @@ def test_demo_prints_a_table_and_one_full_decision(tmp_path):
 
 
 def test_help_documents_exit_codes():
-    out = run("--help")
-    assert out.returncode == 0 and b"2 unusable input" in out.stdout
+    for command in ((), ("decide",), ("explain",)):
+        out = run(*command, "--help")
+        text = b" ".join(out.stdout.split())
+        assert out.returncode == 0, out.stderr
+        for line in (b"0 the request may proceed", b"3 it may not", b"2 unusable input", b"1 internal error", b"most severe"):
+            assert line in text, (command, line)
 
 
 def test_missing_opa_binary_is_an_internal_error(tmp_path):

@@ -137,6 +137,26 @@ class InvalidInputDecision(Decision):
                          detail="; ".join(str(v) for v in self.violations), source=source, guardrail_context=guardrail_context)
 
 
+def _without_violations(bundle: Any, violations: Iterable[Violation]) -> dict[str, Any]:
+    """BUNDLE with only the request members no violation names (and of request.personal, only its
+    members no violation names): what the denied decision of an unusable bundle may echo."""
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    if not isinstance(request, dict):
+        return {}
+    bad = [v.path for v in violations]
+
+    def named(prefix: str) -> bool:
+        return any(p == prefix or p.startswith((prefix + ".", prefix + "[")) for p in bad)
+
+    kept: dict[str, Any] = {}
+    for key, value in request.items():
+        if key == "personal" and isinstance(value, dict):
+            kept[key] = {k: v for k, v in value.items() if not named(f"$.request.personal.{k}")}
+        elif not named(f"$.request.{key}"):
+            kept[key] = value
+    return {"request": kept}
+
+
 def _unusable_digest(bundle: Any) -> str:
     """The input digest of an unusable bundle: sha256 of its prompt-stripped canonical JSON, else (when it
     cannot even be stripped or canonicalised) of the empty input."""
@@ -436,9 +456,10 @@ class Router:
     def invalid_input_decision(self, bundle: Any, violations: Iterable[Violation], source: str) -> InvalidInputDecision:
         """The denied decision (reason invalid-input) for an unusable BUNDLE (any value, None when it
         could not even be parsed) with its VIOLATIONS: the fault template's, with no receipt."""
+        violations = list(violations)
         revision = self._revision(None)
         digest = _unusable_digest(bundle)
-        doc = fail_closed_document(expected_kind(bundle), INVALID_INPUT, bundle if isinstance(bundle, dict) else {},
+        doc = fail_closed_document(expected_kind(bundle), INVALID_INPUT, _without_violations(bundle, violations),
                                    decision_id_=decision_id(canonical(digest), revision), created_at=utc_now(), revision=revision)
         return InvalidInputDecision(doc, violations, input_digest=digest, source=source, guardrail_context=self._guardrail_context)
 

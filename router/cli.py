@@ -498,7 +498,9 @@ def _verify_stdin(expect_head: str | None, min_count: int | None) -> None:
             report = verify(copy, expect_head=expect_head, min_count=min_count, require_head=False)
         except (UnreadableLog, OSError) as exc:
             _fail(f"error: {STDIN_SOURCE}: {getattr(exc, 'strerror', None) or exc}", EXIT_UNUSABLE)
-    click.echo(f"{STDIN_SOURCE}: {report} (the signed head was not checked: a log on standard input has none beside it)")
+    shown = (f"ok: {report.receipts} receipts, hash chain intact; the signed head was not checked (a log on standard input "
+             "has none beside it: verify the log file to check it)") if report.ok else str(report)
+    click.echo(f"{STDIN_SOURCE}: {shown}")
     sys.exit(EXIT_OK if report.ok else EXIT_REFUSED)
 
 

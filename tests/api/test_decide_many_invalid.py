@@ -35,9 +35,8 @@ def bundles() -> list:
 
 
 def test_raise_refuses_the_whole_batch_naming_every_unusable_bundle(bundles):
-    with Router(receipts=False) as router:
-        with pytest.raises(InvalidBundle) as caught:
-            router.decide_many(bundles)
+    with Router(receipts=False) as router, pytest.raises(InvalidBundle) as caught:
+        router.decide_many(bundles)
     files = sorted({v.file for v in caught.value.violations})
     assert files == ["bundles[1]", "bundles[2]", "bundles[4]"]
     assert any(v.path == "$.request.standardLaneFailures" for v in caught.value.violations)
@@ -81,6 +80,5 @@ def test_an_all_invalid_batch_asks_nothing_and_denies_each(bundles):
 
 
 def test_an_unknown_on_invalid_is_refused(bundles):
-    with Router(receipts=False) as router:
-        with pytest.raises(ValueError, match="on_invalid: expected one of raise, decision"):
-            router.decide_many(bundles[:1], on_invalid="skip")  # type: ignore[arg-type]
+    with Router(receipts=False) as router, pytest.raises(ValueError, match="on_invalid: expected one of raise, decision"):
+        router.decide_many(bundles[:1], on_invalid="skip")  # type: ignore[arg-type]

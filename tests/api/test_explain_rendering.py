@@ -6,8 +6,8 @@ from __future__ import annotations
 from api_helpers import example_bundles
 
 from router import Router
-from router.render import explain_decision
 from router.decision import AGENT_KIND, Decision, fail_closed_document
+from router.render import explain_decision
 
 CATALOGUE = {
     "below-quality-floor": {"summary": "The lane ranks below the risk class's quality floor.", "remediation": "use a lane at or above the floor", "severity": "medium"},

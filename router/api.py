@@ -252,7 +252,7 @@ class Router:
         if shadow_policy is not None:
             try:
                 self.shadow = ShadowEvaluator(shadow_policy, log=shadow_log or (log_path.parent / "shadow.jsonl" if log_path else None),
-                                              timeout_s=s.timeout_s, fsync=s.fsync, router_factory=Router)
+                                              timeout_s=s.timeout_s, fsync=s.fsync)
             except BaseException:
                 self.engine.close()
                 raise

@@ -24,9 +24,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from router.config import Settings
 from router.receipts import request_summary
@@ -75,7 +73,9 @@ class ShadowEvaluator:
     """The candidate policy's second managed OPA, its queue and worker (see the module docstring)."""
 
     def __init__(self, policy: str | Path, *, log: str | Path | None, timeout_s: float = 0.5, fsync: bool = True,
-                 queue_size: int = SHADOW_QUEUE, router_factory: Callable[..., Any]) -> None:
+                 queue_size: int = SHADOW_QUEUE) -> None:
+        from router.api import Router
+
         if log is None:
             raise ValueError("shadow_policy: the shadow log is written beside the receipt log, and receipts are off; name one with shadow_log")
         self.log = ShadowLog(Path(log), fsync)
@@ -83,7 +83,7 @@ class ShadowEvaluator:
         self._tmp = Path(tempfile.mkdtemp(prefix="model-router-shadow-"))
         try:
             self.source = build(policy, self._tmp, "shadow")
-            self.router = router_factory(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0), bundle=self.source.archive,
+            self.router = Router(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0), bundle=self.source.archive,
                                  store_inputs=False)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)

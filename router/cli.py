@@ -32,10 +32,18 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
-from router import agentplane, bundle_input, guardrail, local_policy, opa_binary, paths, policy_data
+from router import (
+    agentplane,
+    bundle_input,
+    fixture_data,
+    guardrail,
+    local_policy,
+    opa_binary,
+    paths,
+    policy_data,
+)
 from router import bundle as bundle_mod
 from router import demo as demo_mod
-from router import fixture_data
 from router.api import BATCH_CHUNK, Router
 from router.approvals import ApprovalError
 from router.approvals_cli import approvals_group
@@ -170,7 +178,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last resort: reported, exit 1
+        except Exception as exc:
             if os.environ.get("MODEL_ROUTER_DEBUG"):
                 raise
             click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)

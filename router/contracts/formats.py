@@ -24,7 +24,7 @@ def is_rfc3339(value: object) -> bool:
         return True
     if not _RFC3339.match(value):
         return False
-    datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    datetime.fromisoformat(value.upper())  # raises ValueError for 2026-02-30
     return True
 
 

@@ -23,7 +23,7 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     return table(rows, headers)
 
 
-def _money(value) -> str:
+def _money(value: object) -> str:
     return "-" if value is None else f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from router import paths
-from router.contracts import formats as schema_formats
 from router.contracts.digest import canonical, sha256_text
 from router.contracts.errors import Violation
 from router.regular_file import SpecialFileError, read_regular_file
@@ -282,8 +281,9 @@ class FastValidator:
     unchanged; that validator is built on first use only.
     """
 
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: dict, checker) -> None:
         self.schema = schema
+        self.format_checker = checker
         self._python = None
         self._rust = None
         try:
@@ -291,19 +291,12 @@ class FastValidator:
         except ImportError:
             return
         formats = {
-            name: (lambda value, _name=name: schema_formats.conforms(value, _name)) for name in _format_names(schema)
+            name: (lambda value, _name=name: checker.conforms(value, _name)) for name in _format_names(schema)
         }
         try:
             self._rust = jsonschema_rs.Draft202012Validator(schema, formats=formats, validate_formats=True)
         except Exception:  # a schema jsonschema-rs cannot compile: jsonschema answers alone
             self._rust = None
-
-    @property
-    def format_checker(self):
-        """jsonschema's checker with the same format checks (jsonschema is imported on first use only)."""
-        from router.contracts.schemas import FORMAT_CHECKER
-
-        return FORMAT_CHECKER
 
     @property
     def python(self):
@@ -335,8 +328,14 @@ class FastValidator:
 
 def fast_validator(schema: dict) -> FastValidator:
     """A compiled draft 2020-12 validator of SCHEMA (see FastValidator), checking date-time formats as
-    the contracts package does (router.contracts.formats)."""
-    return FastValidator(schema)
+    the contracts package does."""
+    from jsonschema import Draft202012Validator
+
+    try:
+        from router.contracts.schemas import FORMAT_CHECKER as checker
+    except ImportError:
+        checker = Draft202012Validator.FORMAT_CHECKER
+    return FastValidator(schema, checker)
 
 
 @lru_cache(maxsize=None)

@@ -22,7 +22,7 @@ PACKAGE_COVERAGE ?= 90
 REGAL_CATALOGUE := build/regal/catalogue.rego
 PYTEST_ARGS ?=
 
-.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint fmt demo bench fuzz soak clean browser replay-demo fleet-deps fleet-test
+.PHONY: help setup guardrail-fabric opa regal data bundle style test fmt-check check rego-test pytest lint python-lint fmt demo bench fuzz soak clean browser replay-demo fleet-deps fleet-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,10 +89,17 @@ style: $(VENV)/.installed ## Rego style checks beyond opa check (tests beside mo
 
 test: setup fleet-deps fmt-check style rego-test lint pytest ## every test: fmt check, style, opa test + coverage, lint (opa check --strict, Regal), pytest (with the short fleet test)
 
-lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and the custom rules in .regal/rules) plus opa check --strict and opa fmt; zero findings
+lint: fmt-check check style regal ## Regal (pinned, with .regal/config.yaml and the custom rules in .regal/rules) plus opa check --strict and opa fmt, ruff and mypy --strict; zero findings
 	@$(PY) tools/rego_style.py --regal-catalogue $(REGAL_CATALOGUE)
 	@$(REGAL) test .regal/rules >build/regal-rules-test.log 2>&1 || { cat build/regal-rules-test.log; echo "lint: the custom Regal rules in .regal/rules fail their own tests"; exit 1; }
 	@$(REGAL) lint --no-color --config-file .regal/config.yaml --rules .regal/rules --rules $(dir $(REGAL_CATALOGUE)) $(REGO_DIR) $(SYSTEM_DIR)
+	@$(MAKE) --no-print-directory python-lint
+
+python-lint: $(VENV)/.installed ## (run by make lint after Regal) ruff (rules in pyproject.toml) on the Python code and mypy --strict on the router package; zero findings
+	@status=0; \
+	$(VENV)/bin/ruff check router tests bench tools setup.py || status=1; \
+	$(VENV)/bin/mypy --strict router || status=1; \
+	exit $$status
 
 fmt: opa ## rewrite .rego files with opa fmt
 	$(OPA) fmt --write $(REGO_DIR)

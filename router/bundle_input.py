@@ -16,14 +16,20 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from router import paths
 from router.contracts.digest import canonical, sha256_text
 from router.contracts.errors import Violation
+from router.contracts.schemas import FORMAT_CHECKER
+from router.contracts.schemas import schema_violations as render_schema_violations
 from router.regular_file import SpecialFileError, read_regular_file
 
 MAX_BYTES = 1024 * 1024
@@ -44,7 +50,7 @@ class InvalidBundle(ValueError):
 class PreparedBundle:
     """A validated bundle without prompt text, plus its canonical form and digests."""
 
-    bundle: dict
+    bundle: dict[str, Any]
     canonical: str
     input_digest: str  # sha256:<hex> of the canonical JSON
     prompt_digest: str | None  # sha256:<hex> of the prompt, when the request carried one
@@ -84,8 +90,8 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
             raise _DuplicateKey(key)
@@ -101,7 +107,7 @@ MAX_INT_DIGITS = 4000
 _MAX_INT = 10**MAX_INT_DIGITS
 
 
-def _value_violation(value: Any, where: tuple, source: str) -> Violation | None:
+def _value_violation(value: Any, where: tuple[str | int, ...], source: str) -> Violation | None:
     """What is wrong with one scalar that no JSON Schema check can safely look at, or None."""
     if isinstance(value, float) and not math.isfinite(value):
         return Violation(source, json_path(where), str(value), "a finite number (NaN and Infinity are not JSON)")
@@ -119,7 +125,7 @@ def _value_violation(value: Any, where: tuple, source: str) -> Violation | None:
 def _shape_violation(value: Any, source: str, limit: int = MAX_DEPTH) -> Violation | None:
     """The first thing that makes VALUE unusable before schema validation: nesting deeper than LIMIT,
     a non-string object key, NaN or Infinity, an integer too long to print, unpaired surrogates."""
-    stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 1, ())]
     while stack:
         node, depth, where = stack.pop()
         if not isinstance(node, (dict, list)):
@@ -169,7 +175,7 @@ def parse_bundle_bytes(raw: bytes, source: str = "<bundle>") -> Any:
     return value
 
 
-def read_bundle(path: str | Path, stdin=None) -> tuple[Any, str]:
+def read_bundle(path: str | Path, stdin: BinaryIO | None = None) -> tuple[Any, str]:
     """Read PATH ('-' for standard input); return (parsed JSON, source name for messages)."""
     if str(path) == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
@@ -235,7 +241,7 @@ def strip_prompt_text(bundle: Any, source: str = "<bundle>") -> tuple[Any, str |
 # -- step 3: schema validation --------------------------------------------------------------
 
 
-def inline_local_refs(schema: dict, _max_depth: int = 16) -> dict:
+def inline_local_refs(schema: dict[str, Any], _max_depth: int = 16) -> dict[str, Any]:
     """The same schema with every local `#/$defs/...` reference replaced by its definition.
 
     Validation is identical (a `$ref` beside other keywords becomes an `allOf` of both, as draft 2020-12
@@ -256,7 +262,8 @@ def inline_local_refs(schema: dict, _max_depth: int = 16) -> dict:
             return [walk(v, depth + 1) for v in node]
         return node
 
-    return walk(schema, 0)
+    inlined: dict[str, Any] = walk(schema, 0)
+    return inlined
 
 
 def _format_names(node: Any) -> set[str]:
@@ -274,22 +281,18 @@ def _format_names(node: Any) -> set[str]:
 class FastValidator:
     """A draft 2020-12 validator: a quick yes/no, and precise errors only when the answer is no.
 
-    `is_valid` runs a compiled jsonschema-rs validator when that package is installed (several times
-    faster than jsonschema on our documents); every `format` the schema uses is checked by the very
+    `is_valid` runs a compiled jsonschema-rs validator (several times faster than jsonschema on our
+    documents; jsonschema alone answers for a schema jsonschema-rs cannot compile); every `format` the schema uses is checked by the very
     format checker the Python validator uses, so both give the same verdict. `iter_errors` (and
     `validate`) always come from jsonschema with local references inlined, so error messages are
     unchanged; that validator is built on first use only.
     """
 
-    def __init__(self, schema: dict, checker) -> None:
+    def __init__(self, schema: dict[str, Any], checker: FormatChecker) -> None:
         self.schema = schema
         self.format_checker = checker
-        self._python = None
-        self._rust = None
-        try:
-            import jsonschema_rs
-        except ImportError:
-            return
+        self._python: Draft202012Validator | None = None
+        self._rust: jsonschema_rs.Draft202012Validator | None = None
         formats = {
             name: (lambda value, _name=name: checker.conforms(value, _name)) for name in _format_names(schema)
         }
@@ -299,10 +302,8 @@ class FastValidator:
             self._rust = None
 
     @property
-    def python(self):
+    def python(self) -> Draft202012Validator:
         if self._python is None:
-            from jsonschema import Draft202012Validator
-
             self._python = Draft202012Validator(inline_local_refs(self.schema), format_checker=self.format_checker)
         return self._python
 
@@ -316,30 +317,26 @@ class FastValidator:
                 return self._rust.is_valid(instance)
             except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot convert
                 pass
-        return self.python.is_valid(instance)
+        valid: bool = self.python.is_valid(instance)
+        return valid
 
-    def iter_errors(self, instance: Any):
-        return self.python.iter_errors(instance)
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        errors: Iterator[ValidationError] = self.python.iter_errors(instance)
+        return errors
 
     def validate(self, instance: Any) -> None:
         if not self.is_valid(instance):
             self.python.validate(instance)
 
 
-def fast_validator(schema: dict) -> FastValidator:
+def fast_validator(schema: dict[str, Any]) -> FastValidator:
     """A compiled draft 2020-12 validator of SCHEMA (see FastValidator), checking date-time formats as
     the contracts package does."""
-    from jsonschema import Draft202012Validator
-
-    try:
-        from router.contracts.schemas import FORMAT_CHECKER as checker
-    except ImportError:
-        checker = Draft202012Validator.FORMAT_CHECKER
-    return FastValidator(schema, checker)
+    return FastValidator(schema, FORMAT_CHECKER)
 
 
-@lru_cache(maxsize=None)
-def bundle_validator():
+@cache
+def bundle_validator() -> FastValidator:
     """The compiled validator for RouteInputBundle, built once."""
     return fast_validator(json.loads(BUNDLE_SCHEMA.read_text(encoding="utf-8")))
 
@@ -371,16 +368,14 @@ def _without_prompt_content(violation: Violation, doc: Any) -> Violation:
     return violation
 
 
-def schema_violations(doc: Any, source: str, validator=None) -> list[Violation]:
+def schema_violations(doc: Any, source: str, validator: FastValidator | None = None) -> list[Violation]:
     """Every schema violation of DOC as a RouteInputBundle (none: an empty list). The compiled check
     answers yes or no; only a no pays for the contracts package's precise messages. A no without any
     precise message is still a no (an internal inconsistency between the two validators, logged)."""
     validator = validator or bundle_validator()
     if validator.is_valid(doc):
         return []
-    from router.contracts.schemas import schema_violations as render
-
-    found = [_without_prompt_content(v, doc) for v in render(doc, BUNDLE_KIND, source)]
+    found = [_without_prompt_content(v, doc) for v in render_schema_violations(doc, BUNDLE_KIND, source)]
     if not found:
         _log.error("%s: the compiled schema check found the bundle invalid, the detailed check found no error", source)
         found = [Violation(source, "$", "a bundle the compiled schema check rejects (the detailed check names no field)",
@@ -413,7 +408,7 @@ def prepare(bundle: Any, source: str = "<bundle>") -> PreparedBundle:
     return PreparedBundle(clean, canonical, sha256_digest(canonical), prompt_digest, source)
 
 
-def load(path: str | Path, stdin=None) -> PreparedBundle:
+def load(path: str | Path, stdin: BinaryIO | None = None) -> PreparedBundle:
     """Read, strip, validate and canonicalise the bundle in PATH ('-' for standard input)."""
     value, source = read_bundle(path, stdin=stdin)
     return prepare(value, source)

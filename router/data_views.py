@@ -11,11 +11,11 @@ class PolicyDataError(ValueError):
     """A source document cannot be assembled (names the file and what is wrong)."""
 
 
-def keyed(items: Any, key: str, source: Path, where: str) -> dict[str, dict]:
+def keyed(items: Any, key: str, source: Path, where: str) -> dict[str, dict[str, Any]]:
     """Index an array of objects by their `key` field, rejecting missing and duplicate ids."""
     if not isinstance(items, list):
         raise PolicyDataError(f"{source}: $.{where}: expected an array")
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
         ident = item.get(key) if isinstance(item, dict) else None
         if not isinstance(ident, str) or not ident:

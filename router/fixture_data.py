@@ -20,6 +20,7 @@ working whatever today's date is.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,10 @@ def _check_expected(path: Path, expected: Any) -> None:
         raise FixtureError(f"{path}: $.reasonsInclude: expected an array of reason codes")
 
 
-def cases(bundles_dir: Path | None = None) -> dict[str, dict]:
+def cases(bundles_dir: Path | None = None) -> dict[str, dict[str, Any]]:
     """Every fixture case in bundles_dir: {case: {"input": bundle, "expected": expected}}."""
     bundles_dir = bundles_dir or BUNDLES
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for expected_path in sorted(bundles_dir.glob(f"*{EXPECTED_SUFFIX}")):
         name = expected_path.name[: -len(EXPECTED_SUFFIX)]
         expected = _load(expected_path)
@@ -82,8 +83,6 @@ def write(out_dir: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    import sys
-
     try:
         print(write())
     except FixtureError as exc:

@@ -64,7 +64,7 @@ def score_units(value: Any) -> int | None:
     return int(scaled)
 
 
-def _units_table(table: Any) -> dict:
+def _units_table(table: Any) -> dict[str, Any]:
     """The entries of TABLE (nested objects of numbers) that have an exact integer form."""
     if not isinstance(table, dict):
         return {}
@@ -77,13 +77,14 @@ def _units_table(table: Any) -> dict:
     return out
 
 
-def default_score_tiers(tiers_file: Path | None = None) -> dict:
+def default_score_tiers(tiers_file: Path | None = None) -> dict[str, Any]:
     """The documented default tier table (contract reference, section 7)."""
     path = tiers_file or TIERS_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["scoreTiers"]
+    tiers: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["scoreTiers"]
+    return tiers
 
 
-def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
+def catalog_view(doc: dict[str, Any], src: Path) -> tuple[str, dict[str, Any]]:
     models = keyed(doc["models"], "modelRef", src, "models")
     order = list(models)
     lanes: dict[str, list[str]] = {}
@@ -99,7 +100,7 @@ def catalog_view(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["catalogId"], {"document": doc, "models": indexed, "order": order, "lanes": lanes}
 
 
-def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> tuple[str, dict]:
+def route_policy_view(doc: dict[str, Any], src: Path, tiers_file: Path | None = None) -> tuple[str, dict[str, Any]]:
     effective = {
         "scoreTiers": default_score_tiers(tiers_file),
         "taskRequirements": {},
@@ -114,7 +115,7 @@ def route_policy_view(doc: dict, src: Path, tiers_file: Path | None = None) -> t
     return doc["policyRef"], {"document": doc, "effective": effective, "scoreUnits": units}
 
 
-def authorization_view(doc: dict, src: Path) -> tuple[str, dict]:
+def authorization_view(doc: dict[str, Any], src: Path) -> tuple[str, dict[str, Any]]:
     return doc["mirror_id"], {"document": doc, "routes": keyed(doc["records"], "route_id", src, "records")}
 
 
@@ -125,7 +126,9 @@ ASSEMBLERS = {
 }
 
 
-def views(catalog: dict, route_policy: dict, authorization: dict, src: Path | None = None) -> dict:
+def views(
+    catalog: dict[str, Any], route_policy: dict[str, Any], authorization: dict[str, Any], src: Path | None = None
+) -> dict[str, Any]:
     """The model-selection part of data.model_router_data for three in-memory documents (tests, tools)."""
     src = src or Path("<memory>")
     out: dict[str, Any] = {"active": {}}

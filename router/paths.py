@@ -35,10 +35,7 @@ INSTALLED = "installed"
 
 def _package_data() -> Path | None:
     """router/_data as a folder on disk, when the package carries it (an installed wheel)."""
-    try:
-        found = resources.files(__package__ or "router") / PACKAGE_DATA
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - router is always importable here
-        return None
+    found = resources.files("router") / PACKAGE_DATA
     # OPA reads policies and data from real files: a package inside a zip archive is not usable
     if isinstance(found, Path) and (found / "policies").is_dir():
         return found.resolve()

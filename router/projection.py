@@ -35,7 +35,7 @@ def problems(projection: Any) -> list[str]:
     return out
 
 
-def split_result(result: Any) -> tuple[Any, dict | None, list[str]]:
+def split_result(result: Any) -> tuple[Any, dict[str, Any] | None, list[str]]:
     """(decision, projection, problems) from a result carrying the decision and its projection."""
     if not isinstance(result, dict) or "decision" not in result:
         return None, None, ["$: expected {decision, projection}"]

@@ -13,7 +13,17 @@ import this package before the dependencies are known to be installed):
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real types for type checkers; at run time the names are imported on first use
+    from router.contracts.context import ValidationContext, repository_context
+    from router.contracts.digest import canonical_json, prompt_sha256, receipt_digest, sha256_digest
+    from router.contracts.errors import UnusableInput, Violation
+    from router.contracts.kinds import GUARDRAIL_ABI, KINDS, detect_kind
+    from router.contracts.loader import load_document, parse_document
+    from router.contracts.runner import run_validator
+    from router.contracts.schemas import schema_for, validator_for
+    from router.contracts.validate import validate_document
 
 _EXPORTS = {
     "UnusableInput": "router.contracts.errors",
@@ -35,7 +45,25 @@ _EXPORTS = {
     "receipt_digest": "router.contracts.digest",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # the names of _EXPORTS
+    "GUARDRAIL_ABI",
+    "KINDS",
+    "UnusableInput",
+    "ValidationContext",
+    "Violation",
+    "canonical_json",
+    "detect_kind",
+    "load_document",
+    "parse_document",
+    "prompt_sha256",
+    "receipt_digest",
+    "repository_context",
+    "run_validator",
+    "schema_for",
+    "sha256_digest",
+    "validate_document",
+    "validator_for",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,9 @@ Importing this module registers with the contracts registry (router.contracts.ki
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import get, items, show
 from router.contracts.kinds import KINDS, Kind
 from router.contracts.rules import Finding, rule
@@ -30,13 +32,13 @@ for _kind in (
     KINDS.setdefault(_kind.name, _kind)
 
 
-def _policy_refs(doc) -> list[tuple[int, str]]:
+def _policy_refs(doc: dict[str, Any]) -> list[tuple[int, str]]:
     refs = get(doc, "appliesTo", "policyRefs")
     return [(i, ref) for i, ref in enumerate(refs) if isinstance(ref, str)] if isinstance(refs, list) else []
 
 
 @rule(MAPPING, "applies-to-known-policies", "every policy named in appliesTo.policyRefs is a known routing policy")
-def applies_to_known_policies(doc, ctx) -> Iterator[Finding]:
+def applies_to_known_policies(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     known = ctx.policies
     for i, ref in _policy_refs(doc):
         if ref not in known:
@@ -44,7 +46,7 @@ def applies_to_known_policies(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(MAPPING, "every-task-class-decided", "every task class of the policies in appliesTo has an entry in taskClasses (null: no counterpart)")
-def every_task_class_decided(doc, ctx) -> Iterator[Finding]:
+def every_task_class_decided(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     table = doc.get("taskClasses")
     if not isinstance(table, dict):
         return
@@ -63,15 +65,15 @@ def every_task_class_decided(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(MAPPING, "unselected-lane-not-premium", "the lane of a decision that chose none is not a premium agentplane lane")
-def unselected_lane_not_premium(doc, ctx) -> Iterator[Finding]:
+def unselected_lane_not_premium(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     lane = get(doc, "unselected", "lane")
     if isinstance(lane, str) and lane in AGENTPLANE_PREMIUM_LANES:
         yield Finding(("unselected", "lane"), show(lane), "a lane that needs no escalation receipt (no_model, lightweight or standard)")
 
 
 @rule(MAPPING, "tool-posture-rules-reachable", "no tool-posture rule is shadowed by an earlier rule whose flags it includes")
-def tool_posture_rules_reachable(doc, ctx) -> Iterator[Finding]:
-    rules = [(i, r.get("when")) for i, r in items(doc, "toolPostures") if isinstance(r.get("when"), dict)]
+def tool_posture_rules_reachable(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
+    rules = [(i, when) for i, r in items(doc, "toolPostures") if isinstance(when := r.get("when"), dict)]
     for j, (i, when) in enumerate(rules):
         for k, earlier in rules[:j]:
             if earlier.items() <= when.items():

@@ -13,7 +13,9 @@ Importing this module registers both kinds with the contracts registry and their
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import items, show
 from router.contracts.kinds import KINDS, Kind
 from router.contracts.rules import Finding, rule
@@ -30,7 +32,7 @@ for _kind in (
 
 
 @rule(TRUST_ANCHORS, "unique-issuers-and-keys", "issuer ids are unique, and key ids unique per issuer")
-def unique_issuers_and_keys(doc, ctx) -> Iterator[Finding]:
+def unique_issuers_and_keys(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from duplicate_ids(doc, ("issuers",), "issuerId")
     for i, issuer in items(doc, "issuers"):
         if isinstance(issuer, dict):
@@ -38,7 +40,7 @@ def unique_issuers_and_keys(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(TRUST_ANCHORS, "issuer-has-active-key", "every issuer has at least one active key")
-def issuer_has_active_key(doc, ctx) -> Iterator[Finding]:
+def issuer_has_active_key(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, issuer in items(doc, "issuers"):
         keys = issuer.get("keys") if isinstance(issuer, dict) else None
         if isinstance(keys, list) and keys and not any(isinstance(k, dict) and k.get("status") == "active" for k in keys):
@@ -46,7 +48,7 @@ def issuer_has_active_key(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(TRUST_ANCHORS, "demo-marked", "the issuers of a demo anchors file are marked demo too")
-def demo_marked(doc, ctx) -> Iterator[Finding]:
+def demo_marked(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if doc.get("demo") is not True:
         return
     for i, issuer in items(doc, "issuers"):
@@ -55,6 +57,6 @@ def demo_marked(doc, ctx) -> Iterator[Finding]:
 
 
 @rule("RouteInputBundle", "evaluation-is-stamped", "a caller's bundle carries no evaluation time (the router stamps it)")
-def evaluation_is_stamped(doc, ctx) -> Iterator[Finding]:
+def evaluation_is_stamped(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if "evaluation" in doc:
         yield Finding(("evaluation",), "a caller-supplied evaluation time", "no evaluation member: the router stamps the evaluation time itself")

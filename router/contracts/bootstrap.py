@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 _REEXEC_MARK = "MODEL_ROUTER_VALIDATOR_REEXEC"
 
@@ -42,7 +42,7 @@ def run_main(script: str, load_main: Callable[[], Callable[[list[str], str], int
 def run_tool(kind: str, script: str) -> None:
     """Run the validator of KIND for SCRIPT's command line arguments and exit with its status."""
 
-    def load_main():
+    def load_main() -> Callable[[list[str], str], int]:
         from router.contracts.runner import main_for_kind
 
         return lambda argv, prog: main_for_kind(kind, argv, prog)

@@ -34,5 +34,5 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: found {self.found}; expected {self.expected}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"file": self.file, "path": self.path, "found": self.found, "expected": self.expected, "rule": self.rule}

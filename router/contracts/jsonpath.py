@@ -82,7 +82,7 @@ def get(doc: Any, *parts: str | int) -> Any:
     return cur
 
 
-def items(doc: Any, *parts: str | int) -> list[tuple[int, dict]]:
+def items(doc: Any, *parts: str | int) -> list[tuple[int, dict[str, Any]]]:
     """(index, entry) for each object entry of the array at PARTS (non-objects and non-arrays skipped)."""
     seq = get(doc, *parts)
     if not isinstance(seq, list):

@@ -50,12 +50,9 @@ def load_extensions() -> None:
     if _extensions_loaded:
         return
     _extensions_loaded = True
+    # imported here, not at the top: each of them imports this module to register its kinds
     for name in EXTENSIONS:
-        try:
-            import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        import_module(name)
 
 
 def kind_info(kind: str) -> Kind:

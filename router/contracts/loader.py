@@ -66,54 +66,56 @@ def _outside_strings(text: str, pattern: re.Pattern[str]) -> int | None:
     return None
 
 
+def _string_end(text: str, start: int) -> int:
+    """The offset just past the JSON string that opens at START (the end of TEXT when it is not closed)."""
+    i, n = start + 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            return i + 1
+        i += 1
+    return n
+
+
 def _duplicate_key_offset(text: str, key: str) -> int | None:
-    """Where the second occurrence of KEY within one object starts (parsed again, slowly, only on error)."""
-    found: list[int] = []
-    decoder = json.JSONDecoder()
-    original = decoder.parse_object
+    """Where the second occurrence of KEY within one object starts (scanned again, slowly, only on error).
 
-    def parse_object(s_and_end, *args):
-        s, end = s_and_end
-        obj, new_end = original(s_and_end, *args)
-        if found:
-            return obj, new_end
-        seen: set[str] = set()
-        # walk the object's own keys in order, at depth 0 of this object
-        depth, i, in_string, start = 0, end, False, None
-        while i < new_end:
-            ch = s[i]
-            if in_string:
-                if ch == "\\":
-                    i += 2
-                    continue
-                if ch == '"':
-                    in_string = False
-                    if depth == 0:
-                        j = i + 1
-                        while j < new_end and s[j] in " \t\r\n":
-                            j += 1
-                        if j < new_end and s[j] == ":":
-                            name = json.loads(s[start : i + 1])
-                            if name in seen and name == key:
-                                found.append(start)
-                                break
-                            seen.add(name)
-            elif ch == '"':
-                in_string, start = True, i
-            elif ch in "{[":
-                depth += 1
-            elif ch in "}]":
-                depth -= 1
-            i += 1
-        return obj, new_end
-
-    decoder.parse_object = parse_object  # type: ignore[method-assign]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
-    try:
-        decoder.decode(text)
-    except ValueError:
-        pass
-    return found[0] if found else None
+    The object is the first to end that repeats KEY: objects end, and are reported by the parser, inner
+    before outer and in text order otherwise.
+    """
+    # one entry per open object (its keys so far, the offset of KEY's repeat) or array (None)
+    stack: list[tuple[set[str], list[int]] | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            end = _string_end(text, i)
+            top = stack[-1] if stack else None
+            if top is not None:
+                j = end
+                while j < n and text[j] in " \t\r\n":
+                    j += 1
+                if j < n and text[j] == ":":
+                    keys, repeats = top
+                    name = json.loads(text[i:end])
+                    if name == key and name in keys and not repeats:
+                        repeats.append(i)
+                    keys.add(name)
+            i = end
+            continue
+        if ch == "{":
+            stack.append((set(), []))
+        elif ch == "[":
+            stack.append(None)
+        elif ch in "}]" and stack:
+            closed = stack.pop()
+            if closed is not None and closed[1]:
+                return closed[1][0]
+        i += 1
+    return None
 
 
 def parse_document(text: str, source: str = "<document>") -> dict[str, Any]:

@@ -21,16 +21,19 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from router import paths
+from router.contracts.context import ValidationContext
 from router.contracts.errors import UnusableInput
 from router.contracts.jsonpath import MISSING, get, items, show
 from router.contracts.kinds import KINDS, Kind, detect_kind
 from router.contracts.loader import load_document
 from router.contracts.rules import Finding, rule
 from router.contracts.rules.support import duplicate_ids
+from router.contracts.runner import run_validator
 
 CATALOG = "ModelCatalog"
 ROUTE_POLICY = "ModelRoutePolicy"
@@ -51,7 +54,7 @@ WEIGHT_NAMES = ("quality", "evalConfidence", "locality", "cost", "latency")
 _run_mirrors: dict[str, dict[str, Any]] = {}
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -88,12 +91,12 @@ def _routes(mirror: dict[str, Any]) -> set[str]:
 
 
 @rule(CATALOG, "unique-model-refs", "no modelRef appears twice")
-def unique_model_refs(doc, ctx) -> Iterator[Finding]:
+def unique_model_refs(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from duplicate_ids(doc, ("models",), "modelRef")
 
 
 @rule(CATALOG, "every-model-has-authorization-record", "every model's governance route has a record in the route authorization mirror")
-def every_model_has_authorization_record(doc, ctx) -> Iterator[Finding]:
+def every_model_has_authorization_record(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     mirrors = known_mirrors()
     ref = doc.get("authorizationRef", MISSING)
     if isinstance(ref, str):
@@ -125,7 +128,7 @@ def every_model_has_authorization_record(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(CATALOG, "local-profile-on-local-models", "only a local model names a localProfileRef")
-def local_profile_on_local_models(doc, ctx) -> Iterator[Finding]:
+def local_profile_on_local_models(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, model in items(doc, "models"):
         if "localProfileRef" in model and model.get("locality") == "hosted":
             yield Finding(("models", i, "localProfileRef"), show(model["localProfileRef"]), "no localProfileRef on a hosted model")
@@ -135,32 +138,33 @@ def local_profile_on_local_models(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(ROUTE_POLICY, "score-weights-sum-to-one", "the five score weights sum to exactly 1.0")
-def score_weights_sum_to_one(doc, ctx) -> Iterator[Finding]:
+def score_weights_sum_to_one(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     weights = get(doc, "scoreWeights")
     if not isinstance(weights, dict):
         return
     values = [weights.get(name) for name in WEIGHT_NAMES]
-    if not all(_is_number(v) for v in values):
+    numbers = [v for v in values if _is_number(v)]
+    if len(numbers) != len(values):
         return
-    total = sum(values)
+    total = sum(numbers)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         shown = " + ".join(f"{name} {weights[name]}" for name in WEIGHT_NAMES)
         yield Finding(("scoreWeights",), f"weights summing to {total:.12g} ({shown})", "weights summing to exactly 1.0")
 
 
 @rule(ROUTE_POLICY, "local-first-prefers-local", "a local-first privacy mode prefers local models")
-def local_first_prefers_local(doc, ctx) -> Iterator[Finding]:
+def local_first_prefers_local(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if doc.get("privacyMode") == "local-first" and doc.get("preferLocal") is False:
         yield Finding(("preferLocal",), "false", "true when privacyMode is 'local-first'")
 
 
 @rule(ROUTE_POLICY, "score-tiers-ordered", "better tiers never score less: quality high >= medium >= low, cost and latency low >= medium >= high")
-def score_tiers_ordered(doc, ctx) -> Iterator[Finding]:
+def score_tiers_ordered(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for name, order in (("quality", ("high", "medium", "low")), ("cost", ("low", "medium", "high")), ("latency", ("low", "medium", "high"))):
         table = get(doc, "scoreTiers", name)
         if not isinstance(table, dict) or not all(_is_number(table.get(t)) for t in order):
             continue
-        for better, worse in zip(order, order[1:]):
+        for better, worse in pairwise(order):
             if table[better] < table[worse]:
                 yield Finding(
                     ("scoreTiers", name, better),
@@ -173,12 +177,12 @@ def score_tiers_ordered(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(AUTHORIZATION, "unique-route-ids", "one record per governance route")
-def unique_route_ids(doc, ctx) -> Iterator[Finding]:
+def unique_route_ids(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from duplicate_ids(doc, ("records",), "route_id")
 
 
 @rule(AUTHORIZATION, "status-flags-consistent", "authorized equals status = authorized, and promotion evidence is present exactly when authorized")
-def status_flags_consistent(doc, ctx) -> Iterator[Finding]:
+def status_flags_consistent(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, record in items(doc, "records"):
         status = record.get("status")
         if status not in ("authorized", "proposed", "denied"):
@@ -203,8 +207,6 @@ Exit status: 0 valid, 1 invalid, 2 unusable input."""
 
 def validate_paths(files: Sequence[str | Path], prog: str = "validate_model_catalogs") -> int:
     """Validate FILES (or every model document under examples/); mirrors among FILES count as known."""
-    from router.contracts.runner import run_validator
-
     _run_mirrors.clear()
     for path in files:
         try:

@@ -24,7 +24,6 @@ _RFC3339 = re.compile(
 FORMAT_CHECKER = FormatChecker(formats=())
 
 
-@FORMAT_CHECKER.checks("date-time", raises=ValueError)
 def _is_rfc3339(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -34,11 +33,15 @@ def _is_rfc3339(value: object) -> bool:
     return True
 
 
+FORMAT_CHECKER.checks("date-time", raises=ValueError)(_is_rfc3339)
+
+
 @cache
 def schema_for(kind: str) -> dict[str, Any]:
     """The JSON Schema (a dict) of documents of KIND, read once from schemas/."""
     info = kind_info(kind)
-    return json.loads((paths.SCHEMAS / info.schema_file).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((paths.SCHEMAS / info.schema_file).read_text(encoding="utf-8"))
+    return schema
 
 
 @cache
@@ -100,12 +103,12 @@ def _declared_fields(schema: dict[str, Any]) -> list[str]:
 
 
 def _render(error: ValidationError, source: str) -> list[Violation]:
-    parts = list(error.absolute_path)
+    parts: list[str | int] = list(error.absolute_path)
     inst = error.instance
     keyword = error.validator
     value = error.validator_value
 
-    def v(path_parts, found, expected):
+    def v(path_parts: list[str | int], found: str, expected: str) -> Violation:
         return Violation(source, json_path(path_parts), found, expected, "schema")
 
     schema_path = list(error.absolute_schema_path)
@@ -120,8 +123,10 @@ def _render(error: ValidationError, source: str) -> list[Violation]:
     return _render_keyword(error, source, parts, inst, keyword, value)
 
 
-def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any, keyword: Any, value: Any) -> list[Violation]:
-    def v(path_parts, found, expected):
+def _render_keyword(
+    error: ValidationError, source: str, parts: list[str | int], inst: Any, keyword: Any, value: Any
+) -> list[Violation]:
+    def v(path_parts: list[str | int], found: str, expected: str) -> Violation:
         return Violation(source, json_path(path_parts), found, expected, "schema")
 
     if keyword == "required":
@@ -130,7 +135,7 @@ def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any,
     if keyword == "additionalProperties" and value is False and isinstance(inst, dict):
         declared = _declared_fields(error.schema)
         pattern_props = error.schema.get("patternProperties", {})
-        out = []
+        out: list[Violation] = []
         for name in inst:
             if name in declared or any(re.search(p, name) for p in pattern_props):
                 continue
@@ -162,8 +167,7 @@ def _render_keyword(error: ValidationError, source: str, parts: list, inst: Any,
     if keyword == "maxItems":
         return [v(parts, f"{len(inst)} items", f"at most {value} items")]
     if keyword == "uniqueItems":
-        seen: list[Any] = []
-        dup = next((x for x in inst if x in seen or seen.append(x)), None)
+        dup = next((x for i, x in enumerate(inst) if x in inst[:i]), None)
         return [v(parts, f"the item {show(dup)} more than once", "no repeated items")]
     if keyword == "minLength":
         return [v(parts, show(inst), "a non-empty string" if value == 1 else f"at least {value} characters")]
@@ -195,5 +199,5 @@ def schema_violations(doc: Any, kind: str, source: str) -> list[Violation]:
 _PART = re.compile(r"\[(\d+)\]|\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]")
 
 
-def _path_key(path: str) -> tuple:
+def _path_key(path: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(m.group(1)), "") if m.group(1) else (1, 0, m.group(2) or m.group(3)) for m in _PART.finditer(path))

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,31 @@ def _prerequisites(target: str) -> list[str]:
 def test_make_test_runs_every_check_including_lint():
     assert _prerequisites("test") == ["setup", "fleet-deps", "fmt-check", "style", "rego-test", "lint", "pytest"]
     assert {"fmt-check", "check", "style", "regal"} <= set(_prerequisites("lint"))
+
+
+def _recipe(target: str) -> str:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(rf"^{target}:[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.MULTILINE)
+    assert recipe, f"no `{target}:` target with a recipe"
+    return recipe.group(1)
+
+
+def test_python_lint_runs_ruff_and_strict_mypy_configured_in_pyproject():
+    # make lint runs it after Regal, so a Rego finding is reported first
+    assert re.search(r"\$\(MAKE\).* python-lint$", _recipe("lint").splitlines()[-1])
+    recipe = _recipe("python-lint")
+    assert re.search(r"ruff check .*\brouter\b.*\btests\b", recipe)
+    assert "mypy --strict router" in recipe
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert config["tool"]["mypy"]["strict"] is True
+    assert config["tool"]["mypy"]["packages"] == ["router"]
+    # overrides only for third-party modules (no strictness exceptions for the project's own)
+    for override in config["tool"]["mypy"].get("overrides", []):
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert not any(m == "router" or m.startswith("router.") for m in modules), override
+    assert {"E", "F", "I", "B", "UP"} <= set(config["tool"]["ruff"]["lint"]["select"])
+    dev = " ".join(config["project"]["optional-dependencies"]["dev"])
+    assert all(name in dev for name in ("ruff", "mypy", "types-PyYAML"))
 
 
 def test_the_pinned_regal_is_built_and_reports_its_version():

@@ -12,17 +12,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-Path = tuple[str | int, ...]
+from router.contracts.context import ValidationContext
+from router.contracts.kinds import load_extensions
+
+# the parts of a JSON path into a document: member names and array indexes
+Parts = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
 class Finding:
-    path: Path
+    path: Parts
     found: str
     expected: str
 
 
-RuleFn = Callable[[dict[str, Any], Any], Iterable[Finding]]
+RuleFn = Callable[[dict[str, Any], ValidationContext], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,12 @@ def rule(kind: str, rule_id: str, summary: str) -> Callable[[RuleFn], RuleFn]:
 
 def rules_for(kind: str) -> list[Rule]:
     _load_all()
-    from router.contracts.kinds import load_extensions
-
     load_extensions()
     return list(RULES.get(kind, []))
 
 
 def _load_all() -> None:
-    # importing the modules registers their rules
+    # importing the modules registers their rules (imported here, not at the top: each imports this package)
     from router.contracts.rules import (  # noqa: F401
         binding,
         bundle,

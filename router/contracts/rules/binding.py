@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import MISSING, get, items, show
 from router.contracts.rules import Finding, rule
 from router.contracts.rules.support import duplicate_ids, expect_equal, expect_true
@@ -13,7 +15,7 @@ KIND = "LocalPersonalRouteBinding"
 TARGET_FIELDS = ("preferredTarget", "fallbackTarget")
 
 
-def _routes_targeting(doc: dict, target: str) -> Iterator[tuple[int, dict, str]]:
+def _routes_targeting(doc: dict[str, Any], target: str) -> Iterator[tuple[int, dict[str, Any], str]]:
     for i, route in items(doc, "routes"):
         for field in TARGET_FIELDS:
             if route.get(field) == target:
@@ -22,7 +24,7 @@ def _routes_targeting(doc: dict, target: str) -> Iterator[tuple[int, dict, str]]
 
 
 @rule(KIND, "personalization-governance", "enabled personalization names its contract and artifact and requires ledger approval")
-def personalization_governance(doc, ctx) -> Iterator[Finding]:
+def personalization_governance(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if get(doc, "personalization", "enabled") is not True:
         return
     for field in ("governanceContractRef", "artifactRef"):
@@ -37,30 +39,30 @@ def personalization_governance(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "personal-local-requires-consent", "a route that can use personal-local requires consent")
-def personal_local_requires_consent(doc, ctx) -> Iterator[Finding]:
+def personal_local_requires_consent(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, route, field in _routes_targeting(doc, "personal-local"):
         if route.get("requiresConsent") is False:
             yield Finding(("routes", i, "requiresConsent"), "false", f"true: the route's {field} is personal-local")
 
 
 @rule(KIND, "hosted-requires-network", "a route that can use hosted requires network")
-def hosted_requires_network(doc, ctx) -> Iterator[Finding]:
+def hosted_requires_network(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, route, field in _routes_targeting(doc, "hosted"):
         if route.get("requiresNetwork") is False:
             yield Finding(("routes", i, "requiresNetwork"), "false", f"true: the route's {field} is hosted")
 
 
 @rule(KIND, "policy-flags-strict", "local first, egress denied by default, hosted needs policy, consent for personalization, hash-only evidence")
-def policy_flags_strict(doc, ctx) -> Iterator[Finding]:
+def policy_flags_strict(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(doc, ("policy",), ("localFirst", "hostedFallbackRequiresPolicy", "personalizationRequiresConsent", "promptHashOnlyEvidence"))
     yield from expect_equal(doc, ("policy", "promptEgressDefault"), "deny")
 
 
 @rule(KIND, "evidence-flags-true", "evidence booleans are true")
-def evidence_flags_true(doc, ctx) -> Iterator[Finding]:
+def evidence_flags_true(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(doc, ("evidence",), ("emitRouteDecision", "emitRuntimeHealth", "emitGovernanceRefs"))
 
 
 @rule(KIND, "unique-ids", "no routeId appears twice")
-def unique_ids(doc, ctx) -> Iterator[Finding]:
+def unique_ids(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from duplicate_ids(doc, ("routes",), "routeId")

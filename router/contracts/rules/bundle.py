@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.digest import prompt_sha256
 from router.contracts.jsonpath import get, show
 from router.contracts.rules import Finding, rule
@@ -12,7 +14,7 @@ KIND = "RouteInputBundle"
 
 
 @rule(KIND, "prompt-digest-matches-text", "when a prompt carries text as well as sha256 or chars, they describe that text")
-def prompt_digest_matches_text(doc, ctx) -> Iterator[Finding]:
+def prompt_digest_matches_text(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     text = get(doc, "request", "prompt", "text")
     if not isinstance(text, str):
         return

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import get, items, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules import Finding, Parts, rule
 from router.contracts.rules.support import (
     GUARDRAIL_ABI,
     LANE_RANK,
@@ -60,17 +62,17 @@ STAGE_LIMITS = {
 
 
 @rule(KIND, "high-end-default-deny", "defaultPosture.highEndDefault is deny")
-def high_end_default_deny(doc, ctx) -> Iterator[Finding]:
+def high_end_default_deny(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_equal(doc, ("defaultPosture", "highEndDefault"), "deny")
 
 
 @rule(KIND, "hosted-fallback-policy-gated", "defaultPosture.hostedFallback is policy-gated")
-def hosted_fallback_policy_gated(doc, ctx) -> Iterator[Finding]:
+def hosted_fallback_policy_gated(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_equal(doc, ("defaultPosture", "hostedFallback"), "policy-gated")
 
 
 @rule(KIND, "posture-flags-true", "localFirst, failClosed and mechanicalVerificationPreferred are true")
-def posture_flags_true(doc, ctx) -> Iterator[Finding]:
+def posture_flags_true(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(
         doc,
         ("defaultPosture",),
@@ -80,12 +82,12 @@ def posture_flags_true(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "required-lanes-present", "lanes no-model, local-cheap, cheap, standard and high-end are declared")
-def required_lanes_present(doc, ctx) -> Iterator[Finding]:
+def required_lanes_present(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from missing_ids(doc, ("modelLanes",), "laneId", REQUIRED_LANES, "lane")
 
 
 @rule(KIND, "premium-lanes-require-receipt", "high-end and pro lanes require an escalation receipt")
-def premium_lanes_require_receipt(doc, ctx) -> Iterator[Finding]:
+def premium_lanes_require_receipt(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     for i, lane in items(doc, "modelLanes"):
         if lane.get("laneId") in PREMIUM_LANES:
             yield from expect_equal(
@@ -98,12 +100,12 @@ def premium_lanes_require_receipt(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "required-task-classes-present", "the eight task classes of the contract are declared")
-def required_task_classes_present(doc, ctx) -> Iterator[Finding]:
+def required_task_classes_present(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from missing_ids(doc, ("taskClasses",), "taskClass", REQUIRED_TASK_CLASSES, "task class")
 
 
 @rule(KIND, "routine-code-default-lane", "routine-code defaults to standard or a cheaper lane")
-def routine_code_default_lane(doc, ctx) -> Iterator[Finding]:
+def routine_code_default_lane(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     found = entries_by_id(doc, ("taskClasses",), "taskClass").get("routine-code")
     if found:
         i, entry = found
@@ -113,7 +115,7 @@ def routine_code_default_lane(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "low-cost-task-default-lane", "formatting-rewrite and log-triage default to local-cheap or cheap")
-def low_cost_task_default_lane(doc, ctx) -> Iterator[Finding]:
+def low_cost_task_default_lane(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     by_id = entries_by_id(doc, ("taskClasses",), "taskClass")
     for task_class in LOW_COST_TASK_CLASSES:
         if task_class in by_id:
@@ -124,7 +126,7 @@ def low_cost_task_default_lane(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "low-cost-task-no-premium-escalation", "formatting-rewrite and log-triage never escalate to a premium lane")
-def low_cost_task_no_premium_escalation(doc, ctx) -> Iterator[Finding]:
+def low_cost_task_no_premium_escalation(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     by_id = entries_by_id(doc, ("taskClasses",), "taskClass")
     for task_class in LOW_COST_TASK_CLASSES:
         if task_class in by_id:
@@ -140,7 +142,7 @@ def low_cost_task_no_premium_escalation(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "judgment-task-classes-governed", "judgment task classes default to high-end with human justification and evidence")
-def judgment_task_classes_governed(doc, ctx) -> Iterator[Finding]:
+def judgment_task_classes_governed(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     by_id = entries_by_id(doc, ("taskClasses",), "taskClass")
     for task_class in JUDGMENT_TASK_CLASSES:
         if task_class in by_id:
@@ -152,12 +154,12 @@ def judgment_task_classes_governed(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "required-stages-present", "stages classification, execution, verification and review are declared")
-def required_stages_present(doc, ctx) -> Iterator[Finding]:
+def required_stages_present(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from missing_ids(doc, ("chainStages",), "stage", REQUIRED_STAGES, "stage")
 
 
 @rule(KIND, "stage-lane-limits", "classification max <= cheap, execution max = standard, verification default = no-model, review max = high-end")
-def stage_lane_limits(doc, ctx) -> Iterator[Finding]:
+def stage_lane_limits(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     by_id = entries_by_id(doc, ("chainStages",), "stage")
     for stage, limits in STAGE_LIMITS.items():
         if stage not in by_id:
@@ -174,22 +176,22 @@ def stage_lane_limits(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "all-escalation-reasons-allowed", "all ten escalation reasons are allowed")
-def all_escalation_reasons_allowed(doc, ctx) -> Iterator[Finding]:
+def all_escalation_reasons_allowed(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from missing_members(doc, ("escalationPolicy", "allowedReasons"), ESCALATION_REASONS, "escalation reason")
 
 
 @rule(KIND, "premium-reason-required", "an escalation reason is required for high-end and pro")
-def premium_reason_required(doc, ctx) -> Iterator[Finding]:
+def premium_reason_required(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(doc, ("escalationPolicy",), ("requireReasonForHighEnd", "requireReasonForPro"))
 
 
 @rule(KIND, "escalation-flags-true", "deescalateAfterPlan and denyChattyThinkingOnHighEnd are true")
-def escalation_flags_true(doc, ctx) -> Iterator[Finding]:
+def escalation_flags_true(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(doc, ("escalationPolicy",), ("deescalateAfterPlan", "denyChattyThinkingOnHighEnd"))
 
 
 @rule(KIND, "context-policy-strict", "context booleans are true and promptStorage is hash-only")
-def context_policy_strict(doc, ctx) -> Iterator[Finding]:
+def context_policy_strict(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(
         doc,
         ("contextPolicy",),
@@ -206,7 +208,7 @@ def context_policy_strict(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "tool-policy-strict", "tool policy booleans are true")
-def tool_policy_strict(doc, ctx) -> Iterator[Finding]:
+def tool_policy_strict(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(
         doc,
         ("toolPolicy",),
@@ -221,7 +223,7 @@ def tool_policy_strict(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "evidence-flags-true", "evidence booleans are true")
-def evidence_flags_true(doc, ctx) -> Iterator[Finding]:
+def evidence_flags_true(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(
         doc,
         ("evidence",),
@@ -230,17 +232,17 @@ def evidence_flags_true(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "ledger-refs-required", "evidence.ledgerRefs names the governance ledger, agentplane and guardrail-fabric")
-def ledger_refs_required(doc, ctx) -> Iterator[Finding]:
+def ledger_refs_required(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from missing_members(doc, ("evidence", "ledgerRefs"), REQUIRED_LEDGER_REFS, "ledger ref")
 
 
 @rule(KIND, "decision-abi", "enforcement.decisionAbi is sourceos.guardrail.decision.v0.1")
-def decision_abi(doc, ctx) -> Iterator[Finding]:
+def decision_abi(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_equal(doc, ("enforcement", "decisionAbi"), GUARDRAIL_ABI)
 
 
 @rule(KIND, "enforcement-flags-true", "enforcement booleans are true")
-def enforcement_flags_true(doc, ctx) -> Iterator[Finding]:
+def enforcement_flags_true(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from expect_true(
         doc,
         ("enforcement",),
@@ -249,13 +251,13 @@ def enforcement_flags_true(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "unique-ids", "no lane, task class or stage id appears twice")
-def unique_ids(doc, ctx) -> Iterator[Finding]:
+def unique_ids(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     yield from duplicate_ids(doc, ("modelLanes",), "laneId")
     yield from duplicate_ids(doc, ("taskClasses",), "taskClass")
     yield from duplicate_ids(doc, ("chainStages",), "stage")
 
 
-def lane_references(doc: dict) -> Iterator[tuple[tuple, str]]:
+def lane_references(doc: dict[str, Any]) -> Iterator[tuple[Parts, str]]:
     """(path parts, lane) for every lane the policy refers to outside modelLanes."""
     for i, entry in items(doc, "taskClasses"):
         if lane_of(entry.get("defaultLane")):
@@ -270,12 +272,12 @@ def lane_references(doc: dict) -> Iterator[tuple[tuple, str]]:
                 yield ("chainStages", i, field), entry[field]
 
 
-def declared_lanes(doc: dict) -> list[str]:
+def declared_lanes(doc: dict[str, Any]) -> list[str]:
     return list(entries_by_id(doc, ("modelLanes",), "laneId"))
 
 
 @rule(KIND, "lanes-declared", "every lane referenced by a task class or stage is declared in modelLanes")
-def lanes_declared(doc, ctx) -> Iterator[Finding]:
+def lanes_declared(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if not isinstance(get(doc, "modelLanes"), list):
         return
     declared = declared_lanes(doc)

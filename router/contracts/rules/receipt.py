@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from router.contracts.context import ValidationContext
 from router.contracts.digest import receipt_digest
 from router.contracts.jsonpath import MISSING, get, show
 from router.contracts.rules import Finding, rule
@@ -12,7 +14,7 @@ KIND = "RouteDecisionReceipt"
 
 
 @rule(KIND, "receipt-digest", "receiptDigest is the sha256 of the receipt's canonical JSON without receiptDigest")
-def receipt_digest_matches(doc, ctx) -> Iterator[Finding]:
+def receipt_digest_matches(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     digest = get(doc, "receiptDigest")
     if not isinstance(digest, str):
         return
@@ -25,7 +27,7 @@ def receipt_digest_matches(doc, ctx) -> Iterator[Finding]:
 
 
 @rule(KIND, "lane-decision-matches-selected", "laneDecision repeats the selected lane and cost class")
-def lane_decision_matches_selected(doc, ctx) -> Iterator[Finding]:
+def lane_decision_matches_selected(doc: dict[str, Any], ctx: ValidationContext) -> Iterator[Finding]:
     if not isinstance(get(doc, "laneDecision"), dict):
         return
     for lane_field, selected_field in (("selected_lane", "lane"), ("cost_class", "costClass")):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from router.contracts.jsonpath import MISSING, get, items, show
-from router.contracts.rules import Finding
+from router.contracts.rules import Finding, Parts
 
 LANES = ("no-model", "local-cheap", "cheap", "standard", "high-end", "pro")
 LANE_RANK = {lane: rank for rank, lane in enumerate(LANES)}
@@ -16,7 +16,7 @@ GUARDRAIL_ABI = "sourceos.guardrail.decision.v0.1"
 
 
 def expect_equal(
-    doc: dict, parts: tuple, wanted: Any, *, required: bool = False, expected: str | None = None
+    doc: dict[str, Any], parts: Parts, wanted: Any, *, required: bool = False, expected: str | None = None
 ) -> Iterator[Finding]:
     """A finding when the value at PARTS is not WANTED.
 
@@ -34,14 +34,14 @@ def expect_equal(
         yield Finding(parts, show(value), expected or show(wanted))
 
 
-def expect_true(doc: dict, base: tuple, names: Iterable[str], *, required: Iterable[str] = ()) -> Iterator[Finding]:
+def expect_true(doc: dict[str, Any], base: Parts, names: Iterable[str], *, required: Iterable[str] = ()) -> Iterator[Finding]:
     """A finding for each boolean NAME under BASE that is not true (absent counts when in REQUIRED)."""
     required = set(required)
     for name in names:
         yield from expect_equal(doc, (*base, name), True, required=name in required)
 
 
-def _parent_exists(doc: dict, parts: tuple) -> bool:
+def _parent_exists(doc: dict[str, Any], parts: Parts) -> bool:
     return isinstance(get(doc, *parts[:-1]), dict)
 
 
@@ -49,9 +49,9 @@ def lane_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value in LANE_RANK else None
 
 
-def entries_by_id(doc: dict, array: tuple, key: str) -> dict[str, tuple[int, dict]]:
+def entries_by_id(doc: dict[str, Any], array: Parts, key: str) -> dict[str, tuple[int, dict[str, Any]]]:
     """First entry per id of the object array at ARRAY, keyed by its KEY field."""
-    out: dict[str, tuple[int, dict]] = {}
+    out: dict[str, tuple[int, dict[str, Any]]] = {}
     for i, entry in items(doc, *array):
         ident = entry.get(key)
         if isinstance(ident, str) and ident not in out:
@@ -59,7 +59,7 @@ def entries_by_id(doc: dict, array: tuple, key: str) -> dict[str, tuple[int, dic
     return out
 
 
-def duplicate_ids(doc: dict, array: tuple, key: str) -> Iterator[Finding]:
+def duplicate_ids(doc: dict[str, Any], array: Parts, key: str) -> Iterator[Finding]:
     """A finding for every entry of ARRAY whose KEY repeats an earlier entry's."""
     first: dict[str, int] = {}
     for i, entry in items(doc, *array):
@@ -76,7 +76,7 @@ def duplicate_ids(doc: dict, array: tuple, key: str) -> Iterator[Finding]:
             first[ident] = i
 
 
-def missing_ids(doc: dict, array: tuple, key: str, wanted: Iterable[str], what: str) -> Iterator[Finding]:
+def missing_ids(doc: dict[str, Any], array: Parts, key: str, wanted: Iterable[str], what: str) -> Iterator[Finding]:
     """A finding on ARRAY for each id in WANTED that no entry declares."""
     if not isinstance(get(doc, *array), list):
         return
@@ -86,7 +86,7 @@ def missing_ids(doc: dict, array: tuple, key: str, wanted: Iterable[str], what: 
             yield Finding(array, f"no {what} {ident!r}", f"an entry with {key} {ident!r}")
 
 
-def missing_members(doc: dict, array: tuple, wanted: Iterable[str], what: str) -> Iterator[Finding]:
+def missing_members(doc: dict[str, Any], array: Parts, wanted: Iterable[str], what: str) -> Iterator[Finding]:
     """A finding on the string array ARRAY for each value of WANTED it lacks."""
     values = get(doc, *array)
     if not isinstance(values, list):

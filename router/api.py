@@ -88,11 +88,14 @@ class _Catalogue:
         self.policy_id: str | None = None
 
     def load(self) -> _Catalogue:
-        if self._loaded:
-            return self
-        with self._lock:
-            if self._loaded:
-                return self
+        if not self._loaded:
+            with self._lock:
+                self._fill()
+        return self
+
+    def _fill(self) -> None:
+        """Ask the engine (else read the local policy data) once; the caller holds the lock."""
+        if not self._loaded:
             data: dict[str, Any] | None = None
             answer = self._engine.query({}, "model_router_data", "reasons")
             active = self._engine.query({}, "model_router_data", "active")
@@ -105,7 +108,6 @@ class _Catalogue:
             policy = act.get("policy") if isinstance(act, dict) else None
             self.policy_id = policy if isinstance(policy, str) else None
             self._loaded = True
-        return self
 
 
 class _LazyGuardrailContext:
@@ -338,7 +340,7 @@ class Router:
             bodies = [
                 build_receipt(d.to_dict(), input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
                               bundle=prep.bundle, evaluation=clock, lane=d.lane_summary)
-                for d, prep in zip(decisions, preps)
+                for d, prep in zip(decisions, preps, strict=True)
             ]
             if self.input_store is not None:  # the input first: a receipt always finds its input
                 for prep in preps:
@@ -347,10 +349,10 @@ class Router:
         except (ReceiptLogError, InputStoreError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"
             failed = []
-            for d, prep in zip(decisions, preps):
+            for d, prep in zip(decisions, preps, strict=True):
                 failed.append(self._build(prep, engine_mod.EngineResult(revision=d.policy_revision), engine_mod.EVIDENCE_UNAVAILABLE, detail))
             return failed
-        for d, r in zip(decisions, receipts):
+        for d, r in zip(decisions, receipts, strict=True):
             d.receipt = r
         return decisions
 
@@ -435,7 +437,7 @@ class Router:
             raise ValueError(f"evaluations: expected one evaluation time per bundle ({len(items)}), found {len(evaluations)}")
         preps: list[PreparedBundle | None] = []
         refused: dict[int, list[Violation]] = {}
-        for i, (b, name) in enumerate(zip(items, names)):
+        for i, (b, name) in enumerate(zip(items, names, strict=True)):
             try:
                 preps.append(self.prepare(b, source=name))
             except InvalidBundle as exc:
@@ -469,7 +471,7 @@ class Router:
         if not preps:
             return []
         stamps = list(evaluations) if evaluations is not None else [self.evaluation()] * len(preps)  # one time per batch
-        inputs = [self._stamped(p, stamp) for p, stamp in zip(preps, stamps)]
+        inputs = [self._stamped(p, stamp) for p, stamp in zip(preps, stamps, strict=True)]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         project = self.agentplane if agentplane is None else agentplane

@@ -7,6 +7,7 @@ router.expected), the one `opa test` and the pytest fixture tests use."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import replace
@@ -48,10 +49,8 @@ def _rotate_unsigned(log: Path | None) -> None:
     """The demo's own log, written by a version without signed heads, is signed and moved aside."""
     if log is None or not log.is_file() or head_path(log).exists() or log.stat().st_size == 0:
         return
-    try:
+    with contextlib.suppress(ReceiptLogError):  # the decisions then say why no receipt was recorded
         ReceiptLog(log).rotate()
-    except ReceiptLogError:
-        pass  # the decisions then say why no receipt was recorded
 
 
 def run(*, full_name: str | None = None, config_file: str | Path | None = None, opa_url: str | None = None,
@@ -113,9 +112,7 @@ def run(*, full_name: str | None = None, config_file: str | Path | None = None, 
             click.echo(json.dumps(decisions[name].to_dict(), indent=2))
         if router.receipts_path is not None and router.receipts_path.exists():
             shown = router.receipts_path
-            try:
+            with contextlib.suppress(ValueError):  # shown relative to the working folder when inside it
                 shown = shown.resolve().relative_to(Path.cwd().resolve())
-            except ValueError:
-                pass
             click.echo(f"\nreceipts: {shown}: {verify(router.receipts_path)}")
     return 0 if mismatches == 0 else 1

@@ -61,7 +61,7 @@ def escape_controls(text: str) -> str:
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     """ROWS under HEADERS as left-aligned columns (every cell escaped for the terminal)."""
     cells = [[escape_controls(str(x)) for x in row] for row in rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *cells)]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *cells, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*["-" * w for w in widths])]
     out += [fmt.format(*row) for row in cells]

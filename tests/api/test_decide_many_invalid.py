@@ -65,7 +65,7 @@ def test_decision_puts_a_denied_decision_in_place_and_decides_the_others(bundles
     assert invalid[2].is_personal and invalid[2].violations[0].path == "$.request.requestId"
     assert "line 2: $.request.standardLaneFailures" in invalid[0].detail
     # the usable ones are decided exactly as one at a time, each with its receipt
-    for got, want in zip(valid, one_by_one):
+    for got, want in zip(valid, one_by_one, strict=True):
         assert got.fault is None and got.receipt is not None
         assert (got.decision_id, got.status, got.route, got.reason) == (want.decision_id, want.status, want.route, want.reason)
     report = verify(tmp_path / "receipts.jsonl")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from router import agentplane as agentplane_mod
 from router import approvals, bundle_input, local_policy
@@ -55,7 +55,9 @@ from router.receipts import (
     build_receipt,
 )
 from router.render import Explanation, explain_decision
-from router.replay.shadow import ShadowEvaluator
+
+if TYPE_CHECKING:
+    from router.replay.shadow import ShadowEvaluator
 
 UNKNOWN_REVISION = "unknown"
 
@@ -252,6 +254,10 @@ class Router:
         # it by a second managed OPA, off the caller's path; disagreements go to the shadow log
         self.shadow: ShadowEvaluator | None = None
         if shadow_policy is not None:
+            # the one import here made on use: the shadow evaluator brings the replay engine and the bundle
+            # builder (about 35 ms of `python -X importtime`), which no router without a shadow policy needs
+            from router.replay.shadow import ShadowEvaluator
+
             try:
                 self.shadow = ShadowEvaluator(shadow_policy, log=shadow_log or (log_path.parent / "shadow.jsonl" if log_path else None),
                                               timeout_s=s.timeout_s, fsync=s.fsync)

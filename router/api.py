@@ -14,7 +14,9 @@
 
 No policy rule is implemented here. Faults (OPA unreachable, timeout, HTTP error, an undefined or
 malformed result, a receipt that cannot be written) become `denied` decisions with the fault's reason
-code; only an unusable input raises (`InvalidBundle`), before OPA is asked anything.
+code; only an unusable input raises (`InvalidBundle`), before OPA is asked anything — or, in
+`decide_many(..., on_invalid="decision")`, gets the policy's denied decision (reason `invalid-input`,
+from the fault template) in its place, with no receipt. Text rendering (`explain`) is router.render's.
 """
 
 from __future__ import annotations

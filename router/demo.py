@@ -23,7 +23,7 @@ from router.bundle_input import InvalidBundle
 from router.config import load_settings
 from router.decision import Decision
 from router.receipts import ReceiptLog, ReceiptLogError, head_path, verify
-from router.render import decision_row, table
+from router.render import batch_summary, decision_row, table, unusable_row
 
 DEMO_RECEIPTS = paths.BUILD / "demo-receipts"
 
@@ -80,9 +80,8 @@ def run(*, full_name: str | None = None, config_file: str | Path | None = None, 
             try:
                 decision = router.decide(path)
             except InvalidBundle as exc:
-                first = exc.violations[0]
                 refused_as_expected = refusal_expected(expected)
-                rows.append([path.name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], "yes*" if refused_as_expected else "NO"])
+                rows.append(unusable_row(path.name, exc.violations, "yes*" if refused_as_expected else "NO"))
                 refused += 1
                 mismatches += 0 if refused_as_expected else 1
                 continue
@@ -94,15 +93,7 @@ def run(*, full_name: str | None = None, config_file: str | Path | None = None, 
                 mismatches += 0 if ok else 1
             rows.append([*decision_row(path.name, decision), check])
         click.echo(table(rows, ["bundle", "lane/target", "status", "reason", "as expected"]))
-        counts: dict[str, int] = {}
-        for d in decisions.values():
-            counts[d.status] = counts.get(d.status, 0) + 1
-        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        if refused:
-            summary += f", {refused} refused as unusable input"
-        click.echo(f"\n{len(bundles)} bundles: {summary}; {mismatches} not as expected")
-        if refused:
-            click.echo("* refused before OPA was asked: the bundle fails the input schema (decide exits 2); the policy denies it too")
+        click.echo("\n" + "\n".join(batch_summary(decisions.values(), len(bundles), refused, mismatches)))
         if decisions:
             permitted = [n for n, d in decisions.items() if d.permitted]
             name = full_name if full_name in decisions else (permitted or list(decisions))[0]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router import model_explain
+from router.contracts.errors import Violation
 from router.decision import Decision
 from router.guardrail import describe_reason, remediation_for
 
@@ -71,6 +72,26 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
 def decision_row(name: str, decision: Decision) -> list[str]:
     """[name, lane or target (or -), status, reason]: one row of a decision table."""
     return [name, decision.route or "-", decision.status, decision.reason]
+
+
+def unusable_row(name: str, violations: Sequence[Violation], check: str) -> list[str]:
+    """A decision-table row for a bundle refused as unusable input: its first violation, shortened."""
+    first = violations[0]
+    return [name, "-", "unusable input", f"{first.path}: expected {first.expected}"[:60], check]
+
+
+def batch_summary(decisions: Iterable[Decision], total: int, refused: int, mismatches: int) -> list[str]:
+    """The lines under a table of TOTAL bundles: the count per status, the refused ones, the mismatches."""
+    counts: dict[str, int] = {}
+    for d in decisions:
+        counts[d.status] = counts.get(d.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    if refused:
+        summary += f", {refused} refused as unusable input"
+    lines = [f"{total} bundles: {summary}; {mismatches} not as expected"]
+    if refused:
+        lines.append("* refused before OPA was asked: the bundle fails the input schema (decide exits 2); the policy denies it too")
+    return lines
 
 
 def _reason_texts(reasons: dict[str, Any], codes: Iterable[str]) -> list[dict[str, Any]]:

@@ -9,26 +9,34 @@
         decision.to_guardrail()                    # sourceos.guardrail.decision.v0.1
         router.decide(bundle, agentplane=True).to_agentplane()  # agentplane lane-decision receipt
         decision.receipt                           # the RouteDecisionReceipt appended to the log
+        router.decide_many(bundles, on_invalid="decision")  # one round trip; an unusable bundle gets a
+                                                   # denied decision (invalid-input) in its place
 
 No policy rule is implemented here. Faults (OPA unreachable, timeout, HTTP error, an undefined or
 malformed result, a receipt that cannot be written) become `denied` decisions with the fault's reason
-code; only an unusable input raises (`InvalidBundle`), before OPA is asked anything.
+code; only an unusable input raises (`InvalidBundle`), before OPA is asked anything — or, in
+`decide_many(..., on_invalid="decision")`, gets the policy's denied decision (reason `invalid-input`,
+from the fault template) in its place, with no receipt. Text rendering (`explain`) is router.render's.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from router import agentplane as agentplane_mod, approvals, bundle_input, engine as engine_mod, paths, projection as projection_mod
-from router.bundle_input import InvalidBundle, PreparedBundle, Violation
+from router import agentplane as agentplane_mod
+from router import approvals, bundle_input, local_policy
+from router import engine as engine_mod
+from router import projection as projection_mod
+from router.bundle_input import InvalidBundle, PreparedBundle
 from router.config import Settings, load_settings
+from router.contracts.digest import canonical, sha256_digest, sha256_text
+from router.contracts.errors import Violation
 from router.decision import (
     Decision,
     decision_id,
@@ -39,8 +47,19 @@ from router.decision import (
     utc_now,
     with_identity,
 )
-from router.guardrail import describe_reason, remediation_for
-from router.receipts import InputStore, InputStoreError, ReceiptLog, ReceiptLogError, build_receipt
+from router.engine_fleet import FleetEngine
+from router.guardrail import INVALID_INPUT
+from router.receipts import (
+    InputStore,
+    InputStoreError,
+    ReceiptLog,
+    ReceiptLogError,
+    build_receipt,
+)
+from router.render import Explanation, explain_decision
+
+if TYPE_CHECKING:
+    from router.replay.shadow import ShadowEvaluator
 
 UNKNOWN_REVISION = "unknown"
 
@@ -54,49 +73,45 @@ MANAGED_OPA_ARGS: tuple[str, ...] = ("--optimize-store-for-read-speed",)
 # in one round trip.
 BATCH_CHUNK = 256
 
+# What decide_many does with an unusable bundle: raise InvalidBundle for the batch, or put a denied
+# decision (reason invalid-input) in its place.
+OnInvalid = Literal["raise", "decision"]
+ON_INVALID: tuple[OnInvalid, ...] = ("raise", "decision")
+
+Engine = engine_mod.ManagedEngine | engine_mod.RemoteEngine | FleetEngine
+
 
 class _Catalogue:
     """Reason catalogue and active policy id: asked once from the engine's policy data, else read locally."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._loaded = False
-        self.reasons: dict = {}
+        self.reasons: dict[str, Any] = {}
         self.policy_id: str | None = None
 
-    def load(self) -> "_Catalogue":
-        if self._loaded:
-            return self
-        with self._lock:
-            if self._loaded:
-                return self
-            data = None
+    def load(self) -> _Catalogue:
+        if not self._loaded:
+            with self._lock:
+                self._fill()
+        return self
+
+    def _fill(self) -> None:
+        """Ask the engine (else read the local policy data) once; the caller holds the lock."""
+        if not self._loaded:
+            data: dict[str, Any] | None = None
             answer = self._engine.query({}, "model_router_data", "reasons")
             active = self._engine.query({}, "model_router_data", "active")
             if answer.ok and isinstance(answer.result, dict):
                 data = {"reasons": answer.result, "active": active.result if active.ok else {}}
             if data is None:
-                data = _local_policy_data()
-            self.reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
-            act = data.get("active") if isinstance(data.get("active"), dict) else {}
-            self.policy_id = act.get("policy") if isinstance(act.get("policy"), str) else None
+                data = local_policy.policy_data()
+            reasons, act = data.get("reasons"), data.get("active")
+            self.reasons = reasons if isinstance(reasons, dict) else {}
+            policy = act.get("policy") if isinstance(act, dict) else None
+            self.policy_id = policy if isinstance(policy, str) else None
             self._loaded = True
-        return self
-
-
-def _local_policy_data() -> dict:
-    built = paths.BUILD / "data" / "model_router_data" / "data.json"
-    try:
-        return json.loads(built.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    try:
-        from router import policy_data
-
-        return policy_data.assemble()
-    except Exception:
-        return {}
 
 
 class _LazyGuardrailContext:
@@ -104,7 +119,7 @@ class _LazyGuardrailContext:
         self._catalogue = catalogue
 
     @property
-    def reasons(self) -> dict:
+    def reasons(self) -> dict[str, Any]:
         return self._catalogue.load().reasons
 
     @property
@@ -112,24 +127,50 @@ class _LazyGuardrailContext:
         return self._catalogue.load().policy_id
 
 
-@dataclass(frozen=True)
-class Explanation:
-    """A decision with every candidate's reasons rendered as text."""
+class InvalidInputDecision(Decision):
+    """The fail-closed denied decision decide_many(on_invalid="decision") puts in the place of an unusable
+    bundle: the policy's denied document (the fault template) with reason invalid-input, and the
+    bundle's violations. No receipt is recorded for it: the receipt log records what the policy
+    decided (or a fault while deciding a usable request), and this input never reached the policy, as
+    `decide` refuses it with InvalidBundle."""
 
-    decision: Decision
-    lines: tuple[str, ...]
-    candidates: tuple[dict, ...]
-    changes: tuple[str, ...]
+    __slots__ = ("violations",)
 
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+    def __init__(self, document: dict[str, Any], violations: Iterable[Violation], *, input_digest: str, source: str | None,
+                 guardrail_context: Any) -> None:
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        super().__init__(document, input_digest=input_digest, prompt_digest=None, fault=INVALID_INPUT,
+                         detail="; ".join(str(v) for v in self.violations), source=source, guardrail_context=guardrail_context)
 
-    def to_dict(self) -> dict:
-        return {"decision": self.decision.to_dict(), "candidates": list(self.candidates), "whatWouldChange": list(self.changes)}
 
-    def __str__(self) -> str:
-        return self.text
+def _without_violations(bundle: Any, violations: Iterable[Violation]) -> dict[str, Any]:
+    """BUNDLE with only the request members no violation names (and of request.personal, only its
+    members no violation names): what the denied decision of an unusable bundle may echo."""
+    request = bundle.get("request") if isinstance(bundle, dict) else None
+    if not isinstance(request, dict):
+        return {}
+    bad = [v.path for v in violations]
+
+    def named(prefix: str) -> bool:
+        return any(p == prefix or p.startswith((prefix + ".", prefix + "[")) for p in bad)
+
+    kept: dict[str, Any] = {}
+    for key, value in request.items():
+        if key == "personal" and isinstance(value, dict):
+            kept[key] = {k: v for k, v in value.items() if not named(f"$.request.personal.{k}")}
+        elif not named(f"$.request.{key}"):
+            kept[key] = value
+    return {"request": kept}
+
+
+def _unusable_digest(bundle: Any) -> str:
+    """The input digest of an unusable bundle: sha256 of its prompt-stripped canonical JSON, else (when it
+    cannot even be stripped or canonicalised) of the empty input."""
+    try:
+        clean, _ = bundle_input.strip_prompt_text(bundle)
+        return sha256_digest(clean)
+    except (InvalidBundle, TypeError, ValueError):
+        return sha256_text(b"")
 
 
 class Router:
@@ -170,9 +211,8 @@ class Router:
             fsync=fsync,
         )
         s = self.settings
+        self.engine: Engine
         if len(s.opa_urls) > 1 or (s.opa_url and s.opa_revision == "newest"):
-            from router.engine_fleet import FleetEngine
-
             self.engine = FleetEngine(
                 s.opa_urls, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
                 max_response_bytes=s.max_response_bytes,
@@ -184,7 +224,8 @@ class Router:
             )
         else:
             self.engine = engine_mod.ManagedEngine(
-                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), log_file=opa_log,
+                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args),
+                log_file=Path(opa_log) if opa_log is not None else None,
                 max_response_bytes=s.max_response_bytes,
             )
         log_path = s.receipts_path
@@ -199,7 +240,7 @@ class Router:
             raise ValueError("agentplane_receipts: the agentplane receipts are written beside the receipt log, and receipts are off")
         self.agentplane = bool(agentplane or agentplane_receipts)
         self.agentplane_log = (
-            agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts else None
+            agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts and log_path else None
         )
         # STORE_INPUTS: keep each decision's prompt-stripped input beside the log, by inputDigest (replay)
         self.input_store = InputStore.beside(log_path, fsync=s.fsync) if log_path and store_inputs else None
@@ -213,8 +254,10 @@ class Router:
         self._guardrail_context = _LazyGuardrailContext(self._catalogue)
         # SHADOW_POLICY (a policies/ folder or a bundle archive): every decision is also evaluated under
         # it by a second managed OPA, off the caller's path; disagreements go to the shadow log
-        self.shadow = None
+        self.shadow: ShadowEvaluator | None = None
         if shadow_policy is not None:
+            # the one import here made on use: the shadow evaluator brings the replay engine and the bundle
+            # builder (about 35 ms of `python -X importtime`), which no router without a shadow policy needs
             from router.replay.shadow import ShadowEvaluator
 
             try:
@@ -232,10 +275,10 @@ class Router:
         if self.receipt_log is not None:
             self.receipt_log.close()
 
-    def __enter__(self) -> "Router":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
@@ -261,7 +304,7 @@ class Router:
         )
 
     def _build(self, prep: PreparedBundle, answer: engine_mod.EngineResult, fault: str | None = None, detail: str = "",
-               projection: dict | None = None) -> Decision:
+               projection: dict[str, Any] | None = None) -> Decision:
         kind = expected_kind(prep.bundle)
         revision = self._revision(answer.revision)
         did = decision_id(prep.canonical, revision)
@@ -277,7 +320,7 @@ class Router:
                     problems = result_problems(doc, kind)
                 if not problems and doc.get("kind") != kind:
                     problems = [f"$.kind: expected {kind!r}"]
-            except Exception as exc:  # a result that cannot even be checked is not a decision
+            except Exception as exc:  # noqa: BLE001 - a result that cannot even be checked is not a decision
                 problems = [f"the result cannot be checked: {type(exc).__name__}: {exc}"]
             if problems:
                 fault, detail = engine_mod.INVALID_POLICY_RESULT, "; ".join(problems)
@@ -294,7 +337,7 @@ class Router:
             projection=projection,
         )
 
-    def _record(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
+    def _record(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict[str, Any]] | None = None) -> list[Decision]:
         if self.shadow is not None:
             self.shadow.submit(decisions, preps, stamps)
         if self.receipt_log is None:
@@ -303,9 +346,9 @@ class Router:
         clock = {"time": issued, "timeNs": time.time_ns()}  # recorded when the input carries no input.evaluation
         try:
             bodies = [
-                build_receipt(d._doc, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
+                build_receipt(d.to_dict(), input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
                               bundle=prep.bundle, evaluation=clock, lane=d.lane_summary)
-                for d, prep in zip(decisions, preps)
+                for d, prep in zip(decisions, preps, strict=True)
             ]
             if self.input_store is not None:  # the input first: a receipt always finds its input
                 for prep in preps:
@@ -314,19 +357,19 @@ class Router:
         except (ReceiptLogError, InputStoreError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"
             failed = []
-            for d, prep in zip(decisions, preps):
+            for d, prep in zip(decisions, preps, strict=True):
                 failed.append(self._build(prep, engine_mod.EngineResult(revision=d.policy_revision), engine_mod.EVIDENCE_UNAVAILABLE, detail))
             return failed
-        for d, r in zip(decisions, receipts):
+        for d, r in zip(decisions, receipts, strict=True):
             d.receipt = r
         return decisions
 
-    def evaluation(self) -> dict:
+    def evaluation(self) -> dict[str, Any]:
         """The evaluation stamp for the next query: the fixed time when configured, else the clock now."""
         return self.fixed_evaluation or approvals.now_evaluation()
 
     @staticmethod
-    def _stamped(prep: PreparedBundle, evaluation: dict) -> dict:
+    def _stamped(prep: PreparedBundle, evaluation: dict[str, Any]) -> dict[str, Any]:
         return {**prep.bundle, "evaluation": evaluation}
 
     def _with_projection(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
@@ -354,14 +397,14 @@ class Router:
             decision.agentplane = lane_receipt
         return decision
 
-    def _finish(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict] | None = None) -> list[Decision]:
+    def _finish(self, decisions: list[Decision], preps: list[PreparedBundle], stamps: list[dict[str, Any]] | None = None) -> list[Decision]:
         decisions = self._record(decisions, preps, stamps)
         if self.agentplane_log is not None:
             agentplane_mod.write_beside(self.agentplane_log, decisions)
         return decisions
 
     def decide(
-        self, bundle: Any, *, source: str | None = None, agentplane: bool | None = None, evaluation: dict | None = None
+        self, bundle: Any, *, source: str | None = None, agentplane: bool | None = None, evaluation: dict[str, Any] | None = None
     ) -> Decision:
         """Decide one bundle (a dict, or a path to a JSON file). Raises InvalidBundle for unusable input.
 
@@ -377,58 +420,81 @@ class Router:
         return self._record([self._with_projection(prep, answer)], [prep], [stamp])[0]
 
     def decide_many(
-        self, bundles: Iterable[Any], *, agentplane: bool | None = None, evaluations: list[dict] | None = None
+        self, bundles: Iterable[Any], *, agentplane: bool | None = None, evaluations: list[dict[str, Any]] | None = None,
+        on_invalid: OnInvalid = "raise", sources: Iterable[str] | None = None,
     ) -> list[Decision]:
         """Decide many bundles with data.model_router.batch.decisions: one OPA round trip for up to
         BATCH_CHUNK bundles; a larger batch is split into sub-batches evaluated concurrently.
 
-        Every bundle is validated first; if any is unusable, InvalidBundle lists all violations
-        (each naming the bundle's file or its index) and OPA is not asked. AGENTPLANE as for decide
-        (data.model_router.agentplane.results then answers each sub-batch). EVALUATIONS (replay only):
-        one recorded {"time", "timeNs"} per bundle instead of one router clock reading for the batch.
+        Every bundle is validated first. ON_INVALID="raise" (the default): if any is unusable,
+        InvalidBundle lists all violations (each naming the bundle's source or its index) and OPA is not
+        asked. ON_INVALID="decision": each unusable bundle gets, in its place, a fail-closed denied
+        decision with reason invalid-input carrying its violations (InvalidInputDecision; no receipt),
+        and the others are decided. SOURCES names each bundle in violations (default bundles[i]).
+        AGENTPLANE as for decide (data.model_router.agentplane.results then answers each sub-batch).
+        EVALUATIONS (replay only): one recorded {"time", "timeNs"} per bundle instead of one router
+        clock reading for the batch.
         """
-        preps: list[PreparedBundle] = []
-        violations: list[Violation] = []
-        for i, b in enumerate(bundles):
+        if on_invalid not in ON_INVALID:
+            raise ValueError(f"on_invalid: expected one of {', '.join(ON_INVALID)}, found {on_invalid!r}")
+        items = list(bundles)
+        names = list(sources) if sources is not None else [f"bundles[{i}]" for i in range(len(items))]
+        if len(names) != len(items):
+            raise ValueError(f"sources: expected one name per bundle ({len(items)}), found {len(names)}")
+        if evaluations is not None and len(evaluations) != len(items):
+            raise ValueError(f"evaluations: expected one evaluation time per bundle ({len(items)}), found {len(evaluations)}")
+        preps: list[PreparedBundle | None] = []
+        refused: dict[int, list[Violation]] = {}
+        for i, (b, name) in enumerate(zip(items, names, strict=True)):
             try:
-                preps.append(self.prepare(b, source=f"bundles[{i}]"))
+                preps.append(self.prepare(b, source=name))
             except InvalidBundle as exc:
-                violations.extend(exc.violations)
-        if violations:
-            raise InvalidBundle(violations)
+                preps.append(None)
+                refused[i] = exc.violations
+        if refused and on_invalid == "raise":
+            raise InvalidBundle([v for i in sorted(refused) for v in refused[i]])
+        usable = [i for i, p in enumerate(preps) if p is not None]
+        decided = iter(self._decide_prepared(
+            [p for p in preps if p is not None], agentplane=agentplane,
+            evaluations=[evaluations[i] for i in usable] if evaluations is not None else None,
+        ))
+        return [
+            next(decided) if prep is not None else self.invalid_input_decision(items[i], refused[i], names[i])
+            for i, prep in enumerate(preps)
+        ]
+
+    def invalid_input_decision(self, bundle: Any, violations: Iterable[Violation], source: str) -> InvalidInputDecision:
+        """The denied decision (reason invalid-input) for an unusable BUNDLE (any value, None when it
+        could not even be parsed) with its VIOLATIONS: the fault template's, with no receipt."""
+        violations = list(violations)
+        revision = self._revision(None)
+        digest = _unusable_digest(bundle)
+        doc = fail_closed_document(expected_kind(bundle), INVALID_INPUT, _without_violations(bundle, violations),
+                                   decision_id_=decision_id(canonical(digest), revision), created_at=utc_now(), revision=revision)
+        return InvalidInputDecision(doc, violations, input_digest=digest, source=source, guardrail_context=self._guardrail_context)
+
+    def _decide_prepared(
+        self, preps: list[PreparedBundle], *, agentplane: bool | None, evaluations: list[dict[str, Any]] | None
+    ) -> list[Decision]:
         if not preps:
             return []
-        if evaluations is not None and len(evaluations) != len(preps):
-            raise ValueError(f"evaluations: expected one evaluation time per bundle ({len(preps)}), found {len(evaluations)}")
         stamps = list(evaluations) if evaluations is not None else [self.evaluation()] * len(preps)  # one time per batch
-        inputs = [self._stamped(p, stamp) for p, stamp in zip(preps, stamps)]
+        inputs = [self._stamped(p, stamp) for p, stamp in zip(preps, stamps, strict=True)]
         chunks = [inputs[i : i + BATCH_CHUNK] for i in range(0, len(inputs), BATCH_CHUNK)]
         workers = min(len(chunks), os.cpu_count() or 1)
         project = self.agentplane if agentplane is None else agentplane
-        def ask(chunk):
-            return self.engine.query({"bundles": chunk}, projection_mod.BATCH_PACKAGE, projection_mod.BATCH_RULE, decisions=max(1, len(chunk)))
-        if project:
-            def ask(chunk):
-                return self.engine.query({"bundles": chunk}, agentplane_mod.PACKAGE, agentplane_mod.BATCH_RULE, decisions=max(1, len(chunk)))
+        package, rule = (agentplane_mod.PACKAGE, agentplane_mod.BATCH_RULE) if project else (projection_mod.BATCH_PACKAGE, projection_mod.BATCH_RULE)
+
+        def ask(chunk: list[dict[str, Any]]) -> engine_mod.EngineResult:
+            return self.engine.query({"bundles": chunk}, package, rule, decisions=max(1, len(chunk)))
+
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-router-batch") as pool:
                 answers = list(pool.map(ask, chunks))
         else:
             answers = [ask(chunk) for chunk in chunks]
-        decisions = []
-        for i, prep in enumerate(preps):
-            answer, key = answers[i // BATCH_CHUNK], str(i % BATCH_CHUNK)
-            if not answer.ok:
-                one = answer
-            elif not isinstance(answer.result, dict):
-                one = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
-                                              detail="the batch result is not an object keyed by bundle index")
-            elif key not in answer.result:
-                one = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.POLICY_UNDEFINED,
-                                              detail=f"data.model_router.decision is undefined for bundles[{i}]")
-            else:
-                one = engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
-            decisions.append(self._projected(prep, one) if project else self._with_projection(prep, one))
+        build: Callable[[PreparedBundle, engine_mod.EngineResult], Decision] = self._projected if project else self._with_projection
+        decisions = [build(prep, _one_answer(answers[i // BATCH_CHUNK], i)) for i, prep in enumerate(preps)]
         return self._finish(decisions, preps, stamps) if project else self._record(decisions, preps, stamps)
 
     # -- explanations ------------------------------------------------------------------------
@@ -438,87 +504,17 @@ class Router:
         return explain_decision(decision, self._catalogue.load().reasons)
 
 
-def _reason_texts(reasons: dict, codes: Iterable[str]) -> list[dict]:
-    return [{"code": c, "text": describe_reason(reasons, c), "remediation": remediation_for(reasons, c)} for c in codes]
+def _one_answer(answer: engine_mod.EngineResult, i: int) -> engine_mod.EngineResult:
+    """Bundle I's answer in its sub-batch's ANSWER (an object keyed by the index within the sub-batch)."""
+    key = str(i % BATCH_CHUNK)
+    if not answer.ok:
+        return answer
+    if not isinstance(answer.result, dict):
+        return engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
+                                       detail="the batch result is not an object keyed by bundle index")
+    if key not in answer.result:
+        return engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.POLICY_UNDEFINED,
+                                       detail=f"data.model_router.decision is undefined for bundles[{i}]")
+    return engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
 
 
-def explain_decision(decision: Decision, reasons: dict) -> Explanation:
-    doc = decision.to_dict()
-    request = doc.get("input") or {}
-    lines: list[str] = []
-    candidates: list[dict] = []
-    changes: list[str] = []
-    chosen = decision.route
-    what = "target" if decision.is_personal else "lane"
-    lines.append(f"request {request.get('requestId')}: {decision.kind}")
-    if decision.is_personal:
-        personal = request.get("personal") or {}
-        lines.append(f"  binding {doc.get('bindingRef')}, route {doc.get('routeId') or personal.get('routeId')}, task {request.get('taskClass')}")
-    else:
-        lines.append(
-            f"  task {request.get('taskClass')}, stage {request.get('stage')}, risk {request.get('riskClass')}, "
-            f"requested lane {request.get('requestedLane') or '(none)'}"
-        )
-    if chosen is not None:
-        lines.append(f"decision: {decision.status} {what} {chosen} — {describe_reason(reasons, decision.reason)}")
-    else:
-        lines.append(f"decision: {decision.status}, no {what} — {describe_reason(reasons, decision.reason)}")
-    if decision.fault:
-        lines.append(f"  fault: {decision.detail}")
-    if decision.suggested_lane:
-        lines.append(f"  the lane that would be chosen if requested explicitly: {decision.suggested_lane}")
-    if decision.get("missingSignals"):
-        lines.append("  missing signals: " + ", ".join(decision.get("missingSignals")))
-    for approval in doc.get("approvals") or []:  # the policy's verdict on each approval presented
-        verdict, expires = approval.get("verdict"), approval.get("expiresAt")
-        lines.append(f"  approval {approval.get('kind')} {approval.get('ref')}: {describe_reason(reasons, verdict)}")
-        fix = remediation_for(reasons, verdict) if verdict != "valid" else None
-        if fix:
-            changes.append(f"{approval.get('kind')}: {fix}" + (f" at {expires}" if verdict.endswith(":expired") and expires else ""))
-    items = (
-        [(t.target, t.admissible, t.reasons, None, None) for t in decision.targets]
-        if decision.is_personal
-        else [(c.lane, c.feasible, c.reasons, c.estimated_cost, c.cost_class) for c in decision.candidates]
-    )
-    if items:
-        lines.append("targets:" if decision.is_personal else "candidates:")
-    for name, ok, codes, cost, cost_class in items:
-        texts = _reason_texts(reasons, codes)
-        is_chosen = name == chosen and decision.permitted
-        if is_chosen:
-            verdict = "chosen"
-        elif ok and decision.is_personal:
-            verdict = "admissible, not needed (an earlier target won)" if decision.permitted else "admissible"
-        elif ok and decision.permitted:
-            verdict = f"acceptable, ranked after {chosen} by the optimizer's tie-breakers"
-        elif ok and name == decision.suggested_lane:
-            verdict = "acceptable; would be chosen if requested explicitly"
-        elif ok:
-            verdict = "acceptable, not chosen"
-        else:
-            verdict = "rejected"
-        cost_text = f" (estimated cost {cost}, {cost_class})" if cost is not None else ""
-        lines.append(f"  {name:<15} {verdict}{cost_text}")
-        if not is_chosen:
-            for t in texts:
-                if t["code"] != "feasible":
-                    lines.append(f"      - {t['text']}")
-        candidates.append({what: name, "chosen": is_chosen, "acceptable": ok, "estimatedCost": cost, "costClass": cost_class, "reasons": texts})
-        if not ok:
-            fixes = [t["remediation"] for t in texts if t["remediation"]]
-            if fixes:
-                changes.append(f"{name}: " + "; ".join(dict.fromkeys(fixes)))
-    if decision.status != "selected":
-        fix = remediation_for(reasons, decision.reason)
-        if fix:
-            changes.insert(0, f"{'the fault' if decision.fault else 'overall'}: {fix}")
-    try:  # the concrete-model part (model, fallbacks, blocked candidates), when the decision has one
-        from router import model_explain
-
-        lines.extend(model_explain.lines(doc, lambda code: describe_reason(reasons, code)))
-    except ImportError:
-        pass
-    if changes:
-        lines.append("what would change the outcome:")
-        lines.extend(f"  - {c}" for c in changes)
-    return Explanation(decision, tuple(lines), tuple(candidates), tuple(changes))

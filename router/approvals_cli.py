@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any, NoReturn
 
 import click
 
@@ -16,20 +17,20 @@ from router import approvals
 EXIT_OK, EXIT_UNUSABLE = 0, 2
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_UNUSABLE)
 
 
 @click.group("approvals")
-def approvals_group():
+def approvals_group() -> None:
     """Approval tokens (EdDSA JWTs): make keys, issue tokens, inspect them."""
 
 
 @approvals_group.command("keygen")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="new private key file (PEM, written with mode 0600)")
 @click.option("--kid", required=True, help="key id to publish in the trust anchors")
-def keygen(out, kid):
+def keygen(out: str, kid: str) -> None:
     """Make an Ed25519 key pair; print the trust-anchor key entry (public key only)."""
     try:
         entry = approvals.keygen(out, kid)
@@ -38,8 +39,8 @@ def keygen(out, kid):
     click.echo(json.dumps(entry, indent=2))
 
 
-def _claims(pairs: tuple[str, ...]) -> dict:
-    out: dict = {}
+def _claims(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
@@ -69,10 +70,11 @@ def _claims(pairs: tuple[str, ...]) -> dict:
 @click.option("--artifact", help="personal-activation: the personal artifact")
 @click.option("--contract", help="personal-activation: the ledger contract id")
 @click.option("--claim", "extra", multiple=True, help="any other claim as NAME=VALUE")
-def issue(purpose, key_file, kid, issuer, request_id, jti, lifetime, issued_at, not_before, task_class, reason, max_lane,
-          data_classes, binding, artifact, contract, extra):
+def issue(purpose: str, key_file: str, kid: str, issuer: str, request_id: str, jti: str | None, lifetime: int,
+          issued_at: int | None, not_before: int | None, task_class: str | None, reason: str | None, max_lane: str | None,
+          data_classes: tuple[str, ...], binding: str | None, artifact: str | None, contract: str | None, extra: tuple[str, ...]) -> None:
     """Sign an approval token and print it (the token is a credential: handle it like one)."""
-    claims = {k: v for k, v in {
+    claims: dict[str, Any] = {k: v for k, v in {
         "taskClass": task_class, "reason": reason, "maxLane": max_lane,
         "dataClasses": list(data_classes) if data_classes else None,
         "bindingRef": binding, "artifactRef": artifact, "contractId": contract,
@@ -88,7 +90,7 @@ def issue(purpose, key_file, kid, issuer, request_id, jti, lifetime, issued_at, 
 
 @approvals_group.command("inspect")
 @click.argument("token")
-def inspect(token):
+def inspect(token: str) -> None:
     """Print a token's decoded header and claims and its digest (no verdict: that is the policy's)."""
     if token == "-":
         token = sys.stdin.read(approvals.MAX_TOKEN_CHARS + 2)

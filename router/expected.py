@@ -14,12 +14,12 @@ RULE = "problems"
 REST_PATH = PACKAGE.replace(".", "/") + "/" + RULE
 
 
-def query_input(decision: dict, expected: dict) -> dict:
+def query_input(decision: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
     """The input of data.model_router.fixtures.problems."""
     return {"decision": decision, "expected": expected}
 
 
-def problems(engine: Any, decision: dict, expected: dict) -> list[str]:
+def problems(engine: Any, decision: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """How DECISION differs from EXPECTED, asked of ENGINE (a router engine); a fault is a difference."""
     answer = engine.query(query_input(decision, expected), PACKAGE, RULE)
     if not answer.ok:

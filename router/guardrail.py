@@ -99,9 +99,9 @@ class GuardrailContext:
 
 def local_context() -> GuardrailContext:
     """The reason catalogue and active policy id from the local policy data (no OPA is asked)."""
-    from router.api import _local_policy_data
+    from router.local_policy import policy_data
 
-    data = _local_policy_data()
+    data = policy_data()
     reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
     active = data.get("active") if isinstance(data.get("active"), dict) else {}
     return _context(reasons, active)

@@ -164,7 +164,8 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     Extra arguments go to `opa run` (e.g. --tls-cert-file/--tls-private-key-file). OPA replaces this
     process (exec); the settings for routers are printed first on standard error.
     """
-    from router import bundle as bundle_mod, opa_binary, paths
+    from router import bundle as bundle_mod
+    from router import opa_binary, paths
     from router.data_views import PolicyDataError
     from router.opa_process import _write_authz_bundle
 

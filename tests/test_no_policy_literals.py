@@ -20,9 +20,6 @@ EXEMPT = (ROUTER / "contracts",)
 KNOWN = {
     # model.status is the model schema's own vocabulary (selected | blocked), not a route status
     ("router/model_explain.py", 'if model.get("status") == "selected":'),
-    # explain's text rendering (to move into the render module, where it should read the policy's
-    # answer instead of comparing the status)
-    ("router/api.py", 'if decision.status != "selected":'),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def load_document(path: str | Path) -> dict[str, Any]:
     """Read the JSON object in PATH; raise UnusableInput when it is missing, unreadable or not a JSON object."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()  # - is standard input
     except FileNotFoundError:
         raise UnusableInput(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -23,6 +23,8 @@ OK, INVALID, UNUSABLE = 0, 1, 2
 
 
 def _shown(path: Path) -> str:
+    if str(path) == "-":
+        return "<stdin>"
     try:
         rel = os.path.relpath(path)
     except ValueError:

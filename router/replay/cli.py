@@ -8,16 +8,24 @@ decisions than --max-changed, or a more permissive decision with --fail-on more-
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from router.replay import render
+from router.replay.core import ReplayError, Report, parse_max_changed, replay
+from router.replay.policy import PolicySourceError
+from router.replay.shadow import report_from_log
+
 FORMATS = ("text", "json", "html")
+EXIT_UNUSABLE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _emit(report, fmt: str, out: str | None, limit: int | None) -> None:
-    from router.replay import render
-
+def _emit(report: Report, fmt: str, out: str | None, limit: int | None) -> None:
     body = {"text": lambda r: render.text(r, limit), "json": render.as_json, "html": render.html}[fmt](report)
     if out:
         Path(out).write_text(body + ("" if body.endswith("\n") else "\n"), encoding="utf-8")
@@ -26,7 +34,7 @@ def _emit(report, fmt: str, out: str | None, limit: int | None) -> None:
         click.echo(body)
 
 
-def _gate_options(fn):
+def _gate_options(fn: F) -> F:
     fn = click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(["more-permissive"]),
                       help="fail (exit 3) when any decision becomes more permissive: a denied/deferred decision the candidate selects, or a higher lane")(fn)
     fn = click.option("--max-changed", metavar="N|P%", help="fail (exit 3) when more than N decisions (or P percent of them) change")(fn)
@@ -43,7 +51,8 @@ def _gate_options(fn):
 @click.option("--timeout-ms", type=float, help="per-decision timeout of the replay OPA (default 500)")
 @click.option("--no-verify", is_flag=True, help="do not verify the receipt log's chain and signed head first")
 @_gate_options
-def replay_command(log, policy, baseline, timeout_ms, no_verify, fmt, out, limit, max_changed, fail_on):
+def replay_command(log: str, policy: str, baseline: str | None, timeout_ms: float | None, no_verify: bool, fmt: str,
+                   out: str | None, limit: int | None, max_changed: str | None, fail_on: tuple[str, ...]) -> None:
     """Re-decide every recorded input of LOG (a receipt log or its folder) under a candidate policy.
 
     Each input is read from the store beside the log and decided at its recorded evaluation time by a
@@ -51,43 +60,37 @@ def replay_command(log, policy, baseline, timeout_ms, no_verify, fmt, out, limit
     lane/target, model, cost, reasons), lists the changed decisions, and estimates the cost delta per
     budget window.
     """
-    from router.replay.core import ReplayError, parse_max_changed, replay
-    from router.replay.policy import PolicySourceError
-
     try:
         parse_max_changed(max_changed)
         report = replay(log, policy, baseline, timeout_ms=timeout_ms, check_log=not no_verify)
     except (ReplayError, PolicySourceError) as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_UNUSABLE)
     if not report.entries and report.total:
         _emit(report, fmt, out, limit)
         click.echo(f"error: none of the {report.total} receipts could be replayed (no stored inputs)", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_UNUSABLE)
     code = report.apply_gate(max_changed, tuple(fail_on))
     _emit(report, fmt, out, limit)
     sys.exit(code)
 
 
 @click.group("shadow")
-def shadow_group():
+def shadow_group() -> None:
     """Shadow evaluation: the disagreements of a candidate policy recorded beside the receipt log."""
 
 
 @shadow_group.command("report")
 @click.argument("log", type=click.Path())
 @_gate_options
-def shadow_report(log, fmt, out, limit, max_changed, fail_on):
+def shadow_report(log: str, fmt: str, out: str | None, limit: int | None, max_changed: str | None, fail_on: tuple[str, ...]) -> None:
     """Summarise the shadow log LOG (shadow.jsonl, or the folder holding it) like replay."""
-    from router.replay.core import ReplayError, parse_max_changed
-    from router.replay.shadow import report_from_log
-
     try:
         parse_max_changed(max_changed)
         report = report_from_log(log)
     except ReplayError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_UNUSABLE)
     code = report.apply_gate(max_changed, tuple(fail_on))
     _emit(report, fmt, out, limit)
     sys.exit(code)

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import json
 
+from router.render import escape_controls, table
 from router.replay import compare
 from router.replay.core import Report
 
 
-def _esc(text: str) -> str:
-    from router.cli import escape_controls
-
+def _esc(text: object) -> str:
     return escape_controls(str(text))
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    from router.cli import table
-
     return table(rows, headers)
 
 
-def _money(value) -> str:
+def _money(value: object) -> str:
     return "-" if value is None else f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
-
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
 
 from router import paths
 
 GUARDRAIL_SCHEMA = "sourceos.guardrail.decision.v0.1"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_name: str):
     from jsonschema import Draft202012Validator
 

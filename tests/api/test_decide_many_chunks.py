@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from api_helpers import example_bundles, load
 
-from router import Router
+from router import Router, bundle_input
 from router import api as api_mod
-from router import bundle_input
 
 
 def _usable(bundle) -> bool:
@@ -25,7 +24,7 @@ def test_split_batches_give_the_same_decisions_in_the_same_order(monkeypatch):
         many = router.decide_many(bundles)
         one_by_one = [router.decide(b) for b in bundles]
     assert len(many) == len(bundles) > 2 * api_mod.BATCH_CHUNK
-    for got, want, path in zip(many, one_by_one, paths):
+    for got, want, path in zip(many, one_by_one, paths, strict=True):
         assert got.fault is None, (path.name, got.detail)
         assert got.decision_id == want.decision_id, path.name
         assert (got.status, got.route, got.reason) == (want.status, want.route, want.reason), path.name

@@ -3,8 +3,11 @@ rejected (reason text from the catalogue), what would change the outcome."""
 
 from __future__ import annotations
 
-from router.api import explain_decision
+from api_helpers import example_bundles
+
+from router import Router
 from router.decision import AGENT_KIND, Decision, fail_closed_document
+from router.render import explain_decision
 
 CATALOGUE = {
     "below-quality-floor": {"summary": "The lane ranks below the risk class's quality floor.", "remediation": "use a lane at or above the floor", "severity": "medium"},
@@ -72,3 +75,16 @@ def test_unknown_reason_codes_are_shown_as_codes():
     e = explain_decision(d, {})
     assert "      - some-new-code:x" in e.text
     assert e.changes == ()
+
+
+def test_the_overall_change_follows_the_policys_verdict():
+    """Real OPA: a plain selection (the policy's allow) has nothing to change overall, even though its
+    reason has a catalogue remediation; a downgrade has (how to get the lane asked for)."""
+    by_name = {p.stem: p for p in example_bundles()}
+    with Router(receipts=False) as router:
+        selected = router.explain(by_name["agent-log-triage-local"])
+        downgraded = router.explain(by_name["agent-routine-code-budget-pressure-downgrade"])
+    assert selected.decision.permitted and selected.decision.reason == "selected-cheapest-feasible"
+    assert not any(c.startswith("overall:") for c in selected.changes)
+    assert downgraded.decision.permitted and downgraded.decision.route != downgraded.decision.to_dict()["input"].get("requestedLane")
+    assert downgraded.changes[0].startswith("overall: ")

@@ -19,9 +19,10 @@ from api_helpers import (
     schema_errors,
 )
 
-from router import Decision, InvalidBundle, Router, demo, expected as expected_mod
-from router.bundle_input import load as bi_prepare
+from router import Decision, InvalidBundle, Router, demo
 from router import engine as eng
+from router import expected as expected_mod
+from router.bundle_input import load as bi_prepare
 from router.config import ConfigError
 from router.decision import decision_id
 from router.receipts import verify

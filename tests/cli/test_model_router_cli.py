@@ -5,46 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_helpers import BUNDLES, decide, example, run
 
 from router import engine as eng
 from router import paths
-
-BUNDLES = paths.EXAMPLES / "bundles"
-
-
-def example(status: str) -> Path:
-    for exp in sorted(BUNDLES.glob("personal-*.expected.json")):
-        if json.loads(exp.read_text())["status"] == status:
-            return exp.with_name(exp.name.replace(".expected.json", ".json"))
-    pytest.skip(f"no example bundle expects {status}")
-
-
-def run(*args: str, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
-    full_env = {**base, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "router.cli", *args], input=stdin, capture_output=True, cwd=paths.ROOT, env=full_env, timeout=timeout
-    )
-
-
-@pytest.fixture(scope="module")
-def opa_url():
-    """One OPA (no token) shared by the CLI invocations; the embedded default is tested separately."""
-    with eng.ManagedEngine(timeout_s=5.0, auth=False) as engine:
-        yield engine.url
-
-
-@pytest.fixture()
-def receipts(tmp_path) -> Path:
-    return tmp_path / "receipts"
-
-
-def decide(opa_url, receipts, *args, **kw):
-    return run("decide", *args, "--opa-url", opa_url, "--receipts-dir", str(receipts), "--timeout-ms", "5000", **kw)
 
 
 def test_decide_prints_the_decision_and_exits_by_status(opa_url, receipts):
@@ -163,7 +129,7 @@ def test_policy_tools_and_opa_path():
     path = run("opa-path")
     assert path.returncode == 0 and os.access(path.stdout.decode().strip(), os.X_OK)
     fmt = run("policy", "fmt")
-    direct = subprocess.run([path.stdout.decode().strip(), "fmt", "--list", "--fail", "policies/model_router"], cwd=paths.ROOT, capture_output=True)
+    direct = subprocess.run([path.stdout.decode().strip(), "fmt", "--list", "--fail", "policies/model_router"], cwd=paths.ROOT, capture_output=True, check=False)
     assert fmt.returncode == direct.returncode
     build = run("policy", "build")
     assert build.returncode == 0 and b"revision sha256:" in build.stdout
@@ -181,8 +147,12 @@ def test_demo_prints_a_table_and_one_full_decision(tmp_path):
 
 
 def test_help_documents_exit_codes():
-    out = run("--help")
-    assert out.returncode == 0 and b"2 unusable input" in out.stdout
+    for command in ((), ("decide",), ("explain",)):
+        out = run(*command, "--help")
+        text = b" ".join(out.stdout.split())
+        assert out.returncode == 0, out.stderr
+        for line in (b"0 the request may proceed", b"3 it may not", b"2 unusable input", b"1 internal error", b"most severe"):
+            assert line in text, (command, line)
 
 
 def test_missing_opa_binary_is_an_internal_error(tmp_path):

@@ -28,6 +28,7 @@ This is a reshaping of the documents, never a policy rule.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -442,9 +443,83 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
     return data
 
 
+# ---- precomputed model tables (evaluated by OPA from Rego) ---------------------------------------
+
+TABLES_KEY = "modelTables"
+TABLES_QUERY = "data.model_router.models.tables.build"
+
+
+def policies_digest(rego_dir: Path | None = None) -> str:
+    """sha256: over every non-test module under REGO_DIR (path and content): the code the tables come from."""
+    rego_dir = rego_dir or paths.REGO
+    h = hashlib.sha256()
+    for src in sorted(rego_dir.rglob("*.rego")):
+        if src.name.endswith("_test.rego"):
+            continue
+        name = src.relative_to(rego_dir).as_posix().encode("utf-8")
+        content = src.read_bytes()
+        h.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
+    return "sha256:" + h.hexdigest()
+
+
+def data_digest(data: dict[str, Any]) -> str:
+    """sha256: of the canonical JSON of DATA without its precomputed tables: the policy data revision the
+    tables are keyed to."""
+    from router.contracts.digest import sha256_digest
+
+    return sha256_digest({k: v for k, v in data.items() if k != TABLES_KEY})
+
+
+def tables_source(data: dict[str, Any], rego_dir: Path | None = None) -> dict[str, str]:
+    """What tables computed for DATA are keyed to: {"data": data_digest, "policies": policies_digest}."""
+    return {"data": data_digest(data), "policies": policies_digest(rego_dir)}
+
+
+def compute_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path | None = None) -> dict[str, Any] | None:
+    """The request-independent model tables for DATA, evaluated by OPA itself: `opa eval` of
+    model_router.models.tables.build (policies/model_router/models/tables/tables.rego) over DATA;
+    None when model selection is not configured (the query is undefined). Deterministic: the same data
+    and policies give the same tables."""
+    import subprocess
+    import tempfile
+
+    from router import opa_binary
+
+    rego_dir = rego_dir or paths.REGO
+    opa = opa or opa_binary.find_opa()
+    body = {k: v for k, v in data.items() if k != TABLES_KEY}
+    with tempfile.TemporaryDirectory(prefix="model-router-tables-") as tmp:
+        write_data_root(Path(tmp), DATA_ROOT, body)
+        cmd = [str(opa), "eval", "--format", "json", "--ignore", "*_test.rego", "-d", str(rego_dir), "-d", tmp, TABLES_QUERY]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PolicyDataError(f"precomputing the model tables ({TABLES_QUERY}) failed: {(proc.stderr or proc.stdout).strip()[:2000]}")
+    results = json.loads(proc.stdout).get("result") or []
+    if not results:
+        return None
+    tables: dict[str, Any] = results[0]["expressions"][0]["value"]
+    return tables
+
+
+def with_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path | None = None) -> dict[str, Any]:
+    """DATA with data.model_router_data.modelTables computed for it (compute_tables, keyed by
+    tables_source); tables already present and keyed to this very data and these policies are kept,
+    stale ones are replaced, and none are stored when model selection is not configured."""
+    source = tables_source(data, rego_dir)
+    present = data.get(TABLES_KEY)
+    if isinstance(present, dict) and present.get("source") == source:
+        return data
+    out = {k: v for k, v in data.items() if k != TABLES_KEY}
+    tables = compute_tables(out, rego_dir, opa)
+    if tables is not None:
+        out[TABLES_KEY] = {**tables, "source": source}
+    return out
+
+
 def write(out_dir: Path | None = None, data: dict | None = None) -> Path:
-    """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads); return its path."""
-    return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, data if data is not None else assemble())
+    """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads), with the precomputed
+    model tables; return its path."""
+    return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, with_tables(data if data is not None else assemble()))
 
 
 def main(argv: list[str] | None = None) -> int:

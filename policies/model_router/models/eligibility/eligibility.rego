@@ -21,7 +21,18 @@ package model_router.models.eligibility
 #   - lane-mismatch: ROLE is "none", the candidate serves no lane or target the decision admits;
 #   - hosted-fallback-not-allowed: a hosted candidate would only stand in for another lane or target
 #     (ROLE "fallback") and the policy does not allow hosted fallback.
-reasons(candidate, role, task_class, policy) := [code |
+reasons(candidate, role, task_class, policy) := array.concat(
+	fit_reasons(candidate, task_class, policy),
+	role_reasons(candidate, role, policy),
+)
+
+# METADATA
+# title: fit_reasons
+# description: |
+#   The reasons of reasons(CANDIDATE, ROLE, TASK_CLASS, POLICY) that do not depend on ROLE (the first
+#   four checks, in that order): they are the same for every request of TASK_CLASS, so
+#   model_router.models.tables computes them once per catalog model and task class.
+fit_reasons(candidate, task_class, policy) := [code |
 	some [code, failing] in [
 		["task-not-supported", [1 |
 			some task in required_tasks(task_class, policy)
@@ -39,6 +50,17 @@ reasons(candidate, role, task_class, policy) := [code |
 				confidence >= policy.minimumEvalConfidence
 			]) == 0
 		]],
+	]
+	count(failing) > 0
+]
+
+# METADATA
+# title: role_reasons
+# description: |
+#   The reasons of reasons(CANDIDATE, ROLE, TASK_CLASS, POLICY) that depend on ROLE (the last two
+#   checks, in that order); they read only the candidate's locality.
+role_reasons(candidate, role, policy) := [code |
+	some [code, failing] in [
 		["lane-mismatch", [1 | role == "none"]],
 		["hosted-fallback-not-allowed", [1 |
 			role == "fallback"

@@ -30,14 +30,26 @@ reasons(candidate, role, task_class, policy) := array.concat(
 # title: fit_reasons
 # description: |
 #   The reasons of reasons(CANDIDATE, ROLE, TASK_CLASS, POLICY) that do not depend on ROLE (the first
-#   four checks, in that order): they are the same for every request of TASK_CLASS, so
-#   model_router.models.tables computes them once per catalog model and task class.
-fit_reasons(candidate, task_class, policy) := [code |
+#   four checks, in that order): task_reasons, then static_reasons. They are the same for every request
+#   of TASK_CLASS, so model_router.models.tables computes them once per catalog model.
+fit_reasons(candidate, task_class, policy) := array.concat(
+	task_reasons(candidate, required_tasks(task_class, policy)),
+	static_reasons(candidate, policy),
+)
+
+# METADATA
+# title: task_reasons
+# description: '["task-not-supported"] when some task of REQUIRED is missing from the supportedTasks of CANDIDATE, else [].'
+task_reasons(candidate, required) := ["task-not-supported"] if {
+	some task in required
+	not task in object.get(candidate, "supportedTasks", [])
+} else := []
+
+# METADATA
+# title: static_reasons
+# description: The checks that read only CANDIDATE and POLICY (locality, guardrail, evalConfidence), in that order.
+static_reasons(candidate, policy) := [code |
 	some [code, failing] in [
-		["task-not-supported", [1 |
-			some task in required_tasks(task_class, policy)
-			not task in object.get(candidate, "supportedTasks", [])
-		]],
 		["locality-not-allowed", [1 | not object.get(candidate, "locality", null) in object.get(policy, "allowedLocalities", [])]],
 		["guardrail-incompatible", [1 |
 			object.get(policy, "requiredGuardrailCompatibility", true) != false

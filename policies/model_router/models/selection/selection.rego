@@ -95,7 +95,7 @@ table_candidates(request, table) := {
 	"primaryCount": sum([part.group.count | some part in parts; part.place[0] == "primary"]),
 	"primaryAuthorized": sum([part.group.authorized | some part in parts; part.place[0] == "primary"]),
 } if {
-	task := table.tasks[request.taskClass]
+	task := table.byRequirement[table.tasks[request.taskClass]]
 	lanes := {slot.lane | some slot in array.concat(request.slots, request.fallbackSlots)}
 	parts := [_part(table.groups[i], task.cells[i], request) |
 		some [lane, indices] in table.laneGroups

@@ -29,8 +29,9 @@ import data.model_router.models.scoring
 # description: |
 #   The tables for the documents in force: {refs, modelCount, limits, groups: [{lane, locality,
 #   profileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
-#   tasks: {taskClass: {cells: [cell per group, in the order of groups], noneBlocked: [[lane,
-#   [candidate, ...]], ...], noneReasonCounts}}}. noneBlocked and noneReasonCounts are what the
+#   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
+#   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
+#   classes that require the same tasks share one entry. noneBlocked and noneReasonCounts are what the
 #   decision lists and counts for the models of a lane it does not admit (role "none").
 build := {
 	"refs": catalog.refs,
@@ -38,15 +39,24 @@ build := {
 	"limits": catalog.limits,
 	"groups": groups,
 	"laneGroups": [[lane, [i | some i, group in groups; group.lane == lane]] | some lane in {group.lane | some group in groups}],
-	"tasks": {task_class: task_table(groups, task_class) | some task_class, _ in catalog.route_policy.taskRequirements},
+	"tasks": {task_class: i |
+		some task_class, _ in catalog.route_policy.taskRequirements
+		some i, required in requirements
+		required == eligibility.required_tasks(task_class, catalog.route_policy)
+	},
+	"byRequirement": [task_table(groups, required) | some required in requirements],
 } if {
 	groups := [_group(key, _members[key]) | some key in _group_keys]
+	requirements := sort({eligibility.required_tasks(task_class, catalog.route_policy) |
+		some task_class, _ in catalog.route_policy.taskRequirements
+	})
 }
 
 # METADATA
 # title: task_table
-# description: The cells of every group for TASK_CLASS and what a decision shows of the groups it does not admit.
-task_table(groups, task_class) := {
+# description: The cells of every group for the REQUIRED tasks and what a decision shows of the groups it does not admit.
+task_table(groups, required) := {
+	"required": required,
 	"cells": cells,
 	"noneBlocked": [[lane, _top_blocked(entries)] |
 		some lane in {group.lane | some group in groups}
@@ -60,7 +70,7 @@ task_table(groups, task_class) := {
 		some i, group in groups
 	]),
 } if {
-	cells := [cell(_members[[group.lane, group.locality, group.profileRef]], task_class) | some group in groups]
+	cells := [cell(_members[[group.lane, group.locality, group.profileRef]], required) | some group in groups]
 }
 
 # the blocked_cap best of ENTRIES (one lane's blocked candidates), best first
@@ -108,11 +118,22 @@ _profile(_, locality) := null if locality != "local"
 
 _group_keys := sort({group_key(model) | some model in catalog.view.models})
 
-_members[key] := [catalog.view.models[ref] |
+_members[key] := [_facts[ref] |
 	some ref in catalog.view.order
-	group_key(catalog.view.models[ref]) == key
+	_facts[ref].key == key
 ] if {
 	some key in _group_keys
+}
+
+# every catalog model's fact, with what the cells read: its group key, authorization and static
+# reasons, and the tasks it supports
+_facts[ref] := object.union(fact(model), {
+	"key": group_key(model),
+	"authorization": authorization.reasons(model, catalog.routes),
+	"static": eligibility.static_reasons(model, catalog.route_policy),
+	"supportedTasks": object.get(model, "supportedTasks", []),
+}) if {
+	some ref, model in catalog.view.models
 }
 
 _group(key, members) := {
@@ -120,7 +141,7 @@ _group(key, members) := {
 	"locality": key[1],
 	"profileRef": key[2],
 	"count": count(members),
-	"authorized": count([1 | some model in members; authorization.reasons(model, catalog.routes) == []]),
+	"authorized": count([1 | some member in members; member.authorization == []]),
 	"roleReasons": {role: eligibility.role_reasons({"locality": key[1]}, role, catalog.route_policy) |
 		some role in ["primary", "fallback", "none"]
 	},
@@ -143,11 +164,12 @@ fact(model) := {
 # METADATA
 # title: base_reasons
 # description: |
-#   The reasons of MODEL for TASK_CLASS that hold whatever the request: authorization, then the
-#   eligibility checks that do not depend on the model's role (eligibility.fit_reasons).
-base_reasons(model, task_class) := array.concat(
-	authorization.reasons(model, catalog.routes),
-	eligibility.fit_reasons(model, task_class, catalog.route_policy),
+#   The reasons of MEMBER (one of the facts the cells read) that hold whatever the request, when
+#   REQUIRED are the tasks the request's task class requires: authorization, then the eligibility
+#   checks that do not depend on the model's role (as eligibility.fit_reasons orders them).
+base_reasons(member, required) := array.concat(
+	member.authorization,
+	array.concat(eligibility.task_reasons(member, required), member.static),
 )
 
 # METADATA
@@ -159,8 +181,8 @@ reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [cod
 
 # METADATA
 # title: cell
-# description: The cell of one group (MEMBERS, in catalog order) for TASK_CLASS (see the package description).
-cell(members, task_class) := {
+# description: The cell of one group (MEMBERS, facts in catalog order) for the REQUIRED tasks (see the package description).
+cell(members, required) := {
 	"eligible": [_strip(evaluated[row[1]]) | some row in array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows)))],
 	"eligibleCount": count(eligible_rows),
 	"blocked": [object.union(_strip(e), {"reasons": reasons_with(e.base, [], e.score)}) |
@@ -173,7 +195,17 @@ cell(members, task_class) := {
 	],
 	"reasonCounts": reason_counts([reasons_with(e.base, [], e.score) | some e in evaluated]),
 } if {
-	evaluated := [object.union(fact(model), {"base": base_reasons(model, task_class)}) | some model in members]
+	evaluated := [{
+		"modelRef": member.modelRef,
+		"lane": member.lane,
+		"locality": member.locality,
+		"governanceRoute": member.governanceRoute,
+		"catalogIndex": member.catalogIndex,
+		"score": member.score,
+		"base": base_reasons(member, required),
+	} |
+		some member in members
+	]
 	ranks := score_ranks([e.score | some e in evaluated])
 	rows := sort([[rank_key(e, ranks), i] | some i, e in evaluated])
 	eligible_rows := [row | some row in rows; eligible(evaluated[row[1]])]
@@ -219,8 +251,7 @@ _locality_rank := {"local": 0}
 # title: reason_counts
 # description: How many of the reason lists REASON_LISTS hold each reason.
 reason_counts(reason_lists) := {code: count([1 | some list in reason_lists; code in list]) |
-	some list in reason_lists
-	some code in list
+	some code in {code | some list in reason_lists; some code in list}
 }
 
 # METADATA

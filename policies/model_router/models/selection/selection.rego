@@ -52,9 +52,9 @@ candidates(request) := found if {
 # title: evaluated_candidates
 # description: The candidates of REQUEST from evaluating every catalog model (see candidates).
 evaluated_candidates(request) := {
-	"eligible": [e | some e in evaluated; e.reasons == []],
+	"eligible": [{"group": e.group, "rank": tables.rank_key(e, ranks), "view": tables.view(e)} | some e in evaluated; e.reasons == []],
 	"eligibleCount": count([1 | some e in evaluated; e.reasons == []]),
-	"blocked": blocked,
+	"blocked": [tables.shown(object.union(e, {"rank": tables.rank_key(e, ranks), "view": tables.view(e)}), e.reasons) | some e in blocked],
 	"blockedFinal": [],
 	"blockedCount": count(blocked),
 	"reasonCounts": tables.reason_counts([e.reasons | some e in blocked]),
@@ -66,6 +66,7 @@ evaluated_candidates(request) := {
 	evaluated := {ref: evaluate(model, places[ref], task_class) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
 	blocked := [e | some e in evaluated; e.reasons != []]
+	ranks := tables.score_ranks([e.score | some e in evaluated])
 }
 
 # METADATA
@@ -78,7 +79,7 @@ evaluated_candidates(request) := {
 #   lane-mismatch, as the tables already list and count them (blockedFinal, noneReasonCounts).
 #   Undefined when the tables hold no cells for the request's task class.
 table_candidates(request, table) := {
-	"eligible": [object.union(e, {"group": part.place[1]}) |
+	"eligible": [{"group": part.place[1], "rank": e.rank, "view": e.view} |
 		some part in parts
 		part.extra == []
 		some e in part.cell.eligible
@@ -109,7 +110,7 @@ table_candidates(request, table) := {
 # models, any other every model with the role's reasons added
 _table_blocked(parts) := array.concat(
 	[e | some part in parts; part.extra == []; some e in part.cell.blocked],
-	[object.union(e, {"reasons": tables.reasons_with(e.base, part.extra, e.score)}) |
+	[tables.shown(e, tables.reasons_with(e.base, part.extra, e.view.score)) |
 		some part in parts
 		part.extra != []
 		some e in part.cell.all
@@ -156,30 +157,21 @@ finish(found, limits) := {
 	"deferReason": _defer_reason(ranked, found),
 	"sources": catalog.refs,
 } if {
-	eligible := found.eligible
-	ranks := tables.score_ranks([e.score | some e in eligible])
-	keys := sort([[e.group, tables.rank_key(e, ranks), e.modelRef, i] | some i, e in eligible])
-	ranked := [eligible[key[3]] | some key in keys]
+	keys := sort([[e.group, e.rank, i] | some i, e in found.eligible])
+	ranked := [found.eligible[key[2]] | some key in keys]
 	fallbacks := _fallbacks(ranked, object.get(limits, "fallbacks", count(ranked)))
-	picked := array.concat(_listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked))), found.blockedFinal)
-	listed := [e | some key in sort([[e.catalogIndex, i] | some i, e in picked]); e := _shown(picked[key[1]])]
+	picked := array.concat(
+		[[e.catalogIndex, e.shown] | some e in _listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked)))],
+		found.blockedFinal,
+	)
+	listed := [pair[1] | some pair in sort(picked)]
 }
 
-_shown(e) := {
-	"modelRef": e.modelRef,
-	"lane": e.lane,
-	"governanceRoute": e.governanceRoute,
-	"score": e.score,
-	"reasons": e.reasons,
-}
-
-# the blocked candidates to list: per lane the CAP best (score, local first, catalog order)
+# the blocked candidates to list: per lane the CAP best by rank (score, local first, catalog order)
 _listed(blocked, cap) := [blocked[i] | some i in kept] if {
-	ranks := tables.score_ranks([e.score | some e in blocked])
-	rows := [[tables.rank_key(e, ranks), i] | some i, e in blocked]
 	kept := {row[1] |
 		some lane in {e.lane | some e in blocked}
-		lane_rows := sort([row | some row in rows; blocked[row[1]].lane == lane])
+		lane_rows := sort([[e.rank, i] | some i, e in blocked; e.lane == lane])
 		some j, row in lane_rows
 		j < cap
 	}
@@ -275,9 +267,9 @@ _serves_any(model, slots) if {
 
 _model(ranked, _) := {
 	"status": "selected",
-	"modelRef": ranked[0].modelRef,
-	"governanceRoute": ranked[0].governanceRoute,
-	"score": ranked[0].score,
+	"modelRef": ranked[0].view.modelRef,
+	"governanceRoute": ranked[0].view.governanceRoute,
+	"score": ranked[0].view.score,
 	"reasons": ["model-selected"],
 } if ranked[0].group == 0
 
@@ -291,9 +283,7 @@ _model(ranked, found) := {
 
 _has_selection(ranked) if ranked[0].group == 0
 
-_fallbacks(ranked, cap) := [{"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score} |
-	some e in array.slice(ranked, 1, 1 + cap)
-] if _has_selection(ranked)
+_fallbacks(ranked, cap) := [e.view | some e in array.slice(ranked, 1, 1 + cap)] if _has_selection(ranked)
 
 _fallbacks(ranked, _) := [] if not _has_selection(ranked)
 

@@ -60,7 +60,7 @@ task_table(groups, required) := {
 	"cells": cells,
 	"noneBlocked": [[lane, _top_blocked(entries)] |
 		some lane in {group.lane | some group in groups}
-		entries := [object.union(_strip(e), {"reasons": reasons_with(e.base, groups[i].roleReasons.none, e.score)}) |
+		entries := [shown(e, reasons_with(e.base, groups[i].roleReasons.none, e.view.score)) |
 			some i, group in groups
 			group.lane == lane
 			some e in cells[i].all
@@ -73,10 +73,9 @@ task_table(groups, required) := {
 	cells := [cell(_members[[group.lane, group.locality, group.profileRef]], required) | some group in groups]
 }
 
-# the blocked_cap best of ENTRIES (one lane's blocked candidates), best first
-_top_blocked(entries) := [entries[row[1]] | some row in array.slice(rows, 0, blocked_cap(count(rows)))] if {
-	ranks := score_ranks([e.score | some e in entries])
-	rows := sort([[rank_key(e, ranks), i] | some i, e in entries])
+# the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
+_top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(rows, 0, blocked_cap(count(rows))); e := entries[row[1]]] if {
+	rows := sort([[e.rank, i] | some i, e in entries])
 }
 
 # METADATA
@@ -126,15 +125,22 @@ _members[key] := [_facts[ref] |
 }
 
 # every catalog model's fact, with what the cells read: its group key, authorization and static
-# reasons, and the tasks it supports
-_facts[ref] := object.union(fact(model), {
+# reasons, the tasks it supports, its rank among all catalog models (rank_key) and its view
+_facts[ref] := object.union(known, {
 	"key": group_key(model),
 	"authorization": authorization.reasons(model, catalog.routes),
 	"static": eligibility.static_reasons(model, catalog.route_policy),
 	"supportedTasks": object.get(model, "supportedTasks", []),
+	"rank": rank_key(known, _ranks),
+	"view": view(known),
 }) if {
 	some ref, model in catalog.view.models
+	known := fact(model)
 }
+
+_scores[ref] := score_of(model) if some ref, model in catalog.view.models
+
+_ranks := score_ranks([score | some score in _scores])
 
 _group(key, members) := {
 	"lane": key[0],
@@ -162,6 +168,11 @@ fact(model) := {
 }
 
 # METADATA
+# title: view
+# description: 'What a decision shows of a fallback E (a fact or an evaluation): {modelRef, lane, governanceRoute, score}.'
+view(e) := {"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score}
+
+# METADATA
 # title: base_reasons
 # description: |
 #   The reasons of MEMBER (one of the facts the cells read) that hold whatever the request, when
@@ -181,35 +192,35 @@ reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [cod
 
 # METADATA
 # title: cell
-# description: The cell of one group (MEMBERS, facts in catalog order) for the REQUIRED tasks (see the package description).
+# description: |
+#   The cell of one group (MEMBERS, facts in catalog order) for the REQUIRED tasks (see the package
+#   description). Entries: eligible {rank, view}; blocked {rank, lane, catalogIndex, shown: the view
+#   with its reasons}; all {rank, lane, catalogIndex, view, base}.
 cell(members, required) := {
-	"eligible": [_strip(evaluated[row[1]]) | some row in array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows)))],
+	"eligible": [{"rank": e.rank, "view": e.view} | some e in array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows)))],
 	"eligibleCount": count(eligible_rows),
-	"blocked": [object.union(_strip(e), {"reasons": reasons_with(e.base, [], e.score)}) |
-		some row in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))
-		e := evaluated[row[1]]
-	],
-	"all": [object.union(_strip(e), {"base": e.base}) |
-		some row in array.slice(rows, 0, blocked_cap(count(rows)))
-		e := evaluated[row[1]]
+	"blocked": [shown(e, reasons_with(e.base, [], e.score)) | some e in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))],
+	"all": [{"rank": e.rank, "lane": e.lane, "catalogIndex": e.catalogIndex, "view": e.view, "base": e.base} |
+		some e in array.slice(ranked, 0, blocked_cap(count(ranked)))
 	],
 	"reasonCounts": reason_counts([reasons_with(e.base, [], e.score) | some e in evaluated]),
 } if {
-	evaluated := [{
-		"modelRef": member.modelRef,
-		"lane": member.lane,
-		"locality": member.locality,
-		"governanceRoute": member.governanceRoute,
-		"catalogIndex": member.catalogIndex,
-		"score": member.score,
-		"base": base_reasons(member, required),
-	} |
-		some member in members
-	]
-	ranks := score_ranks([e.score | some e in evaluated])
-	rows := sort([[rank_key(e, ranks), i] | some i, e in evaluated])
-	eligible_rows := [row | some row in rows; eligible(evaluated[row[1]])]
-	blocked_rows := [row | some row in rows; not eligible(evaluated[row[1]])]
+	evaluated := [object.union(member, {"base": base_reasons(member, required)}) | some member in members]
+	ranked := [evaluated[row[1]] | some row in sort([[e.rank, i] | some i, e in evaluated])]
+	eligible_rows := [e | some e in ranked; eligible(e)]
+	blocked_rows := [e | some e in ranked; not eligible(e)]
+}
+
+# METADATA
+# title: shown
+# description: |
+#   A blocked candidate entry for E (with rank, lane, catalogIndex and view) and its REASONS:
+#   {rank, lane, catalogIndex, shown}.
+shown(e, reasons) := {
+	"rank": e.rank,
+	"lane": e.lane,
+	"catalogIndex": e.catalogIndex,
+	"shown": object.union(e.view, {"reasons": reasons}),
 }
 
 # METADATA
@@ -219,8 +230,6 @@ eligible(e) if {
 	e.base == []
 	e.score != null
 }
-
-_strip(e) := object.remove(e, ["base"])
 
 # METADATA
 # title: eligible_cap

@@ -82,9 +82,8 @@ _top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(ro
 # title: sum_counts
 # description: The reason counts of the objects in COUNT_LIST added up per reason; reasons counted 0 are left out.
 sum_counts(count_list) := {code: total |
-	some counts in count_list
-	some code, _ in counts
-	total := sum([object.get(c, code, 0) | some c in count_list])
+	some code in {code | some counts in count_list; some code, _ in counts}
+	total := sum([n | some counts in count_list; n := counts[code]])
 	total > 0
 }
 

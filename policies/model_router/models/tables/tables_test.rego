@@ -134,3 +134,36 @@ test_score_of_an_unscorable_model_is_null if {
 	odd := object.union(catalog_test.models[0], {"qualityTier": "stellar"})
 	tables.score_of(odd) == null with data.model_router_data as catalog_test.fixture
 }
+
+# 40 copies of every fixture model (400 models, each with its own authorized or copied route record)
+large_models := [object.union(m, {
+	"modelRef": sprintf("%s-copy-%d", [m.modelRef, i]),
+	"governanceRoute": sprintf("%s-copy-%d", [object.get(m, "governanceRoute", "none"), i]),
+}) |
+	some i in numbers.range(1, 40)
+	some m in catalog_test.models
+]
+
+large_routes[route] := object.union(record, {"route_id": route}) if {
+	some i in numbers.range(1, 40)
+	some id, record in catalog_test.routes
+	route := sprintf("%s-copy-%d", [id, i])
+}
+
+test_a_large_catalog_gives_a_bounded_selection if {
+	limits := {"fallbacks": 8, "blockedPerLane": 4}
+	base := object.union(catalog_test.data_for(large_models, catalog_test.policy, large_routes), {"modelSelectionLimits": limits})
+	stored := with_tables(base)
+	request := {"slots": [slot("standard", null)], "fallbackSlots": [slot("local-cheap", null), slot("cheap", null)], "taskClass": "t-sum"}
+	result := selection.select(request) with data.model_router_data as stored
+	count(result.fallbacks) == 8
+
+	# eligible: std-a, std-b, loc-a, loc-b and cheap-ok of every copy; the selected one and 8 are listed
+	result.fallbacksOmitted == (40 * 5) - 9
+
+	# blocked: the other 200, of three lanes (cheap, pro, high-end), four of each listed
+	count(result.blockedCandidates) == 4 * 3
+	count(result.blockedCandidates) + result.blockedCandidatesOmitted == count(large_models) - (40 * 5)
+	count(json.marshal(result)) < 16384
+	result == selection.select(request) with data.model_router_data as base
+}

@@ -490,7 +490,11 @@ def compute_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path
     from router import opa_binary
 
     rego_dir = rego_dir or paths.REGO
-    opa = opa or opa_binary.find_opa()
+    if opa is None:
+        try:
+            opa = opa_binary.find_opa()
+        except opa_binary.OpaNotFound as exc:
+            raise PolicyDataError(f"precomputing the model tables needs OPA: {exc}") from None
     body = {k: v for k, v in data.items() if k != TABLES_KEY}
     with tempfile.TemporaryDirectory(prefix="model-router-tables-") as tmp:
         write_data_root(Path(tmp), DATA_ROOT, body)

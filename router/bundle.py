@@ -88,7 +88,7 @@ def staged_files(rego_dir: Path | None = None, data: dict | None = None) -> list
         data_file = policy_data.write()
         data_bytes = data_file.read_bytes()
     else:  # the model tables are computed for DATA (or kept when they already are keyed to it)
-        data_bytes = json.dumps(policy_data.with_tables(data), sort_keys=True, separators=(",", ":")).encode("utf-8")
+        data_bytes = json.dumps(policy_data.with_tables(data, rego_dir), sort_keys=True, separators=(",", ":")).encode("utf-8")
     return [*_rego_sources(rego_dir), (f"{policy_data.DATA_ROOT}/data.json", data_bytes)]
 
 

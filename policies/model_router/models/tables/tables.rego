@@ -27,7 +27,7 @@ import data.model_router.models.scoring
 # METADATA
 # title: build
 # description: |
-#   The tables for the documents in force: {refs, modelCount, limits, groups: [{lane, locality,
+#   The tables for the documents in force: {refs, modelCount, routeCount, routePolicy, limits, groups: [{lane, locality,
 #   profileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
@@ -36,6 +36,8 @@ import data.model_router.models.scoring
 build := {
 	"refs": catalog.refs,
 	"modelCount": count(catalog.view.models),
+	"routeCount": count(catalog.routes),
+	"routePolicy": catalog.route_policy,
 	"limits": catalog.limits,
 	"groups": groups,
 	"laneGroups": [[lane, [i | some i, group in groups; group.lane == lane]] | some lane in {group.lane | some group in groups}],
@@ -91,14 +93,18 @@ sum_counts(count_list) := {code: total |
 # scope: document
 # title: current
 # description: |
-#   The stored tables (data.model_router_data.modelTables) when they were built from the catalog,
-#   route policy, mirror and limits in force; undefined otherwise, and the selection then evaluates
+#   The stored tables (data.model_router_data.modelTables) when they were built from the documents in
+#   force: the same catalog, route policy and mirror ids, as many models and mirror records, the same
+#   effective route policy and limits (router.policy_data keys them to the digest of the whole data,
+#   which a query cannot afford to recompute); undefined otherwise, and the selection then evaluates
 #   every catalog model itself.
 current := stored if {
 	stored := object.get(data.model_router_data, "modelTables", null)
 	stored.refs == catalog.refs
 	stored.modelCount == count(catalog.view.models)
+	stored.routeCount == count(catalog.routes)
 	stored.limits == catalog.limits
+	stored.routePolicy == catalog.route_policy
 }
 
 # METADATA

@@ -42,6 +42,13 @@ test_tables_of_other_documents_are_not_used if {
 	)
 	not tables.current with data.model_router_data as fewer
 	not tables.current with data.model_router_data as object.union(stored, {"active": {"modelCatalog": "urn:test:other"}})
+	stricter := object.union(stored, {"routePolicies": {catalog_test.policy.policyRef: {"effective": {"minimumEvalConfidence": 0.9}}}})
+	not tables.current with data.model_router_data as stricter
+	fewer_records := object.union(
+		catalog_test.data_for(catalog_test.models, catalog_test.policy, object.remove(catalog_test.routes, ["r.pro-x"])),
+		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
+	)
+	not tables.current with data.model_router_data as fewer_records
 }
 
 test_tables_group_models_by_lane_locality_and_local_profile if {

@@ -93,8 +93,8 @@ table_candidates(request, table) := {
 	],
 	"blockedCount": table.modelCount - eligible_count,
 	"reasonCounts": tables.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
-	"primaryCount": sum([part.group.count | some part in parts; part.place[0] == "primary"]),
-	"primaryAuthorized": sum([part.group.authorized | some part in parts; part.place[0] == "primary"]),
+	"primaryCount": sum([group.count | some group in primary]),
+	"primaryAuthorized": sum([group.authorized | some group in primary]),
 } if {
 	task := table.byRequirement[table.tasks[request.taskClass]]
 	lanes := {slot.lane | some slot in array.concat(request.slots, request.fallbackSlots)}
@@ -104,6 +104,7 @@ table_candidates(request, table) := {
 		some i in indices
 	]
 	eligible_count := sum([part.cell.eligibleCount | some part in parts; part.extra == []])
+	primary := [part.group | some part in parts; part.place[0] == "primary"]
 }
 
 # the blocked candidates of the groups PARTS: a group the request admits shows its own blocked
@@ -117,8 +118,9 @@ _table_blocked(parts) := array.concat(
 	],
 )
 
+# a group (model_router.models.tables) has the lane, locality and localProfileRef serves() reads
 _part(group, cell, request) := {"group": group, "cell": cell, "place": place, "extra": group.roleReasons[place[0]]} if {
-	place := _place({"lane": group.lane, "locality": group.locality, "localProfileRef": group.profileRef}, request)
+	place := _place(group, request)
 }
 
 # how the reason counts of PART's group differ from those of role "none" (which noneReasonCounts holds):

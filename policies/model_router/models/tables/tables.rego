@@ -28,7 +28,7 @@ import data.model_router.models.scoring
 # title: build
 # description: |
 #   The tables for the documents in force: {refs, modelCount, routeCount, routePolicy, limits, groups: [{lane, locality,
-#   profileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
+#   localProfileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
 #   classes that require the same tasks share one entry. noneBlocked and noneReasonCounts are what the
@@ -72,7 +72,7 @@ task_table(groups, required) := {
 		some i, group in groups
 	]),
 } if {
-	cells := [cell(_members[[group.lane, group.locality, group.profileRef]], required) | some group in groups]
+	cells := [cell(_members[[group.lane, group.locality, group.localProfileRef]], required) | some group in groups]
 }
 
 # the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
@@ -150,7 +150,7 @@ _ranks := score_ranks([score | some score in _scores])
 _group(key, members) := {
 	"lane": key[0],
 	"locality": key[1],
-	"profileRef": key[2],
+	"localProfileRef": key[2],
 	"count": count(members),
 	"authorized": count([1 | some member in members; member.authorization == []]),
 	"roleReasons": {role: eligibility.role_reasons({"locality": key[1]}, role, catalog.route_policy) |

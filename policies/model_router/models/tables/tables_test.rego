@@ -53,7 +53,7 @@ test_tables_of_other_documents_are_not_used if {
 
 test_tables_group_models_by_lane_locality_and_local_profile if {
 	built := tables.build with data.model_router_data as limited
-	{[g.lane, g.locality, g.profileRef, g.count] | some g in built.groups} == {
+	{[g.lane, g.locality, g.localProfileRef, g.count] | some g in built.groups} == {
 		["local-cheap", "local", "p1", 1], ["local-cheap", "local", "p2", 1], ["cheap", "hosted", null, 3],
 		["standard", "hosted", null, 2], ["pro", "hosted", null, 1], ["high-end", "hosted", null, 2],
 	}

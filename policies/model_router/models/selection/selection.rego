@@ -10,11 +10,12 @@
 #     "taskClass":     the request's task class
 #   }
 #
-#   Every catalog model is evaluated once: authorization first, then eligibility, then its score.
+#   Every catalog model is judged once: authorization first, then eligibility, then its score (read
+#   from the precomputed model_router.models.tables when they are current, else evaluated here).
 #   Eligible models are ranked by group (chosen slots, then fallback slots in order), score (highest
 #   first), locality (local first) and catalog order. The first model of the chosen slots is
-#   selected; every other eligible model follows as a fallback. Models of lanes the decision did
-#   not admit never appear except as blocked candidates.
+#   selected; the next eligible models follow as fallbacks (at most limits.fallbacks of them). Models
+#   of lanes the decision did not admit never appear except as blocked candidates.
 package model_router.models.selection
 
 import data.model_router.models.authorization
@@ -41,8 +42,10 @@ uncapped(request) := finish(evaluated_candidates(request), {})
 # METADATA
 # title: candidates
 # description: |
-#   What the selection is made from, for REQUEST: {eligible (each with its slot group), eligibleCount,
-#   blocked (each with its reasons), blockedCount, reasonCounts, primaryCount, primaryAuthorized}.
+#   What the selection is made from, for REQUEST: {eligible ({group: slot group, rank, view}),
+#   eligibleCount, blocked ({rank, lane, catalogIndex, shown: view with reasons}, to be limited per
+#   lane), blockedFinal ([catalogIndex, shown] pairs already limited), blockedCount, reasonCounts,
+#   primaryCount, primaryAuthorized}.
 #   From the tables (table_candidates) when they hold the request's task class, else evaluated_candidates.
 candidates(request) := found if {
 	found := table_candidates(request, tables.current)

@@ -94,8 +94,8 @@ def staged_files(rego_dir: Path | None = None, data: dict[str, Any] | None = Non
     if data is None:
         data_file = policy_data.write()
         data_bytes = data_file.read_bytes()
-    else:
-        data_bytes = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    else:  # the model tables are computed for DATA (or kept when they already are keyed to it)
+        data_bytes = json.dumps(policy_data.with_tables(data, rego_dir), sort_keys=True, separators=(",", ":")).encode("utf-8")
     return [*_rego_sources(rego_dir), (f"{policy_data.DATA_ROOT}/data.json", data_bytes)]
 
 

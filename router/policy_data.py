@@ -28,16 +28,20 @@ This is a reshaping of the documents, never a policy rule.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from router import model_data, paths
 from router.data_views import PolicyDataError, keyed, write_data_root
+
+# a JSON object as json.loads gives it
+Json = dict[str, Any]
 
 DATA_ROOT = "model_router_data"
 SOURCES_FILE = "sources.json"
@@ -79,7 +83,7 @@ def _load(path: Path, shown: str | None = None) -> Any:
         raise PolicyDataError(f"{shown}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
-def _json_path(parts) -> str:
+def _json_path(parts: Iterable[Any]) -> str:
     from router.contracts.jsonpath import json_path
 
     return json_path(parts)
@@ -88,7 +92,7 @@ def _json_path(parts) -> str:
 # ---- contract documents (sources.json) -----------------------------------------------------------
 
 
-def _policy(doc: dict, src: Path) -> tuple[str, dict]:
+def _policy(doc: Json, src: Path) -> tuple[str, Json]:
     return doc["policyId"], {
         "document": doc,
         "lanes": keyed(doc["modelLanes"], "laneId", src, "modelLanes"),
@@ -97,7 +101,7 @@ def _policy(doc: dict, src: Path) -> tuple[str, dict]:
     }
 
 
-def _optimizer(doc: dict, src: Path) -> tuple[str, dict]:
+def _optimizer(doc: Json, src: Path) -> tuple[str, Json]:
     return doc["optimizerId"], {
         "document": doc,
         "windows": keyed(doc["budgetPolicy"]["windows"], "window", src, "budgetPolicy.windows"),
@@ -105,7 +109,7 @@ def _optimizer(doc: dict, src: Path) -> tuple[str, dict]:
     }
 
 
-def _price_catalog(doc: dict, src: Path) -> tuple[str, dict]:
+def _price_catalog(doc: Json, src: Path) -> tuple[str, Json]:
     lanes = {}
     for lane_id, lane in keyed(doc["lanes"], "laneId", src, "lanes").items():
         profiles = keyed(lane["profiles"], "profileRef", src, f"lanes[{lane_id}].profiles")
@@ -118,11 +122,11 @@ def _price_catalog(doc: dict, src: Path) -> tuple[str, dict]:
     return doc["catalogId"], {"document": doc, "lanes": lanes}
 
 
-def _binding(doc: dict, src: Path) -> tuple[str, dict]:
+def _binding(doc: Json, src: Path) -> tuple[str, Json]:
     return doc["bindingId"], {"document": doc, "routes": keyed(doc["routes"], "routeId", src, "routes")}
 
 
-def _agentplane_mapping(doc: dict, src: Path) -> tuple[str, dict]:
+def _agentplane_mapping(doc: Json, src: Path) -> tuple[str, Json]:
     return doc["mappingId"], {"document": doc}
 
 
@@ -141,7 +145,7 @@ ACTIVE_ROLES = {"policy": "policies", "optimizer": "optimizers", "priceCatalog":
 ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 
-def _contract_violations(docs: list[tuple[dict, str]], root: Path) -> list[str]:
+def _contract_violations(docs: list[tuple[Json, str]], root: Path) -> list[str]:
     """Schema and semantic-rule violations of the contract documents, as `model-router validate` reports them."""
     from router.contracts.context import ValidationContext, repository_context
     from router.contracts.errors import UnusableInput
@@ -173,7 +177,7 @@ def _conform(doc: Any, kind: str, src: Path) -> None:
         raise PolicyDataError("\n".join(str(p) for p in problems))
 
 
-def trust_anchors(path: Path) -> dict:
+def trust_anchors(path: Path) -> Json:
     """The ApprovalTrustAnchors document in PATH as policy data: issuers by issuerId, keys by kid."""
     doc = _load(path)
     _conform(doc, "ApprovalTrustAnchors", path)
@@ -190,7 +194,7 @@ def trust_anchors(path: Path) -> dict:
     return {"anchorsId": doc["anchorsId"], "demo": bool(doc.get("demo", False)), "issuers": issuers}
 
 
-def ledger_snapshot(path: Path) -> dict:
+def ledger_snapshot(path: Path) -> Json:
     """The PersonalTuningContract documents in PATH (a folder of files, or one file) by contractId."""
     if path.is_dir():
         files = sorted(path.glob("*.json"))
@@ -198,7 +202,7 @@ def ledger_snapshot(path: Path) -> dict:
         files = [path]
     else:
         raise PolicyDataError(f"{path}: ledger snapshot not found (expected a file or a folder of contracts)")
-    contracts: dict[str, dict] = {}
+    contracts: dict[str, Json] = {}
     for src in files:
         loaded = _load(src)
         for j, doc in enumerate(loaded if isinstance(loaded, list) else [loaded]):
@@ -210,7 +214,7 @@ def ledger_snapshot(path: Path) -> dict:
     return contracts
 
 
-def _configured(sources: dict, key: str, env_name: str, env: dict, root: Path, sources_file: Path) -> Path | None:
+def _configured(sources: Json, key: str, env_name: str, env: Mapping[str, str], root: Path, sources_file: Path) -> Path | None:
     if env.get(env_name):
         return Path(env[env_name]).expanduser()
     rel = sources.get(key)
@@ -230,7 +234,7 @@ def data_key(name: str) -> str:
     return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else name
 
 
-def data_files(data_dir: Path, documents: set[Path] = frozenset()) -> list[Path]:
+def data_files(data_dir: Path, documents: frozenset[Path] | set[Path] = frozenset()) -> list[Path]:
     """Every policy data file under DATA_DIR, in a stable order: sources.json (the manifest) and the
     contract documents it names (DOCUMENTS, resolved paths) are not data files."""
     return sorted(
@@ -242,14 +246,15 @@ def data_files(data_dir: Path, documents: set[Path] = frozenset()) -> list[Path]
 
 
 @cache
-def _validator(schema_path: Path):
-    from jsonschema import Draft202012Validator
+def _validator(schema_path: Path) -> Any:
+    import importlib
 
     from router.contracts.schemas import FORMAT_CHECKER
 
+    validator_class = importlib.import_module("jsonschema").Draft202012Validator
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=FORMAT_CHECKER)
 
 
 def declared_schema(path: Path, doc: Any, shown: str, root: Path) -> Path:
@@ -287,18 +292,18 @@ def validate_data_file(path: Path, doc: Any, shown: str, root: Path) -> list[str
     return [f"{shown}: {_json_path(e.absolute_path)}: {e.message} [schema {_show(schema, root)}]" for e in errors]
 
 
-def _local_profiles(doc: dict, shown: str) -> dict:
+def _local_profiles(doc: Json, shown: str) -> Json:
     return keyed(doc.get("profiles", []), "profileRef", Path(shown), "profiles")
 
 
 # data.model_router_data member -> the view Rego reads instead of the raw document
-DATA_VIEWS: dict[str, Callable[[dict, str], Any]] = {
+DATA_VIEWS: dict[str, Callable[[Json, str], Any]] = {
     "localProfiles": _local_profiles,
 }
 
 
 def load_data_files(
-    data_dir: Path, root: Path, reserved: set[str], documents: set[Path] = frozenset()
+    data_dir: Path, root: Path, reserved: set[str], documents: frozenset[Path] | set[Path] = frozenset()
 ) -> tuple[dict[str, Any], list[str]]:
     """Every policy data file under DATA_DIR, validated and mounted by convention; (data, problems)."""
     out: dict[str, Any] = {}
@@ -346,7 +351,7 @@ def load_data_files(
     return out, problems
 
 
-def _task_requirement_problems(data: dict, shown: dict[int, str]) -> list[str]:
+def _task_requirement_problems(data: Json, shown: dict[int, str]) -> list[str]:
     """Every task class of the active routing policy needs the tasks a model must support for it in the
     active ModelRoutePolicy's `taskRequirements`; without them no concrete model is ever eligible."""
     active = data.get("active", {})
@@ -368,7 +373,7 @@ def _task_requirement_problems(data: dict, shown: dict[int, str]) -> list[str]:
     return out
 
 
-def _escalation_reason_problems(data: dict, files: dict, shown: dict[int, str], reasons_file: str) -> list[str]:
+def _escalation_reason_problems(data: Json, files: Json, shown: dict[int, str], reasons_file: str) -> list[str]:
     """Every reason a routing policy allows is an escalation reason of the policy data (escalation-reasons.json)."""
     known = (files.get("escalationReasons") or {}).get("reasons")
     if not isinstance(known, dict):
@@ -386,7 +391,7 @@ def _escalation_reason_problems(data: dict, files: dict, shown: dict[int, str], 
     return out
 
 
-def assemble(sources_file: Path | None = None, root: Path | None = None, env: dict | None = None) -> dict:
+def assemble(sources_file: Path | None = None, root: Path | None = None, env: Mapping[str, str] | None = None) -> Json:
     """Read sources.json, every contract document it names and every policy data file beside it;
     return data.model_router_data. Raise PolicyDataError listing every problem found."""
     env = os.environ if env is None else env
@@ -398,7 +403,7 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
     if found:
         raise PolicyDataError("\n".join(found))
     data: dict[str, Any] = {collection: {} for collection, _ in ASSEMBLERS.values()}
-    loaded: list[tuple[dict, str]] = []
+    loaded: list[tuple[Json, str]] = []
     for rel in sources.get("documents", []):
         src = root / rel
         shown = _show(src, root)
@@ -420,8 +425,8 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
     active = sources.get("active", {})
     data["active"] = active if isinstance(active, dict) else {}
     for role, ident in data["active"].items():
-        collection = ACTIVE_ROLES.get(role)
-        if collection and ident not in data[collection]:
+        role_collection = ACTIVE_ROLES.get(role)
+        if role_collection and ident not in data[role_collection]:
             problems.append(f"{shown_sources}: $.active.{role}: {ident!r} is not among the loaded documents")
     problems.extend(_task_requirement_problems(data, {id(doc): where for doc, where in loaded}))
     anchors = _configured(sources, "trustAnchors", TRUST_ANCHORS_ENV, env, root, sources_file)
@@ -442,9 +447,183 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: di
     return data
 
 
-def write(out_dir: Path | None = None, data: dict | None = None) -> Path:
-    """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads); return its path."""
-    return write_data_root(out_dir or paths.BUILD / "data", DATA_ROOT, data if data is not None else assemble())
+# ---- precomputed model tables (evaluated by OPA from Rego) ---------------------------------------
+
+TABLES_KEY = "modelTables"
+TABLES_QUERY = "data.model_router.models.tables.build"
+
+
+def policies_digest(rego_dir: Path | None = None) -> str:
+    """sha256: over every non-test module under REGO_DIR (path and content): the code the tables come from."""
+    rego_dir = rego_dir or paths.REGO
+    h = hashlib.sha256()
+    for src in sorted(rego_dir.rglob("*.rego")):
+        if src.name.endswith("_test.rego"):
+            continue
+        name = src.relative_to(rego_dir).as_posix().encode("utf-8")
+        content = src.read_bytes()
+        h.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
+    return "sha256:" + h.hexdigest()
+
+
+def data_digest(data: dict[str, Any]) -> str:
+    """sha256: of the canonical JSON of DATA without its precomputed tables: the policy data revision the
+    tables are keyed to."""
+    from router.contracts.digest import sha256_digest
+
+    return sha256_digest({k: v for k, v in data.items() if k != TABLES_KEY})
+
+
+def tables_source(data: dict[str, Any], rego_dir: Path | None = None) -> dict[str, str]:
+    """What tables computed for DATA are keyed to: {"data": data_digest, "policies": policies_digest}."""
+    return {"data": data_digest(data), "policies": policies_digest(rego_dir)}
+
+
+def compute_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path | None = None) -> dict[str, Any] | None:
+    """The request-independent model tables for DATA, evaluated by OPA itself: `opa eval` of
+    model_router.models.tables.build (policies/model_router/models/tables/tables.rego) over DATA;
+    None when model selection is not configured (the query is undefined). Deterministic: the same data
+    and policies give the same tables."""
+    import subprocess
+    import tempfile
+
+    from router import opa_binary
+
+    rego_dir = rego_dir or paths.REGO
+    if opa is None:
+        try:
+            opa = opa_binary.find_opa()
+        except opa_binary.OpaNotFound as exc:
+            raise PolicyDataError(f"precomputing the model tables needs OPA: {exc}") from None
+    body = {k: v for k, v in data.items() if k != TABLES_KEY}
+    with tempfile.TemporaryDirectory(prefix="model-router-tables-") as tmp:
+        write_data_root(Path(tmp), DATA_ROOT, body)
+        cmd = [str(opa), "eval", "--format", "json", "--ignore", "*_test.rego", "-d", str(rego_dir), "-d", tmp, TABLES_QUERY]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PolicyDataError(f"precomputing the model tables ({TABLES_QUERY}) failed: {(proc.stderr or proc.stdout).strip()[:2000]}")
+    results = json.loads(proc.stdout).get("result") or []
+    if not results:
+        return None
+    tables: dict[str, Any] = results[0]["expressions"][0]["value"]
+    return tables
+
+
+def with_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path | None = None) -> dict[str, Any]:
+    """DATA with data.model_router_data.modelTables computed for it (compute_tables, keyed by
+    tables_source); tables already present and keyed to this very data and these policies are kept,
+    stale ones are replaced, and none are stored when model selection is not configured."""
+    source = tables_source(data, rego_dir)
+    present = data.get(TABLES_KEY)
+    if isinstance(present, dict) and present.get("source") == source:
+        return data
+    out = {k: v for k, v in data.items() if k != TABLES_KEY}
+    tables = compute_tables(out, rego_dir, opa)
+    if tables is not None:
+        out[TABLES_KEY] = {**tables, "source": source}
+    return out
+
+
+# ---- freshness: write() skips the assembly when nothing it reads changed ------------------------
+
+STAMP_SUFFIX = ".stamp"
+
+
+def stamp_path(out_dir: Path) -> Path:
+    """The freshness stamp of the policy data written under OUT_DIR: beside the folder, not in it (OPA
+    loads every file in the folder)."""
+    return out_dir.parent / f"{out_dir.name}.{DATA_ROOT}{STAMP_SUFFIX}"
+
+
+def input_files(sources_file: Path | None = None, root: Path | None = None, env: Mapping[str, str] | None = None) -> list[Path]:
+    """Every file the assembly and the tables read: sources.json, the contract documents it names, the
+    trust anchors and ledger snapshot in force, the policy data files, the schemas, the policy modules
+    and the Python code that assembles and validates (PolicyDataError when sources.json is unusable)."""
+    env = os.environ if env is None else env
+    root = root or paths.ROOT
+    sources_file = sources_file or paths.POLICY_DATA / SOURCES_FILE
+    sources = _load(sources_file)
+    if not isinstance(sources, dict):
+        raise PolicyDataError(f"{sources_file}: $: expected an object")
+    files = [sources_file, *(root / rel for rel in sources.get("documents", []) if isinstance(rel, str))]
+    anchors = _configured(sources, "trustAnchors", TRUST_ANCHORS_ENV, env, root, sources_file)
+    snapshot = _configured(sources, "ledgerSnapshot", LEDGER_SNAPSHOT_ENV, env, root, sources_file)
+    files += [anchors] if anchors else []
+    if snapshot:
+        files += sorted(snapshot.glob("*.json")) if snapshot.is_dir() else [snapshot]
+    files += data_files(sources_file.parent)
+    files += sorted((root / "schemas").rglob("*.json"))
+    files += sorted(p for p in paths.REGO.rglob("*.rego") if not p.name.endswith("_test.rego"))
+    code = Path(__file__).resolve().parent
+    files += [code / name for name in ("policy_data.py", "model_data.py", "data_views.py", "paths.py")]
+    files += sorted((code / "contracts").rglob("*.py"))
+    return files
+
+
+def inputs_fingerprint(sources_file: Path | None = None, root: Path | None = None, env: Mapping[str, str] | None = None) -> str:
+    """sha256: over the path and content of every input_files() entry (a missing file counts too) and
+    the pinned OPA version: equal fingerprints give equal policy data."""
+    from router import opa_binary
+
+    h = hashlib.sha256(f"opa {opa_binary.pinned_version()}\n".encode("utf-8"))
+    for path in input_files(sources_file, root, env):
+        name = str(path).encode("utf-8")
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content, name = b"", name + b" (missing)"
+        h.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
+    return "sha256:" + h.hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _fresh(stamp: Path, fingerprint: str, target: Path) -> bool:
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and recorded.get("inputs") == fingerprint and recorded.get("output") == _file_digest(target)
+
+
+def write(
+    out_dir: Path | None = None,
+    data: Json | None = None,
+    *,
+    force: bool = False,
+    sources_file: Path | None = None,
+    root: Path | None = None,
+) -> Path:
+    """Write data.json under OUT_DIR/model_router_data/ (the layout OPA loads), with the precomputed
+    model tables; return its path.
+
+    Without DATA the policy data is assembled (validated) and its tables computed only when something it
+    is made from changed: a stamp beside OUT_DIR (stamp_path) records the inputs_fingerprint() and the
+    digest of the data.json written from it, and a data.json that still matches both is kept as it is
+    (the managed engine's start path, bundle.ensure_bundle, calls this on every start). FORCE assembles
+    anyway (`make data`). SOURCES_FILE and ROOT are assemble()'s."""
+    out_dir = out_dir or paths.BUILD / "data"
+    if data is not None:
+        return write_data_root(out_dir, DATA_ROOT, with_tables(data))
+    target = out_dir / DATA_ROOT / "data.json"
+    stamp = stamp_path(out_dir)
+    try:
+        fingerprint: str | None = inputs_fingerprint(sources_file, root)
+    except (OSError, PolicyDataError):
+        fingerprint = None  # assemble() reports what is wrong
+    if not force and fingerprint is not None and _fresh(stamp, fingerprint, target):
+        return target
+    written = write_data_root(out_dir, DATA_ROOT, with_tables(assemble(sources_file, root)))
+    if fingerprint is not None:
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"inputs": fingerprint, "output": _file_digest(written)}, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(stamp)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -458,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the data folder to write (default build/data)")
     args = parser.parse_args(argv)
     try:
-        print(write(args.out, assemble(args.sources, args.root)))
+        print(write(args.out, sources_file=args.sources, root=args.root, force=True))
     except PolicyDataError as exc:
         lines = str(exc).splitlines()
         for line in lines:

@@ -227,3 +227,56 @@ def test_escalation_reasons_are_policy_data(repo, tmp_path):
     write_json(reasons_file, reasons)
     data = assemble(repo)
     assert "data-migration" in data["policies"][data["active"]["policy"]]["document"]["escalationPolicy"]["allowedReasons"]
+
+
+# ---- precomputed model tables and the freshness stamp ----------------------------------------------
+
+
+def test_write_stores_model_tables_keyed_to_the_data_and_policies(tmp_path):
+    target = policy_data.write(tmp_path, force=True)
+    data = json.loads(target.read_text())
+    tables = data[policy_data.TABLES_KEY]
+    assert tables["source"] == policy_data.tables_source(data)
+    assert tables["modelCount"] == len(data["modelCatalogs"][data["active"]["modelCatalog"]]["models"])
+    assert tables["limits"] == data["modelSelectionLimits"]
+    assert set(tables["tasks"]) == set(data["routePolicies"][data["active"]["routePolicy"]]["effective"]["taskRequirements"])
+
+
+def test_tables_are_deterministic_and_recomputed_for_other_data():
+    data = policy_data.assemble()
+    first = policy_data.with_tables(data)
+    assert policy_data.with_tables(data) == first
+    assert policy_data.with_tables(first) is first, "tables keyed to this very data are kept"
+    changed = json.loads(json.dumps(first))
+    changed["modelSelectionLimits"]["fallbacks"] = 2
+    again = policy_data.with_tables(changed)
+    assert again[policy_data.TABLES_KEY]["limits"]["fallbacks"] == 2
+    assert again[policy_data.TABLES_KEY]["source"]["data"] != first[policy_data.TABLES_KEY]["source"]["data"]
+
+
+def test_no_tables_without_model_selection(tmp_path):
+    assert policy_data.TABLES_KEY not in json.loads(policy_data.write(tmp_path, {"active": {}}).read_text())
+
+
+def test_write_skips_the_assembly_when_nothing_changed(repo, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    sources = repo / "policies/data/sources.json"
+    first = policy_data.write(out, sources_file=sources, root=repo)
+    assert policy_data.stamp_path(out).is_file()
+    calls = []
+    real = policy_data.assemble
+    monkeypatch.setattr(policy_data, "assemble", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert policy_data.write(out, sources_file=sources, root=repo) == first
+    assert calls == [], "unchanged inputs: nothing is validated again"
+    limits = repo / "policies/data/model-selection-limits.json"
+    doc = json.loads(limits.read_text())
+    doc["fallbacks"] = 3
+    write_json(limits, doc)
+    policy_data.write(out, sources_file=sources, root=repo)
+    assert len(calls) == 1, "a changed data file is assembled again"
+    assert json.loads(first.read_text())["modelTables"]["limits"]["fallbacks"] == 3
+    first.write_text(first.read_text().replace('"fallbacks":3', '"fallbacks":4'))
+    policy_data.write(out, sources_file=sources, root=repo)
+    assert len(calls) == 2, "an edited data.json is written again"
+    policy_data.write(out, sources_file=sources, root=repo, force=True)
+    assert len(calls) == 3

@@ -213,7 +213,9 @@ def agent_bundle(**request_changes) -> dict:
     }
 
 
-MODEL_FIELDS = ("model", "fallbacks", "blockedCandidates", "modelSelection")
+MODEL_FIELDS = (
+    "model", "fallbacks", "fallbacksOmitted", "blockedCandidates", "blockedCandidatesOmitted", "blockedReasonCounts", "modelSelection",
+)
 
 
 def _fields_schema() -> dict:

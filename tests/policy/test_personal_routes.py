@@ -33,7 +33,7 @@ def test_a_bundle_with_personal_is_decided_as_a_personal_route(personal_opa):  #
     decision = personal_opa.decide(bundle("router-healthy-laptop"))
     assert decision["kind"] == "LocalPersonalRouteDecision"
     family = personal_opa.result_at("model_router/personal/decision/result", personal_opa.stamped(bundle("router-healthy-laptop")))
-    model_fields = {"model", "fallbacks", "blockedCandidates", "modelSelection"}
+    model_fields = {"model", "fallbacks", "fallbacksOmitted", "blockedCandidates", "blockedCandidatesOmitted", "blockedReasonCounts", "modelSelection"}
     assert model_fields <= decision.keys()
     assert {k: v for k, v in decision.items() if k not in model_fields} == family
 

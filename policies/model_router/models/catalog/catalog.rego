@@ -53,3 +53,13 @@ score_units := data.model_router_data.routePolicies[_active.routePolicy].scoreUn
 # title: routes
 # description: The authorization mirror's records keyed by governance route id.
 routes := data.model_router_data.routeAuthorizations[_active.routeAuthorization].routes
+
+# METADATA
+# scope: document
+# title: limits
+# description: |
+#   How many fallbacks and blocked candidates per lane a decision lists (policy data
+#   model-selection-limits.json: {fallbacks, blockedPerLane}); {} when absent (nothing is left out).
+default limits := {}
+
+limits := data.model_router_data.modelSelectionLimits

@@ -21,12 +21,35 @@ package model_router.models.eligibility
 #   - lane-mismatch: ROLE is "none", the candidate serves no lane or target the decision admits;
 #   - hosted-fallback-not-allowed: a hosted candidate would only stand in for another lane or target
 #     (ROLE "fallback") and the policy does not allow hosted fallback.
-reasons(candidate, role, task_class, policy) := [code |
+reasons(candidate, role, task_class, policy) := array.concat(
+	fit_reasons(candidate, task_class, policy),
+	role_reasons(candidate, role, policy),
+)
+
+# METADATA
+# title: fit_reasons
+# description: |
+#   The reasons of reasons(CANDIDATE, ROLE, TASK_CLASS, POLICY) that do not depend on ROLE (the first
+#   four checks, in that order): task_reasons, then static_reasons. They are the same for every request
+#   of TASK_CLASS, so model_router.models.tables computes them once per catalog model.
+fit_reasons(candidate, task_class, policy) := array.concat(
+	task_reasons(candidate, required_tasks(task_class, policy)),
+	static_reasons(candidate, policy),
+)
+
+# METADATA
+# title: task_reasons
+# description: '["task-not-supported"] when some task of REQUIRED is missing from the supportedTasks of CANDIDATE, else [].'
+task_reasons(candidate, required) := ["task-not-supported"] if {
+	some task in required
+	not task in object.get(candidate, "supportedTasks", [])
+} else := []
+
+# METADATA
+# title: static_reasons
+# description: The checks that read only CANDIDATE and POLICY (locality, guardrail, evalConfidence), in that order.
+static_reasons(candidate, policy) := [code |
 	some [code, failing] in [
-		["task-not-supported", [1 |
-			some task in required_tasks(task_class, policy)
-			not task in object.get(candidate, "supportedTasks", [])
-		]],
 		["locality-not-allowed", [1 | not object.get(candidate, "locality", null) in object.get(policy, "allowedLocalities", [])]],
 		["guardrail-incompatible", [1 |
 			object.get(policy, "requiredGuardrailCompatibility", true) != false
@@ -39,6 +62,17 @@ reasons(candidate, role, task_class, policy) := [code |
 				confidence >= policy.minimumEvalConfidence
 			]) == 0
 		]],
+	]
+	count(failing) > 0
+]
+
+# METADATA
+# title: role_reasons
+# description: |
+#   The reasons of reasons(CANDIDATE, ROLE, TASK_CLASS, POLICY) that depend on ROLE (the last two
+#   checks, in that order); they read only the candidate's locality.
+role_reasons(candidate, role, policy) := [code |
+	some [code, failing] in [
 		["lane-mismatch", [1 | role == "none"]],
 		["hosted-fallback-not-allowed", [1 |
 			role == "fallback"

@@ -10,52 +10,176 @@
 #     "taskClass":     the request's task class
 #   }
 #
-#   Every catalog model is evaluated once: authorization first, then eligibility, then its score.
+#   Every catalog model is judged once: authorization first, then eligibility, then its score (read
+#   from the precomputed model_router.models.tables when they are current, else evaluated here).
 #   Eligible models are ranked by group (chosen slots, then fallback slots in order), score (highest
 #   first), locality (local first) and catalog order. The first model of the chosen slots is
-#   selected; every other eligible model follows as a fallback. Models of lanes the decision did
-#   not admit never appear except as blocked candidates.
+#   selected; the next eligible models follow as fallbacks (at most limits.fallbacks of them). Models
+#   of lanes the decision did not admit never appear except as blocked candidates.
 package model_router.models.selection
 
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
-import data.model_router.models.scoring
+import data.model_router.models.tables
 
 # METADATA
 # title: select
 # description: |
-#   The model selection for REQUEST: {"model", "fallbacks", "blockedCandidates", "deferReason",
-#   "sources"}. deferReason is set when the chosen slots have catalog models but none can serve.
-select(request) := {
-	"model": _model(ranked, primary),
-	"fallbacks": _fallbacks(ranked),
-	"blockedCandidates": [{
-		"modelRef": e.modelRef,
-		"lane": e.lane,
-		"governanceRoute": e.governanceRoute,
-		"score": e.score,
-		"reasons": e.reasons,
-	} |
-		some ref in catalog.view.order
-		e := evaluated[ref]
-		e.reasons != []
-	],
-	"deferReason": _defer_reason(ranked, primary),
-	"sources": catalog.refs,
+#   The model selection for REQUEST: {"model", "fallbacks", "fallbacksOmitted", "blockedCandidates",
+#   "blockedCandidatesOmitted", "blockedReasonCounts", "deferReason", "sources"}. deferReason is set
+#   when the chosen slots have catalog models but none can serve. At most limits.fallbacks fallbacks
+#   and limits.blockedPerLane blocked candidates per lane are listed (catalog.limits); the rest is
+#   counted. The candidates come from the precomputed tables when they cover the request, else from
+#   evaluating every catalog model: both give the same selection.
+select(request) := finish(candidates(request), catalog.limits)
+
+# METADATA
+# title: uncapped
+# description: The selection for REQUEST with every fallback and every blocked candidate listed (no limits).
+uncapped(request) := finish(evaluated_candidates(request), {})
+
+# METADATA
+# title: candidates
+# description: |
+#   What the selection is made from, for REQUEST: {eligible ({group: slot group, rank, view}),
+#   eligibleCount, blocked ({rank, lane, catalogIndex, shown: view with reasons}, to be limited per
+#   lane), blockedFinal ([catalogIndex, shown] pairs already limited), blockedCount, reasonCounts,
+#   primaryCount, primaryAuthorized}.
+#   From the tables (table_candidates) when they hold the request's task class, else evaluated_candidates.
+candidates(request) := found if {
+	found := table_candidates(request, tables.current)
+} else := evaluated_candidates(request)
+
+# METADATA
+# title: evaluated_candidates
+# description: The candidates of REQUEST from evaluating every catalog model (see candidates).
+evaluated_candidates(request) := {
+	"eligible": [{"group": e.group, "rank": tables.rank_key(e, ranks), "view": tables.view(e)} | some e in evaluated; e.reasons == []],
+	"eligibleCount": count([1 | some e in evaluated; e.reasons == []]),
+	"blocked": [tables.shown(object.union(e, {"rank": tables.rank_key(e, ranks), "view": tables.view(e)}), e.reasons) | some e in blocked],
+	"blockedFinal": [],
+	"blockedCount": count(blocked),
+	"reasonCounts": tables.reason_counts([e.reasons | some e in blocked]),
+	"primaryCount": count(primary),
+	"primaryAuthorized": count([1 | some e in primary; e.authorized]),
 } if {
 	places := placements(request)
 	task_class := request.taskClass
 	evaluated := {ref: evaluate(model, places[ref], task_class) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
-	eligible := [e | some e in evaluated; e.reasons == []]
+	blocked := [e | some e in evaluated; e.reasons != []]
+	ranks := tables.score_ranks([e.score | some e in evaluated])
+}
 
-	# the distinct scores, highest first: a model's position among them ranks it by score
-	score_rank := {score: i | some i, score in array.reverse(sort({e.score | some e in eligible}))}
-	keys := sort([[e.group, score_rank[e.score], object.get(_locality_rank, e.locality, 1), e.catalogIndex, e.modelRef] |
-		some e in eligible
-	])
-	ranked := [evaluated[key[4]] | some key in keys]
+# METADATA
+# title: table_candidates
+# description: |
+#   The candidates of REQUEST read from TABLES (model_router.models.tables). Only the model groups of
+#   the lanes the request's slots name are looked at: a group's role for the request decides whether
+#   its eligible models count (and its blocked ones with their own reasons), or every model of it is
+#   blocked with the role's reasons added. The models of every other lane are blocked with
+#   lane-mismatch, as the tables already list and count them (blockedFinal, noneReasonCounts).
+#   Undefined when the tables hold no cells for the request's task class.
+table_candidates(request, table) := {
+	"eligible": [{"group": part.place[1], "rank": e.rank, "view": e.view} |
+		some part in parts
+		part.extra == []
+		some e in part.cell.eligible
+	],
+	"eligibleCount": eligible_count,
+	"blocked": _table_blocked(parts),
+	"blockedFinal": [e |
+		some [lane, entries] in task.noneBlocked
+		not lane in lanes
+		some e in entries
+	],
+	"blockedCount": table.modelCount - eligible_count,
+	"reasonCounts": tables.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
+	"primaryCount": sum([group.count | some group in primary]),
+	"primaryAuthorized": sum([group.authorized | some group in primary]),
+} if {
+	task := table.byRequirement[table.tasks[request.taskClass]]
+	lanes := {slot.lane | some slot in array.concat(request.slots, request.fallbackSlots)}
+	parts := [_part(table.groups[i], task.cells[i], request) |
+		some [lane, indices] in table.laneGroups
+		lane in lanes
+		some i in indices
+	]
+	eligible_count := sum([part.cell.eligibleCount | some part in parts; part.extra == []])
+	primary := [part.group | some part in parts; part.place[0] == "primary"]
+}
+
+# the blocked candidates of the groups PARTS: a group the request admits shows its own blocked
+# models, any other every model with the role's reasons added
+_table_blocked(parts) := array.concat(
+	[e | some part in parts; part.extra == []; some e in part.cell.blocked],
+	[tables.shown(e, tables.reasons_with(e.base, part.extra, e.view.score)) |
+		some part in parts
+		part.extra != []
+		some e in part.cell.all
+	],
+)
+
+# a group (model_router.models.tables) has the lane, locality and localProfileRef serves() reads
+_part(group, cell, request) := {"group": group, "cell": cell, "place": place, "extra": group.roleReasons[place[0]]} if {
+	place := _place(group, request)
+}
+
+# how the reason counts of PART's group differ from those of role "none" (which noneReasonCounts holds):
+# the role's own reasons replace those of "none" (the two are never the same codes when they differ)
+_count_change(part) := {} if part.extra == part.group.roleReasons.none
+
+_count_change(part) := object.union(
+	{code: removed | some code in part.group.roleReasons.none; removed := 0 - part.group.count},
+	{code: part.group.count | some code in part.extra},
+) if {
+	part.extra != part.group.roleReasons.none
+}
+
+# [role, group] of MODEL for REQUEST (see placements)
+_place(model, request) := ["primary", 0] if {
+	_serves_any(model, request.slots)
+} else := ["fallback", 1 + min(served)] if {
+	served := {i | some i, slot in request.fallbackSlots; serves(model, slot)}
+	count(served) > 0
+} else := ["none", -1]
+
+# METADATA
+# title: finish
+# description: |
+#   The selection from CANDIDATES (see candidates) under LIMITS: eligible models ranked by slot group,
+#   score (highest first), locality (local first) and catalog order; the first of the chosen slots is
+#   selected and the next limits.fallbacks follow as fallbacks; per lane the limits.blockedPerLane
+#   highest-scoring blocked candidates are listed, in catalog order.
+finish(found, limits) := {
+	"model": _model(ranked, found),
+	"fallbacks": fallbacks,
+	"fallbacksOmitted": _fallbacks_omitted(ranked, found, fallbacks),
+	"blockedCandidates": listed,
+	"blockedCandidatesOmitted": found.blockedCount - count(listed),
+	"blockedReasonCounts": found.reasonCounts,
+	"deferReason": _defer_reason(ranked, found),
+	"sources": catalog.refs,
+} if {
+	keys := sort([[e.group, e.rank, i] | some i, e in found.eligible])
+	ranked := [found.eligible[key[2]] | some key in keys]
+	fallbacks := _fallbacks(ranked, object.get(limits, "fallbacks", count(ranked)))
+	picked := array.concat(
+		[[e.catalogIndex, e.shown] | some e in _listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked)))],
+		found.blockedFinal,
+	)
+	listed := [pair[1] | some pair in sort(picked)]
+}
+
+# the blocked candidates to list: per lane the CAP best by rank (score, local first, catalog order)
+_listed(blocked, cap) := [blocked[i] | some i in kept] if {
+	kept := {row[1] |
+		some lane in {e.lane | some e in blocked}
+		lane_rows := sort([[e.rank, i] | some i, e in blocked; e.lane == lane])
+		some j, row in lane_rows
+		j < cap
+	}
 }
 
 # METADATA
@@ -110,7 +234,7 @@ evaluate(model, place, task_class) := {
 } if {
 	auth := authorization.reasons(model, catalog.routes)
 	fit := eligibility.reasons(model, place[0], task_class, catalog.route_policy)
-	score := _score_or_null(model)
+	score := tables.score_of(model)
 }
 
 # METADATA
@@ -146,65 +270,50 @@ _serves_any(model, slots) if {
 	serves(model, slot)
 }
 
-default _score_or_null(_) := null
-
-_score_or_null(model) := score if {
-	score := scoring.weighted_score(model, _weighted_units)
-} else := scoring.score(model, catalog.route_policy)
-
-_weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_units)
-
-# local models rank before any other locality
-_locality_rank := {"local": 0}
-
 _model(ranked, _) := {
 	"status": "selected",
-	"modelRef": ranked[0].modelRef,
-	"governanceRoute": ranked[0].governanceRoute,
-	"score": ranked[0].score,
+	"modelRef": ranked[0].view.modelRef,
+	"governanceRoute": ranked[0].view.governanceRoute,
+	"score": ranked[0].view.score,
 	"reasons": ["model-selected"],
 } if ranked[0].group == 0
 
-_model(ranked, primary) := {
+_model(ranked, found) := {
 	"status": "blocked",
 	"modelRef": null,
 	"governanceRoute": null,
 	"score": null,
-	"reasons": [blocked_reason(primary)],
+	"reasons": [blocked_reason(found)],
 } if not _has_selection(ranked)
 
 _has_selection(ranked) if ranked[0].group == 0
 
-_fallbacks(ranked) := [{"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score} |
-	some i, e in ranked
-	i > 0
-] if _has_selection(ranked)
+_fallbacks(ranked, cap) := [e.view | some e in array.slice(ranked, 1, 1 + cap)] if _has_selection(ranked)
 
-_fallbacks(ranked) := [] if not _has_selection(ranked)
+_fallbacks(ranked, _) := [] if not _has_selection(ranked)
+
+_fallbacks_omitted(ranked, found, fallbacks) := (found.eligibleCount - 1) - count(fallbacks) if _has_selection(ranked)
+
+_fallbacks_omitted(ranked, _, _) := 0 if not _has_selection(ranked)
 
 # METADATA
 # scope: document
 # title: blocked_reason
-# description: Why nothing of the chosen slots can serve, given their evaluations PRIMARY.
-blocked_reason(primary) := "no-eligible-candidates" if {
-	some e in primary
-	e.authorized
-}
+# description: |
+#   Why nothing of the chosen slots can serve, given the candidates FOUND: no-eligible-candidates when
+#   some model of the chosen slots is authorized, else no-authorized-candidates.
+blocked_reason(found) := "no-eligible-candidates" if found.primaryAuthorized > 0
 
-blocked_reason(primary) := "no-authorized-candidates" if {
-	every e in primary {
-		not e.authorized
-	}
-}
+blocked_reason(found) := "no-authorized-candidates" if found.primaryAuthorized == 0
 
 _defer_reason(ranked, _) := null if _has_selection(ranked)
 
-_defer_reason(ranked, primary) := blocked_reason(primary) if {
+_defer_reason(ranked, found) := blocked_reason(found) if {
 	not _has_selection(ranked)
-	count(primary) > 0
+	found.primaryCount > 0
 }
 
-_defer_reason(ranked, primary) := null if {
+_defer_reason(ranked, found) := null if {
 	not _has_selection(ranked)
-	count(primary) == 0
+	found.primaryCount == 0
 }

@@ -3,7 +3,8 @@
 # description: |
 #   Turns a lane decision (AgentExecutionRouteDecision) or a local-personal decision
 #   (LocalPersonalRouteDecision) into a model selection request and returns the fields the
-#   dispatcher merges into the decision: model, fallbacks, blockedCandidates, modelSelection and,
+#   dispatcher merges into the decision: model, fallbacks, fallbacksOmitted, blockedCandidates,
+#   blockedCandidatesOmitted, blockedReasonCounts, modelSelection and,
 #   when the chosen lane or target has catalog models but none can serve, a `selected` override to
 #   `deferred` with reason no-authorized-candidates or no-eligible-candidates.
 #
@@ -22,7 +23,10 @@ import data.model_router.models.selection
 _no_model := {
 	"model": null,
 	"fallbacks": [],
+	"fallbacksOmitted": 0,
 	"blockedCandidates": [],
+	"blockedCandidatesOmitted": 0,
+	"blockedReasonCounts": {},
 	"modelSelection": catalog.refs,
 }
 
@@ -56,9 +60,32 @@ for_decision(decision) := object.union(fields, _override(decision, picked.deferR
 	fields := {
 		"model": picked.model,
 		"fallbacks": picked.fallbacks,
+		"fallbacksOmitted": picked.fallbacksOmitted,
 		"blockedCandidates": picked.blockedCandidates,
+		"blockedCandidatesOmitted": picked.blockedCandidatesOmitted,
+		"blockedReasonCounts": picked.blockedReasonCounts,
 		"modelSelection": picked.sources,
 	}
+}
+
+# METADATA
+# scope: document
+# title: uncapped
+# description: |
+#   Every fallback and every blocked candidate of DECISION (a family decision before the model part
+#   is merged in, e.g. data.model_router.agent.decision.result), with none left out:
+#   {"fallbacks", "blockedCandidates", "blockedReasonCounts"}; {} when DECISION needs no model or
+#   model selection is not configured. Evaluates every catalog model: for explanations, not for
+#   every decision.
+default uncapped(_) := {}
+
+uncapped(decision) := {
+	"fallbacks": picked.fallbacks,
+	"blockedCandidates": picked.blockedCandidates,
+	"blockedReasonCounts": picked.blockedReasonCounts,
+} if {
+	catalog.configured
+	picked := selection.uncapped(request(decision))
 }
 
 # METADATA

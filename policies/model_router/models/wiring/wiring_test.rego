@@ -72,7 +72,11 @@ test_agent_local_profile_restricts_local_models if {
 
 test_agent_lane_with_no_cost_needs_no_model if {
 	out := wiring.for_decision(agent("no-model", "selected", "none")) with data.model_router_data as fixture
-	out == {"model": null, "fallbacks": [], "blockedCandidates": [], "modelSelection": catalog_test.fixture_refs}
+	out == {
+		"model": null, "fallbacks": [], "fallbacksOmitted": 0,
+		"blockedCandidates": [], "blockedCandidatesOmitted": 0, "blockedReasonCounts": {},
+		"modelSelection": catalog_test.fixture_refs,
+	}
 }
 
 test_agent_decision_without_a_lane_needs_no_model if {
@@ -143,4 +147,16 @@ test_with_model_leaves_non_objects_alone if {
 test_unknown_decision_kind_needs_no_model if {
 	out := wiring.for_decision({"kind": "Other", "selected": {"lane": "cheap", "status": "selected"}}) with data.model_router_data as fixture
 	out.model == null
+}
+
+test_uncapped_lists_every_fallback_and_blocked_candidate if {
+	limited := object.union(fixture, {"modelSelectionLimits": {"fallbacks": 1, "blockedPerLane": 1}})
+	decision := agent("cheap", "selected", "low")
+	capped := wiring.for_decision(decision) with data.model_router_data as limited
+	count(capped.fallbacks) == 1
+	full := wiring.uncapped(decision) with data.model_router_data as limited
+	count(full.fallbacks) == count(capped.fallbacks) + capped.fallbacksOmitted
+	count(full.blockedCandidates) == count(capped.blockedCandidates) + capped.blockedCandidatesOmitted
+	full.blockedReasonCounts == capped.blockedReasonCounts
+	wiring.uncapped(agent("no-model", "selected", "none")) == {} with data.model_router_data as limited
 }

@@ -1,0 +1,176 @@
+package model_router.models.tables_test
+
+import data.model_router.models.catalog_test
+import data.model_router.models.selection
+import data.model_router.models.tables
+
+# The shared fixture with small limits, so that the limits leave candidates out.
+limited := object.union(catalog_test.fixture, {"modelSelectionLimits": {"fallbacks": 1, "blockedPerLane": 1}})
+
+# The fixture with its own tables, as router.policy_data stores them.
+with_tables(base) := object.union(base, {"modelTables": built}) if {
+	built := tables.build with data.model_router_data as base
+}
+
+slot(lane, profile) := {"lane": lane, "profileRef": profile}
+
+requests := [{"slots": [slot(lane, profile)], "fallbackSlots": fallbacks, "taskClass": task} |
+	some task in ["t-sum", "t-code"]
+	some [lane, profile] in [
+		["cheap", null], ["standard", null], ["local-cheap", "p2"],
+		["local-cheap", null], ["high-end", null], ["no-such-lane", null],
+	]
+	some fallbacks in [
+		[],
+		[slot("local-cheap", "p1"), slot("cheap", null)],
+		[slot("cheap", null), slot("standard", null), slot("local-cheap", null)],
+		[slot("pro", null), slot("high-end", null)],
+	]
+]
+
+test_tables_are_current_for_the_documents_they_were_built_from if {
+	stored := with_tables(limited)
+	tables.current == stored.modelTables with data.model_router_data as stored
+}
+
+test_tables_of_other_documents_are_not_used if {
+	stored := with_tables(limited)
+	not tables.current with data.model_router_data as object.union(stored, {"modelSelectionLimits": {"fallbacks": 2, "blockedPerLane": 1}})
+	fewer := object.union(
+		catalog_test.data_for(array.slice(catalog_test.models, 0, 9), catalog_test.policy, catalog_test.routes),
+		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
+	)
+	not tables.current with data.model_router_data as fewer
+	not tables.current with data.model_router_data as object.union(stored, {"active": {"modelCatalog": "urn:test:other"}})
+	stricter := object.union(stored, {"routePolicies": {catalog_test.policy.policyRef: {"effective": {"minimumEvalConfidence": 0.9}}}})
+	not tables.current with data.model_router_data as stricter
+	fewer_records := object.union(
+		catalog_test.data_for(catalog_test.models, catalog_test.policy, object.remove(catalog_test.routes, ["r.pro-x"])),
+		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
+	)
+	not tables.current with data.model_router_data as fewer_records
+}
+
+test_tables_group_models_by_lane_locality_and_local_profile if {
+	built := tables.build with data.model_router_data as limited
+	{[g.lane, g.locality, g.localProfileRef, g.count] | some g in built.groups} == {
+		["local-cheap", "local", "p1", 1], ["local-cheap", "local", "p2", 1], ["cheap", "hosted", null, 3],
+		["standard", "hosted", null, 2], ["pro", "hosted", null, 1], ["high-end", "hosted", null, 2],
+	}
+	object.keys(built.tasks) == {"t-sum", "t-code"}
+	every g in built.groups {
+		g.roleReasons.primary == []
+		g.roleReasons.none == ["lane-mismatch"]
+	}
+}
+
+# the selection read from the tables is the selection from evaluating every model, with and without limits
+test_tables_and_full_evaluation_select_the_same if {
+	every base in [limited, catalog_test.fixture] {
+		stored := with_tables(base)
+		every request in requests {
+			from_tables := selection.select(request) with data.model_router_data as stored
+			evaluated := selection.select(request) with data.model_router_data as base
+			from_tables == evaluated
+		}
+	}
+}
+
+test_tables_and_full_evaluation_agree_without_hosted_fallback if {
+	policy := object.union(catalog_test.policy, {"allowHostedFallback": false})
+	base := object.union(
+		catalog_test.data_for(catalog_test.models, policy, catalog_test.routes),
+		{"modelSelectionLimits": {"fallbacks": 2, "blockedPerLane": 2}},
+	)
+	stored := with_tables(base)
+	every request in requests {
+		from_tables := selection.select(request) with data.model_router_data as stored
+		evaluated := selection.select(request) with data.model_router_data as base
+		from_tables == evaluated
+	}
+}
+
+test_the_tables_are_used_when_current if {
+	stored := with_tables(limited)
+	request := requests[0]
+	selection.candidates(request) == selection.table_candidates(request, stored.modelTables) with data.model_router_data as stored
+}
+
+test_a_task_class_without_tables_is_evaluated_in_full if {
+	stored := with_tables(limited)
+	request := {"slots": [slot("cheap", null)], "fallbackSlots": [], "taskClass": "t-unknown"}
+	not selection.table_candidates(request, stored.modelTables) with data.model_router_data as stored
+	from_stored := selection.select(request) with data.model_router_data as stored
+	from_stored == selection.select(request) with data.model_router_data as limited
+	from_stored.model.reasons == ["no-eligible-candidates"]
+}
+
+test_limits_leave_out_and_count if {
+	request := {"slots": [slot("standard", null)], "fallbackSlots": [slot("local-cheap", null), slot("cheap", null)], "taskClass": "t-sum"}
+	result := selection.select(request) with data.model_router_data as with_tables(limited)
+	result.model.modelRef == "m:std-a"
+	[f.modelRef | some f in result.fallbacks] == ["m:std-b"]
+	result.fallbacksOmitted == 3
+
+	# one per lane, the best-scoring, in catalog order: cheap-low and he-noroute are left out
+	[b.modelRef | some b in result.blockedCandidates] == ["m:cheap-top", "m:pro-x", "m:he-denied"]
+	result.blockedCandidatesOmitted == 2
+	result.blockedReasonCounts == {
+		"unauthorized-unledgered-model": 2, "eval-confidence-below-threshold": 1,
+		"lane-mismatch": 3, "unauthorized-no-governance-route": 1,
+	}
+}
+
+# every fixture case decides the same with the stored tables and without them (full evaluation)
+test_every_fixture_case_decides_the_same_without_the_tables if {
+	data.model_router_data.modelTables
+	differ := [name |
+		some name, case in data.model_router_fixtures.cases
+		from_tables := data.model_router.decision with input as case.input
+		without := data.model_router.decision with input as case.input with data.model_router_data.modelTables as null
+		from_tables != without
+	]
+	differ == []
+}
+
+test_reason_counts_leave_out_zero if {
+	tables.sum_counts([{"a": 1, "b": 2}, {"a": -1, "c": 1}]) == {"b": 2, "c": 1}
+}
+
+test_score_of_an_unscorable_model_is_null if {
+	odd := object.union(catalog_test.models[0], {"qualityTier": "stellar"})
+	tables.score_of(odd) == null with data.model_router_data as catalog_test.fixture
+}
+
+# 40 copies of every fixture model (400 models, each with its own authorized or copied route record)
+large_models := [object.union(m, {
+	"modelRef": sprintf("%s-copy-%d", [m.modelRef, i]),
+	"governanceRoute": sprintf("%s-copy-%d", [object.get(m, "governanceRoute", "none"), i]),
+}) |
+	some i in numbers.range(1, 40)
+	some m in catalog_test.models
+]
+
+large_routes[route] := object.union(record, {"route_id": route}) if {
+	some i in numbers.range(1, 40)
+	some id, record in catalog_test.routes
+	route := sprintf("%s-copy-%d", [id, i])
+}
+
+test_a_large_catalog_gives_a_bounded_selection if {
+	limits := {"fallbacks": 8, "blockedPerLane": 4}
+	base := object.union(catalog_test.data_for(large_models, catalog_test.policy, large_routes), {"modelSelectionLimits": limits})
+	stored := with_tables(base)
+	request := {"slots": [slot("standard", null)], "fallbackSlots": [slot("local-cheap", null), slot("cheap", null)], "taskClass": "t-sum"}
+	result := selection.select(request) with data.model_router_data as stored
+	count(result.fallbacks) == 8
+
+	# eligible: std-a, std-b, loc-a, loc-b and cheap-ok of every copy; the selected one and 8 are listed
+	result.fallbacksOmitted == (40 * 5) - 9
+
+	# blocked: the other 200, of three lanes (cheap, pro, high-end), four of each listed
+	count(result.blockedCandidates) == 4 * 3
+	count(result.blockedCandidates) + result.blockedCandidatesOmitted == count(large_models) - (40 * 5)
+	count(json.marshal(result)) < 16384
+	result == selection.select(request) with data.model_router_data as base
+}

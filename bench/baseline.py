@@ -37,7 +37,7 @@ def batch(count, tag):
     out = []
     for i in range(count):
         b = copy.deepcopy(bundles[i % len(bundles)])
-        b["request"]["requestId"] = f"{tag}-{i}"
+        b["request"]["prompt"] = {"text": f"{tag}-{i}"}
         out.append(b)
     return out
 with Router(receipts=False, timeout_ms=30000) as r:

@@ -145,7 +145,7 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
     try:
         inputs = h.write_inputs(list(timed.values()), tmp)
         bundles = {k: h.load_bundle(v) for k, v in timed.items()}
-        reps = [h.load_bundle(n) for n in ctx["bundles"]]
+        reps = {name: h.load_bundle(name) for name in ctx["bundles"]}
         for n in sizes:
             t0 = time.monotonic()
             data = scaled_catalog(n)
@@ -164,21 +164,21 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
                     continue
                 # faults at default settings: the default decision timeout
                 router.engine.timeout_s = default_timeout_s
-                docs = reps if n <= 1000 else list(bundles.values())
+                docs = reps if n <= 1000 else {timed[k]: b for k, b in bundles.items()}
                 faults: list[str] = []
-                for b in docs:
+                for name, b in docs.items():
                     d = router.decide(b)
                     if d.fault:
-                        faults.append(f"{b['request'].get('requestId')}: {d.fault}")
+                        faults.append(f"{name}: {d.fault}")
                 row["faultsDefault"] = len(faults)
                 row["faultExamples"] = faults[:3]
                 row["faultsChecked"] = len(docs)
                 row["defaultTimeoutMs"] = round(default_timeout_s * 1000)
                 router.engine.timeout_s = 30.0
                 sizes_seen = {}
-                for b in docs:
+                for name, b in docs.items():
                     d = router.decide(b)
-                    sizes_seen[b["request"].get("requestId")] = len(json.dumps(d._doc, separators=(",", ":")))
+                    sizes_seen[name] = len(json.dumps(d._doc, separators=(",", ":")))
                 largest = max(sizes_seen, key=lambda k: sizes_seen[k])
                 row["docBytesMax"], row["docBytesMaxOf"], row["docsChecked"] = sizes_seen[largest], largest, len(docs)
                 samples: dict[str, list[int]] = {k: [] for k in timed}
@@ -186,7 +186,7 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
                 for i in range(ctx["iterations"]):
                     for k, b in bundles.items():
                         v = copy.copy(b)
-                        v["request"] = {**b["request"], "requestId": f"cat{n}-{k}-{i}"}
+                        v["request"] = {**b["request"], "prompt": {"text": f"cat{n}-{k}-{i}"}}
                         s0 = time.perf_counter_ns()
                         router.decide(v)
                         samples[k].append(time.perf_counter_ns() - s0)

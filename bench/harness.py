@@ -239,8 +239,13 @@ def router_input(bundle: dict) -> dict:
     """What Router.decide() sends OPA for BUNDLE: the prepared bundle (prompt text dropped) with its
     evaluation time."""
     from router.api import Router
+    from router.bundle_input import InvalidBundle
 
-    return {**Router.prepare(bundle).bundle, "evaluation": evaluation_stamp()}
+    try:
+        prepared = Router.prepare(bundle).bundle
+    except InvalidBundle:  # the router refuses it before asking OPA; OPA is still asked, as a caller of OPA could
+        prepared = bundle
+    return {**prepared, "evaluation": evaluation_stamp()}
 
 
 def router_path(package: str, rule: str) -> str:
@@ -363,7 +368,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
 
             def variant(i: int) -> dict:
                 b = copy.deepcopy(bundle)
-                b["request"]["requestId"] = f"bench-{name}-{i}"
+                b["request"]["prompt"] = {"text": f"bench-{name}-{i}"}
                 return b
 
             variants = [variant(i) for i in range(min(n, 512))]
@@ -416,7 +421,12 @@ def batch(bundles: list[dict], count: int, tag: str) -> list[dict]:
     out = []
     for i in range(count):
         b = copy.deepcopy(bundles[i % len(bundles)])
-        b["request"]["requestId"] = f"{tag}-{i}"
+        # a distinct input each time (the input store keeps one file per input) with the same outcome: the
+        # prompt text is hashed and dropped, whereas a new requestId would change some decisions
+        # (approvals are bound to their request)
+        prompt = b["request"].get("prompt")
+        text = prompt.get("text") if isinstance(prompt, dict) and isinstance(prompt.get("text"), str) else ""
+        b["request"]["prompt"] = {"text": f"{text}{tag}-{i}"}
         out.append(b)
     return out
 
@@ -476,17 +486,29 @@ def section_decide_many(ctx: dict) -> dict:
     try:
         bundles = batch(base, count, "many")
         raw = _raw_batches(router, bundles, os.cpu_count() or 1)
-        raw()  # warm-up: the first large batch grows OPA's heap
-        router.decide_many(bundles[: min(count, 256)])
+        # warm-up, each at full size: the first large batch grows an OPA's heap
+        raw()
+        router.decide_many(bundles)
+        if baseline is not None:
+            baseline.decide_many(count, "warm")
         walls: dict[str, list[float]] = {"raw": [], "router": [], "baseline": []}
         faults = {"router": 0, "baseline": 0}
-        for r in range(rounds):
-            walls["raw"].append(raw())
+        def run_router(r: int) -> None:
             todo = batch(base, count, f"many{r}")
             t0 = time.perf_counter()
             decisions = router.decide_many(todo)
             walls["router"].append(time.perf_counter() - t0)
             faults["router"] += sum(1 for d in decisions if d.fault)
+
+        for r in range(rounds):
+            # the order changes every round (raw, router, baseline; then router, baseline, raw; ...), so a
+            # load change hits no column more than another
+            if r % 3 == 0:
+                walls["raw"].append(raw())
+            if r % 3 != 2:
+                run_router(r)
+            if r % 3 == 2:
+                walls["raw"].append(raw())
             if baseline is not None:
                 try:
                     answer = baseline.decide_many(count, f"base{r}")
@@ -498,6 +520,10 @@ def section_decide_many(ctx: dict) -> dict:
                     continue
                 walls["baseline"].append(answer["wall"])
                 faults["baseline"] += answer["faults"]
+            if r % 3 == 1:
+                walls["raw"].append(raw())
+            if r % 3 == 2:
+                run_router(r)
         for k, w in walls.items():
             if w:
                 med = statistics.median(w)
@@ -512,6 +538,59 @@ def section_decide_many(ctx: dict) -> dict:
         if baseline is not None:
             baseline.close()
     return out
+
+
+def _receipt_log_alone(threads: int, slice_s: float, rounds: int) -> dict:
+    """The receipt log without OPA: THREADS threads appending receipts (fsync on) for SLICE_S seconds,
+    with group commit and with it disabled (MAX_GROUP = 1: one fsync per append), round-robin; appends/s
+    and fsyncs per append (os.fsync counted while the slice runs)."""
+    import threading
+
+    from router.receipts import ReceiptLog
+    from router.receipts import log as log_mod
+
+    folder = Path(tempfile.mkdtemp(prefix="model-router-bench-log-"))
+    group_size, real_fsync = log_mod.MAX_GROUP, os.fsync
+    counts = {"group": [0, 0, 0.0], "no_group": [0, 0, 0.0]}  # appends, fsyncs, seconds
+    body = {"kind": "RouteDecisionReceipt", "decisionId": "bench", "promptDigest": None, "note": "x" * 600}
+    try:
+        log = ReceiptLog(folder / "receipts.jsonl", fsync=True)
+        log.append(dict(body))
+        for _ in range(rounds):
+            for name in counts:
+                log_mod.MAX_GROUP = 1 if name == "no_group" else group_size
+                fsyncs = [0]
+
+                def counting(fd: int) -> None:
+                    fsyncs[0] += 1
+                    real_fsync(fd)
+
+                os.fsync = counting  # type: ignore[assignment]
+                stop = time.monotonic() + slice_s
+                done = [0] * threads
+
+                def work(k: int) -> None:
+                    while time.monotonic() < stop:
+                        log.append(dict(body))
+                        done[k] += 1
+
+                pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+                t0 = time.perf_counter()
+                for t in pool:
+                    t.start()
+                for t in pool:
+                    t.join()
+                os.fsync = real_fsync
+                counts[name][0] += sum(done)
+                counts[name][1] += fsyncs[0]
+                counts[name][2] += time.perf_counter() - t0
+        log.close()
+    finally:
+        os.fsync = real_fsync
+        log_mod.MAX_GROUP = group_size
+        shutil.rmtree(folder, ignore_errors=True)
+    return {name: {"appends": a, "per_s": round(a / sec, 1), "fsyncs_per_append": round(f / a, 3) if a else None}
+            for name, (a, f, sec) in counts.items()}
 
 
 def section_receipts(ctx: dict) -> dict:
@@ -549,7 +628,7 @@ def section_receipts(ctx: dict) -> dict:
                     pool = pools[k]
                     while time.monotonic() < stop:
                         b = copy.copy(pool[seq[k] % len(pool)])
-                        b["request"] = {**b["request"], "requestId": f"rcpt-{name}-{k}-{seq[k]}"}  # a new input each time
+                        b["request"] = {**b["request"], "prompt": {"text": f"rcpt-{name}-{k}-{seq[k]}"}}  # a new input each time
                         seq[k] += 1
                         t0 = now_ns()
                         d = router.decide(b)
@@ -577,6 +656,7 @@ def section_receipts(ctx: dict) -> dict:
         per_s = counts[name] / walls[name] if walls[name] else 0.0
         out[name] = {"decisions": counts[name], "per_s": round(per_s, 1), "ms_per_decision": round(1000 / per_s, 3) if per_s else None,
                      "p50_ms": round(pct([x / 1e6 for x in latencies[name]], 50), 3), "faults": faults[name]}
+    out["log_only"] = _receipt_log_alone(threads, 1.0, 2)
     # the ratio to receipts off is taken within each round (neighbouring slices see the same load), then
     # the median over the rounds
     for name in variants:
@@ -642,8 +722,10 @@ def _interleaved(cases: dict[str, tuple[Any, dict]], n: int, budget: float) -> d
         for v in variants[k][:5]:
             router.decide(v)
     deadline = time.monotonic() + budget * len(cases)
+    order = list(cases)
     for i in range(n):
-        for k, (router, _) in cases.items():
+        for k in order[i % len(order):] + order[: i % len(order)]:  # a new first case every round
+            router = cases[k][0]
             v = variants[k][i % len(variants[k])]
             t0 = now_ns()
             router.decide(v)
@@ -889,16 +971,16 @@ def main(argv: list[str] | None = None) -> int:
         "eval_repeats": 3 if args.quick else 5,
         "receipt_threads": 4,
         "receipt_slice_s": 1.0 if args.quick else 1.5,
-        "receipt_rounds": 3 if args.quick else 5,
-        "many_count": 1000,
+        "receipt_rounds": 3 if args.quick else 4,
+        "many_count": 512,  # two of the router's sub-batches of 256: one per core here
         "many_rounds": 2 if args.quick else 3,
         "baseline": args.baseline,
         "catalog_sizes": (17, 100, 1_000, 10_000),
         "catalog_reduced": None,
-        "catalog_budget_s": 3.0 if args.quick else 8.0,
+        "catalog_budget_s": 3.0 if args.quick else 5.0,
         "cold_runs": 3 if args.quick else 7,
         "memory_decisions": 10_000 if args.quick else 100_000,
-        "memory_budget_s": 10 if args.quick else 20,
+        "memory_budget_s": 10 if args.quick else 15,
         "memory_chunk": 250,
         "replay_decisions": 2_000 if args.quick else 10_000,
         "total_budget_s": 360,

@@ -123,6 +123,11 @@ def render(results: dict) -> str:
             r = rc[k]
             lines.append(f"   {label:<50} {r['per_s']:>8.1f}/s  {r['ms_per_decision'] or 0:>7.2f} ms/decision  p50 {r['p50_ms']:>7.2f} ms"
                          + (f"  ×off {r['ratio']:.2f}" if "ratio" in r else "") + (f"  faults {r['faults']}" if r["faults"] else ""))
+        lo = rc.get("log_only")
+        if lo:
+            g, ng = lo["group"], lo["no_group"]
+            lines.append(f"   the receipt log alone ({rc['threads']} threads appending, fsync on): group commit {g['per_s']:.0f} appends/s, "
+                         f"{g['fsyncs_per_append']} fsyncs per append; group commit disabled {ng['per_s']:.0f} appends/s, {ng['fsyncs_per_append']}")
         on = rc["on"]
         if "ratio" in on:
             checks.append((label_rcpt, f"{on['ratio']:.2f}× per decision (group commit off {rc['on_no_group'].get('ratio')}×, "

@@ -219,7 +219,7 @@ def render(results: dict) -> str:
         if cat.get("reduced"):
             lines.append(f"   REDUCED: {cat['reduced']}")
         lines.append(f"   {'models':>7} {'agent p50':>10} {'personal p50':>12} {'agent allocs':>13} {'personal allocs':>15} {'max doc B':>10} "
-                     f"{'faults/default':>15} {'OPA RSS':>8} {'Py RSS':>7} {'s':>5}")
+                     f"{'faults/default':>15} {'OPA RSS':>8} {'Py RSS':>7} {'n':>4} {'s':>5}")
         for n, r in cat["sizes"].items():
             if "error" in r:
                 lines.append(f"   {n:>7} error: {r['error']}")
@@ -227,11 +227,11 @@ def render(results: dict) -> str:
             dd = r["decide"]
             lines.append(f"   {n:>7} {dd['agent']['p50_ms']:>10.2f} {dd['personal']['p50_ms']:>12.2f} {str(r['allocs'].get('agent')):>13} "
                          f"{str(r['allocs'].get('personal')):>15} {r['docBytesMax']:>10} {str(r['faultsDefault']) + ' of ' + str(r['faultsChecked']):>15} "
-                         f"{_mib(r['opa_rss_kib']):>8} {_mib(r['python_rss_kib']):>7} {r['seconds']:>5.0f}")
+                         f"{_mib(r['opa_rss_kib']):>8} {_mib(r['python_rss_kib']):>7} {dd['agent']['n']:>4} {r['seconds']:>5.0f}")
             docs_max.append((r["docBytesMax"], f"{r['docBytesMaxOf']} ({n} models)"))
             if r.get("faultExamples"):
                 lines.append(f"   {'':>7} e.g. {'; '.join(r['faultExamples'])}")
-        lines.append("   (p50 ms; RSS MiB after the size's decisions; doc size and faults over the representative bundles up to 1,000 models,")
+        lines.append("   (p50 ms over n rounds; RSS MiB after the size's decisions; doc size and faults over the representative bundles up to 1,000 models,")
         lines.append("   over the two timed bundles above; faults at the default decision timeout)")
         spread, allocs = cat.get("spread") or {}, cat.get("allocs_spread") or {}
         for k in ("agent", "personal"):

@@ -15,6 +15,7 @@ git, a commit whose router cannot decide the current example bundles) is reporte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -158,8 +159,6 @@ class Baseline:
                 _git("worktree", "remove", "--force", str(self.worktree))
             except (BaselineUnavailable, subprocess.TimeoutExpired):
                 shutil.rmtree(self.worktree, ignore_errors=True)
-                try:
+                with contextlib.suppress(BaselineUnavailable):
                     _git("worktree", "prune")
-                except BaselineUnavailable:
-                    pass
             self.worktree = None

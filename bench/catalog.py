@@ -14,18 +14,21 @@ profile references, so at every size the same requests find the same kinds of mo
     python -m bench.catalog 1000 --out DIR     # write DIR/model_router_data/data.json (for opa eval/bench)
 """
 
+# ruff: noqa: B023 - every closure defined in a loop here (timed calls, worker threads) is called and
+# finished within the iteration that defines it
 from __future__ import annotations
 
 import argparse
-import time
 import contextlib
 import copy
 import json
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "examples" / "model-catalog.demo.json"

@@ -27,9 +27,12 @@ reduced, and say so), `--only SECTION[,SECTION]`, `--with replay,fleet`, `--base
 (default bench.baseline.DEFAULT_BASELINE; `--baseline ''` skips it), `--out FILE`.
 """
 
+# ruff: noqa: B023 - every closure defined in a loop here (timed calls, worker threads) is called and
+# finished within the iteration that defines it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import http.client
 import json
@@ -41,8 +44,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = ROOT / "examples" / "bundles"
@@ -382,7 +386,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
             }
             # round-robin: one call of every kind per round, so load drift hits every column alike
             per: dict[str, list[int]] = {k: [] for k in calls}
-            for k, fn in calls.items():
+            for fn in calls.values():
                 for i in range(3):
                     fn(i)
             evals.clear()
@@ -660,8 +664,8 @@ def section_receipts(ctx: dict) -> dict:
     # the median over the rounds
     for name in variants:
         if name != "off" and per_round[name]:
-            out[name]["ratio"] = round(statistics.median(v / o for v, o in zip(per_round[name], per_round["off"])), 2)
-            out[name]["ratio_per_round"] = [round(v / o, 2) for v, o in zip(per_round[name], per_round["off"])]
+            out[name]["ratio"] = round(statistics.median(v / o for v, o in zip(per_round[name], per_round["off"], strict=True)), 2)
+            out[name]["ratio_per_round"] = [round(v / o, 2) for v, o in zip(per_round[name], per_round["off"], strict=True)]
     return out
 
 
@@ -1020,10 +1024,8 @@ def main(argv: list[str] | None = None) -> int:
         nofsync.receipt_log.close()
     shutil.rmtree(receipts_dir, ignore_errors=True)
     results["totalSeconds"] = round(time.time() - started, 1)
-    try:
+    with contextlib.suppress(OSError):
         results["machine"]["loadavg_at_end"] = os.getloadavg()
-    except OSError:
-        pass
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")

@@ -31,15 +31,17 @@ short prompt cannot be confirmed from the log by trying a dictionary of prompts.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import stat
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -222,10 +224,8 @@ class ReceiptLog:
                     continue
                 os.kill(pid, 0)
             except ProcessLookupError:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(self.path.parent / name)
-                except OSError:
-                    pass
             except (ValueError, PermissionError):
                 pass
 
@@ -390,10 +390,8 @@ class ReceiptLog:
                     continue
                 return action(fd, key)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 fcntl.flock(lock, fcntl.LOCK_UN)
-            except OSError:
-                pass
             if stale is not None:
                 os.close(stale)
         raise ReceiptLogError(errno.EAGAIN, f"{self.path}: the receipt log kept being replaced while opening it")
@@ -572,10 +570,8 @@ class ReceiptLog:
 
     @staticmethod
     def _truncate(fd: int, size: int) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the next append repairs a torn tail before chaining on
             os.ftruncate(fd, size)
-        except OSError:
-            pass  # the next append repairs a torn tail before chaining on
 
     # -- head and rotation -----------------------------------------------------------------------
     def rotate(self) -> tuple[Path, JSONObject]:

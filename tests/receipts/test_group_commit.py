@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
+from test_receipt_log import body, lines
 
 from router.receipts import ReceiptLog, ReceiptLogError, verify
-from test_receipt_log import body, lines
 
 
 class FsyncProbe:

@@ -110,8 +110,9 @@ replay-demo: setup data ## record the example decisions, lower one budget ceilin
 demo: setup data ## decide every example bundle with the embedded local OPA and print the table
 	@$(VENV)/bin/model-router demo
 
-bench: setup data ## benchmark harness (under five minutes); writes bench/results/latest.json
-	@$(PY) -m bench
+BASELINE ?= ccf4fde
+bench: setup data ## benchmark harness: every issue-15 target, ok/MISS/SKIP (about six minutes); BASELINE=<commit> to compare decide_many with (default ccf4fde, main before issue 15; BASELINE= skips); writes bench/results/latest.json
+	@$(PY) -m bench --baseline "$(BASELINE)" $(BENCH_ARGS)
 
 fuzz: setup data ## longer property-based fuzz campaign
 	$(PY) -m pytest tests -m slow -k fuzz $(PYTEST_ARGS)

@@ -17,6 +17,13 @@ receipt. A crash mid-write can only leave an incomplete last line beyond the sig
 append removes that torn tail before chaining on — and only that: bytes that do not look like the
 start of a receipt, or lie inside the signed part, are never truncated.
 
+Group commit: threads of one process that append at the same time share one commit. The first
+append to find no commit under way leads; it takes the appends waiting at that moment, chains them in
+arrival order, writes them with one `write`, one fsync and one signed head under the locks above, and
+hands each its receipts. A failed write, fsync or head takes the whole group back (truncation, as
+above) and fails every append in it: none is reported durable. Appends that arrive during a commit
+wait for the next one, which one of them leads.
+
 The prompt digest is keyed per log: a receipt's `promptDigest` is `hmac-sha256:` + HMAC-SHA256 of the
 request's `sha256:` prompt digest under a secret derived from the signing key and the log id, so a
 short prompt cannot be confirmed from the log by trying a dictionary of prompts.
@@ -24,27 +31,57 @@ short prompt cannot be confirmed from the log by trying a dictionary of prompts.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import stat
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from router.receipts import checkpoint as cp
 from router.receipts.build import LOG_NAME, canonical, receipt_digest
 from router.receipts.verify import MAX_LINE, strict_loads
 
 DEFAULT_LOCK_TIMEOUT_S = 10.0
+MAX_GROUP = 1024  # appends committed together at most (one write, one fsync, one signed head)
 KEY_FOLDER = "signing"
 KEY_NAME = "receipt-signing.key"
 
 
+JSONObject = dict[str, Any]
+T = TypeVar("T")
+
+
 class ReceiptLogError(OSError):
     """The receipt could not be recorded (the decision then fails closed: evidence-unavailable)."""
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One append_many call waiting in the group commit: its bodies, then its receipts or its error."""
+
+    bodies: list[JSONObject]
+    taken: bool = False  # a leader is committing it
+    done: bool = False  # the commit is over: receipts or error is set
+    receipts: list[JSONObject] | None = None
+    error: ReceiptLogError | None = None
+
+
+class _Group:
+    """The appends of one process waiting to be committed, and whether a leader is committing."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cond = threading.Condition(threading.Lock())
+        self.queue: list[_Pending] = []
+        self.leading = False
 
 
 def default_key_path(log: str | Path) -> Path:
@@ -66,7 +103,7 @@ class _State:
     end: int  # byte offset after the last complete receipt
     start_digest: str | None
     previous_log_id: str | None
-    previous_log: dict | None  # the previous log's signed head, recorded in this log's first receipt
+    previous_log: JSONObject | None  # the previous log's signed head, recorded in this log's first receipt
 
 
 @dataclass(frozen=True)
@@ -126,16 +163,17 @@ class ReceiptLog:
         self.create_key = key_path is None  # a configured key must exist; the router's own is made on first use
         self.lock_timeout_s = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
         self._lock = threading.Lock()
+        self._group = _Group(os.getpid())
         self._fd: int | None = None
         self._pid: int | None = None
         self._lock_fd: int | None = None
         self._lock_pid: int | None = None
-        self._key = None
+        self._key: Ed25519PrivateKey | None = None
         self._known: _Known | None = None
-        self._last_head: dict | None = None  # the last head this object signed
+        self._last_head: JSONObject | None = None  # the last head this object signed
 
     # -- files -----------------------------------------------------------------------------------
-    def _signing_key(self):
+    def _signing_key(self) -> Ed25519PrivateKey:
         if self._key is None:
             try:
                 if self.create_key:
@@ -186,10 +224,8 @@ class ReceiptLog:
                     continue
                 os.kill(pid, 0)
             except ProcessLookupError:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(self.path.parent / name)
-                except OSError:
-                    pass
             except (ValueError, PermissionError):
                 pass
 
@@ -260,12 +296,12 @@ class ReceiptLog:
             raise ReceiptLogError(errno.EINVAL, f"{self.path}: {what} has no receiptDigest")
         return digest
 
-    def _new_log(self, previous: dict | None) -> _State:
+    def _new_log(self, previous: JSONObject | None) -> _State:
         previous = cp.flat(previous) if previous else None
         digest = previous["headDigest"] if previous else None
         return _State(cp.new_log_id(), 0, digest, 0, digest, previous["logId"] if previous else None, previous)
 
-    def _state(self, fd: int, key) -> _State:
+    def _state(self, fd: int, key: Ed25519PrivateKey) -> _State:
         st = os.fstat(fd)
         ident, size = (st.st_dev, st.st_ino), st.st_size
         found = cp.read_head(self.path)
@@ -302,7 +338,7 @@ class ReceiptLog:
         previous_log = head.get("previousLog") if count == 0 else None
         return _State(head["logId"], count, last, end, head.get("startDigest"), head.get("previousLogId"), previous_log)
 
-    def _unsigned_receipts(self, fd: int, key, log_id: str, start: int, end: int, previous: str | None) -> tuple[int, str | None]:
+    def _unsigned_receipts(self, fd: int, key: Ed25519PrivateKey, log_id: str, start: int, end: int, previous: str | None) -> tuple[int, str | None]:
         """Check the receipts between the signed head (START) and END before signing them: each must
         chain on and carry a valid MAC under this log's key, so receipts appended without the key are
         never signed. Returns (how many, the last digest)."""
@@ -334,7 +370,7 @@ class ReceiptLog:
         return count, previous
 
     # -- appending -------------------------------------------------------------------------------
-    def _locked(self, deadline: float, action):
+    def _locked(self, deadline: float, action: Callable[[int, Ed25519PrivateKey], T]) -> T:
         """Run ACTION(fd, key) holding the log's lock, on the file that is at the log path now."""
         cp.make_private_dirs(self.path.parent)  # the log folder (0700) before the key folder inside it
         key = self._signing_key()
@@ -354,10 +390,8 @@ class ReceiptLog:
                     continue
                 return action(fd, key)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 fcntl.flock(lock, fcntl.LOCK_UN)
-            except OSError:
-                pass
             if stale is not None:
                 os.close(stale)
         raise ReceiptLogError(errno.EAGAIN, f"{self.path}: the receipt log kept being replaced while opening it")
@@ -379,29 +413,49 @@ class ReceiptLog:
         except (OSError, cp.CheckpointError):
             pass  # best effort: the new log's first receipt records the head in any case
 
-    def _write(self, fd: int, key, bodies: list[dict]) -> list[dict]:
+    def _write(self, fd: int, key: Ed25519PrivateKey, group: list[_Pending]) -> None:
+        """Chain the receipts of every append in GROUP, write them with one `write`, one fsync and
+        one signed head; each append's receipts (or its error) are set on it. An append whose bodies
+        cannot be chained (not JSON) fails alone; a failed write, fsync or head fails them all."""
         state = self._state(fd, key)
-        previous, out, lines = state.last, [], []
+        previous = state.last
+        lines: list[str] = []
+        written: list[tuple[_Pending, list[JSONObject]]] = []
         secret = cp.prompt_digest_key(key, state.log_id)
         mac_key = cp.receipt_mac_key(key, state.log_id)
-        for i, body in enumerate(bodies):
-            receipt = {k: v for k, v in body.items() if k not in ("logStart", "previousReceiptDigest", "receiptDigest", "receiptMac")}
-            digest = receipt.get("promptDigest")
-            if isinstance(digest, str) and digest.startswith("sha256:"):
-                receipt["promptDigest"] = cp.keyed_prompt_digest(secret, digest)
-            if state.count == 0 and i == 0:
-                receipt["logStart"] = {"logId": state.log_id, "previousLog": state.previous_log}
-            receipt["previousReceiptDigest"] = previous
-            receipt["receiptMac"] = cp.receipt_mac(mac_key, receipt)
-            receipt["receiptDigest"] = previous = receipt_digest(receipt)
-            out.append(receipt)
-            lines.append(canonical(receipt))
+        count = 0
+        for pending in group:
+            before = previous
+            receipts: list[JSONObject] = []
+            own: list[str] = []
+            try:
+                for body in pending.bodies:
+                    receipt = {k: v for k, v in body.items() if k not in ("logStart", "previousReceiptDigest", "receiptDigest", "receiptMac")}
+                    digest = receipt.get("promptDigest")
+                    if isinstance(digest, str) and digest.startswith("sha256:"):
+                        receipt["promptDigest"] = cp.keyed_prompt_digest(secret, digest)
+                    if state.count == 0 and count + len(receipts) == 0:
+                        receipt["logStart"] = {"logId": state.log_id, "previousLog": state.previous_log}
+                    receipt["previousReceiptDigest"] = previous
+                    receipt["receiptMac"] = cp.receipt_mac(mac_key, receipt)
+                    receipt["receiptDigest"] = previous = receipt_digest(receipt)
+                    receipts.append(receipt)
+                    own.append(canonical(receipt))
+            except (ValueError, TypeError, RecursionError) as exc:
+                previous = before  # this append is left out; the chain goes on from the one before it
+                pending.error = ReceiptLogError(f"{self.path}: cannot record the receipt: {exc}")
+                continue
+            lines += own
+            count += len(receipts)
+            written.append((pending, receipts))
+        if not written:
+            return
         data = ("\n".join(lines) + "\n").encode("utf-8")
         st = os.fstat(fd)
         start = st.st_size
         try:
             cp.write_fully(fd, data, fsync=self.fsync)
-            after = replace(state, count=state.count + len(out), last=previous, end=start + len(data), previous_log=None)
+            after = replace(state, count=state.count + count, last=previous, end=start + len(data), previous_log=None)
             head = self._sign(key, after, (st.st_dev, st.st_ino))
             # the receipts are durable (fsync above) before the head that covers them is written; the
             # head itself is replaced by rename without a second fsync: after a power loss the previous
@@ -414,26 +468,94 @@ class ReceiptLog:
             raise
         self._known = _Known((st.st_dev, st.st_ino), after.end, head_bytes, after)
         self._last_head = head
-        return out
+        for pending, receipts in written:
+            pending.receipts = receipts
 
     @staticmethod
-    def _sign(key, state: _State, ident: tuple[int, int]) -> dict:
+    def _sign(key: Ed25519PrivateKey, state: _State, ident: tuple[int, int]) -> JSONObject:
         return cp.sign_head(key, {
             "logId": state.log_id, "count": state.count, "headDigest": state.last if state.count else None,
             "size": state.end, "dev": ident[0], "inode": ident[1], "signedAt": utc_now(),
             "startDigest": state.start_digest, "previousLogId": state.previous_log_id,
         })
 
-    def append_many(self, bodies: Iterable[dict]) -> list[dict]:
-        """Chain and append receipts (built by build_receipt); return them with their chain fields."""
-        bodies = list(bodies)
-        if not bodies:
+    def append_many(self, bodies: Iterable[JSONObject]) -> list[JSONObject]:
+        """Chain and append receipts (built by build_receipt); return them with their chain fields.
+
+        Group commit: appends from several threads at once share one write, one fsync and one signed
+        head. The first thread to find no commit under way leads: it takes every append waiting at that
+        moment (its own first), commits them under the log's locks and hands each its receipts, or the
+        error that failed the commit (then none of them is in the log). Appends that arrive meanwhile
+        wait; when the leader is done, one of them leads the next commit. A waiting append that no
+        leader has taken by its deadline gives up (ReceiptLogError, nothing written); one that a leader
+        has taken waits for that commit's outcome, which the leader's own deadline bounds."""
+        mine = _Pending(list(bodies))
+        if not mine.bodies:
             return []
         deadline = time.monotonic() + self.lock_timeout_s
-        if not self._lock.acquire(timeout=max(self.lock_timeout_s, 0.001)):
+        group = self._group_state()
+        with group.cond:
+            group.queue.append(mine)
+            try:
+                while not mine.done:
+                    if not group.leading and not mine.taken:
+                        group.leading = True
+                        break
+                    left = deadline - time.monotonic()
+                    if mine.taken:
+                        group.cond.wait()
+                    elif left <= 0:
+                        raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: another thread held the receipt log for longer than {self.lock_timeout_s * 1000:.0f} ms")
+                    else:
+                        group.cond.wait(left)
+            except BaseException:
+                if not mine.taken:  # not committed, and no leader will take it now
+                    group.queue.remove(mine)
+                raise
+        if not mine.done:
+            self._lead(group, mine, deadline)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.receipts is not None
+        return mine.receipts
+
+    def _group_state(self) -> _Group:
+        """The group-commit queue of this process (a forked child starts with its own, empty one)."""
+        group = self._group
+        if group.pid != os.getpid():
+            group = self._group = _Group(os.getpid())
+        return group
+
+    def _lead(self, group: _Group, mine: _Pending, deadline: float) -> None:
+        """Commit MINE and the appends waiting now (up to MAX_GROUP in all) and wake them all."""
+        with group.cond:
+            group.queue.remove(mine)
+            taken = [mine, *group.queue[: MAX_GROUP - 1]]
+            del group.queue[: MAX_GROUP - 1]
+            for pending in taken:
+                pending.taken = True
+        try:
+            self._commit(taken, deadline)
+        except BaseException as exc:
+            failure = exc if isinstance(exc, ReceiptLogError) else ReceiptLogError(f"{self.path}: cannot record the receipt: {exc}")
+            for pending in taken:
+                if pending.error is None and pending.receipts is None:
+                    # each waiting append gets its own exception object (they are raised in different threads)
+                    pending.error = failure if pending is mine else ReceiptLogError(*failure.args)
+            if not isinstance(exc, Exception):
+                raise  # KeyboardInterrupt and the like: the others fail, the leader's thread stops
+        finally:
+            with group.cond:
+                for pending in taken:
+                    pending.done = True
+                group.leading = False
+                group.cond.notify_all()
+
+    def _commit(self, group: list[_Pending], deadline: float) -> None:
+        if not self._lock.acquire(timeout=max(deadline - time.monotonic(), 0.001)):
             raise ReceiptLogError(errno.ETIMEDOUT, f"{self.path}: another thread held the receipt log for longer than {self.lock_timeout_s * 1000:.0f} ms")
         try:
-            return self._locked(deadline, lambda fd, key: self._write(fd, key, bodies))
+            self._locked(deadline, lambda fd, key: self._write(fd, key, group))
         except ReceiptLogError:
             self._known = None
             raise
@@ -443,25 +565,23 @@ class ReceiptLog:
         finally:
             self._lock.release()
 
-    def append(self, body: dict) -> dict:
+    def append(self, body: JSONObject) -> JSONObject:
         return self.append_many([body])[0]
 
     @staticmethod
     def _truncate(fd: int, size: int) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the next append repairs a torn tail before chaining on
             os.ftruncate(fd, size)
-        except OSError:
-            pass  # the next append repairs a torn tail before chaining on
 
     # -- head and rotation -----------------------------------------------------------------------
-    def rotate(self) -> tuple[Path, dict]:
+    def rotate(self) -> tuple[Path, JSONObject]:
         """Move the log and its signed head aside (receipts.<time>.jsonl) and start a new log whose
         chain continues from the rotated log's head. Returns (the rotated log's path, its head)."""
         deadline = time.monotonic() + self.lock_timeout_s
         with self._lock:
             return self._locked(deadline, self._rotate)
 
-    def _rotate(self, fd: int, key) -> tuple[Path, dict]:
+    def _rotate(self, fd: int, key: Ed25519PrivateKey) -> tuple[Path, JSONObject]:
         st = os.fstat(fd)
         try:
             state = self._state(fd, key)
@@ -505,7 +625,7 @@ class ReceiptLog:
         cp.write_head(self.path, start, fsync=True)
         return rotated, head
 
-    def _adopt(self, fd: int, key, st) -> dict:
+    def _adopt(self, fd: int, key: Ed25519PrivateKey, st: os.stat_result) -> JSONObject:
         """Sign the head of a log that has none (or an unreadable one), when its whole chain verifies
         and, for a log of this version, every receipt carries a valid MAC; anything else stays refused."""
         from router.receipts.verify import verify

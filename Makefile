@@ -59,7 +59,7 @@ opa: ## build the pinned OPA into .tools/bin (no-op when present)
 regal: ## build the pinned Regal linter into .tools/bin in Go module mode (no-op when present)
 	@bash tools/install-regal.sh || { echo "regal: Regal $$(cat tools/regal.version) cannot be built, so make lint cannot run it (reason above; full log .tools/regal-install.log)" >&2; exit 1; }
 
-data: $(VENV)/.installed ## load every policy data file (validated against its schema) into build/data; fails on an invalid one
+data: $(VENV)/.installed opa ## load every policy data file (validated against its schema) into build/data; fails on an invalid one
 	@$(PY) -m router.policy_data >/dev/null
 	@if [ -f router/fixture_data.py ]; then $(PY) -m router.fixture_data >/dev/null; fi
 

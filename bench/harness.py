@@ -333,7 +333,7 @@ def section_opa_bench(ctx: dict) -> dict:
 def section_opa_eval_all(ctx: dict) -> dict:
     """The server's own evaluation timer for every example bundle (median of a few warm queries)."""
     router = ctx["router_off"]
-    raw = RawClient(router.engine.url, getattr(router.engine, "_token", None))
+    raw = RawClient(router.engine.url, getattr(router.engine, "token", None))
     rows = {}
     try:
         for name in all_bundle_names():
@@ -353,7 +353,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
     parameters over one keep-alive http.client connection, no gzip), the same call with metrics (OPA's
     own eval timer), the engine channel alone, Router.decide() receipts off, on (fsync), on (no fsync)."""
     off, on, nofsync = ctx["router_off"], ctx["router_on"], ctx["router_nofsync"]
-    raw = RawClient(off.engine.url, getattr(off.engine, "_token", None))
+    raw = RawClient(off.engine.url, getattr(off.engine, "token", None))
     n, budget = ctx["iterations"], ctx["cell_budget_s"]
     path = decision_path()
     keys = ("rest", "eval", "client", "decide_off", "decide_on", "decide_nofsync")
@@ -364,7 +364,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
             bundle = load_bundle(name)
             stamped = router_input(bundle)
             body = input_body(stamped)
-            channel = off.engine._channel
+            channel = off.engine.channel
             evals: list[int] = []
 
             def with_metrics(i: int) -> None:
@@ -447,7 +447,7 @@ def _raw_batches(router: Any, bundles: list[dict], workers: int) -> Callable[[],
     inputs = [{**router.prepare(b).bundle, "evaluation": stamp} for b in bundles]
     bodies = [input_body({"bundles": inputs[i: i + BATCH_CHUNK]}) for i in range(0, len(inputs), BATCH_CHUNK)]
     path = batch_path()
-    clients = [RawClient(router.engine.url, getattr(router.engine, "_token", None)) for _ in range(max(1, min(workers, len(bodies))))]
+    clients = [RawClient(router.engine.url, getattr(router.engine, "token", None)) for _ in range(max(1, min(workers, len(bodies))))]
 
     def run() -> float:
         def send(k: int) -> None:

@@ -43,7 +43,7 @@ def section_replay(ctx: dict) -> dict:
                 router.receipt_log.append_many(more[i:i + 2000])
         record_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        report = replay(tmp / "receipts", paths.POLICIES, timeout_ms=30000)
+        report = replay(tmp / "receipts", paths.POLICIES, timeout_ms=30000, router_factory=Router)
         wall = time.perf_counter() - t0
         faults = sum(1 for e in report.entries if e.after.get("fault"))
         return {

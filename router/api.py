@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from router import agentplane as agentplane_mod
-from router import approvals, bundle_input, local_policy
+from router import approvals, bundle_input, guardrail, local_policy
 from router import engine as engine_mod
 from router import projection as projection_mod
 from router.bundle_input import InvalidBundle, PreparedBundle
@@ -262,7 +262,7 @@ class Router:
 
             try:
                 self.shadow = ShadowEvaluator(shadow_policy, log=shadow_log or (log_path.parent / "shadow.jsonl" if log_path else None),
-                                              timeout_s=s.timeout_s, fsync=s.fsync)
+                                              timeout_s=s.timeout_s, fsync=s.fsync, router_factory=Router)
             except BaseException:
                 self.engine.close()
                 raise
@@ -284,6 +284,11 @@ class Router:
     @property
     def receipts_path(self) -> Path | None:
         return self.receipt_log.path if self.receipt_log else None
+
+    @property
+    def guardrail_context(self) -> guardrail.ReasonCatalogue:
+        """The reason catalogue and policy id this router's guardrail projections use (loaded on first read)."""
+        return self._guardrail_context
 
     # -- decisions ---------------------------------------------------------------------------
     @staticmethod
@@ -346,7 +351,7 @@ class Router:
         clock = {"time": issued, "timeNs": time.time_ns()}  # recorded when the input carries no input.evaluation
         try:
             bodies = [
-                build_receipt(d.to_dict(), input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
+                build_receipt(d.document, input_digest=d.input_digest, prompt_digest=d.prompt_digest, issued_at=issued,
                               bundle=prep.bundle, evaluation=clock, lane=d.lane_summary)
                 for d, prep in zip(decisions, preps, strict=True)
             ]

@@ -136,15 +136,6 @@ class ClientEngine(QueryEngine):
         client = self.client
         return client.channel if client is not None else None
 
-    # Former private names, kept until every caller has switched to `token` and `channel`.
-    @property
-    def _token(self) -> str | None:
-        return self.token
-
-    @property
-    def _channel(self) -> Channel | None:
-        return self.channel
-
     # -- queries ---------------------------------------------------------------------
     def _ask(self, client: OpaClient, input_data: Any, package: str, rule: str, decisions: int) -> EngineResult:
         # a batch of N bundles gets N single-decision allowances, as one deadline for the whole call

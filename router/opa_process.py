@@ -273,7 +273,6 @@ def write_authz_bundle(folder: Path, token: str) -> Path:
     return root
 
 
-_write_authz_bundle = write_authz_bundle  # the former name, kept for callers not yet switched
 
 
 def served_revision(channel: Channel, timeout_s: float) -> str | None:

@@ -167,7 +167,7 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     from router import bundle as bundle_mod
     from router import opa_binary, paths
     from router.data_views import PolicyDataError
-    from router.opa_process import _write_authz_bundle
+    from router.opa_process import write_authz_bundle
 
     try:
         opa = opa_binary.find_opa()
@@ -208,7 +208,7 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     if authz_dir.exists():
         shutil.rmtree(authz_dir)
     authz_dir.mkdir()
-    authz = _write_authz_bundle(authz_dir, token)
+    authz = write_authz_bundle(authz_dir, token)
     cmd = serve_command(opa=opa, addr=addr, bundle=served, authz_bundle=authz, extra_args=opa_args)
     url = _router_url(addr)
     click.echo(f"serve-bundle: policy revision {revision}", err=True)

@@ -565,7 +565,7 @@ def inputs_fingerprint(sources_file: Path | None = None, root: Path | None = Non
     the pinned OPA version: equal fingerprints give equal policy data."""
     from router import opa_binary
 
-    h = hashlib.sha256(f"opa {opa_binary.pinned_version()}\n".encode("utf-8"))
+    h = hashlib.sha256(f"opa {opa_binary.pinned_version()}\n".encode())
     for path in input_files(sources_file, root, env):
         name = str(path).encode("utf-8")
         try:

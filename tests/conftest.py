@@ -20,7 +20,7 @@ _STATE = tempfile.TemporaryDirectory(prefix="model-router-test-state-")
 atexit.register(_STATE.cleanup)
 os.environ["XDG_STATE_HOME"] = _STATE.name
 
-from opa_server import OpaServer
+from opa_server import OpaServer  # noqa: E402 - after the environment above is set
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from router import fixture_data, paths, policy_data
 
@@ -56,7 +56,7 @@ class OpaServer:
         fixture_data.write(data_dir)
         self.socket_path = Path(self._tmp.name) / "opa.sock"
         self.url = f"unix://{self.socket_path}"
-        self._log = open(Path(self._tmp.name) / "opa.log", "w+", encoding="utf-8")
+        self._log = open(Path(self._tmp.name) / "opa.log", "w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._proc = subprocess.Popen(
             [str(OPA), "run", "--server", "--addr", self.url, "--unix-socket-perm", "600", "--log-level", "error",
              "--skip-version-check", str(paths.REGO), str(data_dir)],

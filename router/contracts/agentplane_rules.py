@@ -19,7 +19,7 @@ from typing import Any
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import get, items, show
 from router.contracts.kinds import KINDS, Kind
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 
 MAPPING = "AgentplaneLaneDecisionMapping"
 RECEIPT = "ModelRoutingLaneDecisionReceipt"

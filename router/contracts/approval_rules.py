@@ -18,7 +18,7 @@ from typing import Any
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import items, show
 from router.contracts.kinds import KINDS, Kind
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 from router.contracts.rules.support import duplicate_ids
 
 TRUST_ANCHORS = "ApprovalTrustAnchors"

@@ -31,7 +31,7 @@ from router.contracts.errors import UnusableInput
 from router.contracts.jsonpath import MISSING, get, items, show
 from router.contracts.kinds import KINDS, Kind, detect_kind
 from router.contracts.loader import load_document
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 from router.contracts.rules.support import duplicate_ids
 from router.contracts.runner import run_validator
 

@@ -74,7 +74,6 @@ def require() -> None:
         raise GuardrailFabricMissing(f"guardrail_fabric is not importable ({_MISSING}); install it: {INSTALL_HINT}") from _MISSING
 
 
-_fabric = require  # the name router.cli's hook command calls (until it calls require)
 
 
 def route_evidence(source: Decision | dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +182,7 @@ def append_decision(
 def _unusable(violations: Iterable[Violation] = (), *, oversized: bool = False,
               context: gpolicies.PolicyContext | None = None, raw: bytes | None = None,
               router: Router | None = None) -> RoutedEvent:
-    gctx = router._guardrail_context if router is not None else guardrail.local_context()
+    gctx = router.guardrail_context if router is not None else guardrail.local_context()
     doc = guardrail.unusable_projection(violations, gctx, oversized=oversized, raw=raw)
     return RoutedEvent(from_projection(doc, context), route_evidence(doc))
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from router.api import Router
 from router.replay import render
 from router.replay.core import ReplayError, Report, parse_max_changed, replay
 from router.replay.policy import PolicySourceError
@@ -62,7 +63,7 @@ def replay_command(log: str, policy: str, baseline: str | None, timeout_ms: floa
     """
     try:
         parse_max_changed(max_changed)
-        report = replay(log, policy, baseline, timeout_ms=timeout_ms, check_log=not no_verify)
+        report = replay(log, policy, baseline, timeout_ms=timeout_ms, check_log=not no_verify, router_factory=Router)
     except (ReplayError, PolicySourceError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)

@@ -212,16 +212,6 @@ class Report:
         }
 
 
-def default_router_factory() -> RouterFactory:
-    """router.api.Router, for a caller that passes no router_factory.
-
-    The one remaining import of router.api from the replay package (router.api imports it back for
-    Router(shadow_policy=...)); it goes once every caller passes its Router class."""
-    from router.api import Router
-
-    return Router
-
-
 def _router(source: PolicySource, timeout_ms: float | None, factory: RouterFactory) -> Router:
     settings = Settings(receipts=False, timeout_ms=timeout_ms or Settings().timeout_ms)
     return factory(settings=settings, bundle=source.archive, store_inputs=False)
@@ -244,11 +234,12 @@ def _decide(router: Router, preps: list[bundle_input.PreparedBundle], evaluation
 
 
 def replay(log: str | Path, policy: str | Path, baseline: str | Path | None = None, *, timeout_ms: float | None = None,
-           check_log: bool = True, router_factory: RouterFactory | None = None) -> Report:
+           check_log: bool = True, router_factory: RouterFactory) -> Report:
     """Re-decide every recorded input of LOG under POLICY (and BASELINE, default: the recorded decision).
 
-    ROUTER_FACTORY makes the Router serving each policy (pass router.api.Router)."""
-    factory = router_factory or default_router_factory()
+    ROUTER_FACTORY makes the Router serving each policy (pass router.api.Router: the replay package
+    never imports router.api, which imports it for Router(shadow_policy=...))."""
+    factory = router_factory
     path = log_file(log)
     receipts = read_receipts(path)
     log_check = None

@@ -41,7 +41,6 @@ from router.replay.core import (
     ReplayError,
     Report,
     RouterFactory,
-    default_router_factory,
     lane_rank,
 )
 from router.replay.policy import build
@@ -86,7 +85,7 @@ class ShadowEvaluator:
     """The candidate policy's second managed OPA, its queue and worker (see the module docstring)."""
 
     def __init__(self, policy: str | Path, *, log: str | Path | None, timeout_s: float = 0.5, fsync: bool = True,
-                 queue_size: int = SHADOW_QUEUE, router_factory: RouterFactory | None = None) -> None:
+                 queue_size: int = SHADOW_QUEUE, router_factory: RouterFactory) -> None:
         """ROUTER_FACTORY makes the Router of the shadow OPA: the active Router passes its own class."""
         if log is None:
             raise ValueError("shadow_policy: the shadow log is written beside the receipt log, and receipts are off; name one with shadow_log")
@@ -95,8 +94,7 @@ class ShadowEvaluator:
         self._tmp = Path(tempfile.mkdtemp(prefix="model-router-shadow-"))
         try:
             self.source = build(policy, self._tmp, "shadow")
-            factory = router_factory or default_router_factory()
-            self.router: Router = factory(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0),
+            self.router: Router = router_factory(settings=Settings(receipts=False, timeout_ms=timeout_s * 1000.0),
                                           bundle=self.source.archive, store_inputs=False)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -34,11 +34,15 @@ def policy_projection(doc: dict) -> dict:
     return fault_template.evaluate(f"out := data.model_router.projection.of({canonical(doc)})")
 
 
-def agent(status: str, lane: str | None, human: bool = False, reason: str = "feasible", suggested: str | None = None) -> Decision:
+def agent(status: str, lane: str | None, human: bool = False, reason: str = "feasible", suggested: str | None = None,
+          edit=None) -> Decision:
+    """An agent decision; EDIT(doc), when given, changes the document before the decision is built."""
     doc = fail_closed_document(AGENT_KIND, reason, BUNDLE, decision_id_="urn:socioprophet:model-route-decision:" + "1" * 24,
                                created_at="2026-01-01T00:00:00.000Z", revision="sha256:" + "e" * 64)
     doc["policyRef"] = "urn:socioprophet:model-routing-policy:agent-execution-default"
     doc["selected"].update(status=status, lane=lane, requiresHumanApproval=human, suggestedLane=suggested)
+    if edit is not None:
+        edit(doc)
     return Decision(doc, input_digest="sha256:" + "f" * 64, prompt_digest=None, guardrail_context=CONTEXT,
                     projection=policy_projection(doc))
 
@@ -90,8 +94,7 @@ def test_policy_identity_fields():
 
 
 def test_fail_closed_decision_without_policy_ref_uses_the_active_policy_id():
-    d = agent("denied", None, reason="engine-timeout")
-    d._doc["policyRef"] = None
+    d = agent("denied", None, reason="engine-timeout", edit=lambda doc: doc.update(policyRef=None))
     g = d.to_guardrail()
     assert g["policyId"] == CONTEXT.policy_id
     assert g["decision"] == "deny"
@@ -146,8 +149,7 @@ def test_guardrail_id_is_per_event_and_the_route_id_stays_in_evidence():
 
 @pytest.mark.parametrize("revision", ["unknown", ""])
 def test_a_fault_without_a_known_revision_carries_the_named_fault_version(revision):
-    d = agent("denied", None, reason="engine-unavailable")
-    d._doc["policyRevision"] = revision
+    d = agent("denied", None, reason="engine-unavailable", edit=lambda doc: doc.update(policyRevision=revision))
     g = d.to_guardrail()
     assert g["policyVersion"] == guardrail.FAULT_POLICY_VERSION and g["policyHash"] is None
     assert "unknown" not in json.dumps({k: g[k] for k in ("policyVersion", "policyHash")})
@@ -155,8 +157,8 @@ def test_a_fault_without_a_known_revision_carries_the_named_fault_version(revisi
 
 
 def test_reason_names_every_reason_code():
-    d = agent("denied", None, reason="thermal-critical")
-    d._doc["selected"]["reasons"] = ["thermal-critical", "battery-critical", "budget-exhausted:task"]
+    reasons = ["thermal-critical", "battery-critical", "budget-exhausted:task"]
+    d = agent("denied", None, reason="thermal-critical", edit=lambda doc: doc["selected"].update(reasons=reasons))
     g = d.to_guardrail()
     for code in d.reasons:
         assert code in g["reason"]
@@ -164,10 +166,10 @@ def test_reason_names_every_reason_code():
 
 
 def test_guardrail_ref_is_in_the_evidence():
-    d = agent("selected", "standard")
-    assert d.to_guardrail()["evidence"]["guardrailRef"] is None
-    d._doc["input"]["guardrailRef"] = "urn:sourceos:guardrail-decision:g-1"
-    assert d.to_guardrail()["evidence"]["guardrailRef"] == "urn:sourceos:guardrail-decision:g-1"
+    assert agent("selected", "standard").to_guardrail()["evidence"]["guardrailRef"] is None
+    ref = "urn:sourceos:guardrail-decision:g-1"
+    d = agent("selected", "standard", edit=lambda doc: doc["input"].update(guardrailRef=ref))
+    assert d.to_guardrail()["evidence"]["guardrailRef"] == ref
 
 
 def test_fail_closed_document_echoes_the_guardrail_ref():

@@ -6,10 +6,19 @@ import json
 import re
 
 import pytest
+from contracts_support import CONTRACT_EXAMPLES, EXAMPLES, OUR_KINDS, ROOT, fixture_context, valid_fixtures
 from jsonschema import Draft202012Validator
 
-from contracts_support import CONTRACT_EXAMPLES, EXAMPLES, OUR_KINDS, ROOT, fixture_context, valid_fixtures
-from router.contracts import GUARDRAIL_ABI, KINDS, detect_kind, load_document, parse_document, schema_for, validate_document, validator_for
+from router.contracts import (
+    GUARDRAIL_ABI,
+    KINDS,
+    detect_kind,
+    load_document,
+    parse_document,
+    schema_for,
+    validate_document,
+    validator_for,
+)
 from router.contracts.kinds import load_extensions
 from router.contracts.runner import discover
 

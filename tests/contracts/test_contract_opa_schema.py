@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from contracts_support import ROOT
+
 from router import paths
 from router.opa_binary import OpaNotFound, find_opa
 

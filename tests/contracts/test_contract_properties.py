@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contracts_support import CONTRACT_EXAMPLES, OUR_KINDS, fixture_context, valid_fixtures
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts_support import CONTRACT_EXAMPLES, OUR_KINDS, fixture_context, valid_fixtures
 from router.contracts import UnusableInput, detect_kind, load_document, parse_document, validate_document, validator_for
 from router.contracts.runner import run_validator
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from contracts_support import FIXTURES, OUR_KINDS, fixture_context, rule_fixtures
+
 from router.contracts import KINDS, detect_kind, load_document, validate_document, validator_for
 from router.contracts.rules import rules_for
 

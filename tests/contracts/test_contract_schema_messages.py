@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-
 from contracts_support import CONTRACT_EXAMPLES, FIXTURES, read
+
 from router.contracts import validate_document, validator_for
 from router.contracts.schemas import describe_pattern, schema_violations
 

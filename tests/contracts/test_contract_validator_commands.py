@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from contracts_support import CONTRACT_EXAMPLES, FIXTURES, ROOT, read, write
+
 from router.contracts.command import validate_command
 
 TOOLS = {

@@ -3,7 +3,6 @@ targets that must fail on unformatted Rego, a forbidden built-in or a failing Re
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from golden.golden_decisions import RECORDED, bundle_paths, current_documents
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from opa_server import OpaServer
+
 from router import paths
 
 DEMO_DOCUMENTS = (

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from golden.golden_decisions import RECORDED, without_identity
-from router import bundle as bundle_mod, paths
+
+from router import bundle as bundle_mod
+from router import paths
 from router.approvals import EVALUATION_TIME_ENV, FIXTURE_EVALUATION_TIME
 from router.opa_http import Channel, ChannelError
 

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from golden.golden_decisions import RECORDED, without_identity
 from installed import InstalledEnv, build_and_install
-from router import bundle as bundle_mod, opa_binary, paths
+
+from router import bundle as bundle_mod
+from router import opa_binary, paths
 
 PINNED_OPA = paths.CHECKOUT_ROOT / ".tools" / "bin" / "opa"
 BUNDLE = "agent-architecture-escalated"  # selected high-end only with approval tokens valid at the evaluation time

@@ -6,8 +6,8 @@ The OPA server itself is the session-wide one of tests/opa_server.py.
 from __future__ import annotations
 
 import pytest
-
 from opa_server import as_emitted, load, schema_errors
+
 from router.decision import reason_codes
 
 

@@ -6,8 +6,8 @@ as the router does, and may add bindings to the served data under their own bind
 from __future__ import annotations
 
 import pytest
+from opa_server import as_emitted, schema_errors
 
-from opa_server import as_emitted, load, schema_errors
 from router import paths
 
 ROOT = paths.ROOT

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from router import expected as expected_mod, fixture_data, paths
+from router import expected as expected_mod
+from router import fixture_data, paths
 
 CASES = fixture_data.cases()
 AGENT = {name: case for name, case in CASES.items() if case["expected"]["family"] == "agent"}

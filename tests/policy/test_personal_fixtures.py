@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from personal_server import ROOT, check_invariants, load, personal_opa, schema_errors  # noqa: F401
 
 from router import expected as expected_mod

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from personal_server import check_invariants, personal_opa  # noqa: F401
 
 BINDING_ID = "urn:socioprophet:model-router-binding:property-random"

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from personal_server import ROOT, check_invariants, load, personal_opa  # noqa: F401
 
 GiB = 1024**3

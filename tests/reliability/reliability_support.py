@@ -3,8 +3,7 @@ through /proc, and bundles the router decides."""
 
 from __future__ import annotations
 
-from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
-
+import contextlib
 import copy
 import json
 import os
@@ -12,6 +11,8 @@ import socket
 import threading
 import time
 from pathlib import Path
+
+from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
 
 from router import paths
 
@@ -215,7 +216,7 @@ class FaultProxy:
         while not self._stop.is_set():
             try:
                 conn, _ = self._server.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             t = threading.Thread(target=self._handle, args=(conn,), daemon=True)
             t.start()
@@ -252,9 +253,8 @@ class FaultProxy:
                     if not chunk:
                         break
                     answer += chunk
-            if mode == "delay" and delay > 0:
-                if self._stop.wait(delay):
-                    return
+            if mode == "delay" and delay > 0 and self._stop.wait(delay):
+                return
             if mode == "truncate":
                 head, _, body = answer.partition(b"\r\n\r\n")
                 conn.sendall(head + b"\r\n\r\n" + body[: max(1, len(body) // 2)])
@@ -263,10 +263,8 @@ class FaultProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         self._stop.set()
@@ -275,7 +273,7 @@ class FaultProxy:
         for t in self._threads:
             t.join(2)
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self
 
     def __exit__(self, *exc) -> None:

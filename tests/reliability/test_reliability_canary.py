@@ -56,7 +56,7 @@ def test_canary_prompt_and_token_appear_in_no_output_log_or_file_of_the_api(tmp_
         # every decision logged, at debug level: the strictest place for a leak to show up
         opa_args=["--set=decision_logs.console=true", "--log-level=debug"],
     ) as router:
-        token = router.engine._token
+        token = router.engine.token
         decision = router.decide(original)
         assert decision.fault is None, decision.detail
         assert decision.prompt_digest == "sha256:" + digest
@@ -133,7 +133,7 @@ def test_canary_prompt_appears_in_no_output_or_file_of_the_command_line(tmp_path
     for path in files_under(tmp_path, skip=(inputs,)):
         outputs[str(path.relative_to(tmp_path))] = path.read_bytes()
     # receipts were written in both places, with the prompt's digest
-    digest = hashlib.sha256(canary.encode()).hexdigest()
+    hashlib.sha256(canary.encode()).hexdigest()
     assert "\"promptDigest\":\"hmac-sha256:" in (tmp_path / "receipts" / "receipts.jsonl").read_text()
     assert list((home / "state").rglob("receipts.jsonl"))
     assert_absent({"canary prompt": canary}, outputs)

@@ -15,9 +15,9 @@ import pytest
 from reliability_support import (
     SLOW_MODULE,
     FaultProxy,
-    upstream_of,
-    pid_alive,
     personal_bundle,
+    pid_alive,
+    upstream_of,
     variant_bundle,
     wait_until,
 )
@@ -45,7 +45,7 @@ def same_outcome(decision, reference) -> bool:
 @pytest.fixture(scope="module")
 def reference(managed):
     """The correct decision for personal_bundle(), from the managed OPA directly."""
-    with Router(opa_url=managed.url, opa_token=managed._token, receipts=False, timeout_ms=10000) as router:
+    with Router(opa_url=managed.url, opa_token=managed.token, receipts=False, timeout_ms=10000) as router:
         decision = router.decide(personal_bundle())
     assert decision.fault is None, decision.detail
     return decision
@@ -54,9 +54,9 @@ def reference(managed):
 @pytest.fixture()
 def proxied(managed, tmp_path):
     """A router that reaches the managed OPA through a fault proxy (with the OPA's token)."""
-    with FaultProxy(upstream_of(managed)) as proxy:
-        with Router(opa_url=proxy.url, opa_token=managed._token, receipts_dir=tmp_path, timeout_ms=400) as router:
-            yield proxy, router
+    with FaultProxy(upstream_of(managed)) as proxy, \
+            Router(opa_url=proxy.url, opa_token=managed.token, receipts_dir=tmp_path, timeout_ms=400) as router:
+        yield proxy, router
 
 
 # -- a slow OPA ---------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_slow_opa_under_concurrent_decisions(proxied, reference, tmp_path):
 
     def work(k):
         try:
-            for i in range(3):
+            for _i in range(3):
                 outcomes.append(router.decide(personal_bundle()))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)

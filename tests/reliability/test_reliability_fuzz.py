@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from click.testing import CliRunner
@@ -37,7 +37,7 @@ LONG = settings(max_examples=20000, deadline=None, suppress_health_check=[Health
 LONG_DECIDE = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bases() -> tuple[str, ...]:
     return tuple(json.dumps(example_bundle(name)) for name in BASES) + (json.dumps(personal_bundle()),)
 
@@ -46,7 +46,7 @@ def bases() -> list[dict]:
     return [json.loads(text) for text in _bases()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(kind: str):
     from jsonschema import Draft202012Validator
 
@@ -189,7 +189,7 @@ def check_cli(opa: eng.ManagedEngine, receipts, raw: bytes) -> None:
 
     result = CliRunner().invoke(
         main, ["decide", "-", "--opa-url", opa.url, "--receipts-dir", str(receipts), "--timeout-ms", "10000"],
-        input=raw, env={"MODEL_ROUTER_OPA_TOKEN": opa._token, "MODEL_ROUTER_CONFIG": None},
+        input=raw, env={"MODEL_ROUTER_OPA_TOKEN": opa.token, "MODEL_ROUTER_CONFIG": None},
     )
     assert result.exit_code in (0, 2, 3), (result.exit_code, result.output[-2000:], result.exception)
     if result.exit_code == 2:

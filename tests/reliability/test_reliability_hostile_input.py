@@ -10,8 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
 
 import pytest
 from reliability_support import example_bundle, personal_bundle
@@ -250,7 +249,7 @@ def _json_type(value) -> str:
     return {str: "string", list: "array", dict: "object"}[type(value)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_fields() -> tuple[tuple[tuple[str, ...], frozenset], ...]:
     """Every property path of the RouteInputBundle schema with the JSON types it accepts."""
     schema = bi.inline_local_refs(json.loads(bi.BUNDLE_SCHEMA.read_text(encoding="utf-8")))

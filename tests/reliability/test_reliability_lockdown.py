@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from reliability_support import listening_addresses, personal_bundle, rest
@@ -92,14 +93,14 @@ def test_without_the_token_nothing_can_be_read_or_changed(locked, attempt):
 def test_with_the_token_the_server_is_still_read_only(locked, attempt):
     before = snapshot(locked)
     method, path, kwargs = write_attempts(locked.url)[attempt]
-    headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {locked._token}"}
+    headers = {**kwargs.get("headers", {}), "Authorization": f"Bearer {locked.token}"}
     response = rest(locked.url, method, path, **{**kwargs, "headers": headers})
     assert response.status_code in (401, 403), (method, path, response.status_code, response.text[:200])
     assert snapshot(locked) == before
 
 
 def test_with_the_token_only_health_and_data_reads_answer(locked):
-    headers = {"Authorization": f"Bearer {locked._token}"}
+    headers = {"Authorization": f"Bearer {locked.token}"}
     allowed = {("POST", "/v1/data/model_router/decision"), ("GET", "/v1/data/model_router_data/active"), ("GET", "/v1/data"), ("GET", "/health")}
     for method, path, kwargs in read_attempts():
         response = rest(locked.url, method, path, **{**kwargs, "headers": headers})
@@ -136,7 +137,7 @@ def test_bundle_roots_refuse_rest_writes_even_without_authorization(open_opa, at
 
 
 def test_the_token_is_on_no_command_line_and_only_its_digest_on_disk(locked):
-    token = locked._token
+    token = locked.token
     with open(f"/proc/{locked.pid}/cmdline", "rb") as fh:
         assert token.encode() not in fh.read()
     with open(f"/proc/{locked.pid}/environ", "rb") as fh:
@@ -148,7 +149,7 @@ def test_the_token_is_on_no_command_line_and_only_its_digest_on_disk(locked):
         for name in files:
             if not stat.S_ISREG(os.lstat(os.path.join(root, name)).st_mode):
                 continue  # the socket
-            content = open(os.path.join(root, name), "rb").read()
+            content = Path(root, name).read_bytes()
             assert token.encode() not in content, name
             if name == "data.json" and b"token_sha256" in content:
                 import hashlib

@@ -134,7 +134,7 @@ def soak(project_bundle, receipts: Path, *, threads: int, processes: int, count:
     assert sorted(decision_ids) == sorted(expected_ids)
     # nothing leaked: every OPA and every worker process is gone, and this process has no new children
     for pid in (main_opa, *child_opa, *child_pids):
-        assert wait_until(lambda: not pid_alive(pid), 10), f"process {pid} is still alive"
+        assert wait_until(lambda pid=pid: not pid_alive(pid), 10), f"process {pid} is still alive"
     assert wait_until(lambda: not (descendants() - before), 10), sorted(descendants() - before)
     return {"decisions": decisions, "receipts": report.receipts}
 

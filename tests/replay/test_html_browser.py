@@ -6,6 +6,7 @@ pixels of a screenshot, not only the file."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import struct
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from router.replay import render
-from router.replay.core import replay
+from router.api import Router
+from router.replay import core, render
+
+replay = functools.partial(core.replay, router_factory=Router)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make setup installs Debian's chromium when apt-get is usable)")

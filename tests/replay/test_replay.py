@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 
@@ -10,10 +11,14 @@ from click.testing import CliRunner
 from conftest import expected_changes
 
 from router import paths
+from router.api import Router
 from router.bundle import ensure_bundle
 from router.cli import main
 from router.receipts import LOG_NAME, store_folder
-from router.replay.core import ReplayError, replay
+from router.replay import core
+from router.replay.core import ReplayError
+
+replay = functools.partial(core.replay, router_factory=Router)
 
 
 def _by_digest(decisions: dict) -> dict:

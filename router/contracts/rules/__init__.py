@@ -8,49 +8,10 @@ report, and the rule skips it (unless the rule itself requires a field the schem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
-
-from router.contracts.context import ValidationContext
 from router.contracts.kinds import load_extensions
+from router.contracts.rules.registry import RULES, Finding, Parts, Rule, RuleFn, rule
 
-# the parts of a JSON path into a document: member names and array indexes
-Parts = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: Parts
-    found: str
-    expected: str
-
-
-RuleFn = Callable[[dict[str, Any], ValidationContext], Iterable[Finding]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    rule_id: str
-    kind: str
-    summary: str
-    check: RuleFn
-
-
-RULES: dict[str, list[Rule]] = {}
-
-
-def rule(kind: str, rule_id: str, summary: str) -> Callable[[RuleFn], RuleFn]:
-    """Register the decorated function as semantic rule RULE_ID of KIND."""
-
-    def register(fn: RuleFn) -> RuleFn:
-        existing = RULES.setdefault(kind, [])
-        if any(r.rule_id == rule_id for r in existing):
-            raise ValueError(f"rule {rule_id!r} is registered twice for {kind}")
-        existing.append(Rule(rule_id, kind, summary, fn))
-        return fn
-
-    return register
+__all__ = ["RULES", "Finding", "Parts", "Rule", "RuleFn", "rule", "rules_for"]
 
 
 def rules_for(kind: str) -> list[Rule]:
@@ -60,7 +21,7 @@ def rules_for(kind: str) -> list[Rule]:
 
 
 def _load_all() -> None:
-    # importing the modules registers their rules (imported here, not at the top: each imports this package)
+    # importing the modules registers their rules (imported here, not at the top, so that importing the package stays cheap)
     from router.contracts.rules import (  # noqa: F401
         binding,
         bundle,

@@ -7,7 +7,7 @@ from typing import Any
 
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import MISSING, get, items, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 from router.contracts.rules.support import duplicate_ids, expect_equal, expect_true
 
 KIND = "LocalPersonalRouteBinding"

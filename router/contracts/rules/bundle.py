@@ -8,7 +8,7 @@ from typing import Any
 from router.contracts.context import ValidationContext
 from router.contracts.digest import prompt_sha256
 from router.contracts.jsonpath import get, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 
 KIND = "RouteInputBundle"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import get, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 
 
 def _reason_is_first(doc: dict[str, Any]) -> Iterator[Finding]:

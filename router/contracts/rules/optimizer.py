@@ -7,8 +7,8 @@ from typing import Any
 
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import MISSING, get, items, show
-from router.contracts.rules import Finding, Parts, rule
 from router.contracts.rules.policy import declared_lanes
+from router.contracts.rules.registry import Finding, Parts, rule
 from router.contracts.rules.support import (
     GUARDRAIL_ABI,
     LANE_RANK,

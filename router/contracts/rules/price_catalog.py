@@ -7,7 +7,7 @@ from typing import Any
 
 from router.contracts.context import ValidationContext
 from router.contracts.jsonpath import items, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 from router.contracts.rules.support import HOSTED_LANES, LANES, duplicate_ids, missing_ids
 
 KIND = "ModelPriceCatalog"

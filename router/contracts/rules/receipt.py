@@ -8,7 +8,7 @@ from typing import Any
 from router.contracts.context import ValidationContext
 from router.contracts.digest import receipt_digest
 from router.contracts.jsonpath import MISSING, get, show
-from router.contracts.rules import Finding, rule
+from router.contracts.rules.registry import Finding, rule
 
 KIND = "RouteDecisionReceipt"
 

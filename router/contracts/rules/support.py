@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from router.contracts.jsonpath import MISSING, get, items, show
-from router.contracts.rules import Finding, Parts
+from router.contracts.rules.registry import Finding, Parts
 
 LANES = ("no-model", "local-cheap", "cheap", "standard", "high-end", "pro")
 LANE_RANK = {lane: rank for rank, lane in enumerate(LANES)}

@@ -6,7 +6,7 @@ as the router does, and may add bindings to the served data under their own bind
 from __future__ import annotations
 
 import pytest
-from opa_server import as_emitted, schema_errors
+from opa_server import as_emitted, load, schema_errors  # noqa: F401 - load is re-exported for the suites
 
 from router import paths
 

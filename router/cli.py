@@ -35,7 +35,6 @@ import click
 from router import (
     agentplane,
     bundle_input,
-    fixture_data,
     guardrail,
     local_policy,
     opa_binary,
@@ -43,7 +42,6 @@ from router import (
     policy_data,
 )
 from router import bundle as bundle_mod
-from router import demo as demo_mod
 from router.api import BATCH_CHUNK, Router
 from router.approvals import ApprovalError
 from router.approvals_cli import approvals_group
@@ -52,7 +50,6 @@ from router.config import ConfigError, ignored_cwd_config, load_settings
 from router.contracts.errors import UnusableInput, Violation
 from router.data_views import PolicyDataError
 from router.decision import Decision
-from router.integrations import guardrail_fabric as gfi
 from router.package_cli import register as register_package_commands
 from router.receipts import (
     LOG_NAME,
@@ -460,6 +457,8 @@ def hook(payload_limit_bytes: int, write_log: bool, log_path: str | None, debug_
     Exit 2 (which a Claude Code hook treats as blocking) when guardrail-fabric is not installed or the
     settings are unusable.
     """
+    from router.integrations import guardrail_fabric as gfi  # only this command needs guardrail-fabric
+
     data = sys.stdin.buffer.read(payload_limit_bytes + 1)
     try:
         result = gfi.evaluate_hook(
@@ -616,6 +615,8 @@ def _ensure_data() -> None:
         policy_data.write()
     except PolicyDataError as exc:
         _fail(f"error: {exc}", EXIT_UNUSABLE)
+    from router import fixture_data  # only `make data`-like commands write the fixture data
+
     try:
         fixture_data.write()
     except Exception as exc:  # noqa: BLE001 - a broken fixture is reported, not hidden
@@ -664,6 +665,8 @@ def policy_build(force: bool) -> None:
 def demo(full_name: str | None, config_file: str | None, opa_url: str | None, timeout_ms: float | None,
          receipts_dir: str | None, no_receipts: bool) -> None:
     """Decide every example bundle: a compact table, then one decision in full."""
+    from router import demo as demo_mod  # imported by the demo command only (a cold `decide` skips it)
+
     try:
         code = demo_mod.run(
             full_name=full_name, config_file=config_file, opa_url=opa_url, timeout_ms=timeout_ms,

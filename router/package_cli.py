@@ -132,7 +132,7 @@ def serve_command(
     extra_args: tuple[str, ...] = (),
 ) -> list[str]:
     """The `opa run --server` command line of a remote engine (the managed OPA's options, on ADDR)."""
-    from router.api import MANAGED_OPA_ARGS
+    from router.engine import MANAGED_OPA_ARGS
 
     cmd = [str(opa), "run", "--server", "--addr", addr]
     if addr.startswith("unix://"):

@@ -65,6 +65,9 @@ from router.receipts.checkpoint import public_key_text
 from router.render import decision_row, escape_controls, table
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE, EXIT_REFUSED = 0, 1, 2, 3
+# the reader of standard output went away (`decide - | head`): 128 + SIGPIPE, as a shell reports a
+# writer the pipe stopped; nothing more is printed
+EXIT_BROKEN_PIPE = 141
 # the order in which several bundles' exit codes combine: the last present wins
 EXIT_SEVERITY = (EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE, EXIT_INTERNAL)
 EXIT_CODES_HELP = """\b
@@ -73,6 +76,7 @@ Exit codes:
   3  it may not: deferred, denied or quarantined (every fail-closed fault too)
   2  unusable input (file missing, not JSON, fails the bundle schema, bad settings)
   1  internal error
+  141  standard output was closed by its reader (e.g. piped into head)
   several bundles: the most severe of their codes, in the order 1, 2, 3, 0"""
 # one JSON Lines record on standard input is at most one bundle's size (1 MiB)
 MAX_LINE_BYTES = bundle_input.MAX_BYTES
@@ -175,6 +179,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # what was decided is recorded (receipts); the output nobody reads is dropped, and standard
+            # output points at /dev/null so that the interpreter's final flush does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:
             if os.environ.get("MODEL_ROUTER_DEBUG"):
                 raise

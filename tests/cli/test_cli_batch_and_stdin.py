@@ -144,3 +144,27 @@ def test_explain_reads_stdin_and_records_no_receipt_unless_asked(opa_url, tmp_pa
 def test_version(flag):
     out = run(flag)
     assert out.returncode == 0 and out.stdout.decode().startswith("model-router, version ")
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly_with_141(opa_url, receipts):
+    """`decide - | head -c 100`: the reader closes the pipe; no traceback, no "internal error"."""
+    import subprocess
+    import sys
+
+    from router import paths
+    from router.cli import EXIT_BROKEN_PIPE
+
+    line = compact(example("selected")) + b"\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "router.cli", "decide", "-", "--opa-url", opa_url, "--receipts-dir", str(receipts),
+         "--timeout-ms", "5000"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=paths.ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(line * 300)  # about 2.5 MB of decisions: far more than a pipe buffer
+    proc.stdin.close()
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE, err
+    assert "internal error" not in err and "Traceback" not in err, err

@@ -35,6 +35,7 @@ import click
 from router import (
     agentplane,
     bundle_input,
+    fixture_data,
     guardrail,
     local_policy,
     opa_binary,
@@ -42,6 +43,7 @@ from router import (
     policy_data,
 )
 from router import bundle as bundle_mod
+from router import demo as demo_mod
 from router.api import BATCH_CHUNK, Router
 from router.approvals import ApprovalError
 from router.approvals_cli import approvals_group
@@ -89,6 +91,8 @@ FORMATS = ("decision", "receipt", "guardrail", "agentplane", "table")
 # time that `model-router decide` does not need (measured with `python -X importtime -m router.cli`):
 # validate loads jsonschema and the contracts package (~60 ms), replay/shadow the replay engine
 # (~15 ms), fleet the fleet manager. A command's module is imported when the command is looked up.
+# The one other lazy import is in `hook`: the guardrail-fabric integration and guardrail_fabric itself
+# (~30 ms after router.api), which only that command uses.
 LAZY_COMMANDS = {
     "validate": ("router.contracts.command", "validate_command"),
     "replay": ("router.replay.cli", "replay_command"),
@@ -468,7 +472,7 @@ def hook(payload_limit_bytes: int, write_log: bool, log_path: str | None, debug_
     Exit 2 (which a Claude Code hook treats as blocking) when guardrail-fabric is not installed or the
     settings are unusable.
     """
-    from router.integrations import guardrail_fabric as gfi  # only this command needs guardrail-fabric
+    from router.integrations import guardrail_fabric as gfi  # lazily: see LAZY_COMMANDS
 
     data = sys.stdin.buffer.read(payload_limit_bytes + 1)
     try:
@@ -626,8 +630,6 @@ def _ensure_data() -> None:
         policy_data.write()
     except PolicyDataError as exc:
         _fail(f"error: {exc}", EXIT_UNUSABLE)
-    from router import fixture_data  # only `make data`-like commands write the fixture data
-
     try:
         fixture_data.write()
     except Exception as exc:  # noqa: BLE001 - a broken fixture is reported, not hidden
@@ -676,8 +678,6 @@ def policy_build(force: bool) -> None:
 def demo(full_name: str | None, config_file: str | None, opa_url: str | None, timeout_ms: float | None,
          receipts_dir: str | None, no_receipts: bool) -> None:
     """Decide every example bundle: a compact table, then one decision in full."""
-    from router import demo as demo_mod  # imported by the demo command only (a cold `decide` skips it)
-
     try:
         code = demo_mod.run(
             full_name=full_name, config_file=config_file, opa_url=opa_url, timeout_ms=timeout_ms,

@@ -25,6 +25,7 @@ from router import fault_template
 from router.bundle_input import MAX_BYTES
 from router.clock import utc_now
 from router.contracts.digest import sha256_digest, sha256_text
+from router.local_policy import policy_data
 
 ABI = "sourceos.guardrail.decision.v0.1"
 FALLBACK_POLICY_ID = "urn:socioprophet:model-routing-policy:unknown"
@@ -99,8 +100,6 @@ class GuardrailContext:
 
 def local_context() -> GuardrailContext:
     """The reason catalogue and active policy id from the local policy data (no OPA is asked)."""
-    from router.local_policy import policy_data
-
     data = policy_data()
     reasons = data.get("reasons") if isinstance(data.get("reasons"), dict) else {}
     active = data.get("active") if isinstance(data.get("active"), dict) else {}

@@ -24,6 +24,12 @@ from typing import Any
 
 import click
 
+from router import bundle as bundle_mod
+from router import opa_binary, paths
+from router.data_views import PolicyDataError
+from router.engine import MANAGED_OPA_ARGS
+from router.opa_process import write_authz_bundle
+
 EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE = 0, 1, 2
 TOKEN_BYTES = 32
 
@@ -40,8 +46,6 @@ def opa_path(as_json: bool) -> None:
     setting), the project's pinned build (.tools/bin/opa in a checkout, the folder `install-opa` builds
     into for an installed package), then `opa` on PATH when it reports the pinned version. Where it was
     found goes to standard error (with --json, into the document)."""
-    from router import opa_binary, paths
-
     try:
         found = opa_binary.locate()
     except opa_binary.OpaNotFound as exc:
@@ -75,8 +79,6 @@ def install_opa(force: bool) -> None:
     project's pinned-build folder: .tools/bin in a checkout; for an installed package
     $MODEL_ROUTER_TOOLS_BIN, else $XDG_DATA_HOME/model-router/bin (~/.local/share/model-router/bin).
     Nothing is built when the binary there already reports the pinned version."""
-    from router import opa_binary
-
     want = opa_binary.pinned_version()
     target = opa_binary.pinned_build()
     if not force:
@@ -132,8 +134,6 @@ def serve_command(
     extra_args: tuple[str, ...] = (),
 ) -> list[str]:
     """The `opa run --server` command line of a remote engine (the managed OPA's options, on ADDR)."""
-    from router.engine import MANAGED_OPA_ARGS
-
     cmd = [str(opa), "run", "--server", "--addr", addr]
     if addr.startswith("unix://"):
         cmd += ["--unix-socket-perm", "600"]
@@ -164,10 +164,6 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     Extra arguments go to `opa run` (e.g. --tls-cert-file/--tls-private-key-file). OPA replaces this
     process (exec); the settings for routers are printed first on standard error.
     """
-    from router import bundle as bundle_mod
-    from router import opa_binary, paths
-    from router.data_views import PolicyDataError
-    from router.opa_process import write_authz_bundle
 
     try:
         opa = opa_binary.find_opa()

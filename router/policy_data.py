@@ -37,7 +37,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from router import model_data, paths
+from router import model_data, opa_binary, paths
+from router.contracts.context import ValidationContext, repository_context
+from router.contracts.digest import sha256_digest
+from router.contracts.errors import UnusableInput
+from router.contracts.jsonpath import json_path
+from router.contracts.schemas import FORMAT_CHECKER, schema_violations
+from router.contracts.validate import validate_document
 from router.data_views import PolicyDataError, keyed, write_data_root
 
 # a JSON object as json.loads gives it
@@ -84,8 +90,6 @@ def _load(path: Path, shown: str | None = None) -> Any:
 
 
 def _json_path(parts: Iterable[Any]) -> str:
-    from router.contracts.jsonpath import json_path
-
     return json_path(parts)
 
 
@@ -147,10 +151,6 @@ ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 def _contract_violations(docs: list[tuple[Json, str]], root: Path) -> list[str]:
     """Schema and semantic-rule violations of the contract documents, as `model-router validate` reports them."""
-    from router.contracts.context import ValidationContext, repository_context
-    from router.contracts.errors import UnusableInput
-    from router.contracts.validate import validate_document
-
     base = repository_context() if root.resolve() == paths.ROOT.resolve() else ValidationContext()
     context = base.with_documents(doc for doc, _ in docs)
     out: list[str] = []
@@ -170,8 +170,6 @@ LEDGER_SNAPSHOT_ENV = "MODEL_ROUTER_LEDGER_SNAPSHOT"
 
 
 def _conform(doc: Any, kind: str, src: Path) -> None:
-    from router.contracts.schemas import schema_violations
-
     problems = schema_violations(doc, kind, str(src))
     if problems:
         raise PolicyDataError("\n".join(str(p) for p in problems))
@@ -248,8 +246,6 @@ def data_files(data_dir: Path, documents: frozenset[Path] | set[Path] = frozense
 @cache
 def _validator(schema_path: Path) -> Any:
     import importlib
-
-    from router.contracts.schemas import FORMAT_CHECKER
 
     validator_class = importlib.import_module("jsonschema").Draft202012Validator
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
@@ -469,8 +465,6 @@ def policies_digest(rego_dir: Path | None = None) -> str:
 def data_digest(data: dict[str, Any]) -> str:
     """sha256: of the canonical JSON of DATA without its precomputed tables: the policy data revision the
     tables are keyed to."""
-    from router.contracts.digest import sha256_digest
-
     return sha256_digest({k: v for k, v in data.items() if k != TABLES_KEY})
 
 
@@ -486,8 +480,6 @@ def compute_tables(data: dict[str, Any], rego_dir: Path | None = None, opa: Path
     and policies give the same tables."""
     import subprocess
     import tempfile
-
-    from router import opa_binary
 
     rego_dir = rego_dir or paths.REGO
     if opa is None:
@@ -563,8 +555,6 @@ def input_files(sources_file: Path | None = None, root: Path | None = None, env:
 def inputs_fingerprint(sources_file: Path | None = None, root: Path | None = None, env: Mapping[str, str] | None = None) -> str:
     """sha256: over the path and content of every input_files() entry (a missing file counts too) and
     the pinned OPA version: equal fingerprints give equal policy data."""
-    from router import opa_binary
-
     h = hashlib.sha256(f"opa {opa_binary.pinned_version()}\n".encode())
     for path in input_files(sources_file, root, env):
         name = str(path).encode("utf-8")

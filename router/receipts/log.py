@@ -45,9 +45,10 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from router import clock
 from router.receipts import checkpoint as cp
 from router.receipts.build import LOG_NAME, canonical, receipt_digest
-from router.receipts.verify import MAX_LINE, strict_loads
+from router.receipts.verify import MAX_LINE, strict_loads, verify
 
 DEFAULT_LOCK_TIMEOUT_S = 10.0
 MAX_GROUP = 1024  # appends committed together at most (one write, one fsync, one signed head)
@@ -90,9 +91,7 @@ def default_key_path(log: str | Path) -> Path:
 
 
 def utc_now() -> str:
-    from router.decision import utc_now as now
-
-    return now()
+    return clock.utc_now()
 
 
 @dataclass(frozen=True)
@@ -628,8 +627,6 @@ class ReceiptLog:
     def _adopt(self, fd: int, key: Ed25519PrivateKey, st: os.stat_result) -> JSONObject:
         """Sign the head of a log that has none (or an unreadable one), when its whole chain verifies
         and, for a log of this version, every receipt carries a valid MAC; anything else stays refused."""
-        from router.receipts.verify import verify
-
         report = verify(self.path, require_head=False)
         if not report.ok:
             raise ReceiptLogError(errno.EINVAL, f"{self.path}: has no signed head and its chain is broken ({report}); move it aside by hand")

@@ -17,23 +17,11 @@ from pathlib import Path
 import pytest
 from faulty_policy import agent_bundle
 from opa_server import rest
+from processes import pid_alive
 
 from router import bundle as bundle_mod
 from router import engine as eng
 from router import opa_binary, paths
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie still answers kill(0); it is dead for our purposes
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +96,9 @@ def test_managed_opa_without_auth_answers_anyone(project_bundle):
 def test_close_stops_the_process_group_and_removes_its_files(project_bundle):
     engine = eng.ManagedEngine(timeout_s=2.0)
     pid, tmpdir = engine.pid, engine.log_path.parent
-    assert _pid_alive(pid) and tmpdir.exists()
+    assert pid_alive(pid) and tmpdir.exists()
     engine.close()
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not tmpdir.exists()
     answer = engine.query({}, "model_router_data", "active")
     assert answer.fault == eng.ENGINE_UNAVAILABLE  # a closed engine never restarts
@@ -128,9 +116,9 @@ def test_interpreter_exit_stops_managed_opa(project_bundle, tmp_path):
     assert out.returncode == 0, out.stderr
     pid = int(out.stdout.split()[0])
     deadline = time.monotonic() + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux only")
@@ -156,9 +144,9 @@ def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
     assert state == "alive"
     pid = int(pid_text)
     deadline = time.monotonic() + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     # its runtime folder outlived it (no atexit after SIGKILL); the next engine to start sweeps it
     assert Path(folder).is_dir()
     with eng.ManagedEngine(timeout_s=2.0) as successor:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import pid_alive
 
 from router import approvals, paths
 from router import expected as expected_mod
@@ -47,14 +48,6 @@ def example_input() -> dict[str, Any]:
 
 def expected_outcome() -> dict[str, Any]:
     return json.loads(EXAMPLE.with_name(EXAMPLE.stem + ".expected.json").read_text(encoding="utf-8"))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +178,7 @@ def test_the_supervisor_starts_checks_restarts_and_stops_opa_without_a_client(pr
         assert folder is not None and (folder.stat().st_mode & 0o777) == 0o700
 
         supervisor.stop()
-        assert not supervisor.alive and not supervisor.healthy(0.5) and not _pid_alive(first)
+        assert not supervisor.alive and not supervisor.healthy(0.5) and not pid_alive(first)
         assert supervisor.ensure_running()  # a stopped (or dead) OPA is started again
         assert supervisor.pid != first and supervisor.served is not None and supervisor.served.start == 2
         assert supervisor.served.token != served.token and supervisor.healthy(2.0)
@@ -203,10 +196,10 @@ def test_the_supervisor_starts_checks_restarts_and_stops_opa_without_a_client(pr
         assert replaced is not None
         supervisor.start()
         assert supervisor.served is not None and supervisor.served.start == 3 and supervisor.pid != replaced
-        assert not _pid_alive(replaced) and supervisor.healthy(2.0)
+        assert not pid_alive(replaced) and supervisor.healthy(2.0)
         second = supervisor.pid
     assert supervisor.closed and not supervisor.ensure_running()
-    assert second is not None and not _pid_alive(second) and not folder.exists()
+    assert second is not None and not pid_alive(second) and not folder.exists()
 
 
 def test_a_supervisor_that_cannot_start_records_why(tmp_path):

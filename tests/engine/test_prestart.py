@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 import pytest
+from processes import pid_alive
 
 from router import engine as eng
 from router import launch, opa_prestart, paths
@@ -19,18 +20,6 @@ from router.config import Settings
 
 BUNDLE = paths.ROOT / "examples" / "bundles" / "agent-routine-code-execution.json"
 DEFAULT_BYTES = Settings().max_response_bytes
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +39,7 @@ def test_an_engine_with_the_same_arguments_adopts_the_prestarted_opa(project_bun
         answer = engine.decide(json.loads(BUNDLE.read_text()))
         assert answer.ok, answer.detail
         pid = engine.pid
-    assert pid is not None and not _pid_alive(pid)
+    assert pid is not None and not pid_alive(pid)
 
 
 def test_an_engine_with_other_arguments_stops_the_prestarted_opa_and_starts_its_own(project_bundle):
@@ -59,11 +48,11 @@ def test_an_engine_with_other_arguments_stops_the_prestarted_opa_and_starts_its_
     assert pending is not None
     pending.thread.join()
     prestarted_pid = pending.supervisor.pid
-    assert prestarted_pid is not None and _pid_alive(prestarted_pid)
+    assert prestarted_pid is not None and pid_alive(prestarted_pid)
     with eng.ManagedEngine(extra_args=(), max_response_bytes=DEFAULT_BYTES) as engine:  # no read-speed store
         assert not opa_prestart.pending()
         assert engine.supervisor is not pending.supervisor
-        assert not _pid_alive(prestarted_pid)
+        assert not pid_alive(prestarted_pid)
         assert engine.pid != prestarted_pid and engine.alive
         assert engine.decide(json.loads(BUNDLE.read_text())).ok
 
@@ -135,6 +124,6 @@ def _opa_serving_under(folder: str) -> set[int]:
                 cmd = fh.read()
         except OSError:
             continue
-        if b"\0run\0" in cmd and folder.encode() in cmd and _pid_alive(int(entry)):
+        if b"\0run\0" in cmd and folder.encode() in cmd and pid_alive(int(entry)):
             found.add(int(entry))
     return found

@@ -77,12 +77,7 @@ from router.opa_process import (
     runtime_dir,
     sweep_stale_runtime_dirs,
 )
-from router.opa_supervisor import OpaSupervisor, Served
-
-# Arguments every managed OPA gets before the caller's own. The in-memory store keeps policy data as
-# AST values, so a query reads data without converting it first (about a tenth fewer allocations
-# per decision; see docs/performance.md).
-MANAGED_OPA_ARGS: tuple[str, ...] = ("--optimize-store-for-read-speed",)
+from router.opa_supervisor import MANAGED_OPA_ARGS, OpaSupervisor, Served
 
 # The names other modules import from router.engine (the engines, and what the halves of the seam
 # define: result and fault types of the client, the channel, the process helpers) stay importable here.

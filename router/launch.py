@@ -27,21 +27,33 @@ def wants_prestart(argv: Sequence[str]) -> bool:
     return not any(a == opt or a.startswith(opt + "=") for a in argv[1:] for opt in _ENGINE_OPTIONS)
 
 
-def prestart() -> bool:
-    """Begin starting the managed OPA the settings (environment, MODEL_ROUTER_CONFIG) call for; False
-    when they name a remote OPA or cannot be read (the command then reports that itself)."""
+def prestart() -> None:
+    """Begin starting, in a background thread, the managed OPA a `decide` with default settings uses.
+    The thread imports only the supervisor before it launches OPA, so OPA's start overlaps with this
+    thread's import of the command line; then it reads the settings (environment, MODEL_ROUTER_CONFIG)
+    and stops the OPA again when they name a remote OPA, another response size cap, or cannot be read
+    (the command then reports that itself)."""
     from router import opa_prestart
-    from router.config import ConfigError, load_settings
-    from router.engine import MANAGED_OPA_ARGS
 
-    try:
-        settings = load_settings()
-    except (ConfigError, OSError):
-        return False
-    if settings.opa_url or settings.opa_urls:
-        return False
-    opa_prestart.begin(extra_args=MANAGED_OPA_ARGS, max_response_bytes=settings.max_response_bytes)
-    return True
+    def make() -> opa_prestart.Made:
+        from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES
+        from router.opa_supervisor import MANAGED_OPA_ARGS, OpaSupervisor
+
+        supervisor = OpaSupervisor(None, extra_args=MANAGED_OPA_ARGS, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES)
+        supervisor.try_start()
+        from router.config import ConfigError, load_settings
+
+        try:
+            settings = load_settings()
+        except (ConfigError, OSError):
+            settings = None
+        if settings is None or settings.opa_url or settings.opa_urls or settings.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES:
+            supervisor.close()
+            return None
+        return opa_prestart.key(None, auth=True, extra_args=MANAGED_OPA_ARGS, log_file=None, transport="unix",
+                                max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES, opa=None), supervisor
+
+    opa_prestart.begin_with(make)
 
 
 def run() -> None:

@@ -17,11 +17,12 @@ process exits, as every supervisor is.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from router.opa_supervisor import OpaSupervisor
+if TYPE_CHECKING:  # imported by the background thread itself: this module stays import-free
+    from router.opa_supervisor import OpaSupervisor
 
 
 def key(bundle: Path | None, *, auth: bool, extra_args: tuple[str, ...], log_file: Path | None,
@@ -33,32 +34,55 @@ def key(bundle: Path | None, *, auth: bool, extra_args: tuple[str, ...], log_fil
             str(opa) if opa is not None else None)
 
 
+# what a prestart makes: the supervisor and its key, or None when there is nothing to start
+Made = tuple[Hashable, "OpaSupervisor"] | None
+
+
 class _Pending:
-    def __init__(self, supervisor_key: Hashable, supervisor: OpaSupervisor) -> None:
-        self.key = supervisor_key
-        self.supervisor = supervisor
-        self.thread = threading.Thread(target=supervisor.try_start, name="model-router-opa-prestart", daemon=True)
+    def __init__(self, make: Callable[[], Made]) -> None:
+        self.made: Made = None
+        self._make = make
+        self.thread = threading.Thread(target=self._run, name="model-router-opa-prestart", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.made = self._make()
+        except Exception:  # noqa: BLE001 - only a head start: the engine then starts its own OPA
+            self.made = None
 
 
 _lock = threading.Lock()
 _pending: _Pending | None = None
 
 
-def begin(bundle: Path | None = None, *, auth: bool = True, extra_args: tuple[str, ...] = (),
-          log_file: Path | None = None, transport: str = "unix", max_response_bytes: int, opa: Path | None = None,
-          **supervisor_args: Any) -> None:
-    """Start a managed OPA in the background for the engine this process is about to build (one at a
-    time: a second call while one is pending does nothing)."""
+def begin_with(make: Callable[[], Made]) -> None:
+    """Run MAKE in a background thread now: it imports what it needs, starts a supervisor and returns
+    it with its key (or None when there is nothing to adopt). Registered at once, so an
+    engine built meanwhile waits for it rather than starting a second OPA. One at a time: a second
+    call while one is pending does nothing."""
     global _pending
     with _lock:
         if _pending is not None:
             return
+        _pending = _Pending(make)
+        _pending.thread.start()
+
+
+def begin(bundle: Path | None = None, *, auth: bool = True, extra_args: tuple[str, ...] = (),
+          log_file: Path | None = None, transport: str = "unix", max_response_bytes: int, opa: Path | None = None,
+          **supervisor_args: Any) -> None:
+    """Start a managed OPA in the background for the engine this process is about to build."""
+
+    def make() -> Made:
+        from router.opa_supervisor import OpaSupervisor
+
         supervisor = OpaSupervisor(bundle, auth=auth, extra_args=extra_args, log_file=log_file, transport=transport,
                                    max_response_bytes=max_response_bytes, opa=opa, **supervisor_args)
-        supervisor_key = key(bundle, auth=auth, extra_args=extra_args, log_file=log_file, transport=transport,
-                             max_response_bytes=max_response_bytes, opa=opa)
-        _pending = _Pending(supervisor_key, supervisor)
-        _pending.thread.start()
+        supervisor.try_start()
+        return key(bundle, auth=auth, extra_args=extra_args, log_file=log_file, transport=transport,
+                   max_response_bytes=max_response_bytes, opa=opa), supervisor
+
+    begin_with(make)
 
 
 def take(supervisor_key: Hashable) -> OpaSupervisor | None:
@@ -71,12 +95,15 @@ def take(supervisor_key: Hashable) -> OpaSupervisor | None:
     if pending is None:
         return None
     pending.thread.join()
-    if pending.key != supervisor_key:
-        pending.supervisor.close()
+    if pending.made is None:
         return None
-    return pending.supervisor
+    made_key, supervisor = pending.made
+    if made_key != supervisor_key:
+        supervisor.close()
+        return None
+    return supervisor
 
 
 def pending() -> bool:
-    """Whether a prestarted supervisor waits to be adopted."""
+    """Whether a prestart waits to be adopted."""
     return _pending is not None

@@ -47,6 +47,11 @@ class Served:
     start: int
 
 
+# Arguments every managed OPA gets before the caller's own (router.engine.ManagedEngine, serve-bundle).
+# The in-memory store keeps policy data as AST values, so a query reads data without converting it
+# first (about a tenth fewer allocations per decision; see docs/performance.md).
+MANAGED_OPA_ARGS: tuple[str, ...] = ("--optimize-store-for-read-speed",)
+
 _LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
 
 

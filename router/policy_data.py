@@ -38,12 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from router import model_data, opa_binary, paths
-from router.contracts.context import ValidationContext, repository_context
 from router.contracts.digest import sha256_digest
-from router.contracts.errors import UnusableInput
 from router.contracts.jsonpath import json_path
-from router.contracts.schemas import FORMAT_CHECKER, schema_violations
-from router.contracts.validate import validate_document
 from router.data_views import PolicyDataError, keyed, write_data_root
 
 # a JSON object as json.loads gives it
@@ -151,6 +147,13 @@ ACTIVE_ROLES["agentplaneMapping"] = "agentplaneMappings"
 
 def _contract_violations(docs: list[tuple[Json, str]], root: Path) -> list[str]:
     """Schema and semantic-rule violations of the contract documents, as `model-router validate` reports them."""
+    # imported when policy data is assembled, never on a managed OPA's start path (router.bundle imports
+    # this module to read the freshness stamp): the contracts load jsonschema, about 65 ms measured
+    # with `python -X importtime -c "import router.opa_supervisor"`
+    from router.contracts.context import ValidationContext, repository_context
+    from router.contracts.errors import UnusableInput
+    from router.contracts.validate import validate_document
+
     base = repository_context() if root.resolve() == paths.ROOT.resolve() else ValidationContext()
     context = base.with_documents(doc for doc, _ in docs)
     out: list[str] = []
@@ -170,6 +173,8 @@ LEDGER_SNAPSHOT_ENV = "MODEL_ROUTER_LEDGER_SNAPSHOT"
 
 
 def _conform(doc: Any, kind: str, src: Path) -> None:
+    from router.contracts.schemas import schema_violations  # when assembling only: see _contract_violations
+
     problems = schema_violations(doc, kind, str(src))
     if problems:
         raise PolicyDataError("\n".join(str(p) for p in problems))
@@ -246,6 +251,8 @@ def data_files(data_dir: Path, documents: frozenset[Path] | set[Path] = frozense
 @cache
 def _validator(schema_path: Path) -> Any:
     import importlib
+
+    from router.contracts.schemas import FORMAT_CHECKER  # when assembling only: see _contract_violations
 
     validator_class = importlib.import_module("jsonschema").Draft202012Validator
     schema = json.loads(schema_path.read_text(encoding="utf-8"))

@@ -47,11 +47,13 @@ def test_an_engine_with_other_arguments_stops_the_prestarted_opa_and_starts_its_
     pending = opa_prestart._pending
     assert pending is not None
     pending.thread.join()
-    prestarted_pid = pending.supervisor.pid
+    assert pending.made is not None
+    prestarted = pending.made[1]
+    prestarted_pid = prestarted.pid
     assert prestarted_pid is not None and pid_alive(prestarted_pid)
     with eng.ManagedEngine(extra_args=(), max_response_bytes=DEFAULT_BYTES) as engine:  # no read-speed store
         assert not opa_prestart.pending()
-        assert engine.supervisor is not pending.supervisor
+        assert engine.supervisor is not prestarted
         assert not pid_alive(prestarted_pid)
         assert engine.pid != prestarted_pid and engine.alive
         assert engine.decide(json.loads(BUNDLE.read_text())).ok
@@ -82,8 +84,25 @@ def test_only_a_decide_with_the_embedded_opa_is_prestarted(argv, expected):
 
 def test_settings_naming_a_remote_opa_prestart_nothing(monkeypatch):
     monkeypatch.setenv("MODEL_ROUTER_OPA_URL", "http://127.0.0.1:1")
-    assert launch.prestart() is False
-    assert not opa_prestart.pending()
+    launch.prestart()
+    pending = opa_prestart._pending
+    assert pending is not None
+    pending.thread.join()
+    assert pending.made is None  # nothing was started
+    assert opa_prestart.take(object()) is None and not opa_prestart.pending()
+
+
+def test_the_console_scripts_prestart_is_adopted_by_the_routers_engine(project_bundle, monkeypatch):
+    for name in ("MODEL_ROUTER_OPA_URL", "MODEL_ROUTER_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    launch.prestart()
+    assert opa_prestart.pending()
+    from router import Router
+
+    with Router(receipts=False) as router:
+        assert not opa_prestart.pending()
+        assert router.engine.starts == 1 and router.engine.alive
+        assert router.decide(json.loads(BUNDLE.read_text())).fault is None
 
 
 def _run_script(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,10 @@ from router.bundle_input import InvalidBundle
 from router.config import Settings
 from router.demo import example_bundles
 
+# decision timeout of the routers these tests compare: far above any decision, so that a loaded machine
+# never turns a decision into engine-timeout
+SLOW_MACHINE_TIMEOUT_MS = 30000
+
 
 def decided_examples(router: Router) -> dict[str, object]:
     """Example bundle file name -> its decision (bundles the schema refuses are left out)."""
@@ -23,6 +27,7 @@ def decided_examples(router: Router) -> dict[str, object]:
     for path in example_bundles():
         with contextlib.suppress(InvalidBundle):
             out[path.name] = router.decide(path)
+            assert out[path.name].fault is None, (path.name, out[path.name].detail)
     return out
 
 
@@ -30,7 +35,7 @@ def decided_examples(router: Router) -> dict[str, object]:
 def recorded(tmp_path_factory):
     """A receipt log (with its input store) holding the decision of every usable example bundle."""
     folder = tmp_path_factory.mktemp("recorded") / "receipts"
-    with Router(receipts_dir=folder, fsync=False) as router:
+    with Router(receipts_dir=folder, fsync=False, timeout_ms=SLOW_MACHINE_TIMEOUT_MS) as router:
         decisions = decided_examples(router)
     return folder, decisions
 
@@ -99,9 +104,11 @@ def expected_changes(recorded_decisions: dict, policy: Path, tmp: Path) -> dict[
 
     source = build(policy, tmp, "oracle")
     changed = {}
-    with Router(settings=Settings(receipts=False), bundle=source.archive) as router:
+    # a generous timeout: an engine-timeout under a loaded machine would be a "change" the policy never made
+    with Router(settings=Settings(receipts=False, timeout_ms=SLOW_MACHINE_TIMEOUT_MS), bundle=source.archive) as router:
         for name, before in recorded_decisions.items():
             after = router.decide(paths.EXAMPLES / "bundles" / name)
+            assert after.fault is None, (name, after.detail)
             if outcome(after) != outcome(before):
                 changed[name] = (before, after)
     return changed

@@ -15,11 +15,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import SLOW_MACHINE_TIMEOUT_MS
 
 from router.api import Router
 from router.replay import core, render
 
-replay = functools.partial(core.replay, router_factory=Router)
+replay = functools.partial(core.replay, router_factory=Router, timeout_ms=SLOW_MACHINE_TIMEOUT_MS)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make setup installs Debian's chromium when apt-get is usable)")

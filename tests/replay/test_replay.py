@@ -8,7 +8,7 @@ import stat
 
 import pytest
 from click.testing import CliRunner
-from conftest import expected_changes
+from conftest import SLOW_MACHINE_TIMEOUT_MS, expected_changes
 
 from router import paths
 from router.api import Router
@@ -18,7 +18,7 @@ from router.receipts import LOG_NAME, store_folder
 from router.replay import core
 from router.replay.core import ReplayError
 
-replay = functools.partial(core.replay, router_factory=Router)
+replay = functools.partial(core.replay, router_factory=Router, timeout_ms=SLOW_MACHINE_TIMEOUT_MS)
 
 
 def _by_digest(decisions: dict) -> dict:

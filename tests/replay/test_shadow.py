@@ -6,7 +6,7 @@ import json
 import stat
 
 from click.testing import CliRunner
-from conftest import decided_examples, expected_changes
+from conftest import SLOW_MACHINE_TIMEOUT_MS, decided_examples, expected_changes
 
 from router import paths
 from router.api import Router
@@ -16,7 +16,7 @@ from router.replay.shadow import report_from_log
 
 def test_shadow_records_exactly_the_disagreements(no_high_end_share, tmp_path):
     folder = tmp_path / "receipts"
-    with Router(receipts_dir=folder, fsync=False, shadow_policy=no_high_end_share) as router:
+    with Router(receipts_dir=folder, fsync=False, timeout_ms=SLOW_MACHINE_TIMEOUT_MS, shadow_policy=no_high_end_share) as router:
         decisions = decided_examples(router)
         assert router.shadow.flush(120)
         stats = router.shadow.stats()
@@ -47,7 +47,7 @@ def test_shadow_records_exactly_the_disagreements(no_high_end_share, tmp_path):
 
 def test_shadow_under_the_same_policy_records_nothing(tmp_path):
     folder = tmp_path / "receipts"
-    with Router(receipts_dir=folder, fsync=False, shadow_policy=paths.POLICIES) as router:
+    with Router(receipts_dir=folder, fsync=False, timeout_ms=SLOW_MACHINE_TIMEOUT_MS, shadow_policy=paths.POLICIES) as router:
         decisions = router.decide_many([paths.EXAMPLES / "bundles" / n for n in
                                         ("agent-architecture-escalated.json", "personal-hosted-approved.json", "agent-log-triage-local.json")])
         router.shadow.flush(60)

@@ -29,8 +29,8 @@ allowed_lanes := {lane |
 _stage_reason := sprintf("stage-max-without-escalation:%s", [_max_lane])
 
 _stage_failure(lane) := [_stage_reason |
-	not escalation.valid_for(lane)
 	lanes.rank[lane] > lanes.rank[_max_lane]
+	not escalation.valid_lanes[lane]
 ]
 
 _task_failure(lane) := [code |

@@ -32,13 +32,11 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros[window] := cost.micros(config.windows[window].maxSpend) if {
-	some window in config.window_order
-}
+_max_micros := {window: cost.micros(config.windows[window].maxSpend) | some window in config.window_order}
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros[window] := _max_micros[window] - cost.micros(_spend[window].spent) if {
+remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].spent)) |
 	some window in config.window_order
 }
 
@@ -46,7 +44,7 @@ remaining_micros[window] := _max_micros[window] - cost.micros(_spend[window].spe
 # description: The premium tier ceiling of a window, in micro-dollars.
 ceiling_micros(window, tier) := _ceilings[window][tier]
 
-_ceilings[window] := ceilings if {
+_ceilings := {window: ceilings |
 	some window in config.window_order
 	ceilings := {tier: round(_share(window, tier) * _max_micros[window]) | some tier, _ in _tier_fields}
 }
@@ -60,7 +58,7 @@ exhausted := [window |
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows[window] := summary if {
+windows := {window: summary |
 	some window in config.window_order
 	summary := {
 		"maxSpend": config.windows[window].maxSpend,
@@ -71,16 +69,14 @@ windows[window] := summary if {
 	}
 }
 
-_insufficient_reason[window] := sprintf("budget-insufficient:%s", [window]) if {
-	some window in config.window_order
-}
+_insufficient_reason := {window: sprintf("budget-insufficient:%s", [window]) | some window in config.window_order}
 
-_share_reason[window] := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} if {
+_share_reason := {window: {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} |
 	some window in config.window_order
 }
 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-_headroom[window] := headroom if {
+_headroom := {window: headroom |
 	some window in config.window_order
 	headroom := {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
 		some tier, fields in _tier_fields
@@ -89,7 +85,7 @@ _headroom[window] := headroom if {
 
 # Every rule 18-19 failure of each declared lane as {window, reason}: insufficient budget first, then
 # premium share exceeded, windows in declaration order.
-_failed[lane] := array.concat(
+_failed := {lane: array.concat(
 	[{"window": window, "reason": _insufficient_reason[window]} |
 		some window in config.window_order
 		cost.lane_micros[lane] > remaining_micros[window]
@@ -99,21 +95,17 @@ _failed[lane] := array.concat(
 		some window in config.window_order
 		cost.lane_micros[lane] > _headroom[window][tier]
 	],
-) if {
+) |
 	some lane, _ in config.policy_lanes
 }
 
 # METADATA
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane[lane] := [failure.reason | some failure in failed] if {
-	some lane, failed in _failed
-}
+failures_by_lane := {lane: [failure.reason | some failure in failed] | some lane, failed in _failed}
 
 # METADATA
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows[lane] := [failure.window | some failure in failed] if {
-	some lane, failed in _failed
-}
+failed_windows := {lane: [failure.window | some failure in failed] | some lane, failed in _failed}
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

@@ -55,9 +55,7 @@ _failures(lane) := array.concat(
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
-failures_by_lane[lane] := _failures(lane) if {
-	some lane, _ in config.policy_lanes
-}
+failures_by_lane := {lane: _failures(lane) | some lane, _ in config.policy_lanes}
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of a lane, in that order.

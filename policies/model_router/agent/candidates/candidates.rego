@@ -68,13 +68,12 @@ non_budget_failures := {lane: failures |
 # description: Failures of rules 18-19 per evaluated lane.
 budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
-_reasons(lane, []) := _with_preference(lane, ["feasible"])
+_or_feasible([]) := ["feasible"]
 
-_reasons(lane, failures) := _with_preference(lane, failures) if count(failures) > 0
+_or_feasible(failures) := failures if count(failures) > 0
 
-_with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verification-preferred"]) if {
-	lane == quality.deterministic_lane
-} else := reasons
+# The reason the preferred model-free lane adds (at most one lane).
+_preference := {lane: ["deterministic-verification-preferred"] | lane := quality.deterministic_lane}
 
 # METADATA
 # description: The evaluation of each evaluated lane, as it appears in the decision.
@@ -82,9 +81,9 @@ evaluation := {lane: {
 	"lane": lane,
 	"rank": lanes.rank[lane],
 	"feasible": count(failures) == 0,
-	"estimatedCost": cost.estimated_cost(lane),
+	"estimatedCost": cost.amount(cost.lane_micros[lane]),
 	"costClass": lanes.cost_class[lane],
-	"reasons": _reasons(lane, failures),
+	"reasons": array.concat(_or_feasible(failures), object.get(_preference, lane, [])),
 } |
 	some lane in evaluated
 	failures := array.concat(non_budget_failures[lane], budget_failures[lane])

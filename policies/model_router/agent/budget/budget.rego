@@ -32,11 +32,11 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros := {window: cost.micros(config.windows[window].maxSpend) | some window in config.window_order}
+_max_micros := {window: round(config.windows[window].maxSpend * cost.per_million) | some window in config.window_order}
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: (_max_micros[window] - cost.micros(_spend[window].spent)) |
+remaining_micros := {window: (_max_micros[window] - round(_spend[window].spent * cost.per_million)) |
 	some window in config.window_order
 }
 
@@ -78,7 +78,7 @@ _share_reason := {window: {tier: sprintf("%s:%s", [fields.code, window]) | some 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
 _headroom := {window: headroom |
 	some window in config.window_order
-	headroom := {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
+	headroom := {tier: (_ceilings[window][tier] - round(_spend[window][fields.spent] * cost.per_million)) |
 		some tier, fields in _tier_fields
 	}
 }

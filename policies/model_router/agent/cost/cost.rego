@@ -17,6 +17,12 @@ import data.model_router.agent.signals
 _per_million := 1000000
 
 # METADATA
+# description: >-
+#   Micro-units per currency unit (micros(x) is round(x * per_million); hot loops write it out to save a
+#   function call per amount).
+per_million := _per_million
+
+# METADATA
 # description: A non-negative amount in integer micro-units (6 decimal places).
 micros(amount) := round(amount * _per_million)
 
@@ -41,17 +47,26 @@ _unit_terms := [
 	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute"],
 ]
 
+# The estimates the request carries, as [estimate, price field], once per decision.
+_token_estimates := [[signals.value[estimate], field] |
+	some [estimate, field] in _token_terms
+	signals.value[estimate]
+]
+
+_unit_estimates := [[signals.value[estimate], field] |
+	some [estimate, field] in _unit_terms
+	signals.value[estimate]
+]
+
 _raw_micros(pricing) := sum(array.concat(
 	[object.get(pricing, "requestBaseCost", 0) * _per_million],
 	array.concat(
-		[(signals.value[estimate] * price) |
-			some [estimate, field] in _token_terms
-			signals.value[estimate]
+		[(estimate * price) |
+			some [estimate, field] in _token_estimates
 			price := pricing[field]
 		],
-		[((signals.value[estimate] * price) * _per_million) |
-			some [estimate, field] in _unit_terms
-			signals.value[estimate]
+		[((estimate * price) * _per_million) |
+			some [estimate, field] in _unit_estimates
 			price := pricing[field]
 		],
 	),

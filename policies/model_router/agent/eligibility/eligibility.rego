@@ -42,20 +42,21 @@ _ceiling_rank := lanes.rank[request.task.maximumLane]
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
-failures_by_lane := {lane: array.concat(
-	array.concat(
-		[_stage_reason |
-			lanes.rank[lane] > _max_rank
-			not escalation.valid_lanes[lane]
-		],
-		[_task_reason | not allowed_lanes[lane]],
-	),
-	array.concat(
-		[_floor_reason | lanes.rank[lane] < _floor_rank],
-		[_ceiling_reason | lanes.rank[lane] > _ceiling_rank],
-	),
-) |
+failures_by_lane := {lane: failures | # regal ignore:prefer-set-or-object-rule
 	some lane, _ in config.policy_lanes
+	failures := array.concat(
+		array.concat(
+			[_stage_reason |
+				lanes.rank[lane] > _max_rank
+				not escalation.valid_lanes[lane]
+			],
+			[_task_reason | not allowed_lanes[lane]],
+		),
+		array.concat(
+			[_floor_reason | lanes.rank[lane] < _floor_rank],
+			[_ceiling_reason | lanes.rank[lane] > _ceiling_rank],
+		),
+	)
 }
 
 # METADATA

@@ -96,6 +96,7 @@ _justification_satisfied if not _justification_required
 _justification_satisfied if _justification_given
 
 # METADATA
+# scope: document
 # description: The declared lanes the request's escalation is valid for.
 default valid_lanes := set()
 

@@ -32,21 +32,23 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros[window] := cost.micros(config.windows[window].maxSpend) if {
+_max_micros := {window: micros | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
+	micros := round(config.windows[window].maxSpend * cost.per_million)
 }
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros[window] := _max_micros[window] - cost.micros(_spend[window].spent) if {
+remaining_micros := {window: remaining | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
+	remaining := _max_micros[window] - round(_spend[window].spent * cost.per_million)
 }
 
 # METADATA
 # description: The premium tier ceiling of a window, in micro-dollars.
 ceiling_micros(window, tier) := _ceilings[window][tier]
 
-_ceilings[window] := ceilings if {
+_ceilings := {window: ceilings | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
 	ceilings := {tier: round(_share(window, tier) * _max_micros[window]) | some tier, _ in _tier_fields}
 }
@@ -60,7 +62,7 @@ exhausted := [window |
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows[window] := summary if {
+windows := {window: summary | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
 	summary := {
 		"maxSpend": config.windows[window].maxSpend,
@@ -71,48 +73,53 @@ windows[window] := summary if {
 	}
 }
 
-_insufficient_reason[window] := sprintf("budget-insufficient:%s", [window]) if {
+_insufficient_reason := {window: reason | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
+	reason := sprintf("budget-insufficient:%s", [window])
 }
 
-_share_reason[window] := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields} if {
+_share_reason := {window: reasons | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
+	reasons := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields}
 }
 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-_headroom[window] := headroom if {
+_headroom := {window: headroom | # regal ignore:prefer-set-or-object-rule
 	some window in config.window_order
-	headroom := {tier: (ceiling_micros(window, tier) - cost.micros(_spend[window][fields.spent])) |
+	headroom := {tier: (_ceilings[window][tier] - round(_spend[window][fields.spent] * cost.per_million)) |
 		some tier, fields in _tier_fields
 	}
 }
 
 # Every rule 18-19 failure of each declared lane as {window, reason}: insufficient budget first, then
 # premium share exceeded, windows in declaration order.
-_failed[lane] := array.concat(
-	[{"window": window, "reason": _insufficient_reason[window]} |
-		some window in config.window_order
-		cost.lane_micros[lane] > remaining_micros[window]
-	],
-	[{"window": window, "reason": _share_reason[window][tier]} |
-		tier := lanes.premium_tier[lane]
-		some window in config.window_order
-		cost.lane_micros[lane] > _headroom[window][tier]
-	],
-) if {
+_failed := {lane: failed | # regal ignore:prefer-set-or-object-rule
 	some lane, _ in config.policy_lanes
+	failed := array.concat(
+		[{"window": window, "reason": _insufficient_reason[window]} |
+			some window in config.window_order
+			cost.lane_micros[lane] > remaining_micros[window]
+		],
+		[{"window": window, "reason": _share_reason[window][tier]} |
+			tier := lanes.premium_tier[lane]
+			some window in config.window_order
+			cost.lane_micros[lane] > _headroom[window][tier]
+		],
+	)
 }
 
 # METADATA
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane[lane] := [failure.reason | some failure in failed] if {
+failures_by_lane := {lane: reasons | # regal ignore:prefer-set-or-object-rule
 	some lane, failed in _failed
+	reasons := [failure.reason | some failure in failed]
 }
 
 # METADATA
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows[lane] := [failure.window | some failure in failed] if {
+failed_windows := {lane: failed_in | # regal ignore:prefer-set-or-object-rule
 	some lane, failed in _failed
+	failed_in := [failure.window | some failure in failed]
 }
 
 # METADATA

@@ -29,7 +29,7 @@ evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane |
 # description: |
 #   Lanes this request refers to (candidates, requested lane, task, stage and risk floor lanes) that
 #   the policy does not declare or the price catalog does not price; any makes the decision denied.
-unresolved contains lane if {
+unresolved := {lane | # regal ignore:prefer-set-or-object-rule
 	some lane in _referenced
 	not _resolved(lane)
 }
@@ -56,7 +56,7 @@ _referenced := array.concat(
 
 # METADATA
 # description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
-non_budget_failures[lane] := failures if {
+non_budget_failures := {lane: failures | # regal ignore:prefer-set-or-object-rule
 	some lane in evaluated
 	failures := array.concat(
 		array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
@@ -66,33 +66,30 @@ non_budget_failures[lane] := failures if {
 
 # METADATA
 # description: Failures of rules 18-19 per evaluated lane.
-budget_failures[lane] := budget.failures_by_lane[lane] if {
-	some lane in evaluated
+budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated} # regal ignore:prefer-set-or-object-rule
+
+_or_feasible([]) := ["feasible"]
+
+_or_feasible(failures) := failures if count(failures) > 0
+
+# The reason the preferred model-free lane adds (at most one lane).
+_preference := {lane: ["deterministic-verification-preferred"] | # regal ignore:prefer-set-or-object-rule
+	lane := quality.deterministic_lane
 }
-
-_failures[lane] := array.concat(non_budget_failures[lane], budget_failures[lane]) if {
-	some lane in evaluated
-}
-
-_reasons(lane) := _with_preference(lane, ["feasible"]) if count(_failures[lane]) == 0
-
-_reasons(lane) := _with_preference(lane, _failures[lane]) if count(_failures[lane]) > 0
-
-_with_preference(lane, reasons) := array.concat(reasons, ["deterministic-verification-preferred"]) if {
-	lane == quality.deterministic_lane
-} else := reasons
 
 # METADATA
 # description: The evaluation of each evaluated lane, as it appears in the decision.
-evaluation[lane] := {
-	"lane": lane,
-	"rank": lanes.rank[lane],
-	"feasible": count(_failures[lane]) == 0,
-	"estimatedCost": cost.estimated_cost(lane),
-	"costClass": lanes.cost_class[lane],
-	"reasons": _reasons(lane),
-} if {
+evaluation := {lane: evaluated_lane | # regal ignore:prefer-set-or-object-rule
 	some lane in evaluated
+	failures := array.concat(non_budget_failures[lane], budget_failures[lane])
+	evaluated_lane := {
+		"lane": lane,
+		"rank": lanes.rank[lane],
+		"feasible": count(failures) == 0,
+		"estimatedCost": cost.amount(cost.lane_micros[lane]),
+		"costClass": lanes.cost_class[lane],
+		"reasons": array.concat(_or_feasible(failures), object.get(_preference, lane, [])),
+	}
 }
 
 # METADATA

@@ -14,11 +14,15 @@ package model_router.agent.cost
 import data.model_router.agent.config
 import data.model_router.agent.signals
 
-_per_million := 1000000
+# METADATA
+# description: >-
+#   Micro-units per currency unit: micros(x) is round(x * per_million) (hot loops write it out to save a
+#   function call per amount).
+per_million := 1000000
 
 # METADATA
 # description: A non-negative amount in integer micro-units (6 decimal places).
-micros(amount) := round(amount * _per_million)
+micros(amount) := round(amount * per_million)
 
 _profile(lane) := profile if {
 	config.catalog_lanes[lane].costModel == "local-runtime"
@@ -41,17 +45,26 @@ _unit_terms := [
 	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute"],
 ]
 
+# The estimates the request carries, as [estimate, price field], once per decision.
+_token_estimates := [[signals.value[estimate], field] |
+	some [estimate, field] in _token_terms
+	signals.value[estimate]
+]
+
+_unit_estimates := [[signals.value[estimate], field] |
+	some [estimate, field] in _unit_terms
+	signals.value[estimate]
+]
+
 _raw_micros(pricing) := sum(array.concat(
-	[object.get(pricing, "requestBaseCost", 0) * _per_million],
+	[object.get(pricing, "requestBaseCost", 0) * per_million],
 	array.concat(
-		[(signals.value[estimate] * price) |
-			some [estimate, field] in _token_terms
-			signals.value[estimate]
+		[(estimate * price) |
+			some [estimate, field] in _token_estimates
 			price := pricing[field]
 		],
-		[((signals.value[estimate] * price) * _per_million) |
-			some [estimate, field] in _unit_terms
-			signals.value[estimate]
+		[((estimate * price) * per_million) |
+			some [estimate, field] in _unit_estimates
 			price := pricing[field]
 		],
 	),
@@ -59,21 +72,19 @@ _raw_micros(pricing) := sum(array.concat(
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
-lane_micros[lane] := _lane_micros(lane, priced) if {
-	some lane, priced in config.catalog_lanes
-}
+lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.catalog_lanes} # regal ignore:prefer-set-or-object-rule
 
 _lane_micros(_, priced) := 0 if priced.costModel == "none"
 
 # round(max(raw, min)) == max(round(raw), round(min)): one rounding per lane.
-_lane_micros(lane, priced) := round(max([_raw_micros(pricing), object.get(pricing, "minCost", 0) * _per_million])) if {
+_lane_micros(lane, priced) := round(max([_raw_micros(pricing), object.get(pricing, "minCost", 0) * per_million])) if {
 	priced.costModel != "none"
 	pricing := _profile(lane).pricing
 }
 
 # METADATA
 # description: An integer micro-unit amount back in currency units.
-amount(micro_units) := micro_units / _per_million
+amount(micro_units) := micro_units / per_million
 
 # METADATA
 # description: A lane's estimated cost in the catalog currency, rounded to 6 places.

@@ -28,35 +28,35 @@ allowed_lanes := {lane |
 
 _stage_reason := sprintf("stage-max-without-escalation:%s", [_max_lane])
 
-_stage_failure(lane) := [_stage_reason |
-	not escalation.valid_for(lane)
-	lanes.rank[lane] > lanes.rank[_max_lane]
-]
+_max_rank := lanes.rank[_max_lane]
 
-_task_failure(lane) := [code |
-	not allowed_lanes[lane]
-	code := "not-allowed-for-task-class"
-]
+_task_reason := "not-allowed-for-task-class"
 
-_floor_failure(lane) := [sprintf("below-task-class-floor:%s", [minimum]) |
-	minimum := request.task.minimumLane
-	lanes.rank[lane] < lanes.rank[minimum]
-]
+_floor_reason := sprintf("below-task-class-floor:%s", [request.task.minimumLane])
 
-_ceiling_failure(lane) := [sprintf("above-task-class-ceiling:%s", [maximum]) |
-	maximum := request.task.maximumLane
-	lanes.rank[lane] > lanes.rank[maximum]
-]
+_floor_rank := lanes.rank[request.task.minimumLane]
 
-_failures(lane) := array.concat(
-	array.concat(_stage_failure(lane), _task_failure(lane)),
-	array.concat(_floor_failure(lane), _ceiling_failure(lane)),
-)
+_ceiling_reason := sprintf("above-task-class-ceiling:%s", [request.task.maximumLane])
+
+_ceiling_rank := lanes.rank[request.task.maximumLane]
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
-failures_by_lane[lane] := _failures(lane) if {
+failures_by_lane := {lane: failures | # regal ignore:prefer-set-or-object-rule
 	some lane, _ in config.policy_lanes
+	failures := array.concat(
+		array.concat(
+			[_stage_reason |
+				lanes.rank[lane] > _max_rank
+				not escalation.valid_lanes[lane]
+			],
+			[_task_reason | not allowed_lanes[lane]],
+		),
+		array.concat(
+			[_floor_reason | lanes.rank[lane] < _floor_rank],
+			[_ceiling_reason | lanes.rank[lane] > _ceiling_rank],
+		),
+	)
 }
 
 # METADATA

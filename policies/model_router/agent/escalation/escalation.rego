@@ -96,13 +96,18 @@ _justification_satisfied if not _justification_required
 _justification_satisfied if _justification_given
 
 # METADATA
+# scope: document
 # description: The declared lanes the request's escalation is valid for.
-valid_lanes contains lane if {
+default valid_lanes := set()
+
+# One set for the whole decision (a complete rule: later lookups are plain indexing).
+valid_lanes := {lane |
+	some lane, _ in config.policy_lanes
+	_receipt_satisfied(lane)
+} if {
 	reason_allowed
 	_justification_satisfied
 	not _threshold_not_met
-	some lane, _ in config.policy_lanes
-	_receipt_satisfied(lane)
 }
 
 # METADATA

@@ -20,9 +20,7 @@ import data.model_router.agent.config
 
 # METADATA
 # description: Lane rank, by position in the policy's modelLanes.
-rank[lane.laneId] := i if {
-	some i, lane in config.policy.modelLanes
-}
+rank := {lane.laneId: i | some i, lane in config.policy.modelLanes} # regal ignore:prefer-set-or-object-rule
 
 # METADATA
 # description: The lanes the optimizer evaluates, in its candidateOrder.
@@ -30,34 +28,32 @@ candidate_order := config.optimizer.selectionPolicy.candidateOrder
 
 # METADATA
 # description: Cost class of each declared lane.
-cost_class[lane_id] := lane.costClass if {
-	some lane_id, lane in config.policy_lanes
-}
+cost_class := {lane_id: lane.costClass | some lane_id, lane in config.policy_lanes} # regal ignore:prefer-set-or-object-rule
 
 # METADATA
 # description: Lanes priced as local (costModel none or local-runtime).
-local contains lane_id if {
+local := {lane_id | # regal ignore:prefer-set-or-object-rule
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel in {"none", "local-runtime"}
 }
 
 # METADATA
 # description: Lanes that run on a local model runtime (the local admission checks apply).
-local_runtime contains lane_id if {
+local_runtime := {lane_id | # regal ignore:prefer-set-or-object-rule
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "local-runtime"
 }
 
 # METADATA
 # description: Lanes that need no model at all (costModel none).
-model_free contains lane_id if {
+model_free := {lane_id | # regal ignore:prefer-set-or-object-rule
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "none"
 }
 
 # METADATA
 # description: Declared lanes that are not local (the hosted admission checks apply).
-hosted contains lane_id if {
+hosted := {lane_id | # regal ignore:prefer-set-or-object-rule
 	some lane_id, _ in config.policy_lanes
 	not local[lane_id]
 }
@@ -68,14 +64,14 @@ _premium_cost_classes := {"high", "maximum"}
 # METADATA
 # description: >-
 #   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
-premium_tier[lane_id] := lane.costClass if {
+premium_tier := {lane_id: lane.costClass | # regal ignore:prefer-set-or-object-rule
 	some lane_id, lane in config.policy_lanes
 	lane.costClass in _premium_cost_classes
 }
 
 # METADATA
 # description: Lanes that require an escalation receipt.
-requires_receipt contains lane_id if {
+requires_receipt := {lane_id | # regal ignore:prefer-set-or-object-rule
 	some lane_id, lane in config.policy_lanes
 	lane.requiresEscalationReceipt == true
 }

@@ -23,14 +23,12 @@ _string_fields := {
 }
 
 # The string fields that hold a non-empty string.
-_strings[field] := value if {
+_strings := {field: value | # regal ignore:prefer-set-or-object-rule
 	some field in _string_fields
 	value := _req[field]
 	is_string(value)
 	value != ""
 }
-
-_present(field) if _req[field] != null
 
 # METADATA
 # description: The request id (a non-empty string) or null.
@@ -185,41 +183,41 @@ invalid_fields contains field if {
 
 invalid_fields contains field if {
 	some field in {"executionSurface", "requestedLane", "egressApprovalRef"}
-	_present(field)
+	_req[field] != null
 	not _strings[field]
 }
 
 invalid_fields contains "escalation" if {
-	_present("escalation")
+	_req.escalation != null
 	not _escalation_ok
 }
 
 invalid_fields contains "standardLaneFailures" if {
-	_present("standardLaneFailures")
+	_req.standardLaneFailures != null
 	not lib.non_negative_integer(_req.standardLaneFailures)
 }
 
 invalid_fields contains "deterministicVerificationAvailable" if {
-	_present("deterministicVerificationAvailable")
+	_req.deterministicVerificationAvailable != null
 	not is_boolean(_req.deterministicVerificationAvailable)
 }
 
 invalid_fields contains "dataClass" if {
-	_present("dataClass")
+	_req.dataClass != null
 	not _req.dataClass in _data_classes
 }
 
 invalid_fields contains "prompt" if {
-	_present("prompt")
+	_req.prompt != null
 	not _prompt_ok
 }
 
 # A `personal` member makes a local-personal request (decided by model_router.personal); one that is
 # not an object is malformed, and an agent-execution decision never silently ignores it.
-invalid_fields contains "personal" if _present("personal")
+invalid_fields contains "personal" if _req.personal != null
 
 invalid_fields contains "subject" if {
-	_present("subject")
+	_req.subject != null
 	not is_object(_req.subject)
 }
 

@@ -32,14 +32,14 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros := {window: micros | # regal ignore:prefer-set-or-object-rule
+_max_micros := {window: micros |
 	some window in config.window_order
 	micros := round(config.windows[window].maxSpend * cost.per_million)
 }
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: remaining | # regal ignore:prefer-set-or-object-rule
+remaining_micros := {window: remaining |
 	some window in config.window_order
 	remaining := _max_micros[window] - round(_spend[window].spent * cost.per_million)
 }
@@ -48,7 +48,7 @@ remaining_micros := {window: remaining | # regal ignore:prefer-set-or-object-rul
 # description: The premium tier ceiling of a window, in micro-dollars.
 ceiling_micros(window, tier) := _ceilings[window][tier]
 
-_ceilings := {window: ceilings | # regal ignore:prefer-set-or-object-rule
+_ceilings := {window: ceilings |
 	some window in config.window_order
 	ceilings := {tier: round(_share(window, tier) * _max_micros[window]) | some tier, _ in _tier_fields}
 }
@@ -62,7 +62,7 @@ exhausted := [window |
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows := {window: summary | # regal ignore:prefer-set-or-object-rule
+windows := {window: summary |
 	some window in config.window_order
 	summary := {
 		"maxSpend": config.windows[window].maxSpend,
@@ -73,18 +73,18 @@ windows := {window: summary | # regal ignore:prefer-set-or-object-rule
 	}
 }
 
-_insufficient_reason := {window: reason | # regal ignore:prefer-set-or-object-rule
+_insufficient_reason := {window: reason |
 	some window in config.window_order
 	reason := sprintf("budget-insufficient:%s", [window])
 }
 
-_share_reason := {window: reasons | # regal ignore:prefer-set-or-object-rule
+_share_reason := {window: reasons |
 	some window in config.window_order
 	reasons := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields}
 }
 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-_headroom := {window: headroom | # regal ignore:prefer-set-or-object-rule
+_headroom := {window: headroom |
 	some window in config.window_order
 	headroom := {tier: (_ceilings[window][tier] - round(_spend[window][fields.spent] * cost.per_million)) |
 		some tier, fields in _tier_fields
@@ -93,7 +93,7 @@ _headroom := {window: headroom | # regal ignore:prefer-set-or-object-rule
 
 # Every rule 18-19 failure of each declared lane as {window, reason}: insufficient budget first, then
 # premium share exceeded, windows in declaration order.
-_failed := {lane: failed | # regal ignore:prefer-set-or-object-rule
+_failed := {lane: failed |
 	some lane, _ in config.policy_lanes
 	failed := array.concat(
 		[{"window": window, "reason": _insufficient_reason[window]} |
@@ -110,14 +110,14 @@ _failed := {lane: failed | # regal ignore:prefer-set-or-object-rule
 
 # METADATA
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane := {lane: reasons | # regal ignore:prefer-set-or-object-rule
+failures_by_lane := {lane: reasons |
 	some lane, failed in _failed
 	reasons := [failure.reason | some failure in failed]
 }
 
 # METADATA
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows := {lane: failed_in | # regal ignore:prefer-set-or-object-rule
+failed_windows := {lane: failed_in |
 	some lane, failed in _failed
 	failed_in := [failure.window | some failure in failed]
 }

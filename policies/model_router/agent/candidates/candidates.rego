@@ -29,7 +29,7 @@ evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane |
 # description: |
 #   Lanes this request refers to (candidates, requested lane, task, stage and risk floor lanes) that
 #   the policy does not declare or the price catalog does not price; any makes the decision denied.
-unresolved := {lane | # regal ignore:prefer-set-or-object-rule
+unresolved := {lane |
 	some lane in _referenced
 	not _resolved(lane)
 }
@@ -56,7 +56,7 @@ _referenced := array.concat(
 
 # METADATA
 # description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
-non_budget_failures := {lane: failures | # regal ignore:prefer-set-or-object-rule
+non_budget_failures := {lane: failures |
 	some lane in evaluated
 	failures := array.concat(
 		array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
@@ -66,20 +66,20 @@ non_budget_failures := {lane: failures | # regal ignore:prefer-set-or-object-rul
 
 # METADATA
 # description: Failures of rules 18-19 per evaluated lane.
-budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated} # regal ignore:prefer-set-or-object-rule
+budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
 _or_feasible([]) := ["feasible"]
 
 _or_feasible(failures) := failures if count(failures) > 0
 
 # The reason the preferred model-free lane adds (at most one lane).
-_preference := {lane: ["deterministic-verification-preferred"] | # regal ignore:prefer-set-or-object-rule
+_preference := {lane: ["deterministic-verification-preferred"] |
 	lane := quality.deterministic_lane
 }
 
 # METADATA
 # description: The evaluation of each evaluated lane, as it appears in the decision.
-evaluation := {lane: evaluated_lane | # regal ignore:prefer-set-or-object-rule
+evaluation := {lane: evaluated_lane |
 	some lane in evaluated
 	failures := array.concat(non_budget_failures[lane], budget_failures[lane])
 	evaluated_lane := {

@@ -72,7 +72,7 @@ _raw_micros(pricing) := sum(array.concat(
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
-lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.catalog_lanes} # regal ignore:prefer-set-or-object-rule
+lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.catalog_lanes}
 
 _lane_micros(_, priced) := 0 if priced.costModel == "none"
 

@@ -42,7 +42,7 @@ _ceiling_rank := lanes.rank[request.task.maximumLane]
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
-failures_by_lane := {lane: failures | # regal ignore:prefer-set-or-object-rule
+failures_by_lane := {lane: failures |
 	some lane, _ in config.policy_lanes
 	failures := array.concat(
 		array.concat(

@@ -20,7 +20,7 @@ import data.model_router.agent.config
 
 # METADATA
 # description: Lane rank, by position in the policy's modelLanes.
-rank := {lane.laneId: i | some i, lane in config.policy.modelLanes} # regal ignore:prefer-set-or-object-rule
+rank := {lane.laneId: i | some i, lane in config.policy.modelLanes}
 
 # METADATA
 # description: The lanes the optimizer evaluates, in its candidateOrder.
@@ -28,32 +28,32 @@ candidate_order := config.optimizer.selectionPolicy.candidateOrder
 
 # METADATA
 # description: Cost class of each declared lane.
-cost_class := {lane_id: lane.costClass | some lane_id, lane in config.policy_lanes} # regal ignore:prefer-set-or-object-rule
+cost_class := {lane_id: lane.costClass | some lane_id, lane in config.policy_lanes}
 
 # METADATA
 # description: Lanes priced as local (costModel none or local-runtime).
-local := {lane_id | # regal ignore:prefer-set-or-object-rule
+local := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel in {"none", "local-runtime"}
 }
 
 # METADATA
 # description: Lanes that run on a local model runtime (the local admission checks apply).
-local_runtime := {lane_id | # regal ignore:prefer-set-or-object-rule
+local_runtime := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "local-runtime"
 }
 
 # METADATA
 # description: Lanes that need no model at all (costModel none).
-model_free := {lane_id | # regal ignore:prefer-set-or-object-rule
+model_free := {lane_id |
 	some lane_id, lane in config.catalog_lanes
 	lane.costModel == "none"
 }
 
 # METADATA
 # description: Declared lanes that are not local (the hosted admission checks apply).
-hosted := {lane_id | # regal ignore:prefer-set-or-object-rule
+hosted := {lane_id |
 	some lane_id, _ in config.policy_lanes
 	not local[lane_id]
 }
@@ -64,14 +64,14 @@ _premium_cost_classes := {"high", "maximum"}
 # METADATA
 # description: >-
 #   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
-premium_tier := {lane_id: lane.costClass | # regal ignore:prefer-set-or-object-rule
+premium_tier := {lane_id: lane.costClass |
 	some lane_id, lane in config.policy_lanes
 	lane.costClass in _premium_cost_classes
 }
 
 # METADATA
 # description: Lanes that require an escalation receipt.
-requires_receipt := {lane_id | # regal ignore:prefer-set-or-object-rule
+requires_receipt := {lane_id |
 	some lane_id, lane in config.policy_lanes
 	lane.requiresEscalationReceipt == true
 }

@@ -23,7 +23,7 @@ _string_fields := {
 }
 
 # The string fields that hold a non-empty string.
-_strings := {field: value | # regal ignore:prefer-set-or-object-rule
+_strings := {field: value |
 	some field in _string_fields
 	value := _req[field]
 	is_string(value)

@@ -31,14 +31,14 @@ _selection := config.optimizer.selectionPolicy
 
 # METADATA
 # description: Candidate lanes that pass every rule.
-feasible := {lane | # regal ignore:prefer-set-or-object-rule
+feasible := {lane |
 	some lane in lanes.candidate_order
 	candidates.evaluation[lane].feasible
 }
 
 # METADATA
 # description: Candidate lanes that pass every rule except the budget rules (18-19).
-feasible_ignoring_budget := {lane | # regal ignore:prefer-set-or-object-rule
+feasible_ignoring_budget := {lane |
 	some lane in lanes.candidate_order
 	count(candidates.non_budget_failures[lane]) == 0
 }

@@ -83,7 +83,7 @@ _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
 # METADATA
 # description: Budget spend per declared window, {spent, highEndSpent, proSpent}, when every field is a non-negative number.
-budget_spend := {window: spend | # regal ignore:prefer-set-or-object-rule
+budget_spend := {window: spend |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 	every field in _budget_fields {
@@ -96,7 +96,7 @@ _valid_names := object.keys(value)
 # Required signals that are absent or ill-typed, and known optional signals present but ill-typed.
 _missing_signals := (_required | {name | some name in _known; _merged[name] != null}) - _valid_names
 
-_missing_spend := {sprintf("budget.%s.%s", [window, field]) | # regal ignore:prefer-set-or-object-rule
+_missing_spend := {sprintf("budget.%s.%s", [window, field]) |
 	some window in config.window_order
 	not budget_spend[window]
 	some field in _budget_fields

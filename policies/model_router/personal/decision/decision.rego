@@ -46,11 +46,16 @@ _tried := [] if count(_pre_denial) > 0
 else := [{
 	"target": target,
 	"profileRef": targets.profile_ref(target),
-	"admissible": targets.admissible(target),
-	"reasons": targets.reasons(target),
+	"admissible": admissible,
+	"reasons": object.get(_admissible_reasons, admissible, failures),
 } |
 	some target in request.targets
+	failures := targets.failures(target)
+	admissible := count(failures) == 0
 ]
+
+# The reasons of an admissible target (targets.reasons).
+_admissible_reasons := {true: ["admissible"]}
 
 _admissible := [i | some i, tried in _tried; tried.admissible]
 
@@ -150,9 +155,16 @@ default _echo_ref(_) := null
 
 _echo_ref(value) := request.ref(value)
 
-_personal_echo[field] := _echo_ref(object.get(request.personal, field, null)) if {
-	some field in _personal_fields
-}
+# A well-formed request echoes its refs as they are (absent optional refs as null).
+_personal_echo := {
+	"bindingRef": personal.bindingRef,
+	"routeId": personal.routeId,
+	"consentRef": object.get(personal, "consentRef", null),
+	"ledgerApprovalRef": object.get(personal, "ledgerApprovalRef", null),
+} if {
+	request.well_formed
+	personal := request.personal
+} else := {field: _echo_ref(object.get(request.personal, field, null)) | some field in _personal_fields}
 
 default _data_class_echo := null
 
@@ -167,7 +179,7 @@ _prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
 }
 
 _echo := {
-	"requestId": _echo_ref(object.get(_request, "requestId", null)),
+	"requestId": request.id,
 	"taskClass": _echo_ref(object.get(_request, "taskClass", null)),
 	"dataClass": _data_class_echo,
 	"egressApprovalRef": request.egress_approval_ref,

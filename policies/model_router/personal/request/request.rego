@@ -117,7 +117,33 @@ data_class := _request.dataClass if _request.dataClass != null
 # METADATA
 # title: errors
 # description: One `invalid-request-field:<field path under request>` reason per malformed field, sorted.
-errors := sort([sprintf("invalid-request-field:%s", [path]) | some path in _invalid_paths])
+errors := [] if well_formed
+
+else := sort([sprintf("invalid-request-field:%s", [path]) | some path in _invalid_paths])
+
+# METADATA
+# title: well_formed
+# description: |
+#   True when every field `errors` checks is well formed (the common case, checked at once; otherwise
+#   `_invalid_paths` names the malformed ones).
+well_formed if {
+	p := _request.personal
+	is_string(p.bindingRef)
+	p.bindingRef != ""
+	is_string(p.routeId)
+	p.routeId != ""
+	consent := object.get(p, "consentRef", null)
+	type_name(consent) in {"null", "string"}
+	consent != ""
+	ledger := object.get(p, "ledgerApprovalRef", null)
+	type_name(ledger) in {"null", "string"}
+	ledger != ""
+	count(object.remove(p, ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef", "ledgerApprovalToken"])) == 0
+	egress := object.get(_request, "egressApprovalRef", null)
+	type_name(egress) in {"null", "string"}
+	egress != ""
+	data_class_valid
+}
 
 _invalid_paths contains "personal" if not is_object(object.get(_request, "personal", null))
 

@@ -44,8 +44,6 @@ _serving_states := {"personal-only", "active"}
 # States reported by their own reason.
 _reported_states := {"disabled", "revoked"}
 
-_known_targets := {"base-local", "personal-local", "quality-local", "hosted", "deny"}
-
 # METADATA
 # scope: document
 # title: profile_ref
@@ -55,11 +53,14 @@ _known_targets := {"base-local", "personal-local", "quality-local", "hosted", "d
 #   quality-local; null for hosted, deny and a quality fallback the binding does not configure.
 default profile_ref(_) := null
 
-profile_ref("base-local") := _binding.defaultLocalProfileRef
+profile_ref(target) := object.get(_binding, object.get(_profile_fields, target, ""), null)
 
-profile_ref("personal-local") := _binding.defaultLocalProfileRef
-
-profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
+# The binding field naming each local target's profile.
+_profile_fields := {
+	"base-local": "defaultLocalProfileRef",
+	"personal-local": "defaultLocalProfileRef",
+	"quality-local": "qualityFallbackLocalProfileRef",
+}
 
 # METADATA
 # scope: document
@@ -67,9 +68,9 @@ profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
 # description: The reasons of a target, every failing check in order, or ["admissible"].
 default reasons(_) := ["admissible"]
 
-reasons(target) := failures if {
-	failures := _failures(target)
-	count(failures) > 0
+reasons(target) := failing if {
+	failing := failures(target)
+	count(failing) > 0
 }
 
 # METADATA
@@ -78,49 +79,39 @@ reasons(target) := failures if {
 # description: True when no check of the target fails.
 default admissible(_) := false
 
-admissible(target) if count(_failures(target)) == 0
+admissible(target) if count(failures(target)) == 0
 
-_failures("base-local") := _local_failures(profile_ref("base-local"))
-
-_failures("quality-local") := _local_failures(profile_ref("quality-local"))
-
-_failures("personal-local") := array.concat(_local_failures(profile_ref("personal-local")), _personal_failures)
-
-_failures("hosted") := array.concat(_hosted_failures, _hosted_tail)
-
-_failures("deny") := ["route-target-deny"]
-
-_failures(target) := ["route-target-unknown"] if not target in _known_targets
+# METADATA
+# title: failures
+# description: The reason codes of the target's failing checks, in check order ([] when it is admissible).
+failures(target) := _local_failures(profile_ref(target)) if {
+	target in {"base-local", "quality-local"}
+} else := array.concat(_local_failures(profile_ref(target)), _personal_failures) if {
+	target == "personal-local"
+} else := array.concat(_hosted_failures, _hosted_tail) if {
+	target == "hosted"
+} else := ["route-target-deny"] if {
+	target == "deny"
+} else := ["route-target-unknown"]
 
 # The reason codes of the checks that fail, in check order.
 _failing(checks) := [reason | some [reason, fails] in checks; fails]
 
-_local_failures(ref) := _failing([
-	["local-profile-not-configured", ref == null],
-	["local-profile-unknown", _profile_unknown(ref)],
-	["local-service-unhealthy", object.get(_resources, "localServiceHealthy", false) != true],
-	["local-model-profile-unavailable", object.get(_resources, "localModelProfileAvailable", false) != true],
-	["insufficient-local-memory", _short_of_memory(ref)],
-	["thermal-critical", object.get(_resources, "thermalState", "critical") == "critical"],
-	["battery-critical", object.get(_resources, "batteryState", "critical") == "critical"],
-])
-
-# A configured profile whose memory need policy data does not declare: its memory cannot be checked.
-default _profile_unknown(_) := false
-
-_profile_unknown(ref) if {
-	ref != null
-	not _memory_need(ref)
-}
-
-_memory_need(ref) := need if {
-	need := _profiles[ref].memoryRequiredBytes
-	is_number(need)
-}
-
-default _short_of_memory(_) := false
-
-_short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _memory_need(ref)
+_local_failures(ref) := [reason |
+	need := object.get(_profiles, [ref, "memoryRequiredBytes"], null)
+	known := is_number(need)
+	some [reason, fails] in [
+		["local-profile-not-configured", ref == null],
+		# a configured profile whose memory need policy data does not declare: its memory cannot be checked
+		["local-profile-unknown", [ref == null, known] == [false, false]],
+		["local-service-unhealthy", object.get(_resources, "localServiceHealthy", false) != true],
+		["local-model-profile-unavailable", object.get(_resources, "localModelProfileAvailable", false) != true],
+		["insufficient-local-memory", [known, object.get(_resources, "memoryAvailableBytes", 0) < need] == [true, true]],
+		["thermal-critical", object.get(_resources, "thermalState", "critical") == "critical"],
+		["battery-critical", object.get(_resources, "batteryState", "critical") == "critical"],
+	]
+	fails
+]
 
 _personal_failures := array.concat(
 	array.concat(

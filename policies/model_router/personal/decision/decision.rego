@@ -240,4 +240,8 @@ result := object.union(
 # personal-local nor hosted was tried.
 default _approvals := []
 
-_approvals := consent.approvals(_personal_was_tried, _hosted_was_tried) if _tried_targets != []
+_approvals := consent.approvals(true, _hosted_was_tried) if {
+	_personal_was_tried
+} else := consent.approvals(false, true) if {
+	_hosted_was_tried
+}

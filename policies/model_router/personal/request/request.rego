@@ -142,7 +142,7 @@ well_formed if {
 	egress := object.get(_request, "egressApprovalRef", null)
 	type_name(egress) in {"null", "string"}
 	egress != ""
-	data_class_valid
+	object.get(_request, "dataClass", null) in {null, "public", "internal", "confidential", "restricted"}
 }
 
 _invalid_paths contains "personal" if not is_object(object.get(_request, "personal", null))
@@ -191,7 +191,12 @@ route := data.model_router_data.bindings[binding_ref].routes[route_id]
 # METADATA
 # title: targets
 # description: The route's targets in the order they are tried, preferred first; a null fallback is not tried.
-targets := [target |
+targets := [preferred, fallback] if {
+	preferred := route.preferredTarget
+	preferred != null
+	fallback := object.get(route, "fallbackTarget", null)
+	fallback != null
+} else := [target |
 	some target in [route.preferredTarget, object.get(route, "fallbackTarget", null)]
 	target != null
 ]
@@ -205,7 +210,16 @@ targets := [target |
 #   task class is not the route's.
 default denial_reasons := []
 
-denial_reasons := errors if count(errors) > 0
+denial_reasons := _denial if not _decidable
+
+# The common case, checked first: well formed, the binding known and the route's task class the request's.
+_decidable if {
+	well_formed
+	binding
+	_task_class_matches
+}
+
+_denial := errors if count(errors) > 0
 
 else := ["unknown-binding"] if {
 	not binding

@@ -53,37 +53,40 @@ needed := _order if {
 # METADATA
 # title: missing
 # description: The needed signals that are absent or ill-typed, in report order.
-missing := [signal | some signal in needed; object.get(runtime_health, signal, null) == null]
+missing := [] if count(runtime_health) == count(needed)
+
+else := [signal | some signal in needed; object.get(runtime_health, signal, null) == null]
 
 # METADATA
 # scope: document
 # title: runtime_health
 # description: The well-typed values of the needed signals (the snapshot the decision used).
-runtime_health[signal] := value if {
-	some signal in needed
-	signal in _boolean_signals
-	value := _resources[signal]
-	is_boolean(value)
+default runtime_health := {}
+
+# One object comprehension (a partial object rule costs more allocations per signal).
+runtime_health := health if {
+	count(needed) > 0
+	health := {signal: value |
+		some signal in needed
+		value := _resources[signal]
+		value in _allowed[signal]
+	}
 }
 
-runtime_health[signal] := value if {
-	some signal in needed
-	value := _resources[signal]
-	value in object.get(_vocabularies, signal, set())
-}
-
-runtime_health[signal] := value if {
-	some signal in needed
-	signal == "memoryAvailableBytes"
-	value := _resources[signal]
-	lib.non_negative_integer(value)
-}
-
-# Signals whose well-typed values are booleans.
-_boolean_signals := {"localServiceHealthy", "localModelProfileAvailable", "networkAvailable"}
-
-# Signals whose well-typed values are one of a vocabulary.
-_vocabularies := {
+# The well-typed values of each signal: booleans, a vocabulary, or the bundle's own memory value when
+# it is a non-negative integer (lib.non_negative_integer).
+_allowed := {
+	"localServiceHealthy": {true, false},
+	"localModelProfileAvailable": {true, false},
+	"networkAvailable": {true, false},
 	"thermalState": {"normal", "elevated", "critical"},
 	"batteryState": {"normal", "low", "critical"},
+	"memoryAvailableBytes": _memory_values,
+}
+
+default _memory_values := set()
+
+_memory_values := {memory} if {
+	memory := _resources.memoryAvailableBytes
+	lib.non_negative_integer(memory)
 }

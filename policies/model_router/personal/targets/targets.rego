@@ -94,10 +94,24 @@ failures(target) := _local_failures(profile_ref(target)) if {
 	target == "deny"
 } else := ["route-target-unknown"]
 
+_local_runtime_healthy if {
+	_resources.localServiceHealthy == true
+	_resources.localModelProfileAvailable == true
+	object.get(_resources, "thermalState", "critical") != "critical"
+	object.get(_resources, "batteryState", "critical") != "critical"
+}
+
 # The reason codes of the checks that fail, in check order.
 _failing(checks) := [reason | some [reason, fails] in checks; fails]
 
-_local_failures(ref) := [reason |
+# A local target whose profile is known, fits in memory and whose runtime is healthy fails no check
+# (the common case, decided without building the check list).
+_local_failures(ref) := [] if {
+	_local_runtime_healthy
+	need := _profiles[ref].memoryRequiredBytes
+	is_number(need)
+	_resources.memoryAvailableBytes >= need
+} else := [reason |
 	need := object.get(_profiles, [ref, "memoryRequiredBytes"], null)
 	known := is_number(need)
 	some [reason, fails] in [

@@ -72,11 +72,16 @@ _ref_mismatch if {
 	request.consent_ref != object.get(_consent, "signedIntentRef", null)
 }
 
-_subject_of(doc) := {field: object.get(object.get(doc, "subject", {}), field, null) | some field in _subject_fields}
-
 default _subject_mismatch := false
 
-_subject_mismatch if _subject_of(contract) != _subject_of(_binding)
+# A subject field (absent is null) on which the contract and the binding differ; the first one found
+# decides (no subject object is built).
+_subject_mismatch if {
+	contract_subject := object.get(contract, "subject", {})
+	binding_subject := object.get(_binding, "subject", {})
+	some field in _subject_fields
+	object.get(contract_subject, field, null) != object.get(binding_subject, field, null)
+}
 
 default _artifact_mismatch := false
 

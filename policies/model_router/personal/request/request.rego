@@ -48,7 +48,11 @@ ref(value) := value if {
 # description: The binding the request names, or null when it is malformed.
 default binding_ref := null
 
-binding_ref := ref(personal.bindingRef)
+binding_ref := value if {
+	value := personal.bindingRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -56,7 +60,11 @@ binding_ref := ref(personal.bindingRef)
 # description: The route the request names, or null when it is malformed.
 default route_id := null
 
-route_id := ref(personal.routeId)
+route_id := value if {
+	value := personal.routeId
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -64,7 +72,11 @@ route_id := ref(personal.routeId)
 # description: The consent reference the request presents, or null.
 default consent_ref := null
 
-consent_ref := ref(personal.consentRef)
+consent_ref := value if {
+	value := personal.consentRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -72,7 +84,11 @@ consent_ref := ref(personal.consentRef)
 # description: The model-governance-ledger approval the request presents, or null.
 default ledger_approval_ref := null
 
-ledger_approval_ref := ref(personal.ledgerApprovalRef)
+ledger_approval_ref := value if {
+	value := personal.ledgerApprovalRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -80,7 +96,11 @@ ledger_approval_ref := ref(personal.ledgerApprovalRef)
 # description: The request id when it is a non-empty string, otherwise null.
 default id := null
 
-id := ref(_request.requestId)
+id := value if {
+	value := _request.requestId
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -104,7 +124,11 @@ egress_approval_token := _request.egressApprovalToken
 # description: The policy decision approving that the prompt leaves the device, or null.
 default egress_approval_ref := null
 
-egress_approval_ref := ref(_request.egressApprovalRef)
+egress_approval_ref := value if {
+	value := _request.egressApprovalRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document

@@ -184,6 +184,8 @@ default _consent_verdict := "valid"
 
 _consent_verdict := failures[0] if count(failures) > 0
 
+# The consent evidence: the contract's consent status and the first failing check (or valid); a
+# contract missing from the snapshot is reported as such.
 _consent_entry := {
 	"kind": "consent",
 	"ref": request.consent_ref,
@@ -194,6 +196,18 @@ _consent_entry := {
 	"expiresAt": object.get(_consent, "expiresAt", null),
 	"contractId": _contract_ref,
 	"consentStatus": _status,
+} if {
+	contract
+} else := {
+	"kind": "consent",
+	"ref": request.consent_ref,
+	"issuer": null,
+	"kid": null,
+	"tokenDigest": null,
+	"verdict": "consent-contract-missing",
+	"expiresAt": object.get(_consent, "expiresAt", null),
+	"contractId": _contract_ref,
+	"consentStatus": null,
 }
 
 # METADATA
@@ -212,16 +226,9 @@ approvals(personal_tried, hosted_tried) := array.concat(
 			_egress_token != null
 		],
 	),
-	[_consent_entry_with_missing |
-		_consent_considered(personal_tried, hosted_tried)
-		_consent_entry_with_missing := _with_missing(_consent_entry)
-	],
+	[_consent_entry | _consent_considered(personal_tried, hosted_tried)],
 )
 
 _consent_considered(true, _) if needed
 
 _consent_considered(_, true) if needed
-
-_with_missing(entry) := object.union(entry, {"verdict": "consent-contract-missing", "consentStatus": null}) if {
-	not contract
-} else := entry

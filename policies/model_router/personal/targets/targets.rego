@@ -127,7 +127,17 @@ _local_failures(ref) := [] if {
 	fails
 ]
 
-_personal_failures := array.concat(
+# A personalization that is enabled and serving, names a contract the snapshot holds and an artifact,
+# with a consent ref presented, fails none of the personalization checks (the common case, decided
+# without building their list); the ledger consent and activation checks still run.
+_personal_failures := array.concat(consent.failures, consent.activation_codes) if {
+	_personalization.enabled == true
+	_state in _serving_states
+	request.ref(_personalization.governanceContractRef)
+	consent.contract
+	request.ref(_personalization.artifactRef)
+	request.consent_ref != null
+} else := array.concat(
 	array.concat(
 		_failing([
 			["personalization-disabled", _personalization_disabled],
@@ -181,16 +191,19 @@ _personal_consent_missing if {
 # network, so network availability is checked for every hosted target.
 _hosted_failures := array.concat(
 	array.concat(
-		_failing([["network-unavailable", object.get(_resources, "networkAvailable", false) != true]]),
+		[code | object.get(_resources, "networkAvailable", false) != true; code := "network-unavailable"],
 		consent.egress_codes,
 	),
-	_failing([["consent-missing", _hosted_consent_missing]]),
+	[code | _hosted_consent_missing; code := "consent-missing"],
 )
 
-_hosted_tail := array.concat(_hosted_consent_checks, _failing([
-	["contract-forbids-egress", _contract_forbids_egress],
-	["data-class-forbids-egress", request.data_class == "restricted"],
-]))
+_hosted_tail := array.concat(_hosted_consent_checks, [code |
+	some [code, fails] in [
+		["contract-forbids-egress", _contract_forbids_egress],
+		["data-class-forbids-egress", request.data_class == "restricted"],
+	]
+	fails
+])
 
 default _hosted_consent_checks := []
 

@@ -72,11 +72,16 @@ _ref_mismatch if {
 	request.consent_ref != object.get(_consent, "signedIntentRef", null)
 }
 
-_subject_of(doc) := {field: object.get(object.get(doc, "subject", {}), field, null) | some field in _subject_fields}
-
 default _subject_mismatch := false
 
-_subject_mismatch if _subject_of(contract) != _subject_of(_binding)
+# A subject field (absent is null) on which the contract and the binding differ; the first one found
+# decides (no subject object is built).
+_subject_mismatch if {
+	contract_subject := object.get(contract, "subject", {})
+	binding_subject := object.get(_binding, "subject", {})
+	some field in _subject_fields
+	object.get(contract_subject, field, null) != object.get(binding_subject, field, null)
+}
 
 default _artifact_mismatch := false
 
@@ -179,6 +184,8 @@ default _consent_verdict := "valid"
 
 _consent_verdict := failures[0] if count(failures) > 0
 
+# The consent evidence: the contract's consent status and the first failing check (or valid); a
+# contract missing from the snapshot is reported as such.
 _consent_entry := {
 	"kind": "consent",
 	"ref": request.consent_ref,
@@ -189,6 +196,18 @@ _consent_entry := {
 	"expiresAt": object.get(_consent, "expiresAt", null),
 	"contractId": _contract_ref,
 	"consentStatus": _status,
+} if {
+	contract
+} else := {
+	"kind": "consent",
+	"ref": request.consent_ref,
+	"issuer": null,
+	"kid": null,
+	"tokenDigest": null,
+	"verdict": "consent-contract-missing",
+	"expiresAt": object.get(_consent, "expiresAt", null),
+	"contractId": _contract_ref,
+	"consentStatus": null,
 }
 
 # METADATA
@@ -207,16 +226,9 @@ approvals(personal_tried, hosted_tried) := array.concat(
 			_egress_token != null
 		],
 	),
-	[_consent_entry_with_missing |
-		_consent_considered(personal_tried, hosted_tried)
-		_consent_entry_with_missing := _with_missing(_consent_entry)
-	],
+	[_consent_entry | _consent_considered(personal_tried, hosted_tried)],
 )
 
 _consent_considered(true, _) if needed
 
 _consent_considered(_, true) if needed
-
-_with_missing(entry) := object.union(entry, {"verdict": "consent-contract-missing", "consentStatus": null}) if {
-	not contract
-} else := entry

@@ -19,7 +19,6 @@ package model_router.personal.decision
 
 import data.model_router.approvals.token
 import data.model_router.denied
-import data.model_router.lib
 import data.model_router.personal.consent
 import data.model_router.personal.request
 import data.model_router.personal.signals
@@ -46,13 +45,16 @@ _tried := [] if count(_pre_denial) > 0
 else := [{
 	"target": target,
 	"profileRef": targets.profile_ref(target),
-	"admissible": targets.admissible(target),
-	"reasons": targets.reasons(target),
+	"admissible": admissible,
+	"reasons": object.get(_admissible_reasons, admissible, failures),
 } |
 	some target in request.targets
+	failures := targets.failures(target)
+	admissible := count(failures) == 0
 ]
 
-_admissible := [i | some i, tried in _tried; tried.admissible]
+# The reasons of an admissible target (targets.reasons).
+_admissible_reasons := {true: ["admissible"]}
 
 _preferred_reason := sprintf("preferred-target-inadmissible:%s", [_tried[0].target])
 
@@ -71,7 +73,7 @@ else := {
 	"reason": "preferred-target-admissible",
 	"reasons": ["preferred-target-admissible"],
 } if {
-	_admissible[0] == 0
+	_tried[0].admissible
 }
 
 else := {
@@ -81,7 +83,7 @@ else := {
 	"reason": _preferred_reason,
 	"reasons": array.concat([_preferred_reason], _tried[0].reasons),
 } if {
-	_admissible[0] == 1
+	_tried[1].admissible
 }
 
 else := denied.selected("LocalPersonalRouteDecision", _once(array.concat(
@@ -89,18 +91,14 @@ else := denied.selected("LocalPersonalRouteDecision", _once(array.concat(
 	[reason | some tried in _tried; some reason in tried.reasons],
 )))
 
-# The governance refs a tried target consulted: the consent contract, adapter artifact and ledger
-# approval when personal-local was tried; the consent ref when personal-local or hosted was tried.
-_consulted(kind) if {
-	some tried in _tried
-	tried.target == kind
-}
+# The targets tried, in order: the route's targets unless the request is denied before any is tried.
+default _tried_targets := []
 
-_personal_tried if _consulted("personal-local")
+_tried_targets := request.targets if count(_pre_denial) == 0
 
-_consent_tried if _consulted("personal-local")
+_personal_was_tried := "personal-local" in _tried_targets
 
-_consent_tried if _consulted("hosted")
+_hosted_was_tried := "hosted" in _tried_targets
 
 default _binding := {}
 
@@ -108,29 +106,38 @@ _binding := request.binding
 
 _personalization := object.get(_binding, "personalization", {})
 
-default _refs := {"consentContractRef": null, "artifactRef": null, "ledgerApprovalRef": null}
-
-_refs := {
-	"consentContractRef": object.get(_personalization, "governanceContractRef", null),
-	"artifactRef": object.get(_personalization, "artifactRef", null),
-	"ledgerApprovalRef": request.ledger_approval_ref,
-} if _personal_tried
-
-default _consent_ref := null
-
-_consent_ref := request.consent_ref if _consent_tried
-
 _binding_evidence := object.get(_binding, "evidence", {})
+
+_ledger_ref := object.get(_binding_evidence, "ledgerRef", null)
 
 # METADATA
 # title: governance_refs
 # description: |
 #   consentContractRef, artifactRef, ledgerApprovalRef (set when personal-local was tried), consentRef
 #   (set when personal-local or hosted was tried) and ledgerRef (the binding's evidence ledger).
-governance_refs := object.union(_refs, {
-	"consentRef": _consent_ref,
-	"ledgerRef": object.get(_binding_evidence, "ledgerRef", null),
-})
+governance_refs := {
+	"consentContractRef": object.get(_personalization, "governanceContractRef", null),
+	"artifactRef": object.get(_personalization, "artifactRef", null),
+	"ledgerApprovalRef": request.ledger_approval_ref,
+	"consentRef": request.consent_ref,
+	"ledgerRef": _ledger_ref,
+} if {
+	_personal_was_tried
+} else := {
+	"consentContractRef": null,
+	"artifactRef": null,
+	"ledgerApprovalRef": null,
+	"consentRef": request.consent_ref,
+	"ledgerRef": _ledger_ref,
+} if {
+	_hosted_was_tried
+} else := {
+	"consentContractRef": null,
+	"artifactRef": null,
+	"ledgerApprovalRef": null,
+	"consentRef": null,
+	"ledgerRef": _ledger_ref,
+}
 
 # METADATA
 # scope: document
@@ -140,8 +147,10 @@ default egress := {"allowed": false, "approvalRef": null}
 
 egress := {"allowed": true, "approvalRef": request.egress_approval_ref} if selected.target == "hosted"
 
-_emit[flag] := object.get(_binding_evidence, flag, true) if {
-	some flag in ["emitRouteDecision", "emitRuntimeHealth", "emitGovernanceRefs"]
+_emit := {
+	"emitRouteDecision": object.get(_binding_evidence, "emitRouteDecision", true),
+	"emitRuntimeHealth": object.get(_binding_evidence, "emitRuntimeHealth", true),
+	"emitGovernanceRefs": object.get(_binding_evidence, "emitGovernanceRefs", true),
 }
 
 # The echo carries well-formed values only (null otherwise), so the decision always matches its schema;
@@ -150,65 +159,89 @@ default _echo_ref(_) := null
 
 _echo_ref(value) := request.ref(value)
 
-_personal_echo[field] := _echo_ref(object.get(request.personal, field, null)) if {
-	some field in _personal_fields
-}
+# A well-formed request echoes its refs as they are (absent optional refs as null).
+_personal_echo := {
+	"bindingRef": personal.bindingRef,
+	"routeId": personal.routeId,
+	"consentRef": object.get(personal, "consentRef", null),
+	"ledgerApprovalRef": object.get(personal, "ledgerApprovalRef", null),
+} if {
+	request.well_formed
+	personal := request.personal
+} else := {field: _echo_ref(object.get(request.personal, field, null)) | some field in _personal_fields}
 
 default _data_class_echo := null
 
 _data_class_echo := request.data_class if request.data_class_valid
 
-default _prompt_echo := null
+default _task_class_echo := null
 
-_prompt_echo := {"sha256": prompt.sha256, "chars": prompt.chars} if {
-	prompt := _request.prompt
-	lib.sha256_hex(prompt.sha256)
-	lib.non_negative_integer(prompt.chars)
+_task_class_echo := task_class if {
+	task_class := _request.taskClass
+	is_string(task_class)
+	task_class != ""
 }
 
+# A prompt evidence of a sha256 hex digest and a non-negative integer length (lib.sha256_hex and
+# lib.non_negative_integer, inline).
+default _prompt_echo := null
+
+_prompt_echo := {"sha256": digest, "chars": chars} if {
+	digest := _request.prompt.sha256
+	is_string(digest)
+	regex.match(`^[0-9a-f]{64}$`, digest)
+	chars := _request.prompt.chars
+	is_number(chars)
+	chars >= 0
+	chars == round(chars)
+}
+
+# The input echo; the guardrail reference is echoed only when the request carries one.
 _echo := {
-	"requestId": _echo_ref(object.get(_request, "requestId", null)),
-	"taskClass": _echo_ref(object.get(_request, "taskClass", null)),
+	"requestId": request.id,
+	"taskClass": _task_class_echo,
+	"dataClass": _data_class_echo,
+	"egressApprovalRef": request.egress_approval_ref,
+	"personal": _personal_echo,
+	"prompt": _prompt_echo,
+	"guardrailRef": guardrail_ref,
+} if {
+	guardrail_ref := request.ref(_request.guardrailRef)
+} else := {
+	"requestId": request.id,
+	"taskClass": _task_class_echo,
 	"dataClass": _data_class_echo,
 	"egressApprovalRef": request.egress_approval_ref,
 	"personal": _personal_echo,
 	"prompt": _prompt_echo,
 }
 
-default _guardrail_echo := {}
-
-# The guardrail reference is echoed only when the request carries one.
-_guardrail_echo := {"guardrailRef": ref} if {
-	ref := _echo_ref(object.get(_request, "guardrailRef", null))
-	ref != null
-}
-
 # METADATA
 # title: result
 # description: The LocalPersonalRouteDecision document (the caller adds decisionId, createdAt and policyRevision).
-result := {
-	"schemaVersion": "v0.1",
-	"kind": "LocalPersonalRouteDecision",
-	"bindingRef": request.binding_ref,
-	"routeId": request.route_id,
-	"input": object.union(_echo, _guardrail_echo),
-	"selected": selected,
-	"targets": _tried,
-	"runtimeHealth": signals.runtime_health,
-	"governanceRefs": governance_refs,
-	"egress": egress,
-	"approvals": _approvals,
-	"evaluation": token.evaluation,
-	"evidence": {"emit": _emit, "promptEvidenceMode": "hash-only"},
+result := object.union(
+	{
+		"approvals": _approvals,
+		"bindingRef": request.binding_ref,
+		"egress": egress,
+		"evaluation": token.evaluation,
+		"evidence": {"emit": _emit, "promptEvidenceMode": "hash-only"},
+		"governanceRefs": governance_refs,
+		"input": _echo,
+		"routeId": request.route_id,
+		"runtimeHealth": signals.runtime_health,
+		"selected": selected,
+		"targets": _tried,
+	},
+	{"kind": "LocalPersonalRouteDecision", "schemaVersion": "v0.1"},
+)
+
+# The evidence of the approvals and consent the decision relied on (never a token): none when neither
+# personal-local nor hosted was tried.
+default _approvals := []
+
+_approvals := consent.approvals(true, _hosted_was_tried) if {
+	_personal_was_tried
+} else := consent.approvals(false, true) if {
+	_hosted_was_tried
 }
-
-default _personal_was_tried := false
-
-_personal_was_tried if _personal_tried
-
-default _hosted_was_tried := false
-
-_hosted_was_tried if _consulted("hosted")
-
-# The evidence of the approvals and consent the decision relied on (never a token).
-_approvals := consent.approvals(_personal_was_tried, _hosted_was_tried)

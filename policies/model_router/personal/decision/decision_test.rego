@@ -312,6 +312,14 @@ test_input_echo_and_evidence if {
 	}
 }
 
+test_guardrail_ref_echoed_only_when_well_formed if {
+	d := _decide(_bundle("router", {}, {"guardrailRef": "guardrail:1"}, {}))
+	d.input.guardrailRef == "guardrail:1"
+	d.input.requestId == "req-1"
+	not _decide(_bundle("router", {}, {"guardrailRef": ""}, {})).input.guardrailRef
+	not _decide(_bundle("router", {}, {}, {})).input.guardrailRef
+}
+
 test_always_defined_for_any_input if {
 	d := decision.result with input as {} with data.model_router_data as _data
 	d.selected.status == "denied"

@@ -48,7 +48,11 @@ ref(value) := value if {
 # description: The binding the request names, or null when it is malformed.
 default binding_ref := null
 
-binding_ref := ref(personal.bindingRef)
+binding_ref := value if {
+	value := personal.bindingRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -56,7 +60,11 @@ binding_ref := ref(personal.bindingRef)
 # description: The route the request names, or null when it is malformed.
 default route_id := null
 
-route_id := ref(personal.routeId)
+route_id := value if {
+	value := personal.routeId
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -64,7 +72,11 @@ route_id := ref(personal.routeId)
 # description: The consent reference the request presents, or null.
 default consent_ref := null
 
-consent_ref := ref(personal.consentRef)
+consent_ref := value if {
+	value := personal.consentRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -72,7 +84,11 @@ consent_ref := ref(personal.consentRef)
 # description: The model-governance-ledger approval the request presents, or null.
 default ledger_approval_ref := null
 
-ledger_approval_ref := ref(personal.ledgerApprovalRef)
+ledger_approval_ref := value if {
+	value := personal.ledgerApprovalRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -80,7 +96,11 @@ ledger_approval_ref := ref(personal.ledgerApprovalRef)
 # description: The request id when it is a non-empty string, otherwise null.
 default id := null
 
-id := ref(_request.requestId)
+id := value if {
+	value := _request.requestId
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -104,7 +124,11 @@ egress_approval_token := _request.egressApprovalToken
 # description: The policy decision approving that the prompt leaves the device, or null.
 default egress_approval_ref := null
 
-egress_approval_ref := ref(_request.egressApprovalRef)
+egress_approval_ref := value if {
+	value := _request.egressApprovalRef
+	is_string(value)
+	value != ""
+}
 
 # METADATA
 # scope: document
@@ -117,7 +141,33 @@ data_class := _request.dataClass if _request.dataClass != null
 # METADATA
 # title: errors
 # description: One `invalid-request-field:<field path under request>` reason per malformed field, sorted.
-errors := sort([sprintf("invalid-request-field:%s", [path]) | some path in _invalid_paths])
+errors := [] if well_formed
+
+else := sort([sprintf("invalid-request-field:%s", [path]) | some path in _invalid_paths])
+
+# METADATA
+# title: well_formed
+# description: |
+#   True when every field `errors` checks is well formed (the common case, checked at once; otherwise
+#   `_invalid_paths` names the malformed ones).
+well_formed if {
+	p := _request.personal
+	is_string(p.bindingRef)
+	p.bindingRef != ""
+	is_string(p.routeId)
+	p.routeId != ""
+	consent := object.get(p, "consentRef", null)
+	type_name(consent) in {"null", "string"}
+	consent != ""
+	ledger := object.get(p, "ledgerApprovalRef", null)
+	type_name(ledger) in {"null", "string"}
+	ledger != ""
+	count(object.remove(p, ["bindingRef", "routeId", "consentRef", "ledgerApprovalRef", "ledgerApprovalToken"])) == 0
+	egress := object.get(_request, "egressApprovalRef", null)
+	type_name(egress) in {"null", "string"}
+	egress != ""
+	object.get(_request, "dataClass", null) in {null, "public", "internal", "confidential", "restricted"}
+}
 
 _invalid_paths contains "personal" if not is_object(object.get(_request, "personal", null))
 
@@ -165,7 +215,12 @@ route := data.model_router_data.bindings[binding_ref].routes[route_id]
 # METADATA
 # title: targets
 # description: The route's targets in the order they are tried, preferred first; a null fallback is not tried.
-targets := [target |
+targets := [preferred, fallback] if {
+	preferred := route.preferredTarget
+	preferred != null
+	fallback := object.get(route, "fallbackTarget", null)
+	fallback != null
+} else := [target |
 	some target in [route.preferredTarget, object.get(route, "fallbackTarget", null)]
 	target != null
 ]
@@ -179,7 +234,16 @@ targets := [target |
 #   task class is not the route's.
 default denial_reasons := []
 
-denial_reasons := errors if count(errors) > 0
+denial_reasons := _denial if not _decidable
+
+# The common case, checked first: well formed, the binding known and the route's task class the request's.
+_decidable if {
+	well_formed
+	binding
+	_task_class_matches
+}
+
+_denial := errors if count(errors) > 0
 
 else := ["unknown-binding"] if {
 	not binding

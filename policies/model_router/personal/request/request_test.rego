@@ -49,6 +49,19 @@ test_well_formed_request_has_no_denial if {
 	_denial(_personal, {}) == []
 }
 
+test_well_formed_checks_every_field_at_once if {
+	request.well_formed with input as _input(_personal, {})
+	request.well_formed with input as _input(object.union(_personal, {"consentRef": "c", "ledgerApprovalToken": 1}), {})
+	request.well_formed with input as _input(object.remove(_personal, ["consentRef", "ledgerApprovalRef"]), {})
+	not request.well_formed with input as _input(object.union(_personal, {"consentRef": ""}), {})
+	not request.well_formed with input as _input(object.union(_personal, {"ledgerApprovalRef": 1}), {})
+	not request.well_formed with input as _input(object.union(_personal, {"extra": 1}), {})
+	not request.well_formed with input as _input(object.union(_personal, {"routeId": ""}), {})
+	not request.well_formed with input as _input(_personal, {"egressApprovalRef": ""})
+	not request.well_formed with input as _input(_personal, {"dataClass": "secret"})
+	not request.well_formed with input as _input("personal", {})
+}
+
 test_binding_and_route_are_looked_up_by_key if {
 	b := _input(_personal, {})
 	request.binding == _binding with input as b with data.model_router_data as _data

@@ -20,51 +20,73 @@ _hosted := ["networkAvailable"]
 # Every signal, in report order.
 _order := array.concat(_local, _hosted)
 
-# Signals per target kind.
-_by_target := {
-	"base-local": _local,
-	"personal-local": _local,
-	"quality-local": _local,
-	"hosted": _hosted,
-}
+# Target kinds that read the local runtime's signals.
+_local_kinds := {"base-local", "personal-local", "quality-local"}
 
 default _resources := {}
 
 # The resources object of the bundle (empty when it is missing or not an object).
 _resources := input.resources if is_object(input.resources)
 
-_needed contains signal if {
+_reads_local if {
 	some target in request.targets
-	some signal in object.get(_by_target, target, [])
+	target in _local_kinds
 }
 
+_reads_hosted if "hosted" in request.targets
+
 # METADATA
+# scope: document
 # title: needed
 # description: The signals the route's targets read, in report order.
-needed := [signal | some signal in _order; signal in _needed]
+default needed := []
+
+needed := _order if {
+	_reads_local
+	_reads_hosted
+} else := _local if {
+	_reads_local
+} else := _hosted if {
+	_reads_hosted
+}
 
 # METADATA
 # title: missing
 # description: The needed signals that are absent or ill-typed, in report order.
-missing := [signal | some signal in needed; not _well_typed(signal, object.get(_resources, signal, null))]
+missing := [] if count(runtime_health) == count(needed)
+
+else := [signal | some signal in needed; object.get(runtime_health, signal, null) == null]
 
 # METADATA
+# scope: document
 # title: runtime_health
 # description: The well-typed values of the needed signals (the snapshot the decision used).
-runtime_health[signal] := value if {
-	some signal in needed
-	value := _resources[signal]
-	_well_typed(signal, value)
+default runtime_health := {}
+
+# One object comprehension (a partial object rule costs more allocations per signal).
+runtime_health := health if {
+	count(needed) > 0
+	health := {signal: value |
+		some signal in needed
+		value := _resources[signal]
+		value in _allowed[signal]
+	}
 }
 
-_well_typed("localServiceHealthy", value) if is_boolean(value)
+# The well-typed values of each signal: booleans, a vocabulary, or the bundle's own memory value when
+# it is a non-negative integer (lib.non_negative_integer).
+_allowed := {
+	"localServiceHealthy": {true, false},
+	"localModelProfileAvailable": {true, false},
+	"networkAvailable": {true, false},
+	"thermalState": {"normal", "elevated", "critical"},
+	"batteryState": {"normal", "low", "critical"},
+	"memoryAvailableBytes": _memory_values,
+}
 
-_well_typed("localModelProfileAvailable", value) if is_boolean(value)
+default _memory_values := set()
 
-_well_typed("networkAvailable", value) if is_boolean(value)
-
-_well_typed("memoryAvailableBytes", value) if lib.non_negative_integer(value)
-
-_well_typed("thermalState", value) if value in {"normal", "elevated", "critical"}
-
-_well_typed("batteryState", value) if value in {"normal", "low", "critical"}
+_memory_values := {memory} if {
+	memory := _resources.memoryAvailableBytes
+	lib.non_negative_integer(memory)
+}

@@ -44,8 +44,6 @@ _serving_states := {"personal-only", "active"}
 # States reported by their own reason.
 _reported_states := {"disabled", "revoked"}
 
-_known_targets := {"base-local", "personal-local", "quality-local", "hosted", "deny"}
-
 # METADATA
 # scope: document
 # title: profile_ref
@@ -55,11 +53,14 @@ _known_targets := {"base-local", "personal-local", "quality-local", "hosted", "d
 #   quality-local; null for hosted, deny and a quality fallback the binding does not configure.
 default profile_ref(_) := null
 
-profile_ref("base-local") := _binding.defaultLocalProfileRef
+profile_ref(target) := object.get(_binding, object.get(_profile_fields, target, ""), null)
 
-profile_ref("personal-local") := _binding.defaultLocalProfileRef
-
-profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
+# The binding field naming each local target's profile.
+_profile_fields := {
+	"base-local": "defaultLocalProfileRef",
+	"personal-local": "defaultLocalProfileRef",
+	"quality-local": "qualityFallbackLocalProfileRef",
+}
 
 # METADATA
 # scope: document
@@ -67,9 +68,9 @@ profile_ref("quality-local") := _binding.qualityFallbackLocalProfileRef
 # description: The reasons of a target, every failing check in order, or ["admissible"].
 default reasons(_) := ["admissible"]
 
-reasons(target) := failures if {
-	failures := _failures(target)
-	count(failures) > 0
+reasons(target) := failing if {
+	failing := failures(target)
+	count(failing) > 0
 }
 
 # METADATA
@@ -78,51 +79,65 @@ reasons(target) := failures if {
 # description: True when no check of the target fails.
 default admissible(_) := false
 
-admissible(target) if count(_failures(target)) == 0
+admissible(target) if count(failures(target)) == 0
 
-_failures("base-local") := _local_failures(profile_ref("base-local"))
+# METADATA
+# title: failures
+# description: The reason codes of the target's failing checks, in check order ([] when it is admissible).
+failures(target) := _local_failures(profile_ref(target)) if {
+	target in {"base-local", "quality-local"}
+} else := array.concat(_local_failures(profile_ref(target)), _personal_failures) if {
+	target == "personal-local"
+} else := array.concat(_hosted_failures, _hosted_tail) if {
+	target == "hosted"
+} else := ["route-target-deny"] if {
+	target == "deny"
+} else := ["route-target-unknown"]
 
-_failures("quality-local") := _local_failures(profile_ref("quality-local"))
-
-_failures("personal-local") := array.concat(_local_failures(profile_ref("personal-local")), _personal_failures)
-
-_failures("hosted") := array.concat(_hosted_failures, _hosted_tail)
-
-_failures("deny") := ["route-target-deny"]
-
-_failures(target) := ["route-target-unknown"] if not target in _known_targets
+_local_runtime_healthy if {
+	_resources.localServiceHealthy == true
+	_resources.localModelProfileAvailable == true
+	object.get(_resources, "thermalState", "critical") != "critical"
+	object.get(_resources, "batteryState", "critical") != "critical"
+}
 
 # The reason codes of the checks that fail, in check order.
 _failing(checks) := [reason | some [reason, fails] in checks; fails]
 
-_local_failures(ref) := _failing([
-	["local-profile-not-configured", ref == null],
-	["local-profile-unknown", _profile_unknown(ref)],
-	["local-service-unhealthy", object.get(_resources, "localServiceHealthy", false) != true],
-	["local-model-profile-unavailable", object.get(_resources, "localModelProfileAvailable", false) != true],
-	["insufficient-local-memory", _short_of_memory(ref)],
-	["thermal-critical", object.get(_resources, "thermalState", "critical") == "critical"],
-	["battery-critical", object.get(_resources, "batteryState", "critical") == "critical"],
-])
-
-# A configured profile whose memory need policy data does not declare: its memory cannot be checked.
-default _profile_unknown(_) := false
-
-_profile_unknown(ref) if {
-	ref != null
-	not _memory_need(ref)
-}
-
-_memory_need(ref) := need if {
+# A local target whose profile is known, fits in memory and whose runtime is healthy fails no check
+# (the common case, decided without building the check list).
+_local_failures(ref) := [] if {
+	_local_runtime_healthy
 	need := _profiles[ref].memoryRequiredBytes
 	is_number(need)
-}
+	_resources.memoryAvailableBytes >= need
+} else := [reason |
+	need := object.get(_profiles, [ref, "memoryRequiredBytes"], null)
+	known := is_number(need)
+	some [reason, fails] in [
+		["local-profile-not-configured", ref == null],
+		# a configured profile whose memory need policy data does not declare: its memory cannot be checked
+		["local-profile-unknown", [ref == null, known] == [false, false]],
+		["local-service-unhealthy", object.get(_resources, "localServiceHealthy", false) != true],
+		["local-model-profile-unavailable", object.get(_resources, "localModelProfileAvailable", false) != true],
+		["insufficient-local-memory", [known, object.get(_resources, "memoryAvailableBytes", 0) < need] == [true, true]],
+		["thermal-critical", object.get(_resources, "thermalState", "critical") == "critical"],
+		["battery-critical", object.get(_resources, "batteryState", "critical") == "critical"],
+	]
+	fails
+]
 
-default _short_of_memory(_) := false
-
-_short_of_memory(ref) if object.get(_resources, "memoryAvailableBytes", 0) < _memory_need(ref)
-
-_personal_failures := array.concat(
+# A personalization that is enabled and serving, names a contract the snapshot holds and an artifact,
+# with a consent ref presented, fails none of the personalization checks (the common case, decided
+# without building their list); the ledger consent and activation checks still run.
+_personal_failures := array.concat(consent.failures, consent.activation_codes) if {
+	_personalization.enabled == true
+	_state in _serving_states
+	request.ref(_personalization.governanceContractRef)
+	consent.contract
+	request.ref(_personalization.artifactRef)
+	request.consent_ref != null
+} else := array.concat(
 	array.concat(
 		_failing([
 			["personalization-disabled", _personalization_disabled],
@@ -176,16 +191,19 @@ _personal_consent_missing if {
 # network, so network availability is checked for every hosted target.
 _hosted_failures := array.concat(
 	array.concat(
-		_failing([["network-unavailable", object.get(_resources, "networkAvailable", false) != true]]),
+		[code | object.get(_resources, "networkAvailable", false) != true; code := "network-unavailable"],
 		consent.egress_codes,
 	),
-	_failing([["consent-missing", _hosted_consent_missing]]),
+	[code | _hosted_consent_missing; code := "consent-missing"],
 )
 
-_hosted_tail := array.concat(_hosted_consent_checks, _failing([
-	["contract-forbids-egress", _contract_forbids_egress],
-	["data-class-forbids-egress", request.data_class == "restricted"],
-]))
+_hosted_tail := array.concat(_hosted_consent_checks, [code |
+	some [code, fails] in [
+		["contract-forbids-egress", _contract_forbids_egress],
+		["data-class-forbids-egress", request.data_class == "restricted"],
+	]
+	fails
+])
 
 default _hosted_consent_checks := []
 

@@ -137,6 +137,18 @@ test_quality_profile_null_when_not_configured if {
 		with data.model_router_data as _data_with(binding)
 }
 
+test_profile_ref_null_for_an_unknown_binding if {
+	b := _bundle("assist", {}, {}, {})
+	targets.profile_ref("base-local") == null with input as b with data.model_router_data as {"bindings": {}}
+}
+
+test_failures_name_every_failing_check_or_none if {
+	b := _bundle("assist", {}, {}, {})
+	targets.failures("base-local") == [] with input as b with data.model_router_data as _data
+	targets.failures("deny") == ["route-target-deny"] with input as b with data.model_router_data as _data
+	targets.failures("elsewhere") == ["route-target-unknown"] with input as b with data.model_router_data as _data
+}
+
 # --- base-local and quality-local ---------------------------------------------------------------
 
 test_base_local_admissible_when_healthy if {

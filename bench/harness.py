@@ -673,17 +673,14 @@ def section_cold_cli(ctx: dict) -> dict:
     exe = Path(sys.executable).with_name("model-router")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "router.cli"]
     bundle = BUNDLES / f"{ctx['bundles'][0]}.json"
-    samples, no_head_start, python_only = [], [], []
+    samples, python_only = [], []
     env = dict(os.environ, MODEL_ROUTER_RECEIPTS="0")
-    env.pop("MODEL_ROUTER_NO_PRESTART", None)
-    for _ in range(ctx["cold_runs"]):  # alternating: the console script's head start on, then off
-        for variant_env, out in ((env, samples), ({**env, "MODEL_ROUTER_NO_PRESTART": "1"}, no_head_start)):
-            t0 = now_ns()
-            proc = subprocess.run([*cmd, "decide", str(bundle), "--format", "table"], capture_output=True, text=True,
-                                  env=variant_env, timeout=60)
-            out.append(now_ns() - t0)
-            if proc.returncode not in (0, 3):
-                return {"error": (proc.stderr or proc.stdout).strip()[:300]}
+    for _ in range(ctx["cold_runs"]):
+        t0 = now_ns()
+        proc = subprocess.run([*cmd, "decide", str(bundle), "--format", "table"], capture_output=True, text=True, env=env, timeout=60)
+        samples.append(now_ns() - t0)
+        if proc.returncode not in (0, 3):
+            return {"error": (proc.stderr or proc.stdout).strip()[:300]}
     for _ in range(ctx["cold_runs"]):  # the floor: the interpreter alone, and OPA alone
         t0 = now_ns()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -699,7 +696,6 @@ def section_cold_cli(ctx: dict) -> dict:
         opa_only.append(now_ns() - t0)
     return {
         "cli": summary(samples),
-        "cli_without_head_start": summary(no_head_start),
         "python_start": summary(python_only),
         "opa_eval_process": summary(opa_only),
         "bundle": bundle.name,

@@ -179,12 +179,6 @@ def render(results: dict) -> str:
                 f"   model-router decide {c['bundle']}: p50 {c['cli']['p50_ms']:.0f} ms, max {c['cli']['p99_ms']:.0f} ms over {c['cli']['n']} runs "
                 f"(floors: bare python {c['python_start']['p50_ms']:.0f} ms, one-shot opa eval of the bundle {c['opa_eval_process']['p50_ms']:.0f} ms)"
             )
-            off = c.get("cli_without_head_start")
-            if off:
-                lines.append(
-                    f"   the same without the head start (MODEL_ROUTER_NO_PRESTART=1, runs alternating): p50 {off['p50_ms']:.0f} ms, "
-                    f"max {off['p99_ms']:.0f} ms; with / without {c['cli']['p50_ms'] / off['p50_ms']:.2f}×"
-                )
             checks.append((label_cold, f"{c['cli']['p50_ms'] / 1000:.2f} s", c["cli"]["p50_ms"] <= TARGETS["cold_cli_s"] * 1000))
     else:
         skip(label_cold, "section cold-cli not run")

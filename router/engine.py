@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from router import opa_prestart
 from router.engine_interface import (
     DEFAULT_TIMEOUT_S,
     Engine,
@@ -222,26 +221,14 @@ class ManagedEngine(ClientEngine):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(timeout_s, max_response_bytes=max_response_bytes)
-        extra = tuple(extra_args)
-        # an OPA router.launch began starting for this very engine (router.opa_prestart), else a new one
-        adopted = opa_prestart.take(opa_prestart.key(
-            bundle, auth=auth, extra_args=extra, log_file=log_file, transport=transport,
-            max_response_bytes=max_response_bytes, opa=opa,
-        )) if opa_prestart.pending() else None
-        if adopted is not None:
-            adopted.startup_timeout_s = startup_timeout_s
-            adopted.restart_backoff_s = restart_backoff_s
-            adopted.probe_timeout_s = max(self.timeout_s, 2.0)
-            self.supervisor = adopted
-        else:
-            self.supervisor = OpaSupervisor(
-                bundle, auth=auth, extra_args=extra, startup_timeout_s=startup_timeout_s,
-                restart_backoff_s=restart_backoff_s, probe_timeout_s=max(self.timeout_s, 2.0), opa=opa,
-                log_file=log_file, transport=transport, max_response_bytes=max_response_bytes,
-            )
+        self.supervisor = OpaSupervisor(
+            bundle, auth=auth, extra_args=extra_args, startup_timeout_s=startup_timeout_s,
+            restart_backoff_s=restart_backoff_s, probe_timeout_s=max(self.timeout_s, 2.0), opa=opa,
+            log_file=log_file, transport=transport, max_response_bytes=max_response_bytes,
+        )
         self._lock = threading.Lock()
         self._current: tuple[int, OpaClient] | None = None  # (start number of the OPA it asks, client)
-        if (adopted is not None and adopted.alive) or self.supervisor.try_start():
+        if self.supervisor.try_start():
             self._client_of(self.supervisor.served)
 
     # -- the supervisor's state, as the engine's ---------------------------------------

@@ -19,14 +19,12 @@ profile references, so at every size the same requests find the same kinds of mo
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,24 +63,10 @@ def generated_documents(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
     return catalog, mirror
 
 
-@contextlib.contextmanager
-def _known_mirror(mirror: dict[str, Any]) -> Iterator[None]:
-    """Make the generated mirror known to the catalog's authorization-record rule, as the validator
-    does for the mirrors among the files it is given (router.contracts.model_rules)."""
-    from router.contracts import model_rules
-
-    before = dict(model_rules._run_mirrors)
-    model_rules._run_mirrors[mirror["mirror_id"]] = mirror
-    try:
-        yield
-    finally:
-        model_rules._run_mirrors.clear()
-        model_rules._run_mirrors.update(before)
-
-
 def scaled_catalog(n: int, *, base_sources: Path | None = None) -> dict[str, Any]:
     """data.model_router_data with a catalog of N models (see the module docstring)."""
     from router import paths, policy_data
+    from router.contracts import model_rules
 
     sources_file = base_sources or paths.POLICY_DATA / policy_data.SOURCES_FILE
     sources = json.loads(sources_file.read_text(encoding="utf-8"))
@@ -101,7 +85,7 @@ def scaled_catalog(n: int, *, base_sources: Path | None = None) -> dict[str, Any
         sources["active"] = {**sources["active"], "modelCatalog": catalog["catalogId"], "routeAuthorization": mirror["mirror_id"]}
         new_sources = tmp / "policies" / "data" / policy_data.SOURCES_FILE
         new_sources.write_text(json.dumps(sources, indent=1), encoding="utf-8")
-        with _known_mirror(mirror):
+        with model_rules.mirror_known(mirror):
             return policy_data.assemble(new_sources, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -182,7 +166,7 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
                 if n <= 1000:  # above, the timed decisions below are the documents measured
                     for name, b in docs.items():
                         d = router.decide(b)
-                        sizes_seen[name] = len(json.dumps(d._doc, separators=(",", ":")))
+                        sizes_seen[name] = len(json.dumps(dict(d.document), separators=(",", ":")))
                 samples: dict[str, list[int]] = {k: [] for k in timed}
                 deadline = time.monotonic() + ctx["catalog_budget_s"]
                 for i in range(ctx["iterations"]):
@@ -194,7 +178,7 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
                         d = router.decide(v)
                         samples[k].append(time.perf_counter_ns() - s0)
                         if n > 1000 and i == 0:
-                            sizes_seen[timed[k]] = len(json.dumps(d._doc, separators=(",", ":")))
+                            sizes_seen[timed[k]] = len(json.dumps(dict(d.document), separators=(",", ":")))
                     slow = time.monotonic() - r0 > ctx["catalog_budget_s"] / 2  # a round of seconds: fewer samples
                     if (i >= 2 or slow) and time.monotonic() > deadline:
                         break

@@ -400,7 +400,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
                     break
             per["eval"] = evals  # the column is OPA's own timer, not the round trip with metrics
             check = off.decide(bundle)
-            rows[name] = {"status": check.status, "fault": check.fault, "docBytes": len(json.dumps(check._doc, separators=(",", ":")))}
+            rows[name] = {"status": check.status, "fault": check.fault, "docBytes": len(json.dumps(dict(check.document), separators=(",", ":")))}
             rows[name].update({k: summary(per[k]) for k in keys})
             for k in keys:
                 pooled[k] += per[k]

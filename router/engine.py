@@ -82,8 +82,8 @@ from router.opa_supervisor import MANAGED_OPA_ARGS, OpaSupervisor, Served
 # define: result and fault types of the client, the channel, the process helpers) stay importable here.
 __all__ = [
     "AUTHZ_BUNDLE_REVISION", "AUTHZ_POLICY", "BATCH_PACKAGE", "BATCH_RULE", "DECISION_PACKAGE", "DECISION_RULE",
-    "DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT_S", "ENGINE_ERROR", "MANAGED_OPA_ARGS", "ENGINE_REVISION_MISMATCH", "ENGINE_TIMEOUT",
-    "ENGINE_UNAVAILABLE", "EVIDENCE_UNAVAILABLE", "FAULT_CODES", "INVALID_POLICY_RESULT", "LOOPBACK_HOSTS",
+    "DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT_S", "ENGINE_ERROR", "ENGINE_REVISION_MISMATCH", "ENGINE_TIMEOUT",
+    "ENGINE_UNAVAILABLE", "EVIDENCE_UNAVAILABLE", "FAULT_CODES", "INVALID_POLICY_RESULT", "LOOPBACK_HOSTS", "MANAGED_OPA_ARGS",
     "POLICY_UNDEFINED", "QUERY_PARAMS", "SOCKET_NAME", "Channel", "ChannelError", "ChannelTimeout",
     "ChannelUnavailable", "ClientEngine", "Engine", "EngineResult", "EngineStartError", "ManagedEngine", "OpaClient",
     "OpaProcess", "OpaSupervisor", "RemoteEngine", "free_port", "listener_belongs_to", "revision_from_provenance",

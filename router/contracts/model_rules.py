@@ -17,6 +17,7 @@ named in the current validation run (`validate_paths` adds them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,19 @@ def repository_mirrors(root: Path | None = None) -> dict[str, dict[str, Any]]:
 
 def known_mirrors() -> dict[str, dict[str, Any]]:
     return {**repository_mirrors(), **_run_mirrors}
+
+
+@contextlib.contextmanager
+def mirror_known(mirror: dict[str, Any]) -> Iterator[None]:
+    """Within the block, MIRROR counts as a known authorization mirror (as the mirrors among the files
+    `validate_paths` is given do): for policy data assembled from generated documents."""
+    before = dict(_run_mirrors)
+    _run_mirrors[mirror["mirror_id"]] = mirror
+    try:
+        yield
+    finally:
+        _run_mirrors.clear()
+        _run_mirrors.update(before)
 
 
 def _routes(mirror: dict[str, Any]) -> set[str]:

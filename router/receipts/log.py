@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from router import clock
+from router.clock import utc_now
 from router.receipts import checkpoint as cp
 from router.receipts.build import LOG_NAME, canonical, receipt_digest
 from router.receipts.verify import MAX_LINE, strict_loads, verify
@@ -88,10 +88,6 @@ class _Group:
 def default_key_path(log: str | Path) -> Path:
     """Where the router keeps its own signing key when none is configured: a 0700 folder beside the log."""
     return Path(log).parent / KEY_FOLDER / KEY_NAME
-
-
-def utc_now() -> str:
-    return clock.utc_now()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from bundles import personal_bundle  # noqa: F401  (re-exported for the suites)
+from processes import pid_alive  # noqa: F401  (re-exported for the suites)
 
 from router import paths
 
@@ -33,15 +34,6 @@ def with_request_id(bundle: dict, request_id: str) -> dict:
 
 
 # -- processes ----------------------------------------------------------------------------------
-
-
-def pid_alive(pid: int) -> bool:
-    """True while PID exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

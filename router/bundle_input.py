@@ -20,16 +20,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from router import paths
+from router.contracts import formats
 from router.contracts.digest import canonical, sha256_text
 from router.contracts.errors import Violation
-from router.contracts.schemas import FORMAT_CHECKER
-from router.contracts.schemas import schema_violations as render_schema_violations
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 from router.regular_file import SpecialFileError, read_regular_file
 
 MAX_BYTES = 1024 * 1024
@@ -286,25 +287,31 @@ class FastValidator:
     format checker the Python validator uses, so both give the same verdict. `iter_errors` (and
     `validate`) always come from jsonschema with local references inlined, so error messages are
     unchanged; that validator is built on first use only.
+
+    The format checks are router.contracts.formats, which the contracts package registers with
+    jsonschema's FormatChecker: jsonschema (and router.contracts.schemas) is imported only when the
+    Python validator is first needed, i.e. for an invalid document, not on the decide path (measured:
+    about 50 ms of a cold `model-router decide`, see docs/performance.md).
     """
 
-    def __init__(self, schema: dict[str, Any], checker: FormatChecker) -> None:
+    def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self.format_checker = checker
         self._python: Draft202012Validator | None = None
         self._rust: jsonschema_rs.Draft202012Validator | None = None
-        formats = {
-            name: (lambda value, _name=name: checker.conforms(value, _name)) for name in _format_names(schema)
-        }
+        checks = {name: (lambda value, _name=name: formats.conforms(value, _name)) for name in _format_names(schema)}
         try:
-            self._rust = jsonschema_rs.Draft202012Validator(schema, formats=formats, validate_formats=True)
+            self._rust = jsonschema_rs.Draft202012Validator(schema, formats=checks, validate_formats=True)
         except Exception:  # a schema jsonschema-rs cannot compile: jsonschema answers alone
             self._rust = None
 
     @property
     def python(self) -> Draft202012Validator:
         if self._python is None:
-            self._python = Draft202012Validator(inline_local_refs(self.schema), format_checker=self.format_checker)
+            from jsonschema import Draft202012Validator  # on first use only: see the class docstring
+
+            from router.contracts.schemas import FORMAT_CHECKER
+
+            self._python = Draft202012Validator(inline_local_refs(self.schema), format_checker=FORMAT_CHECKER)
         return self._python
 
     @property
@@ -332,7 +339,7 @@ class FastValidator:
 def fast_validator(schema: dict[str, Any]) -> FastValidator:
     """A compiled draft 2020-12 validator of SCHEMA (see FastValidator), checking date-time formats as
     the contracts package does."""
-    return FastValidator(schema, FORMAT_CHECKER)
+    return FastValidator(schema)
 
 
 @cache
@@ -375,6 +382,9 @@ def schema_violations(doc: Any, source: str, validator: FastValidator | None = N
     validator = validator or bundle_validator()
     if validator.is_valid(doc):
         return []
+    # an invalid bundle only (see FastValidator): the precise messages need jsonschema
+    from router.contracts.schemas import schema_violations as render_schema_violations
+
     found = [_without_prompt_content(v, doc) for v in render_schema_violations(doc, BUNDLE_KIND, source)]
     if not found:
         _log.error("%s: the compiled schema check found the bundle invalid, the detailed check found no error", source)

@@ -1,0 +1,59 @@
+"""A cold `model-router decide` imports only what deciding needs (issue: decisions at OPA's floor).
+
+jsonschema (the detailed validator, built for an invalid document only), PyYAML (read only when a
+config file is in use), aiohttp and requests stay out of a decide that needs none of them; each costs
+tens of milliseconds of a cold start (measured in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from cli_helpers import BUNDLES
+
+from router import paths
+
+NOT_ON_THE_DECIDE_PATH = ("jsonschema", "referencing", "yaml", "aiohttp", "requests")
+
+_PROBE = """
+import json, sys
+sys.argv = ["model-router", "decide", *sys.argv[1:]]
+from router.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"exit": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
+"""
+
+
+def _decide_in_process(*args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env["MODEL_ROUTER_RECEIPTS"] = "0"
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=paths.ROOT, env=env,
+                          timeout=120, check=False)
+    report: dict = json.loads(proc.stderr.strip().splitlines()[-1])
+    report["stdout"] = proc.stdout
+    report["stderr"] = proc.stderr
+    return report
+
+
+def test_a_valid_bundle_is_decided_without_the_detailed_validator_or_yaml() -> None:
+    report = _decide_in_process(str(BUNDLES / "agent-routine-code-execution.json"), "--format", "decision")
+    assert report["exit"] in (0, 3), report
+    assert json.loads(report["stdout"])["kind"]  # a decision was printed
+    assert [m for m in NOT_ON_THE_DECIDE_PATH if m in report["modules"]] == []
+
+
+def test_an_invalid_bundle_still_gets_precise_errors(tmp_path) -> None:
+    bad = json.loads((BUNDLES / "agent-routine-code-execution.json").read_text(encoding="utf-8"))
+    bad["request"]["taskClass"] = 7
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    report = _decide_in_process(str(path), "--format", "decision")
+    assert report["exit"] not in (0, 3), report
+    assert "jsonschema" in report["modules"]  # the detailed validator was loaded to name the field
+    assert "$.request.taskClass" in report["stderr"], report["stderr"]

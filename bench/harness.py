@@ -18,6 +18,7 @@ measured in the same run. Sections (each bounded in time; the whole run takes ab
   scale         decide p50, allocs/op, OPA and Python RSS as bindings (1 ... 10,000) and task classes grow
   catalog       the same at 17, 100, 1,000 and 10,000 catalog models (bench/catalog.py), plus the largest
                 decision document and the faults at default settings
+  gc            the managed OPA with Go's default GOGC=100 and with the router's, side by side: time per decision, RSS
   memory        managed OPA resident memory; Python RSS before and after many decisions
   replay        `model-router replay` of 10,000 recorded decisions (bench/replay.py; opt-in: --with replay)
   fleet         decisions/s against 1, 2 and 3 OPA replicas (opt-in: --with fleet)
@@ -824,6 +825,44 @@ def section_scale(ctx: dict) -> dict:
     return out
 
 
+def section_gc(ctx: dict) -> dict:
+    """The managed OPA's garbage-collector target, side by side: two managed OPAs, one with Go's
+    default GOGC=100 and one with the router's (router.opa_supervisor.MANAGED_OPA_GOGC, or the
+    environment's GOGC), each asked the representative bundles over one keep-alive connection,
+    round-robin in rounds; the median time per decision of each and the resident memory after."""
+    from router import engine as engine_mod
+    from router.opa_supervisor import managed_opa_env
+
+    bodies = [input_body(router_input(load_bundle(n))) for n in ctx["bundles"]]
+    path = decision_path()
+    rounds = 6 if ctx["iterations"] < 100 else 15
+    variants = {"go_default": 100, "router": int(managed_opa_env()["GOGC"])}
+    engines = {k: engine_mod.ManagedEngine(timeout_s=30.0, extra_args=engine_mod.MANAGED_OPA_ARGS, gogc=g) for k, g in variants.items()}
+    try:
+        clients = {k: RawClient(e.url, e.token) for k, e in engines.items()}
+        per: dict[str, list[float]] = {k: [] for k in engines}
+        for c in clients.values():
+            for b in bodies:
+                c.post(b, path)
+        for _ in range(rounds):
+            for k, c in clients.items():
+                t0 = time.perf_counter()
+                for _ in range(3):
+                    for b in bodies:
+                        c.post(b, path)
+                per[k].append((time.perf_counter() - t0) * 1000 / (3 * len(bodies)))
+        out: dict[str, Any] = {"rounds": rounds, "decisions_per_round": 3 * len(bodies)}
+        for k, e in engines.items():
+            out[k] = {"gogc": variants[k], "ms_per_decision": round(statistics.median(per[k]), 3), "rss_kib": rss_kib(e.pid) if e.pid else None}
+        out["ratio"] = round(statistics.median(r / d for r, d in zip(per["router"], per["go_default"], strict=True)), 2)
+        for c in clients.values():
+            c.close()
+    finally:
+        for e in engines.values():
+            e.close()
+    return out
+
+
 def section_memory(ctx: dict) -> dict:
     """RSS of the managed OPA and of this process while deciding batches until the count or the time
     budget is reached; Python growth is measured from the end of the first (warm-up) batches."""
@@ -925,6 +964,7 @@ SECTIONS = {
     "cold-cli": section_cold_cli,
     "scale": section_scale,
     "catalog": section_catalog,
+    "gc": section_gc,
     "memory": section_memory,
     "replay": lambda ctx: __import__("bench.replay", fromlist=["section_replay"]).section_replay(ctx),
     "fleet": section_fleet,

@@ -255,6 +255,12 @@ def render(results: dict) -> str:
     else:
         skip(label_doc, "sections decide and catalog not run")
 
+    if "gc" in s:
+        g = s["gc"]
+        lines += ["", f"10. The managed OPA's GC target: two managed OPAs, the representative bundles round-robin ({g['rounds']} rounds of {g['decisions_per_round']})"]
+        for k, label in (("go_default", "Go's default"), ("router", "the router's")):
+            lines.append(f"   {label:14s} GOGC={g[k]['gogc']:<5d} {g[k]['ms_per_decision']:7.3f} ms/decision   OPA RSS {_mib(g[k]['rss_kib'])} MiB")
+        lines.append(f"   the router's / Go's default: {g['ratio']:.2f}× time per decision (median of per-round ratios)")
     if "memory" in s:
         mm = s["memory"]
         lines += ["", "9. Memory"]

@@ -22,6 +22,8 @@ Environment:
     MODEL_ROUTER_RECEIPTS_KEY   Ed25519 receipt-signing key (PEM; `model-router receipts keygen`); default: the
                                 router's own, created on first use in <receipts_dir>/signing/ (0600)
     MODEL_ROUTER_FSYNC          "0"/"false"/"off" to skip fsync after each receipt append (default on)
+    MODEL_ROUTER_OPA_GOGC       Go's garbage-collector target (GOGC) for the managed OPA, 10-10000 (default: the
+                                environment's GOGC when set, else 400; see router.opa_supervisor.MANAGED_OPA_GOGC)
     MODEL_ROUTER_CONFIG         a config file to read
 
 Config file (YAML, every key optional):
@@ -36,6 +38,7 @@ Config file (YAML, every key optional):
     receipts: true
     receipts_key: /etc/model-router/receipt-signing.key
     fsync: true
+    opa_gogc: 400
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ DEFAULT_TIMEOUT_MS = 500
 CONFIG_FILE_NAME = "model-router.yaml"
 KEYS: dict[str, type | tuple[type, ...]] = {
     "opa_url": (str, list), "opa_token": str, "opa_revision": str, "opa_proxy": str, "max_response_bytes": int,
-    "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "receipts_key": str, "fsync": bool,
+    "timeout_ms": (int, float), "receipts_dir": str, "receipts": bool, "receipts_key": str, "fsync": bool, "opa_gogc": int,
 }
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 FALSE = {"0", "false", "no", "off"}
@@ -82,6 +85,7 @@ class Settings:
     receipts: bool = True
     receipts_key: Path | None = None
     fsync: bool = True
+    opa_gogc: int | None = None
     config_file: Path | None = None
 
     @property
@@ -215,6 +219,16 @@ def _size(value: Any, where: str) -> int:
     return size
 
 
+def _gogc(value: Any, where: str) -> int:
+    try:
+        gogc = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a GOGC percentage (an integer from 10 to 10000), found {value!r}") from None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()) or not (10 <= gogc <= 10000):
+        raise ConfigError(f"{where}: expected a GOGC percentage (an integer from 10 to 10000), found {value!r}")
+    return gogc
+
+
 def ignored_cwd_config(config_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
     """./model-router.yaml when it exists and is not the config file in use (it is never read implicitly)."""
     env = os.environ if env is None else env
@@ -257,6 +271,8 @@ def load_settings(
         values["receipts"] = _bool(env["MODEL_ROUTER_RECEIPTS"], "MODEL_ROUTER_RECEIPTS")
     if env.get("MODEL_ROUTER_FSYNC"):
         values["fsync"] = _bool(env["MODEL_ROUTER_FSYNC"], "MODEL_ROUTER_FSYNC")
+    if env.get("MODEL_ROUTER_OPA_GOGC"):
+        values["opa_gogc"], sources["opa_gogc"] = env["MODEL_ROUTER_OPA_GOGC"], "MODEL_ROUTER_OPA_GOGC"
     for key, value in overrides.items():
         if key not in {f.name for f in fields(Settings)}:
             raise TypeError(f"unknown setting {key!r}")
@@ -268,6 +284,8 @@ def load_settings(
         values["opa_url"] = _opa_urls(values["opa_url"], sources.get("opa_url", "opa_url"))
     if values.get("opa_proxy") is not None:
         values["opa_proxy"] = _proxy_url(values["opa_proxy"], sources.get("opa_proxy", "opa_proxy"))
+    if values.get("opa_gogc") is not None:
+        values["opa_gogc"] = _gogc(values["opa_gogc"], sources.get("opa_gogc", "opa_gogc"))
     if values.get("max_response_bytes") is not None:
         values["max_response_bytes"] = _size(values["max_response_bytes"], sources.get("max_response_bytes", "max_response_bytes"))
     for key in ("opa_token", "opa_revision", "receipts_dir", "receipts_key"):

@@ -219,12 +219,13 @@ class ManagedEngine(ClientEngine):
         log_file: Path | None = None,
         transport: str = "unix",
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        gogc: int | None = None,
     ) -> None:
         super().__init__(timeout_s, max_response_bytes=max_response_bytes)
         self.supervisor = OpaSupervisor(
             bundle, auth=auth, extra_args=extra_args, startup_timeout_s=startup_timeout_s,
             restart_backoff_s=restart_backoff_s, probe_timeout_s=max(self.timeout_s, 2.0), opa=opa,
-            log_file=log_file, transport=transport, max_response_bytes=max_response_bytes,
+            log_file=log_file, transport=transport, max_response_bytes=max_response_bytes, gogc=gogc,
         )
         self._lock = threading.Lock()
         self._current: tuple[int, OpaClient] | None = None  # (start number of the OPA it asks, client)

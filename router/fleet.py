@@ -47,6 +47,7 @@ from router import opa_binary, paths
 from router.opa_client import BUNDLES_PATH, bundle_manifests
 from router.opa_http import Channel, ChannelError
 from router.opa_process import LAUNCHER, free_port, kill_process_group, process_start
+from router.opa_supervisor import managed_opa_env
 
 DEPLOY = paths.ROOT / "deploy"
 OPA_CONFIG = DEPLOY / "opa" / "opa-config.yaml"
@@ -161,12 +162,14 @@ class Fleet:
         return f"http://127.0.0.1:{self.state['ports']['collector']}"
 
     # -- processes -----------------------------------------------------------------------
-    def _spawn(self, role: str, cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
+    def _spawn(self, role: str, cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with open(log, "ab") as fh:
             if self.attached:
-                proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True)
+                proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True,
+                                      env=env)
             else:
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True)
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=fh, start_new_session=True, close_fds=True,
+                                        env=env)
         self._procs[role] = proc
         self.state["processes"][role] = {"pid": proc.pid, "start": process_start(proc.pid), "log": str(log)}
         self._save()
@@ -330,7 +333,7 @@ class Fleet:
                "--set", f"labels.replica={role}",
                "--optimize-store-for-read-speed",
                "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", str(SHUTDOWN_GRACE_S)]
-        self._spawn(role, cmd, log)
+        self._spawn(role, cmd, log, env=managed_opa_env())  # the managed OPA's GC target (MANAGED_OPA_GOGC)
         self._wait_http(role, self.replica_url(i), "/health?bundles", log)
 
     def stop_replica(self, i: int, *, kill: bool = False) -> None:

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,6 +332,7 @@ class OpaProcess:
         startup_timeout_s: float = 20.0,
         probe_timeout_s: float = 2.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        env: Mapping[str, str] | None = None,
     ) -> OpaProcess:
         """Start OPA serving BUNDLE (already verified to have REVISION); raise EngineStartError when it
         does not become ready, is not provably the child, or reports another revision."""
@@ -361,7 +362,8 @@ class OpaProcess:
             bundles.append(str(write_authz_bundle(folder, token)))
         cmd += ["--bundle", *bundles]
         with open(log_path, "ab") as log:
-            proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+            proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                                  env=dict(env) if env is not None else None)
         channel = Channel(url, token=token, max_response_bytes=max_response_bytes)
         deadline = time.monotonic() + startup_timeout_s
         try:

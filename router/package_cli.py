@@ -29,6 +29,7 @@ from router import opa_binary, paths
 from router.data_views import PolicyDataError
 from router.engine import MANAGED_OPA_ARGS
 from router.opa_process import write_authz_bundle
+from router.opa_supervisor import managed_opa_env
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE = 0, 1, 2
 TOKEN_BYTES = 32
@@ -213,10 +214,11 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     if print_only:
         click.echo(shlex.join(cmd))
         return
-    click.echo("serve-bundle: $ " + shlex.join(cmd), err=True)
+    env = managed_opa_env()  # the managed OPA's GC target unless GOGC is set (router.opa_supervisor.MANAGED_OPA_GOGC)
+    click.echo(f"serve-bundle: $ GOGC={env['GOGC']} " + shlex.join(cmd), err=True)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(cmd[0], cmd)
+    os.execve(cmd[0], cmd, env)
 
 
 def register(main: click.Group) -> None:

@@ -74,17 +74,23 @@ rates(pricing) := {
 }
 
 # METADATA
+# scope: document
 # description: |
-#   The rates of a catalog lane PRICED: {costModel, default: rates of its default profile, profiles:
-#   {profileRef: rates} (local-runtime lanes only)}.
+#   The rates of a catalog lane PRICED: {default: rates of its default profile, profiles: {profileRef:
+#   rates} (local-runtime lanes only)}; a lane of costModel `none` costs nothing whatever its prices.
+lane_rates(priced) := {"default": _none_rates, "profiles": {}} if priced.costModel == "none"
+
 lane_rates(priced) := {
-	"costModel": priced.costModel,
 	"default": rates(priced.defaultProfile.pricing),
 	"profiles": {profile.profileRef: rates(profile.pricing) |
 		priced.costModel == "local-runtime"
 		some profile in priced.profiles
 	},
+} if {
+	priced.costModel != "none"
 }
+
+_none_rates := {"base": 0, "min": 0, "rates": {}}
 
 # METADATA
 # scope: document
@@ -100,23 +106,21 @@ _estimates := [[estimate, value] |
 	value != 0
 ]
 
-_profile := signals.value.localProfileRef
-
-_lane_rates(lane) := profile if {
-	profile := catalog_rates[lane].profiles[_profile]
-} else := catalog_rates[lane].default
+_profile := object.get(signals.value, "localProfileRef", "")
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
-lane_micros := {lane: _lane_micros(lane, r.costModel) | some lane, r in catalog_rates}
+lane_micros := {lane: round(max([raw, prices.min]) / per_million) |
+	some lane, priced in catalog_rates
 
-_lane_micros(_, "none") := 0
+	# the request's local profile when the lane prices it, else the default profile
+	prices := object.get(priced.profiles, _profile, priced.default)
 
-# max(raw, min) in pico-units, divided and rounded once
-_lane_micros(lane, cost_model) := round(max([raw, r.min]) / per_million) if {
-	cost_model != "none"
-	r := _lane_rates(lane)
-	raw := sum(array.concat([r.base], [(value * rate) | some [estimate, value] in _estimates; rate := r.rates[estimate]]))
+	# max(raw, min) in pico-units, divided and rounded once
+	raw := sum(array.concat([prices.base], [(value * rate) |
+		some [estimate, value] in _estimates
+		rate := prices.rates[estimate]
+	]))
 }
 
 # METADATA

@@ -63,11 +63,15 @@ scaled(value, scale) := exact if {
 # description: |
 #   The prices of PRICING in pico-units: {base: requestBaseCost, min: minCost, rates: {estimate signal:
 #   price per unit of the estimate}}; estimates the profile does not price are left out.
-rates(pricing) := {
+rates(pricing) := _rates(pricing, _estimate_names)
+
+# the rates of PRICING for the estimates NAMES only
+_rates(pricing, names) := {
 	"base": scaled(object.get(pricing, "requestBaseCost", 0), _per_trillion),
 	"min": scaled(object.get(pricing, "minCost", 0), _per_trillion),
 	"rates": {estimate: scaled(sum(prices), scale) |
 		some [estimate, fields, scale] in _terms
+		estimate in names
 		prices := [pricing[field] | some field in fields; pricing[field]]
 		count(prices) > 0
 	},
@@ -97,7 +101,24 @@ _none_rates := {"base": 0, "min": 0, "rates": {}}
 # description: The rates of every catalog lane, by lane (from the model tables when they are current).
 catalog_rates := config.tables.laneRates
 
-catalog_rates := {lane: lane_rates(priced) | some lane, priced in config.catalog_lanes} if not config.tables
+# Without the tables, only the profile the request uses and the estimates it carries are priced.
+catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
+	some lane, priced in config.catalog_lanes
+} if {
+	not config.tables
+}
+
+_request_rates(priced) := _none_rates if priced.costModel == "none"
+
+_request_rates(priced) := _rates(_pricing(priced), [estimate | some [estimate, _] in _estimates]) if {
+	priced.costModel != "none"
+}
+
+_pricing(priced) := profile.pricing if {
+	priced.costModel == "local-runtime"
+	some profile in priced.profiles
+	profile.profileRef == _profile
+} else := priced.defaultProfile.pricing
 
 # The estimates the request carries, as [estimate, value], once per decision.
 _estimates := [[estimate, value] |

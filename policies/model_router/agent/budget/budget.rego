@@ -121,7 +121,7 @@ _limit := {tier: limit |
 _over := {lane |
 	some lane, micros in cost.lane_micros
 	config.policy_lanes[lane]
-	micros > _limit[object.get(lanes.premium_tier, lane, "none")]
+	micros > object.get(_limit, object.get(lanes.premium_tier, lane, "none"), _limit.none)
 }
 
 # Every rule 18-19 failure of each lane of _over as {window, reason}: insufficient budget first, then

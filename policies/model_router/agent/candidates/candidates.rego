@@ -59,8 +59,14 @@ _referenced := array.concat(
 non_budget_failures := {lane: failures |
 	some lane in evaluated
 	failures := array.concat(
-		array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
-		array.concat(array.concat(local.failures_by_lane[lane], hosted.failures_by_lane[lane]), reserve.failures_by_lane[lane]),
+		array.concat(
+			array.concat(object.get(quality.failures_by_lane, lane, []), eligibility.failures_by_lane[lane]),
+			escalation.failures_by_lane[lane],
+		),
+		array.concat(
+			array.concat(object.get(local.failures_by_lane, lane, []), hosted.failures_by_lane[lane]),
+			reserve.failures_by_lane[lane],
+		),
 	)
 }
 
@@ -81,7 +87,7 @@ _preference := {lane: ["deterministic-verification-preferred"] |
 # description: The evaluation of each evaluated lane, as it appears in the decision.
 evaluation := {lane: evaluated_lane |
 	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget_failures[lane])
+	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
 	evaluated_lane := {
 		"lane": lane,
 		"rank": lanes.rank[lane],

@@ -77,12 +77,11 @@ _failures(lane) := array.concat(_machine_reasons, [code |
 ])
 
 # METADATA
-# description: Rule 9 failures of every declared lane, by lane (local-runtime lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _failures(lane) | some lane in lanes.local_runtime},
-)
+# description: >-
+#   Rule 9 failures by lane, in table order: only the local-runtime lanes are keys (the rule does not
+#   apply to any other lane).
+failures_by_lane := {lane: _failures(lane) | some lane in lanes.local_runtime}
 
 # METADATA
-# description: Rule 9 failures of a lane (local-runtime lanes only), in table order.
-failures(lane) := failures_by_lane[lane]
+# description: Rule 9 failures of a declared lane (local-runtime lanes only; an empty array for any other), in table order.
+failures(lane) := object.get(failures_by_lane, lane, []) if config.policy_lanes[lane]

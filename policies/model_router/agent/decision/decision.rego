@@ -169,11 +169,9 @@ _de_escalation := {"required": true, "afterStage": request.stage, "toLane": esca
 }
 
 # The evidence sections' flags (everything but the policy's ledgerRefs, reported on their own).
-_evidence_flags(doc) := object.remove(doc, ["ledgerRefs"])
-
 default _emit := {}
 
-_emit := object.union(_evidence_flags(config.policy.evidence), _evidence_flags(config.optimizer.evidence))
+_emit := object.remove(object.union(config.policy.evidence, config.optimizer.evidence), ["ledgerRefs"])
 
 default _decision_abi := null
 

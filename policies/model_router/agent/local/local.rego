@@ -60,7 +60,14 @@ _profile_not_allowed(lane) if {
 
 _profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
 
-_machine_reasons := [code |
+# A healthy machine (the usual case) has no reasons: checked first, without the table below.
+_machine_reasons := [] if {
+	_signal.localModelProfileAvailable == true
+	_signal.localServiceHealthy == true
+	not _thermal_critical
+	not _battery_critical
+	_memory_ok
+} else := [code |
 	some [failed, code] in [
 		[_profile_unavailable, "local-model-profile-unavailable"],
 		[_service_unhealthy, "local-service-unhealthy"],

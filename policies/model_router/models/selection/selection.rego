@@ -101,14 +101,41 @@ table_candidates(request, table) := {
 } if {
 	task := table.byRequirement[table.tasks[request.taskClass]]
 	lanes := {slot.lane | some slot in array.concat(request.slots, request.fallbackSlots)}
-	parts := [_part(table.groups[i], task.cells[i], request) |
-		some [lane, indices] in table.laneGroups
-		lane in lanes
-		some i in indices
-	]
+	parts := _parts(table, task, request, lanes)
 	eligible_count := sum([part.cell.eligibleCount | some part in parts; part.extra == []])
 	primary := [part.group | some part in parts; part.place[0] == "primary"]
 }
+
+# the groups of the LANES with their cells and their place for REQUEST. When no slot names a local
+# profile a group's place depends on its lane alone: one lookup per group instead of matching it
+# against every slot
+_parts(table, task, request, lanes) := [_part(table.groups[i], task.cells[i], request) |
+	some [lane, indices] in table.laneGroups
+	lane in lanes
+	some i in indices
+] if {
+	_names_a_profile(request)
+} else := [part |
+	some [lane, indices] in table.laneGroups
+	lane in lanes
+	place := places[lane]
+	some i in indices
+	group := table.groups[i]
+	part := {"group": group, "cell": task.cells[i], "place": place, "extra": group.roleReasons[place[0]]}
+] if {
+	places := object.union(
+		{lane: ["fallback", 1 + min(served)] |
+			some lane in lanes
+			served := {i | some i, slot in request.fallbackSlots; slot.lane == lane}
+			count(served) > 0
+		},
+		{slot.lane: ["primary", 0] | some slot in request.slots},
+	)
+}
+
+_names_a_profile(request) if object.get(request.slots[_], "profileRef", null) != null
+
+_names_a_profile(request) if object.get(request.fallbackSlots[_], "profileRef", null) != null
 
 # the blocked candidates of the groups PARTS: a group the request admits shows its own blocked
 # models, any other every model with the role's reasons added

@@ -8,6 +8,13 @@
 #   `proMaxShare`; when the routing policy's `escalationPolicy.budgetWindow` names the same window, the
 #   smaller of the two shares applies. All amounts are compared in integer micro-dollars. A window is
 #   exhausted when `spent >= maxSpend`.
+#
+#   What depends only on the policy data (maxSpend and the tier ceilings in micro-dollars, the reason
+#   codes) is in `window_tables`, stored with the model tables (model_router.models.tables.agent,
+#   built by `make data`, read through model_router.agent.config.tables) or computed here when they
+#   are not current. A lane whose cost is within the smallest remaining amount (and, for a premium
+#   lane, the smallest headroom of its tier) fails no window; only the others are checked window by
+#   window.
 package model_router.agent.budget
 
 import data.model_router.agent.config
@@ -32,26 +39,44 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 	is_number(_policy_window[field])
 } else := config.windows[window][_tier_fields[tier].share]
 
-_max_micros := {window: micros |
-	some window in config.window_order
-	micros := round(config.windows[window].maxSpend * cost.per_million)
+# METADATA
+# description: |
+#   What a decision needs of a declared WINDOW that depends only on the policy data: {maxMicros: maxSpend
+#   in micro-dollars, ceilings: {premium tier: its share of maxSpend in micro-dollars}, insufficient:
+#   the budget-insufficient reason, share: {premium tier: the share-exceeded reason}}.
+window_table(window) := {
+	"maxMicros": max_micros,
+	"ceilings": {tier: round(_share(window, tier) * max_micros) | some tier, _ in _tier_fields},
+	"insufficient": sprintf("budget-insufficient:%s", [window]),
+	"share": {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields},
+} if {
+	max_micros := round(config.windows[window].maxSpend * cost.per_million)
 }
+
+# METADATA
+# scope: document
+# description: The window_table of every declared window, by window (from the model tables when they are current).
+window_tables := config.tables.windows
+
+window_tables := {window: window_table(window) | some window in config.window_order} if not config.tables
+
+# METADATA
+# scope: document
+# description: "Every declared lane without a failure ({lane: []}), from the model tables when they are current."
+no_failures := config.tables.noFailures
+
+no_failures := {lane: [] | some lane, _ in config.policy_lanes} if not config.tables
 
 # METADATA
 # description: Remaining budget per window in micro-dollars.
 remaining_micros := {window: remaining |
 	some window in config.window_order
-	remaining := _max_micros[window] - round(_spend[window].spent * cost.per_million)
+	remaining := window_tables[window].maxMicros - round(_spend[window].spent * cost.per_million)
 }
 
 # METADATA
 # description: The premium tier ceiling of a window, in micro-dollars.
-ceiling_micros(window, tier) := _ceilings[window][tier]
-
-_ceilings := {window: ceilings |
-	some window in config.window_order
-	ceilings := {tier: round(_share(window, tier) * _max_micros[window]) | some tier, _ in _tier_fields}
-}
+ceiling_micros(window, tier) := window_tables[window].ceilings[tier]
 
 # METADATA
 # description: Windows whose spend reached their maxSpend, in declaration order.
@@ -73,34 +98,42 @@ windows := {window: summary |
 	}
 }
 
-_insufficient_reason := {window: reason |
-	some window in config.window_order
-	reason := sprintf("budget-insufficient:%s", [window])
-}
-
-_share_reason := {window: reasons |
-	some window in config.window_order
-	reasons := {tier: sprintf("%s:%s", [fields.code, window]) | some tier, fields in _tier_fields}
-}
-
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
 _headroom := {window: headroom |
 	some window in config.window_order
-	headroom := {tier: (_ceilings[window][tier] - round(_spend[window][fields.spent] * cost.per_million)) |
+	ceilings := window_tables[window].ceilings
+	headroom := {tier: (ceilings[tier] - round(_spend[window][fields.spent] * cost.per_million)) |
 		some tier, fields in _tier_fields
 	}
 }
 
-# Every rule 18-19 failure of each declared lane as {window, reason}: insufficient budget first, then
+# The most a lane may cost without failing any window: the smallest remaining amount ("none": a lane
+# that is not premium), and for a premium tier the smallest of those and of the tier's headroom.
+# Undefined when no window is declared.
+_remaining_list := [remaining | some remaining in remaining_micros]
+
+_limit := {tier: limit |
+	some tier in ["none", "high", "maximum"]
+	limit := min(array.concat(_remaining_list, [h | some headroom in _headroom; h := headroom[tier]]))
+}
+
+# Declared lanes whose cost exceeds their limit: only these can fail a window.
+_over := {lane |
+	some lane, micros in cost.lane_micros
+	config.policy_lanes[lane]
+	micros > object.get(_limit, object.get(lanes.premium_tier, lane, "none"), _limit.none)
+}
+
+# Every rule 18-19 failure of each lane of _over as {window, reason}: insufficient budget first, then
 # premium share exceeded, windows in declaration order.
 _failed := {lane: failed |
-	some lane, _ in config.policy_lanes
+	some lane in _over
 	failed := array.concat(
-		[{"window": window, "reason": _insufficient_reason[window]} |
+		[{"window": window, "reason": window_tables[window].insufficient} |
 			some window in config.window_order
 			cost.lane_micros[lane] > remaining_micros[window]
 		],
-		[{"window": window, "reason": _share_reason[window][tier]} |
+		[{"window": window, "reason": window_tables[window].share[tier]} |
 			tier := lanes.premium_tier[lane]
 			some window in config.window_order
 			cost.lane_micros[lane] > _headroom[window][tier]
@@ -109,18 +142,24 @@ _failed := {lane: failed |
 }
 
 # METADATA
+# scope: document
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane := {lane: reasons |
+failures_by_lane := no_failures if count(_over) == 0
+
+failures_by_lane := object.union(no_failures, {lane: reasons |
 	some lane, failed in _failed
 	reasons := [failure.reason | some failure in failed]
-}
+}) if count(_over) > 0
 
 # METADATA
+# scope: document
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows := {lane: failed_in |
+failed_windows := no_failures if count(_over) == 0
+
+failed_windows := object.union(no_failures, {lane: failed_in |
 	some lane, failed in _failed
 	failed_in := [failure.window | some failure in failed]
-}
+}) if count(_over) > 0
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

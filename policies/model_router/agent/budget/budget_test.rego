@@ -84,3 +84,36 @@ test_failed_windows_follow_the_failures if {
 	windows := budget.failed_windows[lane] with input as t.bundle
 	[w | some f in failures; w := split(f, ":")[1]] == windows
 }
+
+test_window_tables_come_from_the_model_tables_when_current if {
+	budget.window_tables == data.model_router_data.modelTables.agent.windows
+	budget.window_tables == budget.window_tables with data.model_router_data.modelTables as null
+	budget.no_failures == budget.no_failures with data.model_router_data.modelTables as null
+}
+
+# the same failures with the stored tables and without them, at and just past every boundary
+test_failures_are_the_same_without_the_tables if {
+	data.model_router_data.modelTables.agent
+	some quota in [
+		{},
+		{"budget": {"task": {"spent": 1.967}}},
+		{"budget": {"task": {"spent": 1.967001}}},
+		{"budget": {"task": {"highEndSpent": 0.17}}},
+		{"budget": {"task": {"highEndSpent": 0.170001}}},
+		{"budget": {"task": {"spent": 1.99}, "session": {"spent": 19.99}, "day": {"spent": 99.99}}},
+		{"budget": {"task": {"spent": 1.9, "highEndSpent": 0.4}}},
+	]
+	b := t.with_quota(quota)
+	with_tables := [budget.failures_by_lane, budget.failed_windows, budget.remaining_micros] with input as b
+	without := [budget.failures_by_lane, budget.failed_windows, budget.remaining_micros] with input as b
+		with data.model_router_data.modelTables as null
+	with_tables == without
+}
+
+test_only_lanes_over_their_limit_fail if {
+	# pro 0.66 is over its task and session ceilings; every other lane is within every limit
+	failing := {lane | some lane, failures in budget.failures_by_lane; count(failures) > 0} with input as t.bundle
+	failing == {"pro"}
+	object.remove(budget.failures_by_lane, ["pro"]) == object.remove(budget.no_failures, ["pro"]) with input as t.bundle
+	budget.failed_windows.pro == ["task", "session"] with input as t.bundle
+}

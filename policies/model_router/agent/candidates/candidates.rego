@@ -31,13 +31,11 @@ evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane |
 #   the policy does not declare or the price catalog does not price; any makes the decision denied.
 unresolved := {lane |
 	some lane in _referenced
-	not _resolved(lane)
+	not _resolved[lane]
 }
 
-_resolved(lane) if {
-	config.policy_lanes[lane]
-	config.catalog_lanes[lane]
-}
+# Lanes both declared and priced (set operations: no per-lane rule call).
+_resolved := object.keys(config.policy_lanes) & object.keys(config.catalog_lanes)
 
 _referenced := array.concat(
 	array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", [])),
@@ -59,8 +57,14 @@ _referenced := array.concat(
 non_budget_failures := {lane: failures |
 	some lane in evaluated
 	failures := array.concat(
-		array.concat(array.concat(quality.failures_by_lane[lane], eligibility.failures_by_lane[lane]), escalation.failures_by_lane[lane]),
-		array.concat(array.concat(local.failures_by_lane[lane], hosted.failures_by_lane[lane]), reserve.failures_by_lane[lane]),
+		array.concat(
+			array.concat(object.get(quality.failures_by_lane, lane, []), eligibility.failures_by_lane[lane]),
+			escalation.failures_by_lane[lane],
+		),
+		array.concat(
+			array.concat(object.get(local.failures_by_lane, lane, []), hosted.failures_by_lane[lane]),
+			reserve.failures_by_lane[lane],
+		),
 	)
 }
 
@@ -68,9 +72,8 @@ non_budget_failures := {lane: failures |
 # description: Failures of rules 18-19 per evaluated lane.
 budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
-_or_feasible([]) := ["feasible"]
-
-_or_feasible(failures) := failures if count(failures) > 0
+# A lane without failures reads ["feasible"] (looked up by failure count: no rule call per lane).
+_when_none := {0: ["feasible"]}
 
 # The reason the preferred model-free lane adds (at most one lane).
 _preference := {lane: ["deterministic-verification-preferred"] |
@@ -81,14 +84,14 @@ _preference := {lane: ["deterministic-verification-preferred"] |
 # description: The evaluation of each evaluated lane, as it appears in the decision.
 evaluation := {lane: evaluated_lane |
 	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget_failures[lane])
+	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
 	evaluated_lane := {
 		"lane": lane,
 		"rank": lanes.rank[lane],
 		"feasible": count(failures) == 0,
 		"estimatedCost": cost.amount(cost.lane_micros[lane]),
 		"costClass": lanes.cost_class[lane],
-		"reasons": array.concat(_or_feasible(failures), object.get(_preference, lane, [])),
+		"reasons": array.concat(object.get(_when_none, count(failures), failures), object.get(_preference, lane, [])),
 	}
 }
 

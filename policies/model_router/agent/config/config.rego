@@ -97,3 +97,28 @@ problems contains "policy-data-unavailable:priceCatalog" if not catalog
 problems contains "optimizer-policy-mismatch" if optimizer.policyRef != policy_ref
 
 problems contains "currency-mismatch" if catalog.currency != optimizer.budgetPolicy.currency
+
+# METADATA
+# description: |
+#   What the request-independent agent tables (model_router.models.tables.agent) are computed from:
+#   the active document ids, the optimizer's budget windows, the policy's budget window, the catalog
+#   lanes and the policy lanes.
+table_inputs := {
+	"refs": [policy_ref, optimizer_ref, price_catalog_ref],
+	"budgetWindows": optimizer.budgetPolicy.windows,
+	"windows": windows,
+	"policyWindow": object.get(policy, ["escalationPolicy", "budgetWindow"], null),
+	"catalogLanes": catalog_lanes,
+	"policyLanes": policy_lanes,
+}
+
+# METADATA
+# scope: document
+# description: |
+#   The stored agent tables (data.model_router_data.modelTables.agent, built by `make data`) when they
+#   were built from the documents in force (their inputs are table_inputs); undefined otherwise, and
+#   the agent packages then compute what they need per decision.
+tables := stored if {
+	stored := object.get(data.model_router_data, ["modelTables", "agent"], null)
+	stored.inputs == table_inputs
+}

@@ -45,3 +45,14 @@ test_currency_mismatch if {
 	d := t.with_catalog({"document": {"currency": "EUR"}})
 	config.problems == {"currency-mismatch"} with data.model_router_data as d
 }
+
+test_stored_tables_are_used_only_for_their_inputs if {
+	config.table_inputs.refs == [
+		data.model_router_data.active.policy,
+		data.model_router_data.active.optimizer,
+		data.model_router_data.active.priceCatalog,
+	]
+	config.tables == data.model_router_data.modelTables.agent
+	stale := json.patch(data.model_router_data, [{"op": "replace", "path": ["modelTables", "agent", "inputs"], "value": {}}])
+	not config.tables with data.model_router_data as stale
+}

@@ -9,6 +9,12 @@
 #   exact at the boundary (cost equal to the remaining budget is allowed, one micro-dollar more is not).
 #   The price profile is the lane's default profile, or, for a local-runtime lane, the request's
 #   `localProfileRef` when the catalog prices that profile for the lane.
+#
+#   Prices are turned into integer pico-units (1e-12 of the currency) once per price profile
+#   (`rates`): with them a lane's cost is a sum of integer products, divided and rounded once. The
+#   rates of every catalog lane are request-independent and stored with the model tables
+#   (model_router.models.tables.agent, built by `make data`, read through
+#   model_router.agent.config.tables); without current tables they are computed here.
 package model_router.agent.cost
 
 import data.model_router.agent.config
@@ -20,66 +26,122 @@ import data.model_router.agent.signals
 #   function call per amount).
 per_million := 1000000
 
+# pico-units per currency unit
+_per_trillion := per_million * per_million
+
 # METADATA
 # description: A non-negative amount in integer micro-units (6 decimal places).
 micros(amount) := round(amount * per_million)
 
-_profile(lane) := profile if {
-	config.catalog_lanes[lane].costModel == "local-runtime"
-	some profile in config.catalog_lanes[lane].profiles
-	profile.profileRef == signals.value.localProfileRef
-} else := config.catalog_lanes[lane].defaultProfile
-
-# [estimate signal, price field]. A per-million price times a token count is already micro-dollars;
-# a per-call or per-minute price is in dollars. Only estimates the request carries are multiplied
-# (decimal arithmetic is the dearest part of a decision).
-_token_terms := [
-	["estimatedInputTokens", "inputPerMillion"],
-	["estimatedOutputTokens", "outputPerMillion"],
-	["estimatedCacheReadTokens", "cacheReadPerMillion"],
+# [estimate signal, price fields, pico-units per price unit]. A per-million price times a token count
+# is already micro-units (so 1e6 pico-units per price unit); a per-call or per-minute price is in
+# currency units. Runtime minutes are priced by the sum of two per-minute prices.
+_terms := [
+	["estimatedInputTokens", ["inputPerMillion"], per_million],
+	["estimatedOutputTokens", ["outputPerMillion"], per_million],
+	["estimatedCacheReadTokens", ["cacheReadPerMillion"], per_million],
+	["estimatedToolCalls", ["toolCallCost"], _per_trillion],
+	["estimatedLocalRuntimeMinutes", ["localRuntimeCostPerMinute", "localEnergyCostPerMinute"], _per_trillion],
 ]
 
-_unit_terms := [
-	["estimatedToolCalls", "toolCallCost"],
-	["estimatedLocalRuntimeMinutes", "localRuntimeCostPerMinute"],
-	["estimatedLocalRuntimeMinutes", "localEnergyCostPerMinute"],
+_estimate_names := [
+	"estimatedInputTokens", "estimatedOutputTokens", "estimatedCacheReadTokens",
+	"estimatedToolCalls", "estimatedLocalRuntimeMinutes",
 ]
 
-# The estimates the request carries, as [estimate, price field], once per decision.
-_token_estimates := [[signals.value[estimate], field] |
-	some [estimate, field] in _token_terms
-	signals.value[estimate]
+# METADATA
+# description: |
+#   An amount times SCALE, as an integer when the product is within 1e-6 of one (a decimal price of at
+#   most 12 places: binary arithmetic may miss the integer by a hair), else as is.
+scaled(value, scale) := exact if {
+	times := value * scale
+	exact := round(times)
+	abs(times - exact) * per_million < 1
+} else := value * scale
+
+# METADATA
+# description: |
+#   The prices of PRICING in pico-units: {base: requestBaseCost, min: minCost, rates: {estimate signal:
+#   price per unit of the estimate}}; estimates the profile does not price are left out.
+rates(pricing) := _rates(pricing, _estimate_names)
+
+# the rates of PRICING for the estimates NAMES only
+_rates(pricing, names) := {
+	"base": scaled(object.get(pricing, "requestBaseCost", 0), _per_trillion),
+	"min": scaled(object.get(pricing, "minCost", 0), _per_trillion),
+	"rates": {estimate: scaled(sum(prices), scale) |
+		some [estimate, fields, scale] in _terms
+		estimate in names
+		prices := [pricing[field] | some field in fields; pricing[field]]
+		count(prices) > 0
+	},
+}
+
+# METADATA
+# scope: document
+# description: |
+#   The rates of a catalog lane PRICED: {default: rates of its default profile, profiles: {profileRef:
+#   rates} (local-runtime lanes only)}; a lane of costModel `none` costs nothing whatever its prices.
+lane_rates(priced) := {"default": _none_rates, "profiles": {}} if priced.costModel == "none"
+
+lane_rates(priced) := {
+	"default": rates(priced.defaultProfile.pricing),
+	"profiles": {profile.profileRef: rates(profile.pricing) |
+		priced.costModel == "local-runtime"
+		some profile in priced.profiles
+	},
+} if {
+	priced.costModel != "none"
+}
+
+_none_rates := {"base": 0, "min": 0, "rates": {}}
+
+# METADATA
+# scope: document
+# description: The rates of every catalog lane, by lane (from the model tables when they are current).
+catalog_rates := config.tables.laneRates
+
+# Without the tables, only the profile the request uses and the estimates it carries are priced.
+catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
+	some lane, priced in config.catalog_lanes
+} if {
+	not config.tables
+}
+
+_request_rates(priced) := _none_rates if priced.costModel == "none"
+
+_request_rates(priced) := _rates(_pricing(priced), [estimate | some [estimate, _] in _estimates]) if {
+	priced.costModel != "none"
+}
+
+_pricing(priced) := profile.pricing if {
+	priced.costModel == "local-runtime"
+	some profile in priced.profiles
+	profile.profileRef == _profile
+} else := priced.defaultProfile.pricing
+
+# The estimates the request carries, as [estimate, value], once per decision.
+_estimates := [[estimate, value] |
+	some estimate in _estimate_names
+	value := signals.value[estimate]
+	value != 0
 ]
 
-_unit_estimates := [[signals.value[estimate], field] |
-	some [estimate, field] in _unit_terms
-	signals.value[estimate]
-]
-
-_raw_micros(pricing) := sum(array.concat(
-	[object.get(pricing, "requestBaseCost", 0) * per_million],
-	array.concat(
-		[(estimate * price) |
-			some [estimate, field] in _token_estimates
-			price := pricing[field]
-		],
-		[((estimate * price) * per_million) |
-			some [estimate, field] in _unit_estimates
-			price := pricing[field]
-		],
-	),
-))
+_profile := object.get(signals.value, "localProfileRef", "")
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
-lane_micros := {lane: _lane_micros(lane, priced) | some lane, priced in config.catalog_lanes}
+lane_micros := {lane: round(max([raw, prices.min]) / per_million) |
+	some lane, priced in catalog_rates
 
-_lane_micros(_, priced) := 0 if priced.costModel == "none"
+	# the request's local profile when the lane prices it, else the default profile
+	prices := object.get(priced.profiles, _profile, priced.default)
 
-# round(max(raw, min)) == max(round(raw), round(min)): one rounding per lane.
-_lane_micros(lane, priced) := round(max([_raw_micros(pricing), object.get(pricing, "minCost", 0) * per_million])) if {
-	priced.costModel != "none"
-	pricing := _profile(lane).pricing
+	# max(raw, min) in pico-units, divided and rounded once
+	raw := sum(array.concat([prices.base], [(value * rate) |
+		some [estimate, value] in _estimates
+		rate := prices.rates[estimate]
+	]))
 }
 
 # METADATA

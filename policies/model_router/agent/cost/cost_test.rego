@@ -53,3 +53,37 @@ test_prices_come_from_the_catalog if {
 	d := t.with_catalog({"lanes": {"standard": {"defaultProfile": {"pricing": {"inputPerMillion": 2}}}}})
 	cost.estimated_cost("standard") == 0.053 with input as t.bundle with data.model_router_data as d
 }
+
+test_rates_are_pico_units if {
+	cost.rates({"requestBaseCost": 0.0005, "inputPerMillion": 0.15, "toolCallCost": 0.0005}) == {
+		"base": 500000000, "min": 0,
+		"rates": {"estimatedInputTokens": 150000, "estimatedToolCalls": 500000000},
+	}
+	cost.rates({"localRuntimeCostPerMinute": 0.001, "localEnergyCostPerMinute": 0.0005}).rates == {"estimatedLocalRuntimeMinutes": 1500000000}
+}
+
+test_a_price_finer_than_a_pico_unit_is_kept_as_is if {
+	cost.scaled(0.0000000000001, 1000000000000) == 0.1
+}
+
+# the same estimates with the stored tables and without them (computed per decision)
+test_every_estimate_is_the_same_without_the_tables if {
+	data.model_router_data.modelTables.agent
+	some b in [
+		t.bundle,
+		t.with_request({"estimatedCacheReadTokens": 100000, "estimatedToolCalls": 3}),
+		t.with_request({"estimatedInputTokens": 1000003, "estimatedOutputTokens": 0}),
+		t.with_resources({"localProfileRef": "urn:srcos:model-profile:local-llama32-3b", "estimatedLocalRuntimeMinutes": 2.5}),
+	]
+	with_tables := cost.lane_micros with input as b
+	without := cost.lane_micros with input as b with data.model_router_data.modelTables as null
+	with_tables == without
+	count(with_tables) == 6
+}
+
+test_half_a_micro_dollar_rounds_up if {
+	pricing := {"requestBaseCost": 0, "minCost": 0, "inputPerMillion": 0.5, "outputPerMillion": 0}
+	d := t.with_catalog({"lanes": {"standard": {"defaultProfile": {"pricing": pricing}}}})
+	b := t.with_request({"estimatedInputTokens": 3, "estimatedOutputTokens": 0})
+	cost.lane_micros.standard == 2 with input as b with data.model_router_data as d
+}

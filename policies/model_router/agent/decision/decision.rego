@@ -169,11 +169,9 @@ _de_escalation := {"required": true, "afterStage": request.stage, "toLane": esca
 }
 
 # The evidence sections' flags (everything but the policy's ledgerRefs, reported on their own).
-_evidence_flags(doc) := object.remove(doc, ["ledgerRefs"])
-
 default _emit := {}
 
-_emit := object.union(_evidence_flags(config.policy.evidence), _evidence_flags(config.optimizer.evidence))
+_emit := object.remove(object.union(config.policy.evidence, config.optimizer.evidence), ["ledgerRefs"])
 
 default _decision_abi := null
 
@@ -204,24 +202,21 @@ default _requested_evaluation := null
 
 _requested_evaluation := candidates.evaluation[request.asked_lane]
 
-_selected_cost(null) := {"costClass": null, "estimatedCost": null}
+# The selected lane's evaluation (cost class and estimate); nulls when no lane is selected.
+default _selected_evaluation := {"costClass": null, "estimatedCost": null}
 
-_selected_cost(lane) := {
-	"costClass": candidates.evaluation[lane].costClass,
-	"estimatedCost": candidates.evaluation[lane].estimatedCost,
-} if lane != null
+_selected_evaluation := candidates.evaluation[selection.outcome.lane]
 
-_selected := object.union(
-	{
-		"lane": selection.outcome.lane,
-		"status": selection.outcome.status,
-		"reason": selection.outcome.reasons[0],
-		"reasons": selection.outcome.reasons,
-		"suggestedLane": selection.outcome.suggestedLane,
-		"requiresHumanApproval": selection.outcome.requiresHumanApproval,
-	},
-	_selected_cost(selection.outcome.lane),
-)
+_selected := {
+	"lane": selection.outcome.lane,
+	"status": selection.outcome.status,
+	"reason": selection.outcome.reasons[0],
+	"reasons": selection.outcome.reasons,
+	"suggestedLane": selection.outcome.suggestedLane,
+	"requiresHumanApproval": selection.outcome.requiresHumanApproval,
+	"costClass": _selected_evaluation.costClass,
+	"estimatedCost": _selected_evaluation.estimatedCost,
+}
 
 _header := {
 	"schemaVersion": "v0.1",

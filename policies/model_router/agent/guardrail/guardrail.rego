@@ -37,8 +37,18 @@ default required := false
 required if config.policy.enforcement.requireGuardrailRef == true
 
 # METADATA
-# description: Why the guardrail reference makes the request unroutable, in a fixed order (empty when it does not).
-reasons := array.concat(
-	[r | _raw != null; ref == null; r := "invalid-request-field:guardrailRef"],
-	[r | required; _raw == null; r := "guardrail-ref-required"],
-)
+# scope: document
+# description: >-
+#   Why the guardrail reference makes the request unroutable (empty when it does not). The two
+#   reasons exclude each other: one needs a reference, the other its absence.
+default reasons := []
+
+reasons := ["invalid-request-field:guardrailRef"] if {
+	_raw != null
+	ref == null
+}
+
+reasons := ["guardrail-ref-required"] if {
+	required
+	_raw == null
+}

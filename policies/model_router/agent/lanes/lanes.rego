@@ -32,10 +32,7 @@ cost_class := {lane_id: lane.costClass | some lane_id, lane in config.policy_lan
 
 # METADATA
 # description: Lanes priced as local (costModel none or local-runtime).
-local := {lane_id |
-	some lane_id, lane in config.catalog_lanes
-	lane.costModel in {"none", "local-runtime"}
-}
+local := local_runtime | model_free
 
 # METADATA
 # description: Lanes that run on a local model runtime (the local admission checks apply).
@@ -53,10 +50,7 @@ model_free := {lane_id |
 
 # METADATA
 # description: Declared lanes that are not local (the hosted admission checks apply).
-hosted := {lane_id |
-	some lane_id, _ in config.policy_lanes
-	not local[lane_id]
-}
+hosted := object.keys(config.policy_lanes) - local
 
 # The contract's premium cost classes: `high` is the high-end tier, `maximum` the pro tier.
 _premium_cost_classes := {"high", "maximum"}

@@ -60,7 +60,14 @@ _profile_not_allowed(lane) if {
 
 _profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
 
-_machine_reasons := [code |
+# A healthy machine (the usual case) has no reasons: checked first, without the table below.
+_machine_reasons := [] if {
+	_signal.localModelProfileAvailable == true
+	_signal.localServiceHealthy == true
+	not _thermal_critical
+	not _battery_critical
+	_memory_ok
+} else := [code |
 	some [failed, code] in [
 		[_profile_unavailable, "local-model-profile-unavailable"],
 		[_service_unhealthy, "local-service-unhealthy"],
@@ -77,12 +84,11 @@ _failures(lane) := array.concat(_machine_reasons, [code |
 ])
 
 # METADATA
-# description: Rule 9 failures of every declared lane, by lane (local-runtime lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _failures(lane) | some lane in lanes.local_runtime},
-)
+# description: >-
+#   Rule 9 failures by lane, in table order: only the local-runtime lanes are keys (the rule does not
+#   apply to any other lane).
+failures_by_lane := {lane: _failures(lane) | some lane in lanes.local_runtime}
 
 # METADATA
-# description: Rule 9 failures of a lane (local-runtime lanes only), in table order.
-failures(lane) := failures_by_lane[lane]
+# description: Rule 9 failures of a declared lane (local-runtime lanes only; an empty array for any other), in table order.
+failures(lane) := object.get(failures_by_lane, lane, []) if config.policy_lanes[lane]

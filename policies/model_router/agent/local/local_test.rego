@@ -85,3 +85,9 @@ test_absent_optional_signals_fail_closed if {
 		"local-model-profile-unavailable", "local-service-unhealthy", "insufficient-local-memory",
 	] with input as b with data.model_router_data as d
 }
+
+test_only_local_runtime_lanes_are_keys if {
+	object.keys(local.failures_by_lane) == {"local-cheap"} with input as t.bundle
+	local.failures("standard") == [] with input as t.bundle
+	not local.failures("turbo") with input as t.bundle
+}

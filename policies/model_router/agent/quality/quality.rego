@@ -39,16 +39,15 @@ _reason := sprintf("below-quality-floor:%s", [minimum_lane])
 _exempt(lane) if lane == deterministic_lane
 
 # METADATA
-# description: Rule 1 failures of every declared lane, by lane (an empty array when it meets the floor).
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: [_reason] |
-		some lane, rank in lanes.rank
-		rank < lanes.rank[minimum_lane]
-		not _exempt(lane)
-	},
-)
+# description: >-
+#   Rule 1 failures by lane: only the lanes below the floor are keys (a lane that is not a key meets
+#   it); no object of empty arrays is built per request.
+failures_by_lane := {lane: [_reason] |
+	some lane, rank in lanes.rank
+	rank < lanes.rank[minimum_lane]
+	not _exempt(lane)
+}
 
 # METADATA
-# description: Rule 1 failures of a lane (an empty array when it meets the floor).
-failures(lane) := failures_by_lane[lane]
+# description: Rule 1 failures of a declared lane (an empty array when it meets the floor).
+failures(lane) := object.get(failures_by_lane, lane, []) if config.policy_lanes[lane]

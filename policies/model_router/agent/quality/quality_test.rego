@@ -53,3 +53,8 @@ test_no_exemption_when_the_policy_does_not_prefer_mechanical_verification if {
 	d := t.with_policy({"document": {"defaultPosture": {"mechanicalVerificationPreferred": false}}})
 	not quality.deterministic_lane with input as _verification with data.model_router_data as d
 }
+
+test_only_lanes_below_the_floor_are_keys if {
+	object.keys(quality.failures_by_lane) == {"no-model", "local-cheap", "cheap"} with input as t.bundle
+	not quality.failures("turbo") with input as t.bundle
+}

@@ -57,29 +57,22 @@ _hosted_values := {
 	"lower-latency": object.get(signals.value, "providerLatencyP95Ms", 0),
 }
 
-_vector(values) := [value |
-	some tie_breaker in _selection.tieBreakers
-	value := values[tie_breaker]
-]
-
-_vectors := {true: _vector(_local_values), false: _vector(_hosted_values)}
-
-_is_local(lane) if lanes.local[lane]
-
-_is_local(lane) := false if not lanes.local[lane]
-
-_fill(value, _) := value if value != "cost"
-
-_fill("cost", lane) := cost.lane_micros[lane]
+_vectors := {
+	true: [value | some tie_breaker in _selection.tieBreakers; value := _local_values[tie_breaker]],
+	false: [value | some tie_breaker in _selection.tieBreakers; value := _hosted_values[tie_breaker]],
+}
 
 # METADATA
 # description: >-
 #   The sort key of a lane: tie-breaker values in declared order (unknown tie-breakers are ignored),
 #   then rank, then the lane id.
 sort_key(lane) := array.concat(
-	[_fill(value, lane) | some value in _vectors[_is_local(lane)]],
+	[object.get(fill, value, value) | some value in _vectors[lane in lanes.local]],
 	[lanes.rank[lane], lane],
-)
+) if {
+	# "cost" reads the lane's estimate; every other value stands (a lookup, not a rule call per value)
+	fill := {"cost": cost.lane_micros[lane]}
+}
 
 _keys[lane] := sort_key(lane) if {
 	some lane in lanes.candidate_order

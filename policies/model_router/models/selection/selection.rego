@@ -101,14 +101,41 @@ table_candidates(request, table) := {
 } if {
 	task := table.byRequirement[table.tasks[request.taskClass]]
 	lanes := {slot.lane | some slot in array.concat(request.slots, request.fallbackSlots)}
-	parts := [_part(table.groups[i], task.cells[i], request) |
-		some [lane, indices] in table.laneGroups
-		lane in lanes
-		some i in indices
-	]
+	parts := _parts(table, task, request, lanes)
 	eligible_count := sum([part.cell.eligibleCount | some part in parts; part.extra == []])
 	primary := [part.group | some part in parts; part.place[0] == "primary"]
 }
+
+# the groups of the LANES with their cells and their place for REQUEST. When no slot names a local
+# profile a group's place depends on its lane alone: one lookup per group instead of matching it
+# against every slot
+_parts(table, task, request, lanes) := [_part(table.groups[i], task.cells[i], request) |
+	some [lane, indices] in table.laneGroups
+	lane in lanes
+	some i in indices
+] if {
+	_names_a_profile(request)
+} else := [part |
+	some [lane, indices] in table.laneGroups
+	lane in lanes
+	place := places[lane]
+	some i in indices
+	group := table.groups[i]
+	part := {"group": group, "cell": task.cells[i], "place": place, "extra": group.roleReasons[place[0]]}
+] if {
+	places := object.union(
+		{lane: ["fallback", 1 + min(served)] |
+			some lane in lanes
+			served := {i | some i, slot in request.fallbackSlots; slot.lane == lane}
+			count(served) > 0
+		},
+		{slot.lane: ["primary", 0] | some slot in request.slots},
+	)
+}
+
+_names_a_profile(request) if object.get(request.slots[_], "profileRef", null) != null
+
+_names_a_profile(request) if object.get(request.fallbackSlots[_], "profileRef", null) != null
 
 # the blocked candidates of the groups PARTS: a group the request admits shows its own blocked
 # models, any other every model with the role's reasons added
@@ -152,19 +179,10 @@ _place(model, request) := ["primary", 0] if {
 #   score (highest first), locality (local first) and catalog order; the first of the chosen slots is
 #   selected and the next limits.fallbacks follow as fallbacks; per lane the limits.blockedPerLane
 #   highest-scoring blocked candidates are listed, in catalog order.
-finish(found, limits) := {
-	"model": _model(ranked, found),
-	"fallbacks": fallbacks,
-	"fallbacksOmitted": _fallbacks_omitted(ranked, found, fallbacks),
-	"blockedCandidates": listed,
-	"blockedCandidatesOmitted": found.blockedCount - count(listed),
-	"blockedReasonCounts": found.reasonCounts,
-	"deferReason": _defer_reason(ranked, found),
-	"sources": catalog.refs,
-} if {
+finish(found, limits) := _finish(ranked, found, fallback_cap, listed) if {
 	keys := sort([[e.group, e.rank, i] | some i, e in found.eligible])
 	ranked := [found.eligible[key[2]] | some key in keys]
-	fallbacks := _fallbacks(ranked, object.get(limits, "fallbacks", count(ranked)))
+	fallback_cap := object.get(limits, "fallbacks", count(ranked))
 	picked := array.concat(
 		[[e.catalogIndex, e.shown] | some e in _listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked)))],
 		found.blockedFinal,
@@ -172,8 +190,54 @@ finish(found, limits) := {
 	listed := [pair[1] | some pair in sort(picked)]
 }
 
+# a model of the chosen slots ranks first: it is selected, the next ones are the fallbacks
+_finish(ranked, found, fallback_cap, listed) := {
+	"model": {
+		"status": "selected",
+		"modelRef": ranked[0].view.modelRef,
+		"governanceRoute": ranked[0].view.governanceRoute,
+		"score": ranked[0].view.score,
+		"reasons": ["model-selected"],
+	},
+	"fallbacks": fallbacks,
+	"fallbacksOmitted": (found.eligibleCount - 1) - count(fallbacks),
+	"blockedCandidates": listed,
+	"blockedCandidatesOmitted": found.blockedCount - count(listed),
+	"blockedReasonCounts": found.reasonCounts,
+	"deferReason": null,
+	"sources": catalog.refs,
+} if {
+	ranked[0].group == 0
+	fallbacks := [e.view | some e in array.slice(ranked, 1, 1 + fallback_cap)]
+}
+
+# nothing of the chosen slots can serve: no model, no fallbacks; deferred when the chosen slots have models
+_finish(ranked, found, _, listed) := {
+	"model": {
+		"status": "blocked",
+		"modelRef": null,
+		"governanceRoute": null,
+		"score": null,
+		"reasons": [reason],
+	},
+	"fallbacks": [],
+	"fallbacksOmitted": 0,
+	"blockedCandidates": listed,
+	"blockedCandidatesOmitted": found.blockedCount - count(listed),
+	"blockedReasonCounts": found.reasonCounts,
+	"deferReason": object.get({true: reason}, found.primaryCount > 0, null),
+	"sources": catalog.refs,
+} if {
+	not ranked[0].group == 0
+	reason := blocked_reason(found)
+}
+
 # the blocked candidates to list: per lane the CAP best by rank (score, local first, catalog order)
+# (no lane can have more than CAP when all of them together do not: nothing to rank)
+_listed(blocked, cap) := blocked if count(blocked) <= cap
+
 _listed(blocked, cap) := [blocked[i] | some i in kept] if {
+	count(blocked) > cap
 	kept := {row[1] |
 		some lane in {e.lane | some e in blocked}
 		lane_rows := sort([[e.rank, i] | some i, e in blocked; e.lane == lane])
@@ -270,32 +334,6 @@ _serves_any(model, slots) if {
 	serves(model, slot)
 }
 
-_model(ranked, _) := {
-	"status": "selected",
-	"modelRef": ranked[0].view.modelRef,
-	"governanceRoute": ranked[0].view.governanceRoute,
-	"score": ranked[0].view.score,
-	"reasons": ["model-selected"],
-} if ranked[0].group == 0
-
-_model(ranked, found) := {
-	"status": "blocked",
-	"modelRef": null,
-	"governanceRoute": null,
-	"score": null,
-	"reasons": [blocked_reason(found)],
-} if not _has_selection(ranked)
-
-_has_selection(ranked) if ranked[0].group == 0
-
-_fallbacks(ranked, cap) := [e.view | some e in array.slice(ranked, 1, 1 + cap)] if _has_selection(ranked)
-
-_fallbacks(ranked, _) := [] if not _has_selection(ranked)
-
-_fallbacks_omitted(ranked, found, fallbacks) := (found.eligibleCount - 1) - count(fallbacks) if _has_selection(ranked)
-
-_fallbacks_omitted(ranked, _, _) := 0 if not _has_selection(ranked)
-
 # METADATA
 # scope: document
 # title: blocked_reason
@@ -305,15 +343,3 @@ _fallbacks_omitted(ranked, _, _) := 0 if not _has_selection(ranked)
 blocked_reason(found) := "no-eligible-candidates" if found.primaryAuthorized > 0
 
 blocked_reason(found) := "no-authorized-candidates" if found.primaryAuthorized == 0
-
-_defer_reason(ranked, _) := null if _has_selection(ranked)
-
-_defer_reason(ranked, found) := blocked_reason(found) if {
-	not _has_selection(ranked)
-	found.primaryCount > 0
-}
-
-_defer_reason(ranked, found) := null if {
-	not _has_selection(ranked)
-	found.primaryCount == 0
-}

@@ -17,8 +17,16 @@
 #   - reasonCounts: how many models of the group have each reason.
 #   The reasons that depend on the request (model_router.models.eligibility.role_reasons) are added
 #   by the selection. `current` is the stored table when it was built from the documents in force.
+#
+#   `agent` holds what agent-execution decisions derive from the active routing policy, optimizer
+#   and price catalog alone (prices in pico-units, window maxSpend and tier ceilings in micro-dollars,
+#   reason codes); model_router.agent.config.tables is the stored one when it was built from the
+#   documents in force.
 package model_router.models.tables
 
+import data.model_router.agent.budget
+import data.model_router.agent.config
+import data.model_router.agent.cost
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
@@ -32,8 +40,15 @@ import data.model_router.models.scoring
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
 #   classes that require the same tasks share one entry. noneBlocked and noneReasonCounts are what the
-#   decision lists and counts for the models of a lane it does not admit (role "none").
-build := {
+#   decision lists and counts for the models of a lane it does not admit (role "none"), and agent
+#   (see agent) when the agent-execution documents are configured.
+build := object.union(_models, _agent_entry)
+
+default _agent_entry := {}
+
+_agent_entry := {"agent": agent}
+
+_models := {
 	"refs": catalog.refs,
 	"modelCount": count(catalog.view.models),
 	"routeCount": count(catalog.routes),
@@ -279,3 +294,18 @@ score_of(model) := score if {
 } else := scoring.score(model, catalog.route_policy)
 
 _weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_units)
+
+# METADATA
+# scope: document
+# title: agent
+# description: |
+#   The request-independent agent-execution tables: {inputs: the documents they were built from
+#   (model_router.agent.config.table_inputs; model_router.agent.config.tables is the stored tables when
+#   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, windows: {window:
+#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}}.
+agent := {
+	"inputs": config.table_inputs,
+	"laneRates": {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes},
+	"windows": {window: budget.window_table(window) | some window in config.window_order},
+	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
+}

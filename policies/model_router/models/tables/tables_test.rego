@@ -1,5 +1,6 @@
 package model_router.models.tables_test
 
+import data.model_router.agent.config
 import data.model_router.models.catalog_test
 import data.model_router.models.selection
 import data.model_router.models.tables
@@ -173,4 +174,57 @@ test_a_large_catalog_gives_a_bounded_selection if {
 	count(result.blockedCandidates) + result.blockedCandidatesOmitted == count(large_models) - (40 * 5)
 	count(json.marshal(result)) < 16384
 	result == selection.select(request) with data.model_router_data as base
+}
+
+# ---- agent-execution tables ----
+
+test_agent_tables_are_current_for_the_loaded_policy_data if {
+	stored := data.model_router_data.modelTables.agent
+	config.tables == stored
+	tables.agent == stored
+	tables.build.agent == stored
+}
+
+test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
+	built := tables.agent
+	built.laneRates.cheap.default.base == 1000000000
+	built.laneRates.cheap.default.rates.estimatedInputTokens == 150000
+	built.laneRates["local-cheap"].default.rates.estimatedLocalRuntimeMinutes == 1500000000
+	built.windows.task == {
+		"maxMicros": 2000000,
+		"ceilings": {"high": 500000, "maximum": 100000},
+		"insufficient": "budget-insufficient:task",
+		"share": {"high": "high-end-share-exceeded:task", "maximum": "pro-share-exceeded:task"},
+	}
+	built.noFailures == {lane: [] | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes}
+}
+
+_active := data.model_router_data.active
+
+test_agent_tables_of_other_documents_are_not_used if {
+	catalog := json.patch(data.model_router_data, [{
+		"op": "replace",
+		"path": ["priceCatalogs", _active.priceCatalog, "lanes", "standard", "defaultProfile", "pricing", "inputPerMillion"],
+		"value": 2,
+	}])
+	not config.tables with data.model_router_data as catalog
+	windows := json.patch(data.model_router_data, [{
+		"op": "replace",
+		"path": ["optimizers", _active.optimizer, "windows", "task", "maxSpend"],
+		"value": 3,
+	}])
+	not config.tables with data.model_router_data as windows
+	share := json.patch(data.model_router_data, [{
+		"op": "replace",
+		"path": ["policies", _active.policy, "document", "escalationPolicy", "budgetWindow", "highEndMaxShare"],
+		"value": 0.1,
+	}])
+	not config.tables with data.model_router_data as share
+	not config.tables with data.model_router_data as object.union(data.model_router_data, {"active": {"policy": "urn:test:other"}})
+	not config.tables with data.model_router_data.modelTables as null
+}
+
+test_no_agent_tables_without_agent_documents if {
+	built := tables.build with data.model_router_data as limited
+	not built.agent
 }

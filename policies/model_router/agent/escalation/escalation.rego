@@ -41,16 +41,20 @@ _receipt_kind := "escalation-receipt"
 
 _receipt_presented if request.receipt_token != null
 
+# The receipt token decoded once per decision ([header, claims], or null when malformed).
+_receipt_parsed := token.parse(request.receipt_token)
+
 # The receipt token's failing checks apart from the lane check, computed once per decision.
-_receipt_failures := token.failures(
+_receipt_failures := token.failures_of(
 	_receipt_kind,
 	request.receipt_token,
+	_receipt_parsed,
 	_esc.receiptRef,
 	{"requestId": request.id, "taskClass": request.task_class, "reason": _esc.reason},
 )
 
-# The token's maxLane claim, decoded once per decision.
-_max_lane := token.claim(request.receipt_token, "maxLane")
+# The token's maxLane claim.
+_max_lane := token.claim_of(_receipt_parsed, "maxLane")
 
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
@@ -64,12 +68,12 @@ receipt_verdict(lane) := token.verdict(
 # description: |
 #   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
 #   check; undefined when no receipt token is presented.
-approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, receipt_verdict(lane)) if {
+approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, receipt_verdict(lane)) if {
 	_receipt_presented
 	lanes.premium[lane]
 }
 
-approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, verdict) if {
+approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, verdict) if {
 	_receipt_presented
 	not lanes.premium[lane]
 	verdict := token.verdict(_receipt_kind, _receipt_failures)

@@ -128,16 +128,6 @@ _reason_required(lane) if not lanes.premium_tier[lane]
 
 _reason_required(lane) if true in _reason_flags[lanes.premium_tier[lane]]
 
-_checks_before_receipt(lane) := [
-	[_fails_reason(lane), "premium-lane-requires-escalation-reason"],
-	[_fails_allowed, "invalid-escalation-reason"],
-]
-
-_checks_after_receipt := [
-	[_fails_justification, "human-justification-required"],
-	[_fails_threshold, "repeated-failure-threshold-not-met"],
-]
-
 # A missing receipt, or the first failing check of the presented one.
 default _receipt_codes(_) := []
 
@@ -172,14 +162,21 @@ default _fails_threshold := false
 
 _fails_threshold if _threshold_not_met
 
-_codes(checks) := [code |
-	some [failed, code] in checks
-	failed
-]
+# The codes before the receipt's (reason, then allowed reason) and after it (justification, then
+# threshold); only the reason rule depends on the lane, so the rest is built once per decision.
+_allowed_codes := ["invalid-escalation-reason" | _fails_allowed]
+
+_after_receipt_codes := array.concat(
+	["human-justification-required" | _fails_justification],
+	["repeated-failure-threshold-not-met" | _fails_threshold],
+)
 
 _failures(lane) := array.concat(
-	array.concat(_codes(_checks_before_receipt(lane)), _receipt_codes(lane)),
-	_codes(_checks_after_receipt),
+	array.concat(
+		array.concat(["premium-lane-requires-escalation-reason" | _fails_reason(lane)], _allowed_codes),
+		_receipt_codes(lane),
+	),
+	_after_receipt_codes,
 )
 
 # METADATA

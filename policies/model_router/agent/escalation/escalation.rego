@@ -88,10 +88,11 @@ _threshold_not_met if {
 	request.standard_lane_failures < _policy.repeatedFailureThreshold
 }
 
-_receipt_satisfied(lane) if not lanes.requires_receipt[lane]
-
-_receipt_satisfied(lane) if {
+# The lanes that require a receipt and whose presented receipt is valid for them (every other declared
+# lane needs none).
+_receipt_valid_lanes := {lane |
 	_receipt_presented
+	some lane in lanes.requires_receipt
 	receipt_verdict(lane) == "valid"
 }
 
@@ -105,10 +106,7 @@ _justification_satisfied if _justification_given
 default valid_lanes := set()
 
 # One set for the whole decision (a complete rule: later lookups are plain indexing).
-valid_lanes := {lane |
-	some lane, _ in config.policy_lanes
-	_receipt_satisfied(lane)
-} if {
+valid_lanes := (object.keys(config.policy_lanes) - lanes.requires_receipt) | _receipt_valid_lanes if {
 	reason_allowed
 	_justification_satisfied
 	not _threshold_not_met
@@ -143,8 +141,8 @@ _receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
 default _fails_reason(_) := false
 
 _fails_reason(lane) if {
-	_reason_required(lane)
 	not reason_given
+	_reason_required(lane)
 }
 
 default _fails_allowed := false

@@ -219,3 +219,11 @@ test_fail_every_code_in_table_order if {
 	not_allowed := object.union(_arch, {"request": {"escalation": {"reason": "gut-feeling"}}})
 	escalation._allowed_codes == ["invalid-escalation-reason"] with input as not_allowed
 }
+
+test_success_receipt_valid_lanes_are_the_receipt_lanes_it_covers if {
+	b := object.union(_arch, {"request": {"escalation": t.escalation_for("architecture-decision", "architecture-decision")}})
+	escalation._receipt_valid_lanes == {"high-end", "pro"} with input as b
+	lanes := escalation.valid_lanes with input as b
+	{"standard", "high-end", "pro"} - lanes == set()
+	escalation._receipt_valid_lanes == set() with input as t.bundle
+}

@@ -41,16 +41,20 @@ _receipt_kind := "escalation-receipt"
 
 _receipt_presented if request.receipt_token != null
 
+# The receipt token decoded once per decision ([header, claims], or null when malformed).
+_receipt_parsed := token.parse(request.receipt_token)
+
 # The receipt token's failing checks apart from the lane check, computed once per decision.
-_receipt_failures := token.failures(
+_receipt_failures := token.failures_of(
 	_receipt_kind,
 	request.receipt_token,
+	_receipt_parsed,
 	_esc.receiptRef,
 	{"requestId": request.id, "taskClass": request.task_class, "reason": _esc.reason},
 )
 
-# The token's maxLane claim, decoded once per decision.
-_max_lane := token.claim(request.receipt_token, "maxLane")
+# The token's maxLane claim.
+_max_lane := token.claim_of(_receipt_parsed, "maxLane")
 
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
@@ -64,12 +68,12 @@ receipt_verdict(lane) := token.verdict(
 # description: |
 #   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
 #   check; undefined when no receipt token is presented.
-approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, receipt_verdict(lane)) if {
+approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, receipt_verdict(lane)) if {
 	_receipt_presented
 	lanes.premium[lane]
 }
 
-approval(lane) := token.evidence(_receipt_kind, request.receipt_token, _esc.receiptRef, verdict) if {
+approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, verdict) if {
 	_receipt_presented
 	not lanes.premium[lane]
 	verdict := token.verdict(_receipt_kind, _receipt_failures)
@@ -84,10 +88,11 @@ _threshold_not_met if {
 	request.standard_lane_failures < _policy.repeatedFailureThreshold
 }
 
-_receipt_satisfied(lane) if not lanes.requires_receipt[lane]
-
-_receipt_satisfied(lane) if {
+# The lanes that require a receipt and whose presented receipt is valid for them (every other declared
+# lane needs none).
+_receipt_valid_lanes := {lane |
 	_receipt_presented
+	some lane in lanes.requires_receipt
 	receipt_verdict(lane) == "valid"
 }
 
@@ -101,10 +106,7 @@ _justification_satisfied if _justification_given
 default valid_lanes := set()
 
 # One set for the whole decision (a complete rule: later lookups are plain indexing).
-valid_lanes := {lane |
-	some lane, _ in config.policy_lanes
-	_receipt_satisfied(lane)
-} if {
+valid_lanes := (object.keys(config.policy_lanes) - lanes.requires_receipt) | _receipt_valid_lanes if {
 	reason_allowed
 	_justification_satisfied
 	not _threshold_not_met
@@ -124,16 +126,6 @@ _reason_required(lane) if not lanes.premium_tier[lane]
 
 _reason_required(lane) if true in _reason_flags[lanes.premium_tier[lane]]
 
-_checks_before_receipt(lane) := [
-	[_fails_reason(lane), "premium-lane-requires-escalation-reason"],
-	[_fails_allowed, "invalid-escalation-reason"],
-]
-
-_checks_after_receipt := [
-	[_fails_justification, "human-justification-required"],
-	[_fails_threshold, "repeated-failure-threshold-not-met"],
-]
-
 # A missing receipt, or the first failing check of the presented one.
 default _receipt_codes(_) := []
 
@@ -149,8 +141,8 @@ _receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
 default _fails_reason(_) := false
 
 _fails_reason(lane) if {
-	_reason_required(lane)
 	not reason_given
+	_reason_required(lane)
 }
 
 default _fails_allowed := false
@@ -168,14 +160,21 @@ default _fails_threshold := false
 
 _fails_threshold if _threshold_not_met
 
-_codes(checks) := [code |
-	some [failed, code] in checks
-	failed
-]
+# The codes before the receipt's (reason, then allowed reason) and after it (justification, then
+# threshold); only the reason rule depends on the lane, so the rest is built once per decision.
+_allowed_codes := ["invalid-escalation-reason" | _fails_allowed]
+
+_after_receipt_codes := array.concat(
+	["human-justification-required" | _fails_justification],
+	["repeated-failure-threshold-not-met" | _fails_threshold],
+)
 
 _failures(lane) := array.concat(
-	array.concat(_codes(_checks_before_receipt(lane)), _receipt_codes(lane)),
-	_codes(_checks_after_receipt),
+	array.concat(
+		array.concat(["premium-lane-requires-escalation-reason" | _fails_reason(lane)], _allowed_codes),
+		_receipt_codes(lane),
+	),
+	_after_receipt_codes,
 )
 
 # METADATA

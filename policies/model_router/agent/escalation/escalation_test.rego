@@ -200,3 +200,30 @@ test_success_receipt_evidence_without_the_token if {
 	escalation.approval("standard") == n with input as b
 	not escalation.approval("high-end") with input as _with_receipt(null)
 }
+
+test_fail_every_code_in_table_order if {
+	# an architecture task (justification required) escalated for repeated failures below the threshold,
+	# without justification or receipt: reason codes, then the receipt, then justification and threshold
+	b := object.union(_arch, {"request": {
+		"standardLaneFailures": 0,
+		"escalation": {"reason": "repeated-standard-lane-failure"},
+	}})
+	escalation._allowed_codes == [] with input as b
+	escalation._after_receipt_codes == ["human-justification-required", "repeated-failure-threshold-not-met"] with input as b
+	escalation.failures("high-end") == [
+		"premium-lane-requires-escalation-receipt",
+		"human-justification-required",
+		"repeated-failure-threshold-not-met",
+	] with input as b
+
+	not_allowed := object.union(_arch, {"request": {"escalation": {"reason": "gut-feeling"}}})
+	escalation._allowed_codes == ["invalid-escalation-reason"] with input as not_allowed
+}
+
+test_success_receipt_valid_lanes_are_the_receipt_lanes_it_covers if {
+	b := object.union(_arch, {"request": {"escalation": t.escalation_for("architecture-decision", "architecture-decision")}})
+	escalation._receipt_valid_lanes == {"high-end", "pro"} with input as b
+	lanes := escalation.valid_lanes with input as b
+	{"standard", "high-end", "pro"} - lanes == set()
+	escalation._receipt_valid_lanes == set() with input as t.bundle
+}

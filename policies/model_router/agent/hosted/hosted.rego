@@ -73,16 +73,20 @@ _egress_kind := "egress-approval"
 
 _egress_presented if request.egress_approval_token != null
 
+# The egress token decoded once per decision ([header, claims], or null when malformed).
+_egress_parsed := token.parse(request.egress_approval_token)
+
 # The egress token's failing checks apart from the lane check, computed once per decision.
-_egress_failures := token.failures(
+_egress_failures := token.failures_of(
 	_egress_kind,
 	request.egress_approval_token,
+	_egress_parsed,
 	request.egress_approval_ref,
 	{"requestId": request.id, "dataClass": request.data_class},
 )
 
-# The token's maxLane claim, decoded once per decision.
-_max_lane := token.claim(request.egress_approval_token, "maxLane")
+# The token's maxLane claim.
+_max_lane := token.claim_of(_egress_parsed, "maxLane")
 
 # METADATA
 # description: The egress approval's verdict for a hosted lane (`valid` or `egress-approval-invalid:<why>`).
@@ -96,13 +100,13 @@ egress_verdict(lane) := token.verdict(
 # description: |
 #   The egress approval's evidence (no token), judged for LANE when it is hosted, otherwise without
 #   the lane check; undefined when no egress token is presented.
-approval(lane) := token.evidence(_egress_kind, request.egress_approval_token, request.egress_approval_ref, v) if {
+approval(lane) := token.evidence_of(_egress_kind, request.egress_approval_token, _egress_parsed, request.egress_approval_ref, v) if {
 	_egress_presented
 	lanes.hosted[lane]
 	v := egress_verdict(lane)
 }
 
-approval(lane) := token.evidence(_egress_kind, request.egress_approval_token, request.egress_approval_ref, v) if {
+approval(lane) := token.evidence_of(_egress_kind, request.egress_approval_token, _egress_parsed, request.egress_approval_ref, v) if {
 	_egress_presented
 	not lanes.hosted[lane]
 	v := token.verdict(_egress_kind, _egress_failures)

@@ -39,8 +39,6 @@ skew_seconds := 60
 # The issuer's token lifetime limit when its anchor entry names none.
 _default_max_lifetime := 86400
 
-_header_keys := {"alg", "typ", "kid"}
-
 # The claims a request-bound expectation is compared with, by the reason reported when they differ.
 _expected_claims := [
 	["request", "requestId"],
@@ -70,19 +68,35 @@ evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs}
 decoded(token) := [header, claims] if {
 	is_string(token)
 	count(token) <= max_token_chars
+	regex.match(_canonical_token, token)
 	segments := split(token, ".")
-	count(segments) == 3
-	every segment in segments {
-		_canonical_base64url(segment)
-	}
 	header := _json_object(segments[0])
 	claims := _json_object(segments[1])
-	count(object.remove(header, _header_keys)) == 0
+
+	# alg, typ and kid are required below, so three members means no other one
+	count(header) == 3
 	header.alg == "EdDSA"
 	header.typ == "JWT"
 	is_string(header.kid)
 	is_string(claims.iss)
 }
+
+# METADATA
+# scope: document
+# description: |
+#   The decoded [header, claims] of a token, or null when it is malformed. A caller decodes each token
+#   once per decision (a complete rule) and hands the result to `failures_of`, `claim_of` and
+#   `evidence_of`, so that no token is decoded twice.
+default parse(_) := null
+
+parse(token) := decoded(token)
+
+# Only the canonical encoding of each segment is accepted (unpadded base64url whose unused bits are
+# zero), so that one signed token has exactly one spelling (and one tokenDigest). One expression checks
+# the three segments: whole groups of four characters, then either a whole group or a tail of two or
+# three characters whose last one leaves the unused bits zero (4 unused bits: A Q g w; 2 unused bits:
+# every fourth character of the alphabet). A segment of length 1 (mod 4) cannot match, nor padding.
+_canonical_token := `^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])$`
 
 # Every step is guarded so that no built-in can fail on an arbitrary string (the router's OPA reports
 # built-in errors as errors, and a token is caller input): the segment's alphabet and length are
@@ -92,14 +106,6 @@ _json_object(segment) := value if {
 	json.is_valid(text)
 	value := json.unmarshal(text)
 	is_object(value)
-}
-
-# Only the canonical encoding of each segment is accepted (unpadded base64url whose unused bits are
-# zero), so that one signed token has exactly one spelling (and one tokenDigest).
-_canonical_base64url(segment) if {
-	regex.match(`^[A-Za-z0-9_-]+$`, segment)
-	count(segment) % 4 != 1
-	base64url.encode_no_pad(base64url.decode(segment)) == segment
 }
 
 _issuer(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
@@ -145,7 +151,7 @@ default _not_yet_valid(_) := true
 
 _not_yet_valid(claims) := false if {
 	is_number(claims.iat)
-	claims.iat <= now + skew_seconds
+	claims.iat <= _horizon
 	_nbf_reached(claims)
 }
 
@@ -153,8 +159,11 @@ _nbf_reached(claims) if not "nbf" in object.keys(claims)
 
 _nbf_reached(claims) if {
 	is_number(claims.nbf)
-	claims.nbf <= now + skew_seconds
+	claims.nbf <= _horizon
 }
+
+# The latest iat or nbf accepted (the evaluation time plus the allowed skew), once per query.
+_horizon := now + skew_seconds
 
 _max_lifetime(claims) := object.get(_issuer(claims), "maxLifetimeSeconds", _default_max_lifetime)
 
@@ -189,9 +198,9 @@ _checks(kind, token, header, claims, ref, expected) := array.concat(
 		["lifetime", _lifetime_too_long(claims)],
 		["data-class", _data_class_not_approved(expected, claims)],
 	],
-	[[why, _claim_differs(claims, claim, expected[claim])] |
+	[[why, _claim_differs(claims, claim, value)] |
 		some [why, claim] in _expected_claims
-		claim in object.keys(expected)
+		value := expected[claim]
 	],
 )
 
@@ -200,25 +209,69 @@ _checks(kind, token, header, claims, ref, expected) := array.concat(
 # description: |
 #   The checks a present token fails (a set of why codes), apart from the lane check. A token that
 #   cannot be decoded fails `malformed` only.
-failures(_, token, _, _) := {"malformed"} if not decoded(token)
+failures(kind, token, ref, expected) := failures_of(kind, token, parse(token), ref, expected)
 
-failures(kind, token, ref, expected) := whys if {
-	[header, claims] := decoded(token)
-	whys := {why |
-		some [why, failed] in _checks(kind, token, header, claims, ref, expected)
-		failed
+# METADATA
+# scope: document
+# description: |
+#   `failures` of a token already decoded by `parse` (PARSED is its [header, claims], or null for a
+#   malformed token).
+failures_of(_, _, null, _, _) := {"malformed"}
+
+failures_of(kind, token, [header, claims], ref, expected) := set() if {
+	key := _passing_key(kind, header, claims, ref, expected)
+	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
+} else := {"signature"} if {
+	_passing_key(kind, header, claims, ref, expected)
+} else := {why |
+	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
+	failed
+}
+
+# The fast path: the issuer's active key for the token when every check but the signature (and the
+# lane) passes, so that a token judged valid costs one rule body and one signature verification. It
+# may be stricter than the checks it stands for (then `_checks` decides, as it would anyway), never
+# looser: a claim `expected` names outside `_expected_claims` must also match.
+_passing_key(kind, header, claims, ref, expected) := key if {
+	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
+	key := issuer.keys[header.kid]
+	key.status == "active"
+	claims.purpose == kind
+	kind in issuer.purposes
+	is_string(ref)
+	claims.jti == ref
+	is_number(claims.exp)
+	is_number(claims.iat)
+	now < claims.exp
+	claims.iat <= _horizon
+
+	# an absent nbf is reached; a present one must be a number (else the checks decide)
+	nbf := object.get(claims, "nbf", 0)
+	is_number(nbf)
+	nbf <= _horizon
+	claims.exp - claims.iat <= object.get(issuer, "maxLifetimeSeconds", _default_max_lifetime)
+	_data_class_ok(expected, claims)
+	every claim, value in object.remove(expected, {"dataClass"}) {
+		is_string(value)
+		claims[claim] == value
 	}
 }
+
+_data_class_ok(expected, _) if not "dataClass" in object.keys(expected)
+
+_data_class_ok(expected, claims) if _data_class_approved(expected.dataClass, claims)
 
 # METADATA
 # scope: document
 # description: The value of a claim of a well-formed token, or null (decode once, then look up lanes with it).
-default claim(_, _) := null
+claim(token, name) := claim_of(parse(token), name)
 
-claim(token, name) := value if {
-	[_, claims] := decoded(token)
-	value := claims[name]
-}
+# METADATA
+# scope: document
+# description: The value of a claim of a token decoded by `parse`, or null (also for a malformed token).
+default claim_of(_, _) := null
+
+claim_of([_, claims], name) := claims[name]
 
 # METADATA
 # scope: document
@@ -253,20 +306,21 @@ digest(token) := sprintf("sha256:%s", [crypto.sha256(token)]) if is_string(token
 # description: |
 #   The evidence of one approval (never the token itself): {kind, ref, issuer, kid, tokenDigest,
 #   verdict, expiresAt}; issuer, kid and expiry come from a decodable token, null otherwise.
-evidence(kind, token, ref, verdict_code) := object.union(
-	{"kind": kind, "ref": ref, "tokenDigest": digest(token), "verdict": verdict_code},
-	_token_fields(token),
-)
+evidence(kind, token, ref, verdict_code) := evidence_of(kind, token, parse(token), ref, verdict_code)
 
-default _token_fields(_) := {"issuer": null, "kid": null, "expiresAt": null}
-
-_token_fields(token) := {"issuer": _string_or_null(claims.iss), "kid": header.kid, "expiresAt": _expiry(claims)} if {
-	[header, claims] := decoded(token)
+# METADATA
+# scope: document
+# description: "`evidence` of a token already decoded by `parse` (PARSED: [header, claims], or null)."
+evidence_of(kind, token, null, ref, verdict_code) := {
+	"kind": kind, "ref": ref, "issuer": null, "kid": null, "tokenDigest": digest(token),
+	"verdict": verdict_code, "expiresAt": null,
 }
 
-default _string_or_null(_) := null
-
-_string_or_null(value) := value if is_string(value)
+# A decoded token's issuer is a string (`decoded` requires it).
+evidence_of(kind, token, [header, claims], ref, verdict_code) := {
+	"kind": kind, "ref": ref, "issuer": claims.iss, "kid": header.kid, "tokenDigest": digest(token),
+	"verdict": verdict_code, "expiresAt": _expiry(claims),
+}
 
 default _expiry(_) := null
 

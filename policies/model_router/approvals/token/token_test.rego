@@ -160,3 +160,102 @@ test_fail_non_canonical_base64url_is_malformed if {
 	_judge(forged, "high-end") == "escalation-receipt-invalid:malformed"
 	_judge(concat(".", [h, c, concat("", [s, "=="])]), "high-end") == "escalation-receipt-invalid:malformed"
 }
+
+# The checks one at a time, as `failures_of` reports them when its fast path does not decide.
+_slow_failures(tok, ref, expected) := {"malformed"} if {
+	token.parse(tok) == null
+} else := {why |
+	[header, claims] := token.parse(tok)
+	some [why, failed] in token._checks(_kind, tok, header, claims, ref, expected)
+	failed
+}
+
+test_success_fast_path_agrees_with_every_check if {
+	every name, tok in t.tokens {
+		fast := token.failures_of(_kind, tok, token.parse(tok), _ref, _expected) with input.evaluation as t.evaluation
+			with data.model_router_data.trustAnchors as t.anchors
+		slow := _slow_failures(tok, _ref, _expected) with input.evaluation as t.evaluation
+			with data.model_router_data.trustAnchors as t.anchors
+		[name, fast] == [name, slow]
+	}
+}
+
+test_success_fast_path_agrees_for_egress_expectations if {
+	expected := {"requestId": "req-test-0001", "dataClass": "internal"}
+	ref := "urn:socioprophet:policy-decision:egress-test-0001"
+	every name, tok in t.tokens {
+		fast := token.failures_of("egress-approval", tok, token.parse(tok), ref, expected) with input.evaluation as t.evaluation
+			with data.model_router_data.trustAnchors as t.anchors
+		slow := {why |
+			[header, claims] := token.parse(tok)
+			some [why, failed] in token._checks("egress-approval", tok, header, claims, ref, expected)
+			failed
+		} with input.evaluation as t.evaluation
+			with data.model_router_data.trustAnchors as t.anchors
+		[name, fast] == [name, slow]
+	}
+}
+
+test_fail_fast_path_is_never_looser_than_the_checks if {
+	# a claim the checks ignore still has to match for the fast path; the checks then decide
+	more := object.union(_expected, {"other": "x"})
+	whys := token.failures_of(_kind, t.tokens.valid, token.parse(t.tokens.valid), _ref, more) with input.evaluation as t.evaluation
+		with data.model_router_data.trustAnchors as t.anchors
+	whys == set()
+
+	# a bad signature alone is reported alone
+	bad := token.failures_of(_kind, t.tokens.signature, token.parse(t.tokens.signature), _ref, _expected) with input.evaluation as t.evaluation
+		with data.model_router_data.trustAnchors as t.anchors
+	bad == {"signature"}
+
+	# a token whose claim is named dataClass does not stand in for dataClasses
+	[header, claims] := token.parse(t.tokens["egress-data-class"])
+	forged := object.union(claims, {"dataClass": "internal"})
+	egress_ref := "urn:socioprophet:policy-decision:egress-test-0001"
+	not token._passing_key("egress-approval", header, forged, egress_ref, {"dataClass": "internal"}) with input.evaluation as t.evaluation
+		with data.model_router_data.trustAnchors as t.anchors
+}
+
+test_success_parse_once_then_reuse if {
+	[header, claims] := token.parse(t.tokens.valid)
+	header.kid == "demo-2026-01"
+	token.claim_of([header, claims], "maxLane") == "pro"
+	token.claim_of([header, claims], "absent") == null
+	token.claim(t.tokens.valid, "maxLane") == "pro"
+	every bad in [42, "a.b.c", null] {
+		token.parse(bad) == null
+		token.claim_of(token.parse(bad), "maxLane") == null
+		token.failures_of(_kind, bad, token.parse(bad), _ref, _expected) == {"malformed"}
+	}
+}
+
+test_success_evidence_of_a_parsed_token if {
+	parsed := token.parse(t.tokens.valid)
+	token.evidence_of(_kind, t.tokens.valid, parsed, _ref, "valid") == token.evidence(_kind, t.tokens.valid, _ref, "valid")
+	e := token.evidence_of(_kind, "x", [{"kid": "k"}, {"iss": "i", "exp": "never"}], _ref, "v")
+	e == {"kind": _kind, "ref": _ref, "issuer": "i", "kid": "k", "tokenDigest": token.digest("x"), "verdict": "v", "expiresAt": null}
+}
+
+# The canonical-base64url check as it was written per segment (alphabet, length, round trip).
+default _round_trip_canonical(_) := false
+
+_round_trip_canonical(segment) if {
+	regex.match(`^[A-Za-z0-9_-]+$`, segment)
+	count(segment) % 4 != 1
+	base64url.encode_no_pad(base64url.decode(segment)) == segment
+}
+
+test_success_one_pattern_matches_the_round_trip_check if {
+	chars := ["A", "E", "Q", "R", "w", "9", "-", "="]
+	segments := {concat("", parts) |
+		some a in chars
+		some b in array.concat([""], chars)
+		some c in ["", "Q", "w", "B", "+"]
+		some d in ["", "A", "E", "0", "1"]
+		parts := [a, b, c, d]
+	} | {"", "AAAAA", "AAAAAQ", "AAAAAAE", "AAAAAAB", "AAAA=", "AA\n"}
+	every segment in segments {
+		matched := regex.match(token._canonical_token, concat(".", [segment, "AA", "AAAA"]))
+		[segment, matched] == [segment, _round_trip_canonical(segment)]
+	}
+}

@@ -136,7 +136,10 @@ contract_forbids_egress if object.get(object.get(contract, "dataBoundary", {}), 
 
 _activation_token := request.ledger_approval_token
 
-_activation_failures := token.failures(_activation_kind, _activation_token, request.ledger_approval_ref, {
+# Each token is decoded once per decision ([header, claims], or null when malformed).
+_activation_parsed := token.parse(_activation_token)
+
+_activation_failures := token.failures_of(_activation_kind, _activation_token, _activation_parsed, request.ledger_approval_ref, {
 	"requestId": request.id,
 	"bindingRef": request.binding_ref,
 	"artifactRef": object.get(_personalization, "artifactRef", null),
@@ -162,7 +165,9 @@ _activation_required if object.get(_personalization, "activationRequiresLedgerAp
 
 _egress_token := request.egress_approval_token
 
-_egress_failures := token.failures(_egress_kind, _egress_token, request.egress_approval_ref, {
+_egress_parsed := token.parse(_egress_token)
+
+_egress_failures := token.failures_of(_egress_kind, _egress_token, _egress_parsed, request.egress_approval_ref, {
 	"requestId": request.id,
 	"dataClass": request.data_class,
 })
@@ -217,11 +222,11 @@ _consent_entry := {
 #   tried, and the consent contract (its id and status) when either was tried and consent is needed.
 approvals(personal_tried, hosted_tried) := array.concat(
 	array.concat(
-		[token.evidence(_activation_kind, _activation_token, request.ledger_approval_ref, _activation_verdict) |
+		[token.evidence_of(_activation_kind, _activation_token, _activation_parsed, request.ledger_approval_ref, _activation_verdict) |
 			personal_tried
 			_activation_token != null
 		],
-		[token.evidence(_egress_kind, _egress_token, request.egress_approval_ref, _egress_verdict) |
+		[token.evidence_of(_egress_kind, _egress_token, _egress_parsed, request.egress_approval_ref, _egress_verdict) |
 			hosted_tried
 			_egress_token != null
 		],

@@ -18,8 +18,8 @@ measured in the same run. Sections (each bounded in time; the whole run takes ab
   scale         decide p50, allocs/op, OPA and Python RSS as bindings (1 ... 10,000) and task classes grow
   catalog       the same at 17, 100, 1,000 and 10,000 catalog models (bench/catalog.py), plus the largest
                 decision document and the faults at default settings
-  gc            the managed OPA with Go's default GOGC=100 and with the router's, side by side: time per decision, RSS
   memory        managed OPA resident memory; Python RSS before and after many decisions
+  gc            the managed OPA with Go's default GOGC=100 and with the router's, side by side: time per decision, RSS
   replay        `model-router replay` of 10,000 recorded decisions (bench/replay.py; opt-in: --with replay)
   fleet         decisions/s against 1, 2 and 3 OPA replicas (opt-in: --with fleet)
 
@@ -964,8 +964,8 @@ SECTIONS = {
     "cold-cli": section_cold_cli,
     "scale": section_scale,
     "catalog": section_catalog,
-    "gc": section_gc,
     "memory": section_memory,
+    "gc": section_gc,
     "replay": lambda ctx: __import__("bench.replay", fromlist=["section_replay"]).section_replay(ctx),
     "fleet": section_fleet,
 }

@@ -255,12 +255,6 @@ def render(results: dict) -> str:
     else:
         skip(label_doc, "sections decide and catalog not run")
 
-    if "gc" in s:
-        g = s["gc"]
-        lines += ["", f"10. The managed OPA's GC target: two managed OPAs, the representative bundles round-robin ({g['rounds']} rounds of {g['decisions_per_round']})"]
-        for k, label in (("go_default", "Go's default"), ("router", "the router's")):
-            lines.append(f"   {label:14s} GOGC={g[k]['gogc']:<5d} {g[k]['ms_per_decision']:7.3f} ms/decision   OPA RSS {_mib(g[k]['rss_kib'])} MiB")
-        lines.append(f"   the router's / Go's default: {g['ratio']:.2f}× time per decision (median of per-round ratios)")
     if "memory" in s:
         mm = s["memory"]
         lines += ["", "9. Memory"]
@@ -274,6 +268,12 @@ def render(results: dict) -> str:
         if warm:
             growth = (mm["python_rss_kib_after"] - warm) / 1024
             checks.append((f"no Python memory growth over {mm['decisions']} decisions (after warm-up)", f"{growth:+.1f} MiB", growth <= 5.0))
+    if "gc" in s:
+        g = s["gc"]
+        lines += ["", f"10. The managed OPA's GC target: two managed OPAs, the representative bundles round-robin ({g['rounds']} rounds of {g['decisions_per_round']})"]
+        for k, label in (("go_default", "Go's default"), ("router", "the router's")):
+            lines.append(f"   {label:14s} GOGC={g[k]['gogc']:<5d} {g[k]['ms_per_decision']:7.3f} ms/decision   OPA RSS {_mib(g[k]['rss_kib'])} MiB")
+        lines.append(f"   the router's / Go's default: {g['ratio']:.2f}× time per decision (median of per-round ratios)")
     if "replay" in s:
         from bench.replay import render_lines
 

@@ -50,6 +50,7 @@ _agent_entry := {"agent": agent}
 
 _models := {
 	"refs": catalog.refs,
+	"digests": digests,
 	"modelCount": count(catalog.view.models),
 	"routeCount": count(catalog.routes),
 	"routePolicy": catalog.route_policy,
@@ -109,18 +110,33 @@ sum_counts(count_list) := {code: total |
 # title: current
 # description: |
 #   The stored tables (data.model_router_data.modelTables) when they were built from the documents in
-#   force: the same catalog, route policy and mirror ids, as many models and mirror records, the same
-#   effective route policy and limits (router.policy_data keys them to the digest of the whole data,
-#   which a query cannot afford to recompute); undefined otherwise, and the selection then evaluates
-#   every catalog model itself.
+#   force: the active catalog, route policy and mirror entries carry the digests the tables recorded
+#   (digests; a digest covers the entry's id and content) and the limits are the same; undefined
+#   otherwise (also when an entry has no digest), and the selection then evaluates every catalog
+#   model itself.
 current := stored if {
 	stored := object.get(data.model_router_data, "modelTables", null)
-	stored.refs == catalog.refs
-	stored.modelCount == count(catalog.view.models)
-	stored.routeCount == count(catalog.routes)
+	digests := stored.digests
+	digests.modelCatalog == data.model_router_data.modelCatalogs[_active.modelCatalog].digest
+	digests.routePolicy == data.model_router_data.routePolicies[_active.routePolicy].digest
+	digests.routeAuthorization == data.model_router_data.routeAuthorizations[_active.routeAuthorization].digest
 	stored.limits == catalog.limits
-	stored.routePolicy == catalog.route_policy
 }
+
+_active := data.model_router_data.active
+
+# METADATA
+# title: digests
+# description: |
+#   The digests of the active catalog, route policy and authorization mirror entries (router.model_data
+#   stamps each entry of data.model_router_data with the digest of its content), null when absent.
+digests := {
+	"modelCatalog": _digest("modelCatalogs", "modelCatalog"),
+	"routePolicy": _digest("routePolicies", "routePolicy"),
+	"routeAuthorization": _digest("routeAuthorizations", "routeAuthorization"),
+}
+
+_digest(collection, role) := object.get(data.model_router_data, [collection, object.get(_active, role, ""), "digest"], null)
 
 # METADATA
 # title: group_key

@@ -27,6 +27,7 @@ package model_router.models.tables
 import data.model_router.agent.budget
 import data.model_router.agent.config
 import data.model_router.agent.cost
+import data.model_router.agent.decision
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
@@ -318,10 +319,12 @@ _weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_un
 #   The request-independent agent-execution tables: {inputs: the documents they were built from
 #   (model_router.agent.config.table_inputs; model_router.agent.config.tables is the stored tables when
 #   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, windows: {window:
-#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}}.
+#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}, evidence: the evidence
+#   section of every decision, model_router.agent.decision.evidence}.
 agent := {
 	"inputs": config.table_inputs,
 	"laneRates": {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes},
 	"windows": {window: budget.window_table(window) | some window in config.window_order},
 	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
+	"evidence": decision.evidence,
 }

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from router import paths
+from router.contracts.digest import sha256_digest
 from router.data_views import keyed
 
 CATALOG_KIND = "ModelCatalog"
@@ -126,6 +127,18 @@ ASSEMBLERS = {
 }
 
 
+DIGEST_KEY = "digest"
+
+
+def stamped(entry: dict[str, Any]) -> dict[str, Any]:
+    """ENTRY (a document's keyed views) with its digest: sha256 of its canonical JSON. The precomputed
+    tables (model_router.models.tables) record the digests of the entries they were built from, and a
+    decision uses them only while the entries in force carry the same digests (a few string
+    comparisons instead of comparing the documents)."""
+    body = {k: v for k, v in entry.items() if k != DIGEST_KEY}
+    return {**body, DIGEST_KEY: sha256_digest(body)}
+
+
 def views(
     catalog: dict[str, Any], route_policy: dict[str, Any], authorization: dict[str, Any], src: Path | None = None
 ) -> dict[str, Any]:
@@ -136,6 +149,6 @@ def views(
         kind = doc["kind"]
         collection, role = COLLECTIONS[kind]
         ident, entry = ASSEMBLERS[kind](doc, src)
-        out.setdefault(collection, {})[ident] = entry
+        out.setdefault(collection, {})[ident] = stamped(entry)
         out["active"][role] = ident
     return out

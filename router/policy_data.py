@@ -422,7 +422,7 @@ def assemble(sources_file: Path | None = None, root: Path | None = None, env: Ma
             raise PolicyDataError("\n".join(found) if found else f"{shown}: missing field {exc.args[0]!r}") from None
         if ident in data[collection]:
             raise PolicyDataError(f"{shown}: duplicate {collection} id {ident!r}")
-        data[collection][ident] = entry
+        data[collection][ident] = model_data.stamped(entry)
         loaded.append((doc, shown))
     problems = _contract_violations(loaded, root)
     active = sources.get("active", {})

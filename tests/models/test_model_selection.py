@@ -322,3 +322,28 @@ def test_every_model_reason_code_is_in_the_catalogue_and_the_rego_emits_no_other
             continue
         emitted.update(re.findall(r'"((?:[a-z]+-)+[a-z]+)"', path.read_text(encoding="utf-8")))
     assert emitted == MODEL_REASON_CODES
+
+
+def test_every_assembled_entry_carries_the_digest_of_its_content_and_the_tables_record_them():
+    data = policy_data.assemble()
+    for collection, _ in policy_data.ASSEMBLERS.values():
+        for entry in data[collection].values():
+            body = {k: v for k, v in entry.items() if k != model_data.DIGEST_KEY}
+            assert entry[model_data.DIGEST_KEY] == model_data.stamped(body)[model_data.DIGEST_KEY]
+            assert entry[model_data.DIGEST_KEY].startswith("sha256:")
+    changed = model_data.stamped({**body, "document": {**body["document"], "description": "changed"}})
+    assert changed[model_data.DIGEST_KEY] != entry[model_data.DIGEST_KEY]
+    assert model_data.stamped(entry) == entry
+    tables = policy_data.with_tables(data)[policy_data.TABLES_KEY]
+    active = data["active"]
+    digest = model_data.DIGEST_KEY
+    assert tables["digests"] == {
+        "modelCatalog": data["modelCatalogs"][active["modelCatalog"]][digest],
+        "routePolicy": data["routePolicies"][active["routePolicy"]][digest],
+        "routeAuthorization": data["routeAuthorizations"][active["routeAuthorization"]][digest],
+    }
+    assert tables["agent"]["inputs"] == {
+        "policy": data["policies"][active["policy"]][digest],
+        "optimizer": data["optimizers"][active["optimizer"]][digest],
+        "priceCatalog": data["priceCatalogs"][active["priceCatalog"]][digest],
+    }

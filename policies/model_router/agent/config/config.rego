@@ -101,24 +101,27 @@ problems contains "currency-mismatch" if catalog.currency != optimizer.budgetPol
 # METADATA
 # description: |
 #   What the request-independent agent tables (model_router.models.tables.agent) are computed from:
-#   the active document ids, the optimizer's budget windows, the policy's budget window, the catalog
-#   lanes and the policy lanes.
+#   the digests of the active policy, optimizer and price catalog entries (router.policy_data stamps
+#   each entry of data.model_router_data with the digest of its content, ids included; null when absent).
 table_inputs := {
-	"refs": [policy_ref, optimizer_ref, price_catalog_ref],
-	"budgetWindows": optimizer.budgetPolicy.windows,
-	"windows": windows,
-	"policyWindow": object.get(policy, ["escalationPolicy", "budgetWindow"], null),
-	"catalogLanes": catalog_lanes,
-	"policyLanes": policy_lanes,
+	"policy": _digest("policies", policy_ref),
+	"optimizer": _digest("optimizers", optimizer_ref),
+	"priceCatalog": _digest("priceCatalogs", price_catalog_ref),
 }
+
+_digest(collection, id) := object.get(data.model_router_data, [collection, id, "digest"], null)
 
 # METADATA
 # scope: document
 # description: |
 #   The stored agent tables (data.model_router_data.modelTables.agent, built by `make data`) when they
-#   were built from the documents in force (their inputs are table_inputs); undefined otherwise, and
-#   the agent packages then compute what they need per decision.
+#   were built from the documents in force: the active policy, optimizer and price catalog entries
+#   carry the digests the tables recorded (table_inputs); undefined otherwise (also when an entry has
+#   no digest), and the agent packages then compute what they need per decision.
 tables := stored if {
 	stored := object.get(data.model_router_data, ["modelTables", "agent"], null)
-	stored.inputs == table_inputs
+	inputs := stored.inputs
+	inputs.policy == data.model_router_data.policies[policy_ref].digest
+	inputs.optimizer == data.model_router_data.optimizers[optimizer_ref].digest
+	inputs.priceCatalog == data.model_router_data.priceCatalogs[price_catalog_ref].digest
 }

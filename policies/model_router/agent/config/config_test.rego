@@ -47,12 +47,27 @@ test_currency_mismatch if {
 }
 
 test_stored_tables_are_used_only_for_their_inputs if {
-	config.table_inputs.refs == [
-		data.model_router_data.active.policy,
-		data.model_router_data.active.optimizer,
-		data.model_router_data.active.priceCatalog,
-	]
+	active := data.model_router_data.active
+	config.table_inputs == {
+		"policy": data.model_router_data.policies[active.policy].digest,
+		"optimizer": data.model_router_data.optimizers[active.optimizer].digest,
+		"priceCatalog": data.model_router_data.priceCatalogs[active.priceCatalog].digest,
+	}
+	startswith(config.table_inputs.policy, "sha256:")
 	config.tables == data.model_router_data.modelTables.agent
 	stale := json.patch(data.model_router_data, [{"op": "replace", "path": ["modelTables", "agent", "inputs"], "value": {}}])
 	not config.tables with data.model_router_data as stale
+}
+
+test_stored_tables_are_not_used_when_a_document_changed if {
+	not config.tables with data.model_router_data as t.with_policy({"document": {"description": "changed"}})
+	not config.tables with data.model_router_data as t.with_optimizer({"document": {"description": "changed"}})
+	not config.tables with data.model_router_data as t.with_catalog({"document": {"description": "changed"}})
+}
+
+test_stored_tables_are_not_used_for_entries_without_a_digest if {
+	active := data.model_router_data.active
+	unstamped := json.patch(data.model_router_data, [{"op": "remove", "path": ["policies", active.policy, "digest"]}])
+	config.table_inputs.policy == null with data.model_router_data as unstamped
+	not config.tables with data.model_router_data as unstamped
 }

@@ -189,7 +189,18 @@ default _tool_policy := {}
 
 _tool_policy := config.policy.toolPolicy
 
-_evidence := {
+# The evidence section: from the stored agent tables when they are current (config.tables), else
+# computed from the documents in force.
+_evidence := stored if {
+	stored := config.tables.evidence
+} else := evidence
+
+# METADATA
+# scope: document
+# description: |
+#   The evidence section of a decision, computed from the active policy and optimizer (request
+#   independent: model_router.models.tables.agent stores it as `evidence`).
+evidence := {
 	"emit": _emit,
 	"promptEvidenceMode": "hash-only",
 	"decisionAbi": _decision_abi,

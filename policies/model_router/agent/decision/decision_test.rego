@@ -84,6 +84,15 @@ test_evidence if {
 	d.evidence.toolPolicy.mechanicalVerificationRequired == true
 }
 
+test_evidence_is_read_from_current_tables_and_computed_otherwise if {
+	data.model_router_data.modelTables.agent.evidence == decision.evidence
+	t.decide(t.bundle).evidence == decision.evidence
+	t.decide(t.bundle).evidence == decision.evidence with data.model_router_data.modelTables as null
+	patched := t.with_policy({"document": {"enforcement": {"decisionAbi": "test.abi.v0"}}})
+	from_patched := t.decide(t.bundle) with data.model_router_data as patched
+	from_patched.evidence.decisionAbi == "test.abi.v0"
+}
+
 test_escalated_premium_lane if {
 	b := t.with_request({
 		"taskClass": "architecture-decision", "stage": "planning", "riskClass": "high",

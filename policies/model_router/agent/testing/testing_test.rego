@@ -139,7 +139,21 @@ _patched(collection, id, patch) := object.union(
 
 _keyed(items, key) := {item[key]: item | some item in items}
 
-_replace(collection, id, entry) := json.patch(data.model_router_data, [{"op": "replace", "path": [collection, id], "value": entry}])
+_replace(collection, id, entry) := json.patch(data.model_router_data, [{
+	"op": "replace",
+	"path": [collection, id],
+	"value": stamped(data.model_router_data[collection][id], entry),
+}])
+
+# METADATA
+# description: |
+#   ENTRY (a rebuilt entry of data.model_router_data) with a digest, as router.model_data stamps every
+#   entry: ORIGINAL (the entry in force) when ENTRY has the same content, else ENTRY with a digest of its
+#   own content, so that tables built from ORIGINAL are stale for it (model_router.models.tables.current,
+#   model_router.agent.config.tables).
+stamped(original, entry) := original if {
+	object.remove(entry, ["digest"]) == object.remove(original, ["digest"])
+} else := object.union(entry, {"digest": sprintf("patched:%s", [crypto.sha256(json.marshal(object.remove(entry, ["digest"])))])})
 
 # METADATA
 # description: The decision for a bundle under the loaded policy data.

@@ -75,7 +75,7 @@ routes[r.route_id] := r if {
 	]
 }
 
-data_for(model_list, route_policy, route_records) := {
+data_for(model_list, route_policy, route_records) := stamp({
 	"active": {"modelCatalog": "urn:test:catalog", "routePolicy": route_policy.policyRef, "routeAuthorization": "urn:test:mirror"},
 	"modelCatalogs": {"urn:test:catalog": {
 		"order": [m.modelRef | some m in model_list],
@@ -84,7 +84,19 @@ data_for(model_list, route_policy, route_records) := {
 	}},
 	"routePolicies": {route_policy.policyRef: {"effective": route_policy}},
 	"routeAuthorizations": {"urn:test:mirror": {"routes": route_records}},
-}
+})
+
+# D with every entry of its model collections stamped with a digest of its content, as router.model_data
+# stamps them (the precomputed tables record these digests; model_router.models.tables.current
+# compares them): patch a fixture, then stamp it, and tables built before the patch are stale.
+stamp(d) := object.union(d, {collection: {id: object.union(entry, {"digest": _digest(entry)}) |
+	some id, entry in entries
+} |
+	some collection in ["modelCatalogs", "routePolicies", "routeAuthorizations"]
+	entries := d[collection]
+})
+
+_digest(entry) := sprintf("test:%s", [crypto.sha256(json.marshal(object.remove(entry, ["digest"])))])
 
 fixture := data_for(models, policy, routes)
 
@@ -142,10 +154,10 @@ sample_units := {
 
 with_units(model) := object.union(model, {"evalConfidenceUnits": round(model.evalConfidence * sample_units.scale)})
 
-fixture_with_units := object.union(
+fixture_with_units := stamp(object.union(
 	data_for([with_units(m) | some m in models], policy, routes),
 	{"routePolicies": {policy.policyRef: {"scoreUnits": sample_units}}},
-)
+))
 
 test_score_units_of_the_active_route_policy if {
 	catalog.score_units == sample_units with data.model_router_data as fixture_with_units

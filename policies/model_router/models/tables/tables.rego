@@ -27,6 +27,7 @@ package model_router.models.tables
 import data.model_router.agent.budget
 import data.model_router.agent.config
 import data.model_router.agent.cost
+import data.model_router.agent.decision
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
@@ -50,6 +51,7 @@ _agent_entry := {"agent": agent}
 
 _models := {
 	"refs": catalog.refs,
+	"digests": digests,
 	"modelCount": count(catalog.view.models),
 	"routeCount": count(catalog.routes),
 	"routePolicy": catalog.route_policy,
@@ -109,18 +111,33 @@ sum_counts(count_list) := {code: total |
 # title: current
 # description: |
 #   The stored tables (data.model_router_data.modelTables) when they were built from the documents in
-#   force: the same catalog, route policy and mirror ids, as many models and mirror records, the same
-#   effective route policy and limits (router.policy_data keys them to the digest of the whole data,
-#   which a query cannot afford to recompute); undefined otherwise, and the selection then evaluates
-#   every catalog model itself.
+#   force: the active catalog, route policy and mirror entries carry the digests the tables recorded
+#   (digests; a digest covers the entry's id and content) and the limits are the same; undefined
+#   otherwise (also when an entry has no digest), and the selection then evaluates every catalog
+#   model itself.
 current := stored if {
 	stored := object.get(data.model_router_data, "modelTables", null)
-	stored.refs == catalog.refs
-	stored.modelCount == count(catalog.view.models)
-	stored.routeCount == count(catalog.routes)
+	digests := stored.digests
+	digests.modelCatalog == data.model_router_data.modelCatalogs[_active.modelCatalog].digest
+	digests.routePolicy == data.model_router_data.routePolicies[_active.routePolicy].digest
+	digests.routeAuthorization == data.model_router_data.routeAuthorizations[_active.routeAuthorization].digest
 	stored.limits == catalog.limits
-	stored.routePolicy == catalog.route_policy
 }
+
+_active := data.model_router_data.active
+
+# METADATA
+# title: digests
+# description: |
+#   The digests of the active catalog, route policy and authorization mirror entries (router.model_data
+#   stamps each entry of data.model_router_data with the digest of its content), null when absent.
+digests := {
+	"modelCatalog": _digest("modelCatalogs", "modelCatalog"),
+	"routePolicy": _digest("routePolicies", "routePolicy"),
+	"routeAuthorization": _digest("routeAuthorizations", "routeAuthorization"),
+}
+
+_digest(collection, role) := object.get(data.model_router_data, [collection, object.get(_active, role, ""), "digest"], null)
 
 # METADATA
 # title: group_key
@@ -302,10 +319,12 @@ _weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_un
 #   The request-independent agent-execution tables: {inputs: the documents they were built from
 #   (model_router.agent.config.table_inputs; model_router.agent.config.tables is the stored tables when
 #   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, windows: {window:
-#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}}.
+#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}, evidence: the evidence
+#   section of every decision, model_router.agent.decision.evidence}.
 agent := {
 	"inputs": config.table_inputs,
 	"laneRates": {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes},
 	"windows": {window: budget.window_table(window) | some window in config.window_order},
 	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
+	"evidence": decision.evidence,
 }

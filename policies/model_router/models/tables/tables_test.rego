@@ -43,13 +43,20 @@ test_tables_of_other_documents_are_not_used if {
 	)
 	not tables.current with data.model_router_data as fewer
 	not tables.current with data.model_router_data as object.union(stored, {"active": {"modelCatalog": "urn:test:other"}})
-	stricter := object.union(stored, {"routePolicies": {catalog_test.policy.policyRef: {"effective": {"minimumEvalConfidence": 0.9}}}})
+	stricter := catalog_test.stamp(object.union(stored, {"routePolicies": {catalog_test.policy.policyRef: {
+		"effective": {"minimumEvalConfidence": 0.9},
+	}}}))
 	not tables.current with data.model_router_data as stricter
 	fewer_records := object.union(
 		catalog_test.data_for(catalog_test.models, catalog_test.policy, object.remove(catalog_test.routes, ["r.pro-x"])),
 		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
 	)
 	not tables.current with data.model_router_data as fewer_records
+	more_models := catalog_test.stamp(object.union(stored, {"modelCatalogs": {"urn:test:catalog": {"order": []}}}))
+	not tables.current with data.model_router_data as more_models
+	unstamped := json.patch(stored, [{"op": "remove", "path": ["routeAuthorizations", "urn:test:mirror", "digest"]}])
+	not tables.current with data.model_router_data as unstamped
+	tables.digests.routeAuthorization == null with data.model_router_data as unstamped
 }
 
 test_tables_group_models_by_lane_locality_and_local_profile if {
@@ -201,24 +208,20 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 
 _active := data.model_router_data.active
 
+# the loaded policy data with one value of an agent document's entry replaced, its digest stamped
+# anew as router.policy_data stamps a changed entry
+_changed(collection, id, path, value) := json.patch(data.model_router_data, [
+	{"op": "replace", "path": array.concat([collection, id], path), "value": value},
+	{"op": "add", "path": [collection, id, "digest"], "value": "sha256:changed"},
+])
+
 test_agent_tables_of_other_documents_are_not_used if {
-	catalog := json.patch(data.model_router_data, [{
-		"op": "replace",
-		"path": ["priceCatalogs", _active.priceCatalog, "lanes", "standard", "defaultProfile", "pricing", "inputPerMillion"],
-		"value": 2,
-	}])
+	config.tables
+	catalog := _changed("priceCatalogs", _active.priceCatalog, ["lanes", "standard", "defaultProfile", "pricing", "inputPerMillion"], 2)
 	not config.tables with data.model_router_data as catalog
-	windows := json.patch(data.model_router_data, [{
-		"op": "replace",
-		"path": ["optimizers", _active.optimizer, "windows", "task", "maxSpend"],
-		"value": 3,
-	}])
+	windows := _changed("optimizers", _active.optimizer, ["windows", "task", "maxSpend"], 3)
 	not config.tables with data.model_router_data as windows
-	share := json.patch(data.model_router_data, [{
-		"op": "replace",
-		"path": ["policies", _active.policy, "document", "escalationPolicy", "budgetWindow", "highEndMaxShare"],
-		"value": 0.1,
-	}])
+	share := _changed("policies", _active.policy, ["document", "escalationPolicy", "budgetWindow", "highEndMaxShare"], 0.1)
 	not config.tables with data.model_router_data as share
 	not config.tables with data.model_router_data as object.union(data.model_router_data, {"active": {"policy": "urn:test:other"}})
 	not config.tables with data.model_router_data.modelTables as null

@@ -35,15 +35,13 @@ _known := {
 	"providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes", "localProfileRef",
 }
 
-default _section(_) := {}
-
-_section(name) := section if {
+# Every signal source merged once: resources win over quota, quota over the request (a source that is
+# absent or not an object is left out).
+_merged := object.union_n([section |
+	some name in ["request", "quota", "resources"]
 	section := input[name]
 	is_object(section)
-}
-
-# Every signal source merged once: resources win over quota, quota over the request.
-_merged := object.union_n([_section("request"), _section("quota"), _section("resources")])
+])
 
 # The required signal names, as the optimizer lists them (an array: used as keys, never walked
 # when every required signal is valid).

@@ -99,11 +99,14 @@ windows := {window: summary |
 }
 
 # What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
+# (Both tiers of _tier_fields written out: no inner walk per window.)
 _headroom := {window: headroom |
 	some window in config.window_order
 	ceilings := window_tables[window].ceilings
-	headroom := {tier: (ceilings[tier] - round(_spend[window][fields.spent] * cost.per_million)) |
-		some tier, fields in _tier_fields
+	spend := _spend[window]
+	headroom := {
+		"high": ceilings.high - round(spend.highEndSpent * cost.per_million),
+		"maximum": ceilings.maximum - round(spend.proSpent * cost.per_million),
 	}
 }
 
@@ -112,9 +115,10 @@ _headroom := {window: headroom |
 # Undefined when no window is declared.
 _remaining_list := [remaining | some remaining in remaining_micros]
 
-_limit := {tier: limit |
-	some tier in ["none", "high", "maximum"]
-	limit := min(array.concat(_remaining_list, [h | some headroom in _headroom; h := headroom[tier]]))
+_limit := {
+	"none": min(_remaining_list),
+	"high": min(array.concat(_remaining_list, [headroom.high | some headroom in _headroom])),
+	"maximum": min(array.concat(_remaining_list, [headroom.maximum | some headroom in _headroom])),
 }
 
 # Declared lanes whose cost exceeds their limit: only these can fail a window.

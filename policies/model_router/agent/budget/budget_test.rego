@@ -117,3 +117,10 @@ test_only_lanes_over_their_limit_fail if {
 	object.remove(budget.failures_by_lane, ["pro"]) == object.remove(budget.no_failures, ["pro"]) with input as t.bundle
 	budget.failed_windows.pro == ["task", "session"] with input as t.bundle
 }
+
+# _headroom and _limit write both premium tiers out: they must be every tier of _tier_fields.
+test_headroom_and_limit_cover_every_premium_tier if {
+	object.keys(budget._tier_fields) == {"high", "maximum"}
+	budget._tier_fields.high.spent == "highEndSpent"
+	budget._tier_fields.maximum.spent == "proSpent"
+}

@@ -177,14 +177,14 @@ invalid_fields contains "request" if not _req
 
 invalid_fields contains field if {
 	_req
-	some field in _required_fields
-	not _strings[field]
+
+	# a set difference: only the absent or ill-typed fields are walked
+	some field in (_required_fields - object.keys(_strings))
 }
 
 invalid_fields contains field if {
-	some field in {"executionSurface", "requestedLane", "egressApprovalRef"}
+	some field in ({"executionSurface", "requestedLane", "egressApprovalRef"} - object.keys(_strings))
 	_req[field] != null
-	not _strings[field]
 }
 
 invalid_fields contains "escalation" if {

@@ -26,22 +26,29 @@ _enums := {
 	"thermalState": {"normal", "elevated", "critical"},
 }
 
-_known := ((_booleans | _counts) | object.keys(_enums)) | {
-	"providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes",
-	"localProfileRef",
+# Every known signal (_booleans, _counts, the _enums and the other numbers and strings), written out:
+# a constant, not a union computed per query.
+_known := {
+	"localModelProfileAvailable", "localServiceHealthy", "networkAvailable", "providerQuotaKnown",
+	"memoryAvailableBytes", "providerLatencyP95Ms", "estimatedInputTokens", "estimatedOutputTokens",
+	"estimatedCacheReadTokens", "estimatedToolCalls", "batteryState", "thermalState",
+	"providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes", "localProfileRef",
 }
 
-default _section(_) := {}
-
-_section(name) := section if {
+# Every signal source merged once: resources win over quota, quota over the request (a source that is
+# absent or not an object is left out).
+_merged := object.union_n([section |
+	some name in ["request", "quota", "resources"]
 	section := input[name]
 	is_object(section)
-}
+])
 
-# Every signal source merged once: resources win over quota, quota over the request.
-_merged := object.union_n([_section("request"), _section("quota"), _section("resources")])
+# The required signal names, as the optimizer lists them (an array: used as keys, never walked
+# when every required signal is valid).
+_required := config.optimizer.resourcePolicy.requiredSignals
 
-_required := {name | some name in config.optimizer.resourcePolicy.requiredSignals}
+# The known signals the request carries (possibly null or ill-typed): only these are type-checked.
+_present := object.filter(_merged, _known)
 
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
@@ -62,7 +69,8 @@ value := object.union_n([
 		_number_ok(name, v)
 	},
 	{name: v | name := "localProfileRef"; v := _merged[name]; is_string(v); v != ""},
-	{name: v | some name in _required; not _known[name]; v := _merged[name]; v != null},
+	# required signals this policy does not know: present and non-null
+	{name: v | some name, v in object.remove(object.filter(_merged, _required), _known); v != null},
 ])
 
 # providerQuotaRemainingShare: a number at most 1 (negative means unknown); providerErrorRate: a
@@ -86,15 +94,31 @@ _budget_fields := ["spent", "highEndSpent", "proSpent"]
 budget_spend := {window: spend |
 	some window in config.window_order
 	spend := input.quota.budget[window]
-	every field in _budget_fields {
-		lib.non_negative(spend[field])
-	}
+
+	# lib.non_negative of each of _budget_fields, written out (no walk, no function call)
+	is_number(spend.spent)
+	spend.spent >= 0
+	is_number(spend.highEndSpent)
+	spend.highEndSpent >= 0
+	is_number(spend.proSpent)
+	spend.proSpent >= 0
 }
 
 _valid_names := object.keys(value)
 
-# Required signals that are absent or ill-typed, and known optional signals present but ill-typed.
-_missing_signals := (_required | {name | some name in _known; _merged[name] != null}) - _valid_names
+# Known signals present with a non-null value but ill-typed (only the present, invalid ones are walked).
+_ill_typed := {name | some name in (object.keys(_present) - _valid_names); _present[name] != null}
+
+# Required signals that are absent, null or ill-typed: none when every one of them is valid (checked
+# by count, without walking the list; the schema makes the names unique, and a duplicate only takes
+# the walk).
+default _missing_required := set()
+
+_missing_required := {name | some name in _required; not value[name]} if {
+	count(object.filter(value, _required)) != count(_required)
+}
+
+_missing_signals := _missing_required | _ill_typed
 
 _missing_spend := {sprintf("budget.%s.%s", [window, field]) |
 	some window in config.window_order

@@ -94,3 +94,10 @@ test_required_signal_outside_the_type_table if {
 test_input_that_is_not_an_object if {
 	count(signals.missing) == 21 with input as "text"
 }
+
+test_known_is_every_typed_signal if {
+	signals._known == ((signals._booleans | signals._counts) | object.keys(signals._enums)) | {
+		"providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes",
+		"localProfileRef",
+	}
+}

@@ -28,10 +28,10 @@ from router import paths
 from router.contracts import formats
 from router.contracts.digest import canonical, sha256_text
 from router.contracts.errors import Violation
+from router.regular_file import SpecialFileError, read_regular_file
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
-from router.regular_file import SpecialFileError, read_regular_file
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -283,15 +283,15 @@ class FastValidator:
     """A draft 2020-12 validator: a quick yes/no, and precise errors only when the answer is no.
 
     `is_valid` runs a compiled jsonschema-rs validator (several times faster than jsonschema on our
-    documents; jsonschema alone answers for a schema jsonschema-rs cannot compile); every `format` the schema uses is checked by the very
-    format checker the Python validator uses, so both give the same verdict. `iter_errors` (and
+    documents; jsonschema alone answers for a schema jsonschema-rs cannot compile); every `format` the
+    schema uses is checked by the same function in both (router.contracts.formats), so both give the
+    same verdict. `iter_errors` (and
     `validate`) always come from jsonschema with local references inlined, so error messages are
     unchanged; that validator is built on first use only.
 
-    The format checks are router.contracts.formats, which the contracts package registers with
-    jsonschema's FormatChecker: jsonschema (and router.contracts.schemas) is imported only when the
-    Python validator is first needed, i.e. for an invalid document, not on the decide path (measured:
-    about 50 ms of a cold `model-router decide`, see docs/performance.md).
+    jsonschema (and router.contracts.schemas, which registers those functions with its FormatChecker)
+    is imported only when the Python validator is first needed, i.e. for an invalid document, not on
+    the decide path (measured: about 50 ms of a cold `model-router decide`, see docs/performance.md).
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:

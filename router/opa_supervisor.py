@@ -56,9 +56,10 @@ MANAGED_OPA_ARGS: tuple[str, ...] = ("--optimize-store-for-read-speed",)
 # Go's garbage-collector target for the managed OPA (GOGC) when neither the `opa_gogc` setting nor a
 # GOGC in the environment names one. A decision allocates about 3,000-15,000 objects while the live
 # heap (policy data, compiled rules) stays the same, so with Go's default of 100 the collector marks
-# that whole heap again every few dozen decisions. Measured side by side (docs/performance.md): 400
-# takes about a third off the time per decision for about twice the resident memory (74 -> 137 MiB
-# with the example data); above 400 nothing more was gained.
+# that whole heap again every few dozen decisions. Measured side by side (`make bench`, section 10;
+# docs/performance.md): 0.96x the time per decision on a quiet machine, 0.65-0.91x while other work
+# loads it, for more resident memory (73 -> 119 MiB with the example data); above 400 nothing more
+# was gained. `opa_gogc: 100` restores Go's default.
 MANAGED_OPA_GOGC = 400
 
 
@@ -71,6 +72,7 @@ def managed_opa_env(gogc: int | None = None, environ: Mapping[str, str] | None =
     elif not env.get("GOGC"):
         env["GOGC"] = str(MANAGED_OPA_GOGC)
     return env
+
 
 _LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
 

@@ -211,10 +211,11 @@ def serve_bundle(addr: str | None, bundle_file: str | None, state_dir: str | Non
     click.echo(f"serve-bundle: policy revision {revision}", err=True)
     click.echo(f"serve-bundle: routers use MODEL_ROUTER_OPA_URL={url} MODEL_ROUTER_OPA_REVISION={revision}"
                f" MODEL_ROUTER_OPA_TOKEN=<the token in {token_path}>", err=True)
+    env = managed_opa_env()  # the managed OPA's GC target unless GOGC is set (router.opa_supervisor.MANAGED_OPA_GOGC)
     if print_only:
+        click.echo(f"serve-bundle: run it with GOGC={env['GOGC']} in its environment, as the router runs its own OPA", err=True)
         click.echo(shlex.join(cmd))
         return
-    env = managed_opa_env()  # the managed OPA's GC target unless GOGC is set (router.opa_supervisor.MANAGED_OPA_GOGC)
     click.echo(f"serve-bundle: $ GOGC={env['GOGC']} " + shlex.join(cmd), err=True)
     sys.stdout.flush()
     sys.stderr.flush()

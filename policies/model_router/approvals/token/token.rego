@@ -8,7 +8,9 @@
 #   never reads a clock) with 60 s of allowed skew; without an evaluation time no token is valid.
 #
 #   `failures(kind, token, ref, expected)` is the set of checks a present token fails, apart from the
-#   lane check (`lane_exceeds`), which the caller adds per lane. `verdict(kind, whys)` is `valid` or
+#   lane check (`lane_exceeds`), which the caller adds per lane. A decision decodes each token once:
+#   callers hold `parse(token)` in a complete rule and ask `failures_of`, `claim_of` and `evidence_of`
+#   with it; `failures`, `claim` and `evidence` are the same answers for a token not yet decoded. `verdict(kind, whys)` is `valid` or
 #   `<kind>-invalid:<why>` for the first failing check in the order of `check_order`:
 #   malformed, issuer, signature, purpose, ref-mismatch, expired, not-yet-valid, lifetime, request,
 #   task-class, reason, lane, data-class, binding, artifact, contract.

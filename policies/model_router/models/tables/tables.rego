@@ -36,7 +36,7 @@ import data.model_router.models.scoring
 # METADATA
 # title: build
 # description: |
-#   The tables for the documents in force: {refs, modelCount, routeCount, routePolicy, limits, groups: [{lane, locality,
+#   The tables for the documents in force: {digests, modelCount, limits, groups: [{lane, locality,
 #   localProfileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
@@ -50,11 +50,8 @@ default _agent_entry := {}
 _agent_entry := {"agent": agent}
 
 _models := {
-	"refs": catalog.refs,
 	"digests": digests,
 	"modelCount": count(catalog.view.models),
-	"routeCount": count(catalog.routes),
-	"routePolicy": catalog.route_policy,
 	"limits": catalog.limits,
 	"groups": groups,
 	"laneGroups": [[lane, [i | some i, group in groups; group.lane == lane]] | some lane in {group.lane | some group in groups}],

@@ -229,6 +229,9 @@ class Router:
         self.receipt_log = (
             ReceiptLog(log_path, fsync=s.fsync, key_path=s.receipts_key, lock_timeout_s=s.timeout_s) if log_path else None
         )
+        # STORE_INPUTS: keep each decision's prompt-stripped input beside the log, by inputDigest (replay);
+        # stored in the receipt log's group commit, before the receipts
+        self.input_store = InputStore.beside(log_path, fsync=s.fsync) if log_path and store_inputs else None
         # agentplane: evaluate the agentplane projection in each decision's own query;
         # agentplane_receipts: also append each agentplane receipt beside the receipt log
         if agentplane_receipts and not log_path:
@@ -238,8 +241,6 @@ class Router:
         self.agentplane_log = (
             agentplane_mod.LaneReceiptLog(log_path.parent / agentplane_mod.LOG_NAME, fsync=s.fsync) if agentplane_receipts and log_path else None
         )
-        # STORE_INPUTS: keep each decision's prompt-stripped input beside the log, by inputDigest (replay)
-        self.input_store = InputStore.beside(log_path, fsync=s.fsync) if log_path and store_inputs else None
         self.validate_results = validate_results
         # A fixed evaluation time (tests, replay): the argument, else MODEL_ROUTER_EVALUATION_TIME;
         # otherwise every query is stamped with the router's own clock.
@@ -270,6 +271,8 @@ class Router:
         self.engine.close()
         if self.receipt_log is not None:
             self.receipt_log.close()
+        if self.input_store is not None:
+            self.input_store.close()
 
     def __enter__(self) -> Self:
         return self
@@ -351,10 +354,9 @@ class Router:
                               bundle=prep.bundle, evaluation=clock, lane=d.lane_summary)
                 for d, prep in zip(decisions, preps, strict=True)
             ]
-            if self.input_store is not None:  # the input first: a receipt always finds its input
-                for prep in preps:
-                    self.input_store.put(prep.input_digest, prep.canonical)
-            receipts = self.receipt_log.append_many(bodies)
+            # the inputs are stored in the same group commit, before the receipts (a receipt always finds its input)
+            inputs = [(prep.input_digest, prep.canonical) for prep in preps] if self.input_store is not None else []
+            receipts = self.receipt_log.append_many(bodies, inputs, self.input_store)
         except (ReceiptLogError, InputStoreError, OSError, KeyError, TypeError, ValueError) as exc:
             detail = f"receipt not recorded: {exc}"
             failed = []

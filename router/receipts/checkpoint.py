@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from router.receipts.build import canonical, receipt_digest, strict_loads
+from router.receipts.build import canonical, strict_loads
 
 HEAD_KIND = "RouteDecisionReceiptLogHead"
 LOG_ID_PREFIX = "urn:socioprophet:model-route-receipt-log:"
@@ -211,7 +211,13 @@ def receipt_mac(secret: bytes, receipt: dict[str, Any]) -> str:
     only when each carries a valid MAC (a writer stopped between its append and its signature), never
     when someone without the key appended them."""
     body = {k: v for k, v in receipt.items() if k not in ("receiptDigest", "receiptMac")}
-    return PROMPT_DIGEST_PREFIX + hmac.new(secret, receipt_digest(body).encode("ascii"), hashlib.sha256).hexdigest()
+    return receipt_mac_of(secret, canonical(body))
+
+
+def receipt_mac_of(secret: bytes, body: str) -> str:
+    """receipt_mac of the receipt whose canonical JSON without receiptDigest and receiptMac is BODY."""
+    digest = "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return PROMPT_DIGEST_PREFIX + hmac.new(secret, digest.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def keyed_prompt_digest(secret: bytes, prompt_digest: str | None) -> str | None:

@@ -46,11 +46,14 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from router.clock import utc_now
+from router.contracts.digest import runs, sha256_text, spliced
 from router.receipts import checkpoint as cp
 from router.receipts.build import LOG_NAME, canonical, receipt_digest
+from router.receipts.inputs import InputStore
 from router.receipts.verify import MAX_LINE, strict_loads, verify
 
 DEFAULT_LOCK_TIMEOUT_S = 10.0
+CHAIN_KEYS = ("receiptDigest", "receiptMac")  # the members the log adds last, in sorted order
 MAX_GROUP = 1024  # appends committed together at most (one write, one fsync, one signed head)
 KEY_FOLDER = "signing"
 KEY_NAME = "receipt-signing.key"
@@ -69,6 +72,8 @@ class _Pending:
     """One append_many call waiting in the group commit: its bodies, then its receipts or its error."""
 
     bodies: list[JSONObject]
+    inputs: list[tuple[str, str]]  # (inputDigest, canonical JSON), stored in STORE before the receipts
+    store: InputStore | None = None
     taken: bool = False  # a leader is committing it
     done: bool = False  # the commit is over: receipts or error is set
     receipts: list[JSONObject] | None = None
@@ -166,6 +171,7 @@ class ReceiptLog:
         self._key: Ed25519PrivateKey | None = None
         self._known: _Known | None = None
         self._last_head: JSONObject | None = None  # the last head this object signed
+        self._secrets: tuple[Ed25519PrivateKey, str, bytes, bytes] | None = None  # see _log_secrets
 
     # -- files -----------------------------------------------------------------------------------
     def _signing_key(self) -> Ed25519PrivateKey:
@@ -416,8 +422,7 @@ class ReceiptLog:
         previous = state.last
         lines: list[str] = []
         written: list[tuple[_Pending, list[JSONObject]]] = []
-        secret = cp.prompt_digest_key(key, state.log_id)
-        mac_key = cp.receipt_mac_key(key, state.log_id)
+        secret, mac_key = self._log_secrets(key, state.log_id)
         count = 0
         for pending in group:
             before = previous
@@ -432,10 +437,14 @@ class ReceiptLog:
                     if state.count == 0 and count + len(receipts) == 0:
                         receipt["logStart"] = {"logId": state.log_id, "previousLog": state.previous_log}
                     receipt["previousReceiptDigest"] = previous
-                    receipt["receiptMac"] = cp.receipt_mac(mac_key, receipt)
-                    receipt["receiptDigest"] = previous = receipt_digest(receipt)
+                    # serialised once: the MAC, the digest and the line are the canonical JSON of the
+                    # receipt without, then with, receiptMac and receiptDigest
+                    parts = runs(receipt, CHAIN_KEYS)
+                    receipt["receiptMac"] = mac = cp.receipt_mac_of(mac_key, spliced(parts, {}))
+                    mac_member = '"receiptMac":' + canonical(mac)
+                    receipt["receiptDigest"] = previous = sha256_text(spliced(parts, {2: mac_member}))
                     receipts.append(receipt)
-                    own.append(canonical(receipt))
+                    own.append(spliced(parts, {1: '"receiptDigest":' + canonical(previous), 2: mac_member}))
             except (ValueError, TypeError, RecursionError) as exc:
                 previous = before  # this append is left out; the chain goes on from the one before it
                 pending.error = ReceiptLogError(f"{self.path}: cannot record the receipt: {exc}")
@@ -445,6 +454,13 @@ class ReceiptLog:
             written.append((pending, receipts))
         if not written:
             return
+        # the inputs first (one write and one fsync per store for the whole group): a receipt always finds its input
+        stores: dict[int, tuple[InputStore, list[tuple[str, str]]]] = {}
+        for pending, _ in written:
+            if pending.store is not None and pending.inputs:
+                stores.setdefault(id(pending.store), (pending.store, []))[1].extend(pending.inputs)
+        for store, items in stores.values():
+            store.put_many(items)
         data = ("\n".join(lines) + "\n").encode("utf-8")
         st = os.fstat(fd)
         start = st.st_size
@@ -466,6 +482,13 @@ class ReceiptLog:
         for pending, receipts in written:
             pending.receipts = receipts
 
+    def _log_secrets(self, key: Ed25519PrivateKey, log_id: str) -> tuple[bytes, bytes]:
+        """(prompt-digest secret, receipt-MAC secret) of the log LOG_ID, derived once per log and key."""
+        cached = self._secrets
+        if cached is None or cached[0] is not key or cached[1] != log_id:
+            cached = self._secrets = (key, log_id, cp.prompt_digest_key(key, log_id), cp.receipt_mac_key(key, log_id))
+        return cached[2], cached[3]
+
     @staticmethod
     def _sign(key: Ed25519PrivateKey, state: _State, ident: tuple[int, int]) -> JSONObject:
         return cp.sign_head(key, {
@@ -474,8 +497,12 @@ class ReceiptLog:
             "startDigest": state.start_digest, "previousLogId": state.previous_log_id,
         })
 
-    def append_many(self, bodies: Iterable[JSONObject]) -> list[JSONObject]:
+    def append_many(
+        self, bodies: Iterable[JSONObject], inputs: Iterable[tuple[str, str]] = (), store: InputStore | None = None
+    ) -> list[JSONObject]:
         """Chain and append receipts (built by build_receipt); return them with their chain fields.
+        INPUTS ((inputDigest, canonical JSON) pairs) are stored in STORE in the same commit, before the
+        receipts: with the inputs of the other appends in the group, in one write and one fsync.
 
         Group commit: appends from several threads at once share one write, one fsync and one signed
         head. The first thread to find no commit under way leads: it takes every append waiting at that
@@ -484,7 +511,9 @@ class ReceiptLog:
         wait; when the leader is done, one of them leads the next commit. A waiting append that no
         leader has taken by its deadline gives up (ReceiptLogError, nothing written); one that a leader
         has taken waits for that commit's outcome, which the leader's own deadline bounds."""
-        mine = _Pending(list(bodies))
+        mine = _Pending(list(bodies), list(inputs), store)
+        if mine.inputs and store is None:
+            raise ValueError("append_many: inputs to store, and no input store given")
         if not mine.bodies:
             return []
         deadline = time.monotonic() + self.lock_timeout_s

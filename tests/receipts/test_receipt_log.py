@@ -303,6 +303,41 @@ def test_digests_agree_with_the_contracts_package(tmp_path):
     assert receipt["receiptDigest"] == digest.receipt_digest(receipt)
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=8), st.lists(st.text(max_size=6), max_size=3, unique=True))
+def test_an_object_serialised_in_runs_is_its_canonical_json(value, at):
+    """The log writes a receipt's MAC, digest and line from its members serialised once, in runs split
+    where receiptDigest and receiptMac go (digest.runs / digest.spliced): the text must be canonical
+    JSON of the same object, whichever of the keys AT it holds."""
+    from router.contracts import digest
+
+    at = tuple(sorted(at))
+    parts = digest.runs({k: v for k, v in value.items() if k not in at}, at)
+    added = {i + 1: digest.canonical(key) + ":" + digest.canonical(value[key]) for i, key in enumerate(at) if key in value}
+    assert digest.spliced(parts, added) == digest.canonical(value)
+    assert digest.spliced(parts, {}) == digest.canonical({k: v for k, v in value.items() if k not in at})
+
+
+def test_written_receipts_carry_the_mac_and_digest_of_their_canonical_json(tmp_path):
+    from router.receipts import checkpoint as cp
+
+    log = ReceiptLog(tmp_path / "r.jsonl", fsync=False)
+    written = log.append_many([body(n) for n in range(3)])
+    key = cp.load_private_key(log.key_path)
+    for line, receipt in zip(lines(log.path), written, strict=True):
+        assert line == canonical(receipt)
+        mac_key = cp.receipt_mac_key(key, written[0]["logStart"]["logId"])
+        assert receipt["receiptMac"] == cp.receipt_mac(mac_key, receipt)
+        assert receipt["receiptDigest"] == receipt_digest(receipt)
+
+
 ROUTER_WRITER = """
 import json, sys
 from router import Router

@@ -14,11 +14,23 @@ from router import paths
 from router.api import Router
 from router.bundle import ensure_bundle
 from router.cli import main
-from router.receipts import LOG_NAME, store_folder
+from router.contracts.digest import canonical, sha256_text
+from router.receipts import LOG_NAME, InputStore, store_folder
+from router.receipts.inputs import PACK_NAME
 from router.replay import core
 from router.replay.core import ReplayError
 
 replay = functools.partial(core.replay, router_factory=Router, timeout_ms=SLOW_MACHINE_TIMEOUT_MS)
+
+
+def _records(store) -> dict[str, str]:
+    """{inputDigest: the stored canonical JSON} of the pack (router.receipts.inputs), read as a reader would."""
+    out = {}
+    for line in (store / PACK_NAME).read_text(encoding="utf-8").splitlines():
+        value = json.loads(line)
+        assert line == canonical(value)  # each record is canonical JSON: {"input": ..., "inputDigest": ...}
+        out[value["inputDigest"]] = canonical(value["input"])
+    return out
 
 
 def _by_digest(decisions: dict) -> dict:
@@ -30,12 +42,14 @@ def test_store_holds_every_input_without_prompt_text(recorded):
     store = store_folder(folder / LOG_NAME)
     assert stat.S_IMODE(store.stat().st_mode) == 0o700
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    files = list(store.glob("*.json"))
-    assert {f"sha256:{p.stem}" for p in files} == {d.input_digest for d in decisions.values()}
-    for p in files:
-        assert stat.S_IMODE(p.stat().st_mode) == 0o600
-        assert '"text"' not in p.read_text(encoding="utf-8")
-        assert "evaluation" not in json.loads(p.read_text(encoding="utf-8"))
+    assert [p.name for p in store.iterdir()] == [PACK_NAME]
+    assert stat.S_IMODE((store / PACK_NAME).stat().st_mode) == 0o600
+    records = _records(store)
+    assert set(records) == {d.input_digest for d in decisions.values()}
+    for input_digest, text in records.items():
+        assert sha256_text(text) == input_digest
+        assert '"text"' not in text
+        assert "evaluation" not in json.loads(text)
 
 
 def test_prompt_text_is_never_stored(tmp_path):
@@ -46,9 +60,10 @@ def test_prompt_text_is_never_stored(tmp_path):
     bundle["request"]["prompt"] = {"text": secret}
     with Router(receipts_dir=tmp_path / "r", fsync=False) as router:
         decision = router.decide(bundle)
-    stored = (store_folder(tmp_path / "r" / LOG_NAME) / (decision.input_digest[7:] + ".json")).read_text(encoding="utf-8")
-    assert secret not in stored and "xyzzy" not in stored
-    assert json.loads(stored)["request"]["prompt"]["chars"] == len(secret)
+    store = store_folder(tmp_path / "r" / LOG_NAME)
+    raw = (store / PACK_NAME).read_text(encoding="utf-8")
+    assert secret not in raw and "xyzzy" not in raw
+    assert InputStore(store).get(decision.input_digest)["request"]["prompt"]["chars"] == len(secret)
     report = replay(tmp_path / "r", paths.POLICIES)
     assert report.compared == 1 and not report.changed
     assert "xyzzy" not in json.dumps(report.to_dict())
@@ -170,9 +185,10 @@ def test_inputs_missing_or_altered_are_not_replayable(recorded, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(folder, copy)
     store = store_folder(copy / LOG_NAME)
-    files = sorted(store.glob("*.json"))
-    files[0].unlink()
-    files[1].write_text(files[1].read_text(encoding="utf-8").replace('"v0.1"', '"v0.2"', 1), encoding="utf-8")
+    pack = store / PACK_NAME
+    lines = pack.read_text(encoding="utf-8").splitlines(keepends=True)
+    # one input removed, one edited in place (its record still names the digest it had)
+    pack.write_text("".join([lines[1].replace('"v0.1"', '"v0.2"', 1), *lines[2:]]), encoding="utf-8")
     report = replay(copy, paths.POLICIES)
     assert len(report.skipped) >= 2 and report.compared == report.total - len(report.skipped)
     whys = " ".join(s["why"] for s in report.skipped)

@@ -298,14 +298,20 @@ def parse_head(data: bytes, where: str) -> dict[str, Any]:
     return checked
 
 
-def read_head(log: str | Path) -> tuple[dict[str, Any], bytes] | None:
-    """(head, its bytes) of the log at LOG, or None when it has no head file."""
-    path = head_path(log)
+def read_head_bytes(log: str | Path) -> bytes | None:
+    """The bytes of the signed head of the log at LOG (unparsed), or None when it has no head file."""
     try:
-        data = _read_small(path, MAX_HEAD_BYTES, "signed head")
+        return _read_small(head_path(log), MAX_HEAD_BYTES, "signed head")
     except FileNotFoundError:
         return None
-    return parse_head(data, str(path)), data
+
+
+def read_head(log: str | Path) -> tuple[dict[str, Any], bytes] | None:
+    """(head, its bytes) of the log at LOG, or None when it has no head file."""
+    data = read_head_bytes(log)
+    if data is None:
+        return None
+    return parse_head(data, str(head_path(log))), data
 
 
 def write_head(log: str | Path, head: dict[str, Any], *, fsync: bool = True) -> bytes:

@@ -305,10 +305,11 @@ class ReceiptLog:
     def _state(self, fd: int, key: Ed25519PrivateKey) -> _State:
         st = os.fstat(fd)
         ident, size = (st.st_dev, st.st_ino), st.st_size
-        found = cp.read_head(self.path)
+        raw = cp.read_head_bytes(self.path)
         known = self._known
-        if known is not None and found is not None and found[1] == known.head_bytes and (ident, size) == (known.ident, known.size):
-            return known.state
+        if known is not None and raw == known.head_bytes and (ident, size) == (known.ident, known.size):
+            return known.state  # nobody else wrote since this object's last commit: the head it signed is current
+        found = None if raw is None else (cp.parse_head(raw, str(cp.head_path(self.path))), raw)
         if found is not None and not cp.signature_valid(found[0], key.public_key()):
             raise ReceiptLogError(errno.EINVAL, f"{cp.head_path(self.path)}: the signed head does not verify with the receipt-signing key {self.key_path}; run `model-router receipts verify {self.path}`")
         head = found[0] if found else None

@@ -187,43 +187,32 @@ class InputStore:
         return self.pack
 
     # -- reading ---------------------------------------------------------------------------------
-    def _refresh_index(self) -> None:
-        """Read the records appended to the pack since the last call into the index (the caller holds the mutex)."""
-        try:
-            fd = os.open(self.pack, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise InputStoreError(exc.errno, f"{self.pack}: cannot read the input store: {exc.strerror}") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise InputStoreError(errno.EINVAL, f"{self.pack}: expected a regular file")
-            ident = (st.st_dev, st.st_ino)
-            if ident != self._indexed_ident or st.st_size < self._indexed:  # another file, or cut short: start over
-                self._index, self._indexed, self._indexed_ident = {}, 0, ident
-            pos, carry, skipping = self._indexed, b"", False
-            while pos < st.st_size:
-                chunk = os.pread(fd, min(CHUNK, st.st_size - pos), pos)
-                if not chunk:
-                    break
-                start, data, pos = pos - len(carry), carry + chunk, pos + len(chunk)
-                begin = 0
-                if skipping:  # the rest of a line longer than any record: no record starts before its end
-                    nl = data.find(b"\n")
-                    if nl < 0:
-                        carry, self._indexed = b"", pos
-                        continue
-                    begin, skipping = nl + 1, False
-                while (nl := data.find(b"\n", begin)) >= 0:
-                    self._note(data, begin, nl, start)
-                    begin = nl + 1
-                carry = data[begin:]
-                if len(carry) > MAX_INPUT_BYTES + 256:
-                    carry, skipping = b"", True
-                self._indexed = pos - len(carry)
-        finally:
-            os.close(fd)
+    def _refresh_index(self, fd: int, st: os.stat_result) -> None:
+        """Read the records appended to the pack (open as FD, its fstat ST) since the last call into the
+        index (the caller holds the mutex); another file at the path, or a shorter one, is read anew."""
+        ident = (st.st_dev, st.st_ino)
+        if ident != self._indexed_ident or st.st_size < self._indexed:  # another file, or cut short: start over
+            self._index, self._indexed, self._indexed_ident = {}, 0, ident
+        pos, carry, skipping = self._indexed, b"", False
+        while pos < st.st_size:
+            chunk = os.pread(fd, min(CHUNK, st.st_size - pos), pos)
+            if not chunk:
+                break
+            start, data, pos = pos - len(carry), carry + chunk, pos + len(chunk)
+            begin = 0
+            if skipping:  # the rest of a line longer than any record: no record starts before its end
+                nl = data.find(b"\n")
+                if nl < 0:
+                    carry, self._indexed = b"", pos
+                    continue
+                begin, skipping = nl + 1, False
+            while (nl := data.find(b"\n", begin)) >= 0:
+                self._note(data, begin, nl, start)
+                begin = nl + 1
+            carry = data[begin:]
+            if len(carry) > MAX_INPUT_BYTES + 256:
+                carry, skipping = b"", True
+            self._indexed = pos - len(carry)
 
     def _note(self, data: bytes, begin: int, end: int, start: int) -> None:
         """Index the record in DATA[BEGIN:END] (at pack offset START + BEGIN), if it is one."""
@@ -236,23 +225,29 @@ class InputStore:
         self._index.setdefault(hexpart, []).append((start + begin + len(PREFIX), end - begin - len(PREFIX) - SUFFIX_BYTES))
 
     def _from_pack(self, input_digest: str, hexpart: str) -> dict[str, Any] | None:
-        with self._mutex:
-            if hexpart not in self._index:
-                self._refresh_index()
-            places = list(self._index.get(hexpart, ()))
-        if not places:
-            return None
-        altered = False
-        fd = os.open(self.pack, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        """The input INPUT_DIGEST from the pack: the first of its records that verifies; None when the
+        pack holds no record of it; InputStoreError when each record of it fails its digest."""
         try:
+            fd = os.open(self.pack, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputStoreError(exc.errno, f"{self.pack}: cannot read the input store: {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise InputStoreError(errno.EINVAL, f"{self.pack}: expected a regular file")
+            with self._mutex:
+                if hexpart not in self._index or (st.st_dev, st.st_ino) != self._indexed_ident:
+                    self._refresh_index(fd, st)
+                places = list(self._index.get(hexpart, ()))
             for offset, length in places:
                 data = os.pread(fd, length, offset)
                 if len(data) == length and "sha256:" + hashlib.sha256(data).hexdigest() == input_digest:
                     return _parsed(data, f"{self.pack} (byte {offset})")
-                altered = True
         finally:
             os.close(fd)
-        if altered:
+        if places:
             raise InputStoreError(errno.EINVAL, f"{self.pack}: the stored input does not match its digest {input_digest} (altered)")
         return None
 

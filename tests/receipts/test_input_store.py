@@ -185,3 +185,18 @@ def test_a_pack_moved_away_is_not_written_through_its_old_name(tmp_path):
     assert b"req-2" not in moved.read_bytes()
     assert canonical(InputStore(store.folder).get(item(2)[0])) == item(2)[1]
     store.close()
+
+
+def test_a_pack_replaced_after_it_was_read_is_read_anew(tmp_path):
+    folder = tmp_path / "inputs"
+    first = InputStore(folder, fsync=False)
+    first.put_many([item(1), item(2)])
+    reader = InputStore(folder)
+    assert reader.get(item(2)[0])  # indexed: item 2 at its offset in this pack
+    pack = folder / PACK_NAME
+    pack.rename(tmp_path / "old.jsonl")
+    InputStore(folder, fsync=False).put_many([item(3), item(2)])  # another pack: item 2 elsewhere
+    assert canonical(reader.get(item(2)[0])) == item(2)[1]
+    pack.unlink()
+    with pytest.raises(InputStoreError, match="no stored input"):
+        reader.get(item(3)[0])

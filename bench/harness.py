@@ -349,15 +349,20 @@ def section_opa_eval_all(ctx: dict) -> dict:
     return rows
 
 
+TRIVIAL_PATH = "/v1/data/model_router_data/active/policy"
+TRIVIAL_BODY = b'{"input":{}}'
+
+
 def section_floors_and_decide(ctx: dict) -> dict:
     """Per bundle, round-robin on ONE managed OPA: the REST floor (the router's entrypoint and query
     parameters over one keep-alive http.client connection, no gzip), the same call with metrics (OPA's
-    own eval timer), the engine channel alone, Router.decide() receipts off, on (fsync), on (no fsync)."""
+    own eval timer), the engine channel alone, Router.decide() receipts off, on (fsync), on (no fsync), and a
+    trivial query (one data lookup) with OPA's handler timer for it: the round trip's fixed cost."""
     off, on, nofsync = ctx["router_off"], ctx["router_on"], ctx["router_nofsync"]
     raw = RawClient(off.engine.url, getattr(off.engine, "token", None))
     n, budget = ctx["iterations"], ctx["cell_budget_s"]
     path = decision_path()
-    keys = ("rest", "eval", "client", "decide_off", "decide_on", "decide_nofsync")
+    keys = ("rest", "eval", "client", "decide_off", "decide_on", "decide_nofsync", "trivial", "trivial_handler")
     rows: dict[str, dict] = {}
     pooled: dict[str, list[int]] = {k: [] for k in keys}
     try:
@@ -367,9 +372,13 @@ def section_floors_and_decide(ctx: dict) -> dict:
             body = input_body(stamped)
             channel = off.engine.channel
             evals: list[int] = []
+            handlers: list[int] = []
 
             def with_metrics(i: int) -> None:
                 evals.append(int(raw.post(body, path + "&metrics=true")["metrics"]["timer_rego_query_eval_ns"]))
+
+            def trivial_handler(i: int) -> None:
+                handlers.append(int(raw.post(TRIVIAL_BODY, TRIVIAL_PATH + "?metrics=true")["metrics"]["timer_server_handler_ns"]))
 
             def variant(i: int) -> dict:
                 b = copy.deepcopy(bundle)
@@ -384,6 +393,9 @@ def section_floors_and_decide(ctx: dict) -> dict:
                 "decide_off": lambda i: off.decide(variants[i % len(variants)]),
                 "decide_on": lambda i: on.decide(variants[i % len(variants)]),
                 "decide_nofsync": lambda i: nofsync.decide(variants[i % len(variants)]),
+                # the fixed cost of a round trip: one data lookup with a ~40-byte answer, same connection
+                "trivial": lambda i: raw.post(TRIVIAL_BODY, TRIVIAL_PATH),
+                "trivial_handler": trivial_handler,
             }
             # round-robin: one call of every kind per round, so load drift hits every column alike
             per: dict[str, list[int]] = {k: [] for k in calls}
@@ -391,6 +403,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
                 for i in range(3):
                     fn(i)
             evals.clear()
+            handlers.clear()
             deadline = time.monotonic() + budget * len(calls)
             for i in range(n):
                 for k, fn in calls.items():
@@ -400,6 +413,7 @@ def section_floors_and_decide(ctx: dict) -> dict:
                 if i >= 20 and time.monotonic() > deadline:
                     break
             per["eval"] = evals  # the column is OPA's own timer, not the round trip with metrics
+            per["trivial_handler"] = handlers  # OPA's handler timer of the trivial query
             check = off.decide(bundle)
             rows[name] = {"status": check.status, "fault": check.fault, "docBytes": len(json.dumps(dict(check.document), separators=(",", ":")))}
             rows[name].update({k: summary(per[k]) for k in keys})

@@ -21,7 +21,7 @@ package model_router.models.selection
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
-import data.model_router.models.tables
+import data.model_router.models.entries
 
 # METADATA
 # title: select
@@ -33,6 +33,19 @@ import data.model_router.models.tables
 #   counted. The candidates come from the precomputed tables when they cover the request, else from
 #   evaluating every catalog model: both give the same selection.
 select(request) := finish(candidates(request), catalog.limits)
+
+# METADATA
+# title: solo
+# description: |
+#   The stored {fields, deferReason} of REQUEST (model_router.models.tables.solo: the fields
+#   model_router.models.wiring merges into the decision for select(REQUEST)) when REQUEST's only slot
+#   is one lane naming no profile, it has no fallback slots and the tables are current; undefined
+#   otherwise.
+solo(request) := entries.current.byRequirement[entries.current.tasks[request.taskClass]].solo[slot.lane] if {
+	request.fallbackSlots == []
+	[slot] := request.slots
+	object.get(slot, "profileRef", null) == null
+}
 
 # METADATA
 # title: uncapped
@@ -48,19 +61,19 @@ uncapped(request) := finish(evaluated_candidates(request), {})
 #   primaryCount, primaryAuthorized}.
 #   From the tables (table_candidates) when they hold the request's task class, else evaluated_candidates.
 candidates(request) := found if {
-	found := table_candidates(request, tables.current)
+	found := table_candidates(request, entries.current)
 } else := evaluated_candidates(request)
 
 # METADATA
 # title: evaluated_candidates
 # description: The candidates of REQUEST from evaluating every catalog model (see candidates).
 evaluated_candidates(request) := {
-	"eligible": [{"group": e.group, "rank": tables.rank_key(e, ranks), "view": tables.view(e)} | some e in evaluated; e.reasons == []],
+	"eligible": [{"group": e.group, "rank": entries.rank_key(e, ranks), "view": entries.view(e)} | some e in evaluated; e.reasons == []],
 	"eligibleCount": count([1 | some e in evaluated; e.reasons == []]),
-	"blocked": [tables.shown(object.union(e, {"rank": tables.rank_key(e, ranks), "view": tables.view(e)}), e.reasons) | some e in blocked],
+	"blocked": [entries.shown(object.union(e, {"rank": entries.rank_key(e, ranks), "view": entries.view(e)}), e.reasons) | some e in blocked],
 	"blockedFinal": [],
 	"blockedCount": count(blocked),
-	"reasonCounts": tables.reason_counts([e.reasons | some e in blocked]),
+	"reasonCounts": entries.reason_counts([e.reasons | some e in blocked]),
 	"primaryCount": count(primary),
 	"primaryAuthorized": count([1 | some e in primary; e.authorized]),
 } if {
@@ -69,7 +82,7 @@ evaluated_candidates(request) := {
 	evaluated := {ref: evaluate(model, places[ref], task_class) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
 	blocked := [e | some e in evaluated; e.reasons != []]
-	ranks := tables.score_ranks([e.score | some e in evaluated])
+	ranks := entries.score_ranks([e.score | some e in evaluated])
 }
 
 # METADATA
@@ -95,7 +108,7 @@ table_candidates(request, table) := {
 		some e in entries
 	],
 	"blockedCount": table.modelCount - eligible_count,
-	"reasonCounts": tables.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
+	"reasonCounts": entries.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
 	"primaryCount": sum([group.count | some group in primary]),
 	"primaryAuthorized": sum([group.authorized | some group in primary]),
 } if {
@@ -141,7 +154,7 @@ _names_a_profile(request) if object.get(request.fallbackSlots[_], "profileRef", 
 # models, any other every model with the role's reasons added
 _table_blocked(parts) := array.concat(
 	[e | some part in parts; part.extra == []; some e in part.cell.blocked],
-	[tables.shown(e, tables.reasons_with(e.base, part.extra, e.view.score)) |
+	[entries.shown(e, entries.reasons_with(e.base, part.extra, e.view.score)) |
 		some part in parts
 		part.extra != []
 		some e in part.cell.all
@@ -298,7 +311,7 @@ evaluate(model, place, task_class) := {
 } if {
 	auth := authorization.reasons(model, catalog.routes)
 	fit := eligibility.reasons(model, place[0], task_class, catalog.route_policy)
-	score := tables.score_of(model)
+	score := entries.score_of(model)
 }
 
 # METADATA

@@ -31,12 +31,14 @@ import data.model_router.agent.decision
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
-import data.model_router.models.scoring
+import data.model_router.models.entries
+import data.model_router.models.selection
+import data.model_router.models.wiring
 
 # METADATA
 # title: build
 # description: |
-#   The tables for the documents in force: {digests, modelCount, limits, groups: [{lane, locality,
+#   The tables for the documents in force: {entries.digests, modelCount, limits, groups: [{lane, locality,
 #   localProfileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
@@ -50,7 +52,7 @@ default _agent_entry := {}
 _agent_entry := {"agent": agent}
 
 _models := {
-	"digests": digests,
+	"digests": entries.digests,
 	"modelCount": count(catalog.view.models),
 	"limits": catalog.limits,
 	"groups": groups,
@@ -60,7 +62,7 @@ _models := {
 		some i, required in requirements
 		required == eligibility.required_tasks(task_class, catalog.route_policy)
 	},
-	"byRequirement": [task_table(groups, required) | some required in requirements],
+	"byRequirement": [object.union(task_table(groups, required), {"solo": solo(required)}) | some required in requirements],
 } if {
 	groups := [_group(key, _members[key]) | some key in _group_keys]
 	requirements := sort({eligibility.required_tasks(task_class, catalog.route_policy) |
@@ -69,72 +71,58 @@ _models := {
 }
 
 # METADATA
+# scope: document
+# title: current
+# description: |
+#   The stored tables when they were built from the documents in force (model_router.models.entries.current,
+#   which the selection reads), undefined otherwise.
+current := entries.current
+
+# METADATA
 # title: task_table
 # description: The cells of every group for the REQUIRED tasks and what a decision shows of the groups it does not admit.
 task_table(groups, required) := {
 	"required": required,
 	"cells": cells,
-	"noneBlocked": [[lane, _top_blocked(entries)] |
+	"noneBlocked": [[lane, _top_blocked(lane_entries)] |
 		some lane in {group.lane | some group in groups}
-		entries := [shown(e, reasons_with(e.base, groups[i].roleReasons.none, e.view.score)) |
+		lane_entries := [entries.shown(e, entries.reasons_with(e.base, groups[i].roleReasons.none, e.view.score)) |
 			some i, group in groups
 			group.lane == lane
 			some e in cells[i].all
 		]
 	],
-	"noneReasonCounts": sum_counts([object.union(cells[i].reasonCounts, {code: group.count | some code in group.roleReasons.none}) |
+	"noneReasonCounts": entries.sum_counts([object.union(cells[i].reasonCounts, {code: group.count | some code in group.roleReasons.none}) |
 		some i, group in groups
 	]),
 } if {
 	cells := [cell(_members[[group.lane, group.locality, group.localProfileRef]], required) | some group in groups]
 }
 
+# METADATA
+# title: solo
+# description: |
+#   What a decision merges in (model_router.models.wiring.fields, and the deferReason of the selection)
+#   for a request of the REQUIRED tasks whose only slot is one lane and names no profile and that has
+#   no fallback slots, by lane (every lane of the catalog): {lane: {fields, deferReason}}, the
+#   selection made under catalog.limits. The commonest request is then one table lookup. Evaluated
+#   for a task class that requires REQUIRED (the selection reads the task class only through the tasks
+#   it requires).
+solo(required) := {lane: {"fields": wiring.fields(picked), "deferReason": picked.deferReason} |
+	some lane, _ in catalog.view.lanes
+	request := {"slots": [{"lane": lane, "profileRef": null}], "fallbackSlots": [], "taskClass": task_class}
+	picked := selection.finish(selection.evaluated_candidates(request), catalog.limits)
+} if {
+	task_class := min({task_class |
+		some task_class, _ in catalog.route_policy.taskRequirements
+		eligibility.required_tasks(task_class, catalog.route_policy) == required
+	})
+}
+
 # the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
 _top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(rows, 0, blocked_cap(count(rows))); e := entries[row[1]]] if {
 	rows := sort([[e.rank, i] | some i, e in entries])
 }
-
-# METADATA
-# title: sum_counts
-# description: The reason counts of the objects in COUNT_LIST added up per reason; reasons counted 0 are left out.
-sum_counts(count_list) := {code: total |
-	some code in {code | some counts in count_list; some code, _ in counts}
-	total := sum([n | some counts in count_list; n := counts[code]])
-	total > 0
-}
-
-# METADATA
-# scope: document
-# title: current
-# description: |
-#   The stored tables (data.model_router_data.modelTables) when they were built from the documents in
-#   force: the active catalog, route policy and mirror entries carry the digests the tables recorded
-#   (digests; a digest covers the entry's id and content) and the limits are the same; undefined
-#   otherwise (also when an entry has no digest), and the selection then evaluates every catalog
-#   model itself.
-current := stored if {
-	stored := object.get(data.model_router_data, "modelTables", null)
-	digests := stored.digests
-	digests.modelCatalog == data.model_router_data.modelCatalogs[_active.modelCatalog].digest
-	digests.routePolicy == data.model_router_data.routePolicies[_active.routePolicy].digest
-	digests.routeAuthorization == data.model_router_data.routeAuthorizations[_active.routeAuthorization].digest
-	stored.limits == catalog.limits
-}
-
-_active := data.model_router_data.active
-
-# METADATA
-# title: digests
-# description: |
-#   The digests of the active catalog, route policy and authorization mirror entries (router.model_data
-#   stamps each entry of data.model_router_data with the digest of its content), null when absent.
-digests := {
-	"modelCatalog": _digest("modelCatalogs", "modelCatalog"),
-	"routePolicy": _digest("routePolicies", "routePolicy"),
-	"routeAuthorization": _digest("routeAuthorizations", "routeAuthorization"),
-}
-
-_digest(collection, role) := object.get(data.model_router_data, [collection, object.get(_active, role, ""), "digest"], null)
 
 # METADATA
 # title: group_key
@@ -165,16 +153,16 @@ _facts[ref] := object.union(known, {
 	"authorization": authorization.reasons(model, catalog.routes),
 	"static": eligibility.static_reasons(model, catalog.route_policy),
 	"supportedTasks": object.get(model, "supportedTasks", []),
-	"rank": rank_key(known, _ranks),
-	"view": view(known),
+	"rank": entries.rank_key(known, _ranks),
+	"view": entries.view(known),
 }) if {
 	some ref, model in catalog.view.models
 	known := fact(model)
 }
 
-_scores[ref] := score_of(model) if some ref, model in catalog.view.models
+_scores[ref] := entries.score_of(model) if some ref, model in catalog.view.models
 
-_ranks := score_ranks([score | some score in _scores])
+_ranks := entries.score_ranks([score | some score in _scores])
 
 _group(key, members) := {
 	"lane": key[0],
@@ -198,13 +186,8 @@ fact(model) := {
 	"locality": object.get(model, "locality", null),
 	"governanceRoute": object.get(model, "governanceRoute", null),
 	"catalogIndex": model.catalogIndex,
-	"score": score_of(model),
+	"score": entries.score_of(model),
 }
-
-# METADATA
-# title: view
-# description: 'What a decision shows of a fallback E (a fact or an evaluation): {modelRef, lane, governanceRoute, score}.'
-view(e) := {"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score}
 
 # METADATA
 # title: base_reasons
@@ -218,13 +201,6 @@ base_reasons(member, required) := array.concat(
 )
 
 # METADATA
-# title: reasons_with
-# description: |
-#   The full reasons of a candidate: BASE, then the role reasons EXTRA, then score-unavailable when
-#   SCORE is null (the order of model_router.models.selection.evaluate).
-reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [code | score == null; code := "score-unavailable"])
-
-# METADATA
 # title: cell
 # description: |
 #   The cell of one group (MEMBERS, facts in catalog order) for the REQUIRED tasks (see the package
@@ -233,28 +209,18 @@ reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [cod
 cell(members, required) := {
 	"eligible": [{"rank": e.rank, "view": e.view} | some e in array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows)))],
 	"eligibleCount": count(eligible_rows),
-	"blocked": [shown(e, reasons_with(e.base, [], e.score)) | some e in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))],
+	"blocked": [entries.shown(e, entries.reasons_with(e.base, [], e.score)) |
+		some e in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))
+	],
 	"all": [{"rank": e.rank, "lane": e.lane, "catalogIndex": e.catalogIndex, "view": e.view, "base": e.base} |
 		some e in array.slice(ranked, 0, blocked_cap(count(ranked)))
 	],
-	"reasonCounts": reason_counts([reasons_with(e.base, [], e.score) | some e in evaluated]),
+	"reasonCounts": entries.reason_counts([entries.reasons_with(e.base, [], e.score) | some e in evaluated]),
 } if {
 	evaluated := [object.union(member, {"base": base_reasons(member, required)}) | some member in members]
 	ranked := [evaluated[row[1]] | some row in sort([[e.rank, i] | some i, e in evaluated])]
 	eligible_rows := [e | some e in ranked; eligible(e)]
 	blocked_rows := [e | some e in ranked; not eligible(e)]
-}
-
-# METADATA
-# title: shown
-# description: |
-#   A blocked candidate entry for E (with rank, lane, catalogIndex and view) and its REASONS:
-#   {rank, lane, catalogIndex, shown}.
-shown(e, reasons) := {
-	"rank": e.rank,
-	"lane": e.lane,
-	"catalogIndex": e.catalogIndex,
-	"shown": object.union(e.view, {"reasons": reasons}),
 }
 
 # METADATA
@@ -274,40 +240,6 @@ eligible_cap(n) := 1 + object.get(catalog.limits, "fallbacks", n)
 # title: blocked_cap
 # description: How many blocked models of a group can matter to a decision (limits.blockedPerLane), of N.
 blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
-
-# METADATA
-# title: score_ranks
-# description: 'Each distinct number of SCORES by its position, highest first (null scores are left out: they rank last).'
-score_ranks(scores) := {score: i | some i, score in array.reverse(sort({s | some s in scores; s != null}))}
-
-# METADATA
-# title: rank_key
-# description: |
-#   How E ranks among candidates whose scores RANKS indexes (score_ranks): [score position (null
-#   last), local first, catalog order].
-rank_key(e, ranks) := [object.get(ranks, e.score, count(ranks)), object.get(_locality_rank, e.locality, 1), e.catalogIndex]
-
-# local models rank before any other locality
-_locality_rank := {"local": 0}
-
-# METADATA
-# title: reason_counts
-# description: How many of the reason lists REASON_LISTS hold each reason.
-reason_counts(reason_lists) := {code: count([1 | some list in reason_lists; code in list]) |
-	some code in {code | some list in reason_lists; some code in list}
-}
-
-# METADATA
-# scope: document
-# title: score_of
-# description: The score of MODEL under the route policy in force (integer form first, see scoring), or null.
-default score_of(_) := null
-
-score_of(model) := score if {
-	score := scoring.weighted_score(model, _weighted_units)
-} else := scoring.score(model, catalog.route_policy)
-
-_weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_units)
 
 # METADATA
 # scope: document

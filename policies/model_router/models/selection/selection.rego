@@ -108,7 +108,7 @@ table_candidates(request, table) := {
 		some e in entries
 	],
 	"blockedCount": table.modelCount - eligible_count,
-	"reasonCounts": entries.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
+	"reasonCounts": _reason_counts(task.noneReasonCounts, [change | some part in parts; change := _count_change(part); change != {}]),
 	"primaryCount": sum([group.count | some group in primary]),
 	"primaryAuthorized": sum([group.authorized | some group in primary]),
 } if {
@@ -164,6 +164,19 @@ _table_blocked(parts) := array.concat(
 # a group (model_router.models.tables) has the lane, locality and localProfileRef serves() reads
 _part(group, cell, request) := {"group": group, "cell": cell, "place": place, "extra": group.roleReasons[place[0]]} if {
 	place := _place(group, request)
+}
+
+# the reason counts COUNTS (those of role "none") with the CHANGES of the request's groups added: only
+# the codes a change names are summed again (entries.sum_counts of all of them gives the same: no
+# count is negative, and codes that come to 0 are left out)
+_reason_counts(counts, []) := counts
+
+_reason_counts(counts, changes) := object.remove(object.union(counts, changed), {code | some code, n in changed; n == 0}) if {
+	changes != []
+	changed := {code: total |
+		some code in {code | some change in changes; some code, _ in change}
+		total := object.get(counts, code, 0) + sum([n | some change in changes; n := change[code]])
+	}
 }
 
 # how the reason counts of PART's group differ from those of role "none" (which noneReasonCounts holds):

@@ -30,9 +30,44 @@ import data.model_router.models.entries
 #   "blockedCandidatesOmitted", "blockedReasonCounts", "deferReason", "sources"}. deferReason is set
 #   when the chosen slots have catalog models but none can serve. At most limits.fallbacks fallbacks
 #   and limits.blockedPerLane blocked candidates per lane are listed (catalog.limits); the rest is
-#   counted. The candidates come from the precomputed tables when they cover the request, else from
-#   evaluating every catalog model: both give the same selection.
-select(request) := finish(candidates(request), catalog.limits)
+#   counted. The selection is read lane by lane from the precomputed tables when the request names no
+#   profile and the catalog's lanes are contiguous (tables.lane_tables), else made from candidates:
+#   from the tables when they cover the request, else from evaluating every catalog model. All give
+#   the same selection.
+select(request) := picked if {
+	picked := _lane_select(request, entries.current)
+} else := finish(candidates(request), catalog.limits)
+
+# the selection of REQUEST from the lane pieces of TABLE (model_router.models.tables.lane_tables) when
+# it names no profile and the catalog's lanes are contiguous: each lane the request admits is read in
+# its role, every other lane as role "none" (noneListed, noneReasonCounts); undefined otherwise
+_lane_select(request, table) := _finish(ranked, found, object.get(catalog.limits, "fallbacks", count(ranked)), listed) if {
+	table.lanesContiguous == true
+	not _names_a_profile(request)
+	task := table.byRequirement[table.tasks[request.taskClass]]
+	places := _lane_places(request)
+	chosen := {lane: piece | some lane, place in places; piece := task.pieces[lane][place[0]]}
+	ranked := sort([[places[lane][1], e[0], e[1]] | some lane, piece in chosen; some e in piece.eligible])
+	listed := [shown | some [lane, none_listed] in task.noneListed; some shown in object.get(chosen, [lane, "listed"], none_listed)]
+	eligible_count := sum([piece.eligibleCount | some piece in chosen])
+	primary := [piece | some lane, piece in chosen; places[lane][0] == "primary"]
+	found := {
+		"eligibleCount": eligible_count,
+		"blockedCount": table.modelCount - eligible_count,
+		"reasonCounts": _reason_counts(task.noneReasonCounts, [piece.countChange | some piece in chosen; piece.countChange != {}]),
+		"primaryCount": sum([piece.count | some piece in primary]),
+		"primaryAuthorized": sum([piece.authorized | some piece in primary]),
+	}
+}
+
+# [role, group] of each lane REQUEST names when no slot names a profile (see placements)
+_lane_places(request) := object.union(
+	{lane: ["fallback", 1 + min(served)] |
+		some lane in {slot.lane | some slot in request.fallbackSlots}
+		served := {i | some i, slot in request.fallbackSlots; slot.lane == lane}
+	},
+	{slot.lane: ["primary", 0] | some slot in request.slots},
+)
 
 # METADATA
 # title: solo
@@ -206,8 +241,7 @@ _place(model, request) := ["primary", 0] if {
 #   selected and the next limits.fallbacks follow as fallbacks; per lane the limits.blockedPerLane
 #   highest-scoring blocked candidates are listed, in catalog order.
 finish(found, limits) := _finish(ranked, found, fallback_cap, listed) if {
-	keys := sort([[e.group, e.rank, i] | some i, e in found.eligible])
-	ranked := [found.eligible[key[2]] | some key in keys]
+	ranked := sort([[e.group, e.rank, e.view] | some e in found.eligible])
 	fallback_cap := object.get(limits, "fallbacks", count(ranked))
 	picked := array.concat(
 		[[e.catalogIndex, e.shown] | some e in _listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked)))],
@@ -220,9 +254,9 @@ finish(found, limits) := _finish(ranked, found, fallback_cap, listed) if {
 _finish(ranked, found, fallback_cap, listed) := {
 	"model": {
 		"status": "selected",
-		"modelRef": ranked[0].view.modelRef,
-		"governanceRoute": ranked[0].view.governanceRoute,
-		"score": ranked[0].view.score,
+		"modelRef": ranked[0][2].modelRef,
+		"governanceRoute": ranked[0][2].governanceRoute,
+		"score": ranked[0][2].score,
 		"reasons": ["model-selected"],
 	},
 	"fallbacks": fallbacks,
@@ -233,8 +267,8 @@ _finish(ranked, found, fallback_cap, listed) := {
 	"deferReason": null,
 	"sources": catalog.refs,
 } if {
-	ranked[0].group == 0
-	fallbacks := [e.view | some e in array.slice(ranked, 1, 1 + fallback_cap)]
+	ranked[0][0] == 0
+	fallbacks := [e[2] | some e in array.slice(ranked, 1, 1 + fallback_cap)]
 }
 
 # nothing of the chosen slots can serve: no model, no fallbacks; deferred when the chosen slots have models
@@ -254,7 +288,7 @@ _finish(ranked, found, _, listed) := {
 	"deferReason": object.get({true: reason}, found.primaryCount > 0, null),
 	"sources": catalog.refs,
 } if {
-	not ranked[0].group == 0
+	not ranked[0][0] == 0
 	reason := blocked_reason(found)
 }
 

@@ -17,6 +17,9 @@
 #   - reasonCounts: how many models of the group have each reason.
 #   The reasons that depend on the request (model_router.models.eligibility.role_reasons) are added
 #   by the selection. `current` is the stored table when it was built from the documents in force.
+#   Per task class (lane_tables) the tables also hold what a request that names no profile reads lane
+#   by lane (every lane in each role, the lists of the lanes it does not admit) and, for a request of
+#   one lane and no fallbacks, the whole result (solo).
 #
 #   `agent` holds what agent-execution decisions derive from the active routing policy, optimizer
 #   and price catalog alone (prices in pico-units, window maxSpend and tier ceilings in micro-dollars,
@@ -62,7 +65,10 @@ _models := {
 		some i, required in requirements
 		required == eligibility.required_tasks(task_class, catalog.route_policy)
 	},
-	"byRequirement": [object.union(task_table(groups, required), {"solo": solo(required)}) | some required in requirements],
+	"byRequirement": [object.union(task_table(groups, required), lane_tables(task_table(groups, required), groups, required)) |
+		some required in requirements
+	],
+	"lanesContiguous": lanes_contiguous,
 } if {
 	groups := [_group(key, _members[key]) | some key in _group_keys]
 	requirements := sort({eligibility.required_tasks(task_class, catalog.route_policy) |
@@ -118,6 +124,93 @@ solo(required) := {lane: {"fields": wiring.fields(picked), "deferReason": picked
 		eligibility.required_tasks(task_class, catalog.route_policy) == required
 	})
 }
+
+# METADATA
+# scope: document
+# title: lanes_contiguous
+# description: |
+#   True when every catalog model has a lane (a string) and the models of each lane are next to one
+#   another in catalog order: a decision's blocked candidates, listed in catalog order, are then its
+#   lanes' lists one after another (see lane_tables).
+default lanes_contiguous := false
+
+lanes_contiguous if {
+	every model in catalog.view.models {
+		is_string(object.get(model, "lane", null))
+	}
+	every _, refs in catalog.view.lanes {
+		indices := [catalog.view.models[ref].catalogIndex | some ref in refs]
+		(max(indices) - min(indices)) + 1 == count(indices)
+	}
+}
+
+# the catalog's lanes in catalog order (of their first model)
+_lane_order := [row[1] | some row in sort({[min(indices), lane] |
+	some lane, refs in catalog.view.lanes
+	indices := [catalog.view.models[ref].catalogIndex | some ref in refs]
+})]
+
+# METADATA
+# title: lane_tables
+# description: |
+#   What a request that names no profile reads of TASK (task_table of GROUPS for the REQUIRED tasks)
+#   when lanes_contiguous: solo (see solo); noneListed: [[lane, [shown, ...]], ...] in catalog order,
+#   the candidates a decision lists of a lane it does not admit, in catalog order; pieces: {lane:
+#   {role: piece}} for roles "primary" and "fallback", what a decision reads of a lane it admits in
+#   that role (lane_piece).
+lane_tables(task, groups, required) := {
+	"solo": solo(required),
+	"noneListed": [[lane, [pair[1] | some pair in sort(pairs)]] |
+		some lane in _lane_order
+		some [lane_key, pairs] in task.noneBlocked
+		lane_key == lane
+	],
+	"pieces": {lane: {role: lane_piece(task.cells, groups, lane, role) | some role in ["primary", "fallback"]} |
+		some lane, _ in catalog.view.lanes
+	},
+}
+
+# METADATA
+# title: lane_piece
+# description: |
+#   What a decision reads of LANE when it admits the lane in ROLE, from the CELLS of the GROUPS:
+#   {eligible: [[rank, view], ...] best first (at most eligible_cap), eligibleCount, listed: the
+#   blocked candidates it lists of the lane (the blocked_cap best, in catalog order), count and
+#   authorized (models of the lane), countChange: how the lane's reason counts differ from those of
+#   role "none" (noneReasonCounts)}. A group whose role reasons are empty shows its own eligible and
+#   blocked models, any other every model with the role's reasons added.
+lane_piece(cells, groups, lane, role) := {
+	"eligible": array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows))),
+	"eligibleCount": sum([cells[i].eligibleCount | some i in admitted]),
+	"listed": [pair[1] | some pair in sort(_top_blocked(blocked))],
+	"count": sum([groups[i].count | some i in members]),
+	"authorized": sum([groups[i].authorized | some i in members]),
+	"countChange": {code: total |
+		some code in {code | some change in changes; some code, _ in change}
+		total := sum([n | some change in changes; n := change[code]])
+	},
+} if {
+	members := [i | some i, group in groups; group.lane == lane]
+	admitted := [i | some i in members; groups[i].roleReasons[role] == []]
+	eligible_rows := sort([[e.rank, e.view] | some i in admitted; some e in cells[i].eligible])
+	blocked := array.concat(
+		[e | some i in admitted; some e in cells[i].blocked],
+		[entries.shown(e, entries.reasons_with(e.base, groups[i].roleReasons[role], e.view.score)) |
+			some i in members
+			groups[i].roleReasons[role] != []
+			some e in cells[i].all
+		],
+	)
+	changes := [_count_change(groups[i], groups[i].roleReasons[role]) | some i in members]
+}
+
+# how the reason counts of GROUP differ from those of role "none" when its role reasons are EXTRA, the
+# reasons of role "primary" or "fallback" (which never hold lane-mismatch, the reason of role "none"):
+# the role's own reasons replace those of "none"
+_count_change(group, extra) := object.union(
+	{code: removed | some code in group.roleReasons.none; removed := 0 - group.count},
+	{code: group.count | some code in extra},
+)
 
 # the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
 _top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(rows, 0, blocked_cap(count(rows))); e := entries[row[1]]] if {

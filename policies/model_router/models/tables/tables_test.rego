@@ -239,3 +239,29 @@ test_solo_holds_the_selection_of_every_lone_lane if {
 		object.keys(built.byRequirement[0].solo) == {"local-cheap", "cheap", "standard", "pro", "high-end"}
 	}
 }
+
+# a catalog whose lanes are not each in one run of catalog order, or with a model without a lane, is
+# not read lane by lane; every request still selects the same with the tables as without
+test_lanes_out_of_catalog_order_select_the_same if {
+	interleaved := [model | some i in [0, 5, 1, 6, 2, 7, 3, 8, 4, 9]; model := catalog_test.models[i]]
+	base := object.union(
+		catalog_test.data_for(interleaved, catalog_test.policy, catalog_test.routes),
+		{"modelSelectionLimits": {"fallbacks": 1, "blockedPerLane": 1}},
+	)
+	stored := with_tables(base)
+	stored.modelTables.lanesContiguous == false
+	every request in requests {
+		from_tables := selection.select(request) with data.model_router_data as stored
+		from_tables == selection.select(request) with data.model_router_data as base
+	}
+	laneless := array.concat(catalog_test.models, [object.union(catalog_test.models[0], {"modelRef": "m:no-lane", "lane": null})])
+	tables.lanes_contiguous == false with data.model_router_data as catalog_test.data_for(laneless, catalog_test.policy, catalog_test.routes)
+}
+
+test_contiguous_lanes_are_read_lane_by_lane if {
+	stored := with_tables(limited)
+	stored.modelTables.lanesContiguous == true
+	task := stored.modelTables.byRequirement[stored.modelTables.tasks["t-sum"]]
+	[lane | some [lane, _] in task.noneListed] == ["local-cheap", "cheap", "standard", "pro", "high-end"]
+	task.pieces.cheap.primary.countChange == {"lane-mismatch": -3}
+}

@@ -32,11 +32,11 @@ sum_counts(count_list) := {code: total |
 #   model itself.
 current := stored if {
 	stored := object.get(data.model_router_data, "modelTables", null)
-	digests := stored.digests
-	digests.modelCatalog == data.model_router_data.modelCatalogs[_active.modelCatalog].digest
-	digests.routePolicy == data.model_router_data.routePolicies[_active.routePolicy].digest
-	digests.routeAuthorization == data.model_router_data.routeAuthorizations[_active.routeAuthorization].digest
-	stored.limits == catalog.limits
+	active := data.model_router_data.active
+	stored.digests.modelCatalog == data.model_router_data.modelCatalogs[active.modelCatalog].digest
+	stored.digests.routePolicy == data.model_router_data.routePolicies[active.routePolicy].digest
+	stored.digests.routeAuthorization == data.model_router_data.routeAuthorizations[active.routeAuthorization].digest
+	stored.limits == object.get(data.model_router_data, "modelSelectionLimits", {})
 }
 
 _active := data.model_router_data.active

@@ -36,9 +36,9 @@ _no_model := {
 # description: |
 #   DECISION with the model selection merged in: object.union(decision, for_decision(decision)).
 #   Anything that is not an object (a stub, an undefined family result) is returned unchanged.
-with_model(decision) := object.union(decision, for_decision(decision)) if is_object(decision)
-
-with_model(decision) := decision if not is_object(decision)
+with_model(decision) := object.union(decision, for_decision(decision)) if {
+	is_object(decision)
+} else := decision
 
 # METADATA
 # scope: document

@@ -13,9 +13,9 @@ package model_router.models.catalog
 default configured := false
 
 configured if {
-	view
-	route_policy
-	routes
+	data.model_router_data.modelCatalogs[_active.modelCatalog]
+	data.model_router_data.routePolicies[_active.routePolicy].effective
+	data.model_router_data.routeAuthorizations[_active.routeAuthorization].routes
 }
 
 # METADATA

@@ -21,7 +21,7 @@ package model_router.models.selection
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
-import data.model_router.models.tables
+import data.model_router.models.entries
 
 # METADATA
 # title: select
@@ -30,9 +30,57 @@ import data.model_router.models.tables
 #   "blockedCandidatesOmitted", "blockedReasonCounts", "deferReason", "sources"}. deferReason is set
 #   when the chosen slots have catalog models but none can serve. At most limits.fallbacks fallbacks
 #   and limits.blockedPerLane blocked candidates per lane are listed (catalog.limits); the rest is
-#   counted. The candidates come from the precomputed tables when they cover the request, else from
-#   evaluating every catalog model: both give the same selection.
-select(request) := finish(candidates(request), catalog.limits)
+#   counted. The selection is read lane by lane from the precomputed tables when the request names no
+#   profile and the catalog's lanes are contiguous (tables.lane_tables), else made from candidates:
+#   from the tables when they cover the request, else from evaluating every catalog model. All give
+#   the same selection.
+select(request) := picked if {
+	picked := _lane_select(request, entries.current)
+} else := finish(candidates(request), catalog.limits)
+
+# the selection of REQUEST from the lane pieces of TABLE (model_router.models.tables.lane_tables) when
+# it names no profile and the catalog's lanes are contiguous: each lane the request admits is read in
+# its role, every other lane as role "none" (noneListed, noneReasonCounts); undefined otherwise
+_lane_select(request, table) := _finish(ranked, found, object.get(catalog.limits, "fallbacks", count(ranked)), listed) if {
+	table.lanesContiguous == true
+	not _names_a_profile(request)
+	task := table.byRequirement[table.tasks[request.taskClass]]
+	places := _lane_places(request)
+	chosen := {lane: piece | some lane, place in places; piece := task.pieces[lane][place[0]]}
+	ranked := sort([[places[lane][1], e[0], e[1]] | some lane, piece in chosen; some e in piece.eligible])
+	listed := [shown | some [lane, none_listed] in task.noneListed; some shown in object.get(chosen, [lane, "listed"], none_listed)]
+	eligible_count := sum([piece.eligibleCount | some piece in chosen])
+	primary := [piece | some lane, piece in chosen; places[lane][0] == "primary"]
+	found := {
+		"eligibleCount": eligible_count,
+		"blockedCount": table.modelCount - eligible_count,
+		"reasonCounts": _reason_counts(task.noneReasonCounts, [piece.countChange | some piece in chosen; piece.countChange != {}]),
+		"primaryCount": sum([piece.count | some piece in primary]),
+		"primaryAuthorized": sum([piece.authorized | some piece in primary]),
+	}
+}
+
+# [role, group] of each lane REQUEST names when no slot names a profile (see placements)
+_lane_places(request) := object.union(
+	{lane: ["fallback", 1 + min(served)] |
+		some lane in {slot.lane | some slot in request.fallbackSlots}
+		served := {i | some i, slot in request.fallbackSlots; slot.lane == lane}
+	},
+	{slot.lane: ["primary", 0] | some slot in request.slots},
+)
+
+# METADATA
+# title: solo
+# description: |
+#   The stored {fields, deferReason} of REQUEST (model_router.models.tables.solo: the fields
+#   model_router.models.wiring merges into the decision for select(REQUEST)) when REQUEST's only slot
+#   is one lane naming no profile, it has no fallback slots and the tables are current; undefined
+#   otherwise.
+solo(request) := entries.current.byRequirement[entries.current.tasks[request.taskClass]].solo[slot.lane] if {
+	request.fallbackSlots == []
+	[slot] := request.slots
+	object.get(slot, "profileRef", null) == null
+}
 
 # METADATA
 # title: uncapped
@@ -48,19 +96,19 @@ uncapped(request) := finish(evaluated_candidates(request), {})
 #   primaryCount, primaryAuthorized}.
 #   From the tables (table_candidates) when they hold the request's task class, else evaluated_candidates.
 candidates(request) := found if {
-	found := table_candidates(request, tables.current)
+	found := table_candidates(request, entries.current)
 } else := evaluated_candidates(request)
 
 # METADATA
 # title: evaluated_candidates
 # description: The candidates of REQUEST from evaluating every catalog model (see candidates).
 evaluated_candidates(request) := {
-	"eligible": [{"group": e.group, "rank": tables.rank_key(e, ranks), "view": tables.view(e)} | some e in evaluated; e.reasons == []],
+	"eligible": [{"group": e.group, "rank": entries.rank_key(e, ranks), "view": entries.view(e)} | some e in evaluated; e.reasons == []],
 	"eligibleCount": count([1 | some e in evaluated; e.reasons == []]),
-	"blocked": [tables.shown(object.union(e, {"rank": tables.rank_key(e, ranks), "view": tables.view(e)}), e.reasons) | some e in blocked],
+	"blocked": [entries.shown(object.union(e, {"rank": entries.rank_key(e, ranks), "view": entries.view(e)}), e.reasons) | some e in blocked],
 	"blockedFinal": [],
 	"blockedCount": count(blocked),
-	"reasonCounts": tables.reason_counts([e.reasons | some e in blocked]),
+	"reasonCounts": entries.reason_counts([e.reasons | some e in blocked]),
 	"primaryCount": count(primary),
 	"primaryAuthorized": count([1 | some e in primary; e.authorized]),
 } if {
@@ -69,7 +117,7 @@ evaluated_candidates(request) := {
 	evaluated := {ref: evaluate(model, places[ref], task_class) | some ref, model in catalog.view.models}
 	primary := [e | some e in evaluated; e.role == "primary"]
 	blocked := [e | some e in evaluated; e.reasons != []]
-	ranks := tables.score_ranks([e.score | some e in evaluated])
+	ranks := entries.score_ranks([e.score | some e in evaluated])
 }
 
 # METADATA
@@ -95,7 +143,7 @@ table_candidates(request, table) := {
 		some e in entries
 	],
 	"blockedCount": table.modelCount - eligible_count,
-	"reasonCounts": tables.sum_counts(array.concat([task.noneReasonCounts], [_count_change(part) | some part in parts])),
+	"reasonCounts": _reason_counts(task.noneReasonCounts, [change | some part in parts; change := _count_change(part); change != {}]),
 	"primaryCount": sum([group.count | some group in primary]),
 	"primaryAuthorized": sum([group.authorized | some group in primary]),
 } if {
@@ -141,7 +189,7 @@ _names_a_profile(request) if object.get(request.fallbackSlots[_], "profileRef", 
 # models, any other every model with the role's reasons added
 _table_blocked(parts) := array.concat(
 	[e | some part in parts; part.extra == []; some e in part.cell.blocked],
-	[tables.shown(e, tables.reasons_with(e.base, part.extra, e.view.score)) |
+	[entries.shown(e, entries.reasons_with(e.base, part.extra, e.view.score)) |
 		some part in parts
 		part.extra != []
 		some e in part.cell.all
@@ -151,6 +199,19 @@ _table_blocked(parts) := array.concat(
 # a group (model_router.models.tables) has the lane, locality and localProfileRef serves() reads
 _part(group, cell, request) := {"group": group, "cell": cell, "place": place, "extra": group.roleReasons[place[0]]} if {
 	place := _place(group, request)
+}
+
+# the reason counts COUNTS (those of role "none") with the CHANGES of the request's groups added: only
+# the codes a change names are summed again (entries.sum_counts of all of them gives the same: no
+# count is negative, and codes that come to 0 are left out)
+_reason_counts(counts, []) := counts
+
+_reason_counts(counts, changes) := object.remove(object.union(counts, changed), {code | some code, n in changed; n == 0}) if {
+	changes != []
+	changed := {code: total |
+		some code in {code | some change in changes; some code, _ in change}
+		total := object.get(counts, code, 0) + sum([n | some change in changes; n := change[code]])
+	}
 }
 
 # how the reason counts of PART's group differ from those of role "none" (which noneReasonCounts holds):
@@ -180,8 +241,7 @@ _place(model, request) := ["primary", 0] if {
 #   selected and the next limits.fallbacks follow as fallbacks; per lane the limits.blockedPerLane
 #   highest-scoring blocked candidates are listed, in catalog order.
 finish(found, limits) := _finish(ranked, found, fallback_cap, listed) if {
-	keys := sort([[e.group, e.rank, i] | some i, e in found.eligible])
-	ranked := [found.eligible[key[2]] | some key in keys]
+	ranked := sort([[e.group, e.rank, e.view] | some e in found.eligible])
 	fallback_cap := object.get(limits, "fallbacks", count(ranked))
 	picked := array.concat(
 		[[e.catalogIndex, e.shown] | some e in _listed(found.blocked, object.get(limits, "blockedPerLane", count(found.blocked)))],
@@ -194,9 +254,9 @@ finish(found, limits) := _finish(ranked, found, fallback_cap, listed) if {
 _finish(ranked, found, fallback_cap, listed) := {
 	"model": {
 		"status": "selected",
-		"modelRef": ranked[0].view.modelRef,
-		"governanceRoute": ranked[0].view.governanceRoute,
-		"score": ranked[0].view.score,
+		"modelRef": ranked[0][2].modelRef,
+		"governanceRoute": ranked[0][2].governanceRoute,
+		"score": ranked[0][2].score,
 		"reasons": ["model-selected"],
 	},
 	"fallbacks": fallbacks,
@@ -207,8 +267,8 @@ _finish(ranked, found, fallback_cap, listed) := {
 	"deferReason": null,
 	"sources": catalog.refs,
 } if {
-	ranked[0].group == 0
-	fallbacks := [e.view | some e in array.slice(ranked, 1, 1 + fallback_cap)]
+	ranked[0][0] == 0
+	fallbacks := [e[2] | some e in array.slice(ranked, 1, 1 + fallback_cap)]
 }
 
 # nothing of the chosen slots can serve: no model, no fallbacks; deferred when the chosen slots have models
@@ -228,7 +288,7 @@ _finish(ranked, found, _, listed) := {
 	"deferReason": object.get({true: reason}, found.primaryCount > 0, null),
 	"sources": catalog.refs,
 } if {
-	not ranked[0].group == 0
+	not ranked[0][0] == 0
 	reason := blocked_reason(found)
 }
 
@@ -298,7 +358,7 @@ evaluate(model, place, task_class) := {
 } if {
 	auth := authorization.reasons(model, catalog.routes)
 	fit := eligibility.reasons(model, place[0], task_class, catalog.route_policy)
-	score := tables.score_of(model)
+	score := entries.score_of(model)
 }
 
 # METADATA

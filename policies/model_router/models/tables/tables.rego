@@ -17,6 +17,9 @@
 #   - reasonCounts: how many models of the group have each reason.
 #   The reasons that depend on the request (model_router.models.eligibility.role_reasons) are added
 #   by the selection. `current` is the stored table when it was built from the documents in force.
+#   Per task class (lane_tables) the tables also hold what a request that names no profile reads lane
+#   by lane (every lane in each role, the lists of the lanes it does not admit) and, for a request of
+#   one lane and no fallbacks, the whole result (solo).
 #
 #   `agent` holds what agent-execution decisions derive from the active routing policy, optimizer
 #   and price catalog alone (prices in pico-units, window maxSpend and tier ceilings in micro-dollars,
@@ -31,12 +34,14 @@ import data.model_router.agent.decision
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
-import data.model_router.models.scoring
+import data.model_router.models.entries
+import data.model_router.models.selection
+import data.model_router.models.wiring
 
 # METADATA
 # title: build
 # description: |
-#   The tables for the documents in force: {digests, modelCount, limits, groups: [{lane, locality,
+#   The tables for the documents in force: {entries.digests, modelCount, limits, groups: [{lane, locality,
 #   localProfileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
@@ -50,7 +55,7 @@ default _agent_entry := {}
 _agent_entry := {"agent": agent}
 
 _models := {
-	"digests": digests,
+	"digests": entries.digests,
 	"modelCount": count(catalog.view.models),
 	"limits": catalog.limits,
 	"groups": groups,
@@ -60,7 +65,10 @@ _models := {
 		some i, required in requirements
 		required == eligibility.required_tasks(task_class, catalog.route_policy)
 	},
-	"byRequirement": [task_table(groups, required) | some required in requirements],
+	"byRequirement": [object.union(task_table(groups, required), lane_tables(task_table(groups, required), groups, required)) |
+		some required in requirements
+	],
+	"lanesContiguous": lanes_contiguous,
 } if {
 	groups := [_group(key, _members[key]) | some key in _group_keys]
 	requirements := sort({eligibility.required_tasks(task_class, catalog.route_policy) |
@@ -69,72 +77,145 @@ _models := {
 }
 
 # METADATA
+# scope: document
+# title: current
+# description: |
+#   The stored tables when they were built from the documents in force (model_router.models.entries.current,
+#   which the selection reads), undefined otherwise.
+current := entries.current
+
+# METADATA
 # title: task_table
 # description: The cells of every group for the REQUIRED tasks and what a decision shows of the groups it does not admit.
 task_table(groups, required) := {
 	"required": required,
 	"cells": cells,
-	"noneBlocked": [[lane, _top_blocked(entries)] |
+	"noneBlocked": [[lane, _top_blocked(lane_entries)] |
 		some lane in {group.lane | some group in groups}
-		entries := [shown(e, reasons_with(e.base, groups[i].roleReasons.none, e.view.score)) |
+		lane_entries := [entries.shown(e, entries.reasons_with(e.base, groups[i].roleReasons.none, e.view.score)) |
 			some i, group in groups
 			group.lane == lane
 			some e in cells[i].all
 		]
 	],
-	"noneReasonCounts": sum_counts([object.union(cells[i].reasonCounts, {code: group.count | some code in group.roleReasons.none}) |
+	"noneReasonCounts": entries.sum_counts([object.union(cells[i].reasonCounts, {code: group.count | some code in group.roleReasons.none}) |
 		some i, group in groups
 	]),
 } if {
 	cells := [cell(_members[[group.lane, group.locality, group.localProfileRef]], required) | some group in groups]
 }
 
-# the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
-_top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(rows, 0, blocked_cap(count(rows))); e := entries[row[1]]] if {
-	rows := sort([[e.rank, i] | some i, e in entries])
-}
-
 # METADATA
-# title: sum_counts
-# description: The reason counts of the objects in COUNT_LIST added up per reason; reasons counted 0 are left out.
-sum_counts(count_list) := {code: total |
-	some code in {code | some counts in count_list; some code, _ in counts}
-	total := sum([n | some counts in count_list; n := counts[code]])
-	total > 0
+# title: solo
+# description: |
+#   What a decision merges in (model_router.models.wiring.fields, and the deferReason of the selection)
+#   for a request of the REQUIRED tasks whose only slot is one lane and names no profile and that has
+#   no fallback slots, by lane (every lane of the catalog): {lane: {fields, deferReason}}, the
+#   selection made under catalog.limits. The commonest request is then one table lookup. Evaluated
+#   for a task class that requires REQUIRED (the selection reads the task class only through the tasks
+#   it requires).
+solo(required) := {lane: {"fields": wiring.fields(picked), "deferReason": picked.deferReason} |
+	some lane, _ in catalog.view.lanes
+	request := {"slots": [{"lane": lane, "profileRef": null}], "fallbackSlots": [], "taskClass": task_class}
+	picked := selection.finish(selection.evaluated_candidates(request), catalog.limits)
+} if {
+	task_class := min({task_class |
+		some task_class, _ in catalog.route_policy.taskRequirements
+		eligibility.required_tasks(task_class, catalog.route_policy) == required
+	})
 }
 
 # METADATA
 # scope: document
-# title: current
+# title: lanes_contiguous
 # description: |
-#   The stored tables (data.model_router_data.modelTables) when they were built from the documents in
-#   force: the active catalog, route policy and mirror entries carry the digests the tables recorded
-#   (digests; a digest covers the entry's id and content) and the limits are the same; undefined
-#   otherwise (also when an entry has no digest), and the selection then evaluates every catalog
-#   model itself.
-current := stored if {
-	stored := object.get(data.model_router_data, "modelTables", null)
-	digests := stored.digests
-	digests.modelCatalog == data.model_router_data.modelCatalogs[_active.modelCatalog].digest
-	digests.routePolicy == data.model_router_data.routePolicies[_active.routePolicy].digest
-	digests.routeAuthorization == data.model_router_data.routeAuthorizations[_active.routeAuthorization].digest
-	stored.limits == catalog.limits
+#   True when every catalog model has a lane (a string) and the models of each lane are next to one
+#   another in catalog order: a decision's blocked candidates, listed in catalog order, are then its
+#   lanes' lists one after another (see lane_tables).
+default lanes_contiguous := false
+
+lanes_contiguous if {
+	every model in catalog.view.models {
+		is_string(object.get(model, "lane", null))
+	}
+	every _, refs in catalog.view.lanes {
+		indices := [catalog.view.models[ref].catalogIndex | some ref in refs]
+		(max(indices) - min(indices)) + 1 == count(indices)
+	}
 }
 
-_active := data.model_router_data.active
+# the catalog's lanes in catalog order (of their first model)
+_lane_order := [row[1] | some row in sort({[min(indices), lane] |
+	some lane, refs in catalog.view.lanes
+	indices := [catalog.view.models[ref].catalogIndex | some ref in refs]
+})]
 
 # METADATA
-# title: digests
+# title: lane_tables
 # description: |
-#   The digests of the active catalog, route policy and authorization mirror entries (router.model_data
-#   stamps each entry of data.model_router_data with the digest of its content), null when absent.
-digests := {
-	"modelCatalog": _digest("modelCatalogs", "modelCatalog"),
-	"routePolicy": _digest("routePolicies", "routePolicy"),
-	"routeAuthorization": _digest("routeAuthorizations", "routeAuthorization"),
+#   What a request that names no profile reads of TASK (task_table of GROUPS for the REQUIRED tasks)
+#   when lanes_contiguous: solo (see solo); noneListed: [[lane, [shown, ...]], ...] in catalog order,
+#   the candidates a decision lists of a lane it does not admit, in catalog order; pieces: {lane:
+#   {role: piece}} for roles "primary" and "fallback", what a decision reads of a lane it admits in
+#   that role (lane_piece).
+lane_tables(task, groups, required) := {
+	"solo": solo(required),
+	"noneListed": [[lane, [pair[1] | some pair in sort(pairs)]] |
+		some lane in _lane_order
+		some [lane_key, pairs] in task.noneBlocked
+		lane_key == lane
+	],
+	"pieces": {lane: {role: lane_piece(task.cells, groups, lane, role) | some role in ["primary", "fallback"]} |
+		some lane, _ in catalog.view.lanes
+	},
 }
 
-_digest(collection, role) := object.get(data.model_router_data, [collection, object.get(_active, role, ""), "digest"], null)
+# METADATA
+# title: lane_piece
+# description: |
+#   What a decision reads of LANE when it admits the lane in ROLE, from the CELLS of the GROUPS:
+#   {eligible: [[rank, view], ...] best first (at most eligible_cap), eligibleCount, listed: the
+#   blocked candidates it lists of the lane (the blocked_cap best, in catalog order), count and
+#   authorized (models of the lane), countChange: how the lane's reason counts differ from those of
+#   role "none" (noneReasonCounts)}. A group whose role reasons are empty shows its own eligible and
+#   blocked models, any other every model with the role's reasons added.
+lane_piece(cells, groups, lane, role) := {
+	"eligible": array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows))),
+	"eligibleCount": sum([cells[i].eligibleCount | some i in admitted]),
+	"listed": [pair[1] | some pair in sort(_top_blocked(blocked))],
+	"count": sum([groups[i].count | some i in members]),
+	"authorized": sum([groups[i].authorized | some i in members]),
+	"countChange": {code: total |
+		some code in {code | some change in changes; some code, _ in change}
+		total := sum([n | some change in changes; n := change[code]])
+	},
+} if {
+	members := [i | some i, group in groups; group.lane == lane]
+	admitted := [i | some i in members; groups[i].roleReasons[role] == []]
+	eligible_rows := sort([[e.rank, e.view] | some i in admitted; some e in cells[i].eligible])
+	blocked := array.concat(
+		[e | some i in admitted; some e in cells[i].blocked],
+		[entries.shown(e, entries.reasons_with(e.base, groups[i].roleReasons[role], e.view.score)) |
+			some i in members
+			groups[i].roleReasons[role] != []
+			some e in cells[i].all
+		],
+	)
+	changes := [_count_change(groups[i], groups[i].roleReasons[role]) | some i in members]
+}
+
+# how the reason counts of GROUP differ from those of role "none" when its role reasons are EXTRA, the
+# reasons of role "primary" or "fallback" (which never hold lane-mismatch, the reason of role "none"):
+# the role's own reasons replace those of "none"
+_count_change(group, extra) := object.union(
+	{code: removed | some code in group.roleReasons.none; removed := 0 - group.count},
+	{code: group.count | some code in extra},
+)
+
+# the blocked_cap best of ENTRIES (one lane's blocked candidates) as [catalogIndex, shown] pairs
+_top_blocked(entries) := [[e.catalogIndex, e.shown] | some row in array.slice(rows, 0, blocked_cap(count(rows))); e := entries[row[1]]] if {
+	rows := sort([[e.rank, i] | some i, e in entries])
+}
 
 # METADATA
 # title: group_key
@@ -165,16 +246,16 @@ _facts[ref] := object.union(known, {
 	"authorization": authorization.reasons(model, catalog.routes),
 	"static": eligibility.static_reasons(model, catalog.route_policy),
 	"supportedTasks": object.get(model, "supportedTasks", []),
-	"rank": rank_key(known, _ranks),
-	"view": view(known),
+	"rank": entries.rank_key(known, _ranks),
+	"view": entries.view(known),
 }) if {
 	some ref, model in catalog.view.models
 	known := fact(model)
 }
 
-_scores[ref] := score_of(model) if some ref, model in catalog.view.models
+_scores[ref] := entries.score_of(model) if some ref, model in catalog.view.models
 
-_ranks := score_ranks([score | some score in _scores])
+_ranks := entries.score_ranks([score | some score in _scores])
 
 _group(key, members) := {
 	"lane": key[0],
@@ -198,13 +279,8 @@ fact(model) := {
 	"locality": object.get(model, "locality", null),
 	"governanceRoute": object.get(model, "governanceRoute", null),
 	"catalogIndex": model.catalogIndex,
-	"score": score_of(model),
+	"score": entries.score_of(model),
 }
-
-# METADATA
-# title: view
-# description: 'What a decision shows of a fallback E (a fact or an evaluation): {modelRef, lane, governanceRoute, score}.'
-view(e) := {"modelRef": e.modelRef, "lane": e.lane, "governanceRoute": e.governanceRoute, "score": e.score}
 
 # METADATA
 # title: base_reasons
@@ -218,13 +294,6 @@ base_reasons(member, required) := array.concat(
 )
 
 # METADATA
-# title: reasons_with
-# description: |
-#   The full reasons of a candidate: BASE, then the role reasons EXTRA, then score-unavailable when
-#   SCORE is null (the order of model_router.models.selection.evaluate).
-reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [code | score == null; code := "score-unavailable"])
-
-# METADATA
 # title: cell
 # description: |
 #   The cell of one group (MEMBERS, facts in catalog order) for the REQUIRED tasks (see the package
@@ -233,28 +302,18 @@ reasons_with(base, extra, score) := array.concat(array.concat(base, extra), [cod
 cell(members, required) := {
 	"eligible": [{"rank": e.rank, "view": e.view} | some e in array.slice(eligible_rows, 0, eligible_cap(count(eligible_rows)))],
 	"eligibleCount": count(eligible_rows),
-	"blocked": [shown(e, reasons_with(e.base, [], e.score)) | some e in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))],
+	"blocked": [entries.shown(e, entries.reasons_with(e.base, [], e.score)) |
+		some e in array.slice(blocked_rows, 0, blocked_cap(count(blocked_rows)))
+	],
 	"all": [{"rank": e.rank, "lane": e.lane, "catalogIndex": e.catalogIndex, "view": e.view, "base": e.base} |
 		some e in array.slice(ranked, 0, blocked_cap(count(ranked)))
 	],
-	"reasonCounts": reason_counts([reasons_with(e.base, [], e.score) | some e in evaluated]),
+	"reasonCounts": entries.reason_counts([entries.reasons_with(e.base, [], e.score) | some e in evaluated]),
 } if {
 	evaluated := [object.union(member, {"base": base_reasons(member, required)}) | some member in members]
 	ranked := [evaluated[row[1]] | some row in sort([[e.rank, i] | some i, e in evaluated])]
 	eligible_rows := [e | some e in ranked; eligible(e)]
 	blocked_rows := [e | some e in ranked; not eligible(e)]
-}
-
-# METADATA
-# title: shown
-# description: |
-#   A blocked candidate entry for E (with rank, lane, catalogIndex and view) and its REASONS:
-#   {rank, lane, catalogIndex, shown}.
-shown(e, reasons) := {
-	"rank": e.rank,
-	"lane": e.lane,
-	"catalogIndex": e.catalogIndex,
-	"shown": object.union(e.view, {"reasons": reasons}),
 }
 
 # METADATA
@@ -274,40 +333,6 @@ eligible_cap(n) := 1 + object.get(catalog.limits, "fallbacks", n)
 # title: blocked_cap
 # description: How many blocked models of a group can matter to a decision (limits.blockedPerLane), of N.
 blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
-
-# METADATA
-# title: score_ranks
-# description: 'Each distinct number of SCORES by its position, highest first (null scores are left out: they rank last).'
-score_ranks(scores) := {score: i | some i, score in array.reverse(sort({s | some s in scores; s != null}))}
-
-# METADATA
-# title: rank_key
-# description: |
-#   How E ranks among candidates whose scores RANKS indexes (score_ranks): [score position (null
-#   last), local first, catalog order].
-rank_key(e, ranks) := [object.get(ranks, e.score, count(ranks)), object.get(_locality_rank, e.locality, 1), e.catalogIndex]
-
-# local models rank before any other locality
-_locality_rank := {"local": 0}
-
-# METADATA
-# title: reason_counts
-# description: How many of the reason lists REASON_LISTS hold each reason.
-reason_counts(reason_lists) := {code: count([1 | some list in reason_lists; code in list]) |
-	some code in {code | some list in reason_lists; some code in list}
-}
-
-# METADATA
-# scope: document
-# title: score_of
-# description: The score of MODEL under the route policy in force (integer form first, see scoring), or null.
-default score_of(_) := null
-
-score_of(model) := score if {
-	score := scoring.weighted_score(model, _weighted_units)
-} else := scoring.score(model, catalog.route_policy)
-
-_weighted_units := scoring.weighted_units(catalog.route_policy, catalog.score_units)
 
 # METADATA
 # scope: document

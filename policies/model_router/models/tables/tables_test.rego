@@ -2,8 +2,10 @@ package model_router.models.tables_test
 
 import data.model_router.agent.config
 import data.model_router.models.catalog_test
+import data.model_router.models.entries
 import data.model_router.models.selection
 import data.model_router.models.tables
+import data.model_router.models.wiring
 
 # The shared fixture with small limits, so that the limits leave candidates out.
 limited := object.union(catalog_test.fixture, {"modelSelectionLimits": {"fallbacks": 1, "blockedPerLane": 1}})
@@ -56,7 +58,7 @@ test_tables_of_other_documents_are_not_used if {
 	not tables.current with data.model_router_data as more_models
 	unstamped := json.patch(stored, [{"op": "remove", "path": ["routeAuthorizations", "urn:test:mirror", "digest"]}])
 	not tables.current with data.model_router_data as unstamped
-	tables.digests.routeAuthorization == null with data.model_router_data as unstamped
+	entries.digests.routeAuthorization == null with data.model_router_data as unstamped
 }
 
 test_tables_group_models_by_lane_locality_and_local_profile if {
@@ -141,15 +143,6 @@ test_every_fixture_case_decides_the_same_without_the_tables if {
 	differ == []
 }
 
-test_reason_counts_leave_out_zero if {
-	tables.sum_counts([{"a": 1, "b": 2}, {"a": -1, "c": 1}]) == {"b": 2, "c": 1}
-}
-
-test_score_of_an_unscorable_model_is_null if {
-	odd := object.union(catalog_test.models[0], {"qualityTier": "stellar"})
-	tables.score_of(odd) == null with data.model_router_data as catalog_test.fixture
-}
-
 # 40 copies of every fixture model (400 models, each with its own authorized or copied route record)
 large_models := [object.union(m, {
 	"modelRef": sprintf("%s-copy-%d", [m.modelRef, i]),
@@ -230,4 +223,45 @@ test_agent_tables_of_other_documents_are_not_used if {
 test_no_agent_tables_without_agent_documents if {
 	built := tables.build with data.model_router_data as limited
 	not built.agent
+}
+
+# a request with one slot naming no profile and no fallback slots reads its fields from `solo`, for
+# every lane and task class; they are the fields of the selection made by evaluating every model
+test_solo_holds_the_selection_of_every_lone_lane if {
+	every base in [limited, catalog_test.fixture] {
+		built := tables.build with data.model_router_data as base
+		every task in ["t-sum", "t-code"] {
+			every lane, stored in built.byRequirement[built.tasks[task]].solo {
+				picked := selection.select({"slots": [slot(lane, null)], "fallbackSlots": [], "taskClass": task}) with data.model_router_data as base
+				stored == {"fields": wiring.fields(picked), "deferReason": picked.deferReason}
+			}
+		}
+		object.keys(built.byRequirement[0].solo) == {"local-cheap", "cheap", "standard", "pro", "high-end"}
+	}
+}
+
+# a catalog whose lanes are not each in one run of catalog order, or with a model without a lane, is
+# not read lane by lane; every request still selects the same with the tables as without
+test_lanes_out_of_catalog_order_select_the_same if {
+	interleaved := [model | some i in [0, 5, 1, 6, 2, 7, 3, 8, 4, 9]; model := catalog_test.models[i]]
+	base := object.union(
+		catalog_test.data_for(interleaved, catalog_test.policy, catalog_test.routes),
+		{"modelSelectionLimits": {"fallbacks": 1, "blockedPerLane": 1}},
+	)
+	stored := with_tables(base)
+	stored.modelTables.lanesContiguous == false
+	every request in requests {
+		from_tables := selection.select(request) with data.model_router_data as stored
+		from_tables == selection.select(request) with data.model_router_data as base
+	}
+	laneless := array.concat(catalog_test.models, [object.union(catalog_test.models[0], {"modelRef": "m:no-lane", "lane": null})])
+	tables.lanes_contiguous == false with data.model_router_data as catalog_test.data_for(laneless, catalog_test.policy, catalog_test.routes)
+}
+
+test_contiguous_lanes_are_read_lane_by_lane if {
+	stored := with_tables(limited)
+	stored.modelTables.lanesContiguous == true
+	task := stored.modelTables.byRequirement[stored.modelTables.tasks["t-sum"]]
+	[lane | some [lane, _] in task.noneListed] == ["local-cheap", "cheap", "standard", "pro", "high-end"]
+	task.pieces.cheap.primary.countChange == {"lane-mismatch": -3}
 }

@@ -36,9 +36,9 @@ _no_model := {
 # description: |
 #   DECISION with the model selection merged in: object.union(decision, for_decision(decision)).
 #   Anything that is not an object (a stub, an undefined family result) is returned unchanged.
-with_model(decision) := object.union(decision, for_decision(decision)) if is_object(decision)
-
-with_model(decision) := decision if not is_object(decision)
+with_model(decision) := object.union(decision, for_decision(decision)) if {
+	is_object(decision)
+} else := decision
 
 # METADATA
 # scope: document
@@ -47,14 +47,11 @@ with_model(decision) := decision if not is_object(decision)
 #   The fields to merge into DECISION. model is null when the decision chose nothing or chose a lane
 #   that needs no model. When no model catalog, route policy or authorization mirror is active the
 #   result is {} (model selection is not configured, the decision is left as it is).
-for_decision(_) := {} if not catalog.configured
-
-for_decision(decision) := _no_model if {
+for_decision(decision) := stored.fields if {
 	catalog.configured
-	not request(decision)
-}
-
-for_decision(decision) := object.union(fields, _override(decision, picked.deferReason)) if {
+	stored := selection.solo(request(decision))
+	stored.deferReason == null
+} else := object.union(fields, _override(decision, picked.deferReason)) if {
 	catalog.configured
 	picked := selection.select(request(decision))
 	fields := {
@@ -66,6 +63,24 @@ for_decision(decision) := object.union(fields, _override(decision, picked.deferR
 		"blockedReasonCounts": picked.blockedReasonCounts,
 		"modelSelection": picked.sources,
 	}
+} else := _no_model if {
+	catalog.configured
+} else := {}
+
+# METADATA
+# title: fields
+# description: |
+#   The fields of the selection PICKED (selection.select) that a decision carries: model, fallbacks,
+#   fallbacksOmitted, blockedCandidates, blockedCandidatesOmitted, blockedReasonCounts and
+#   modelSelection (the selection's sources).
+fields(picked) := {
+	"model": picked.model,
+	"fallbacks": picked.fallbacks,
+	"fallbacksOmitted": picked.fallbacksOmitted,
+	"blockedCandidates": picked.blockedCandidates,
+	"blockedCandidatesOmitted": picked.blockedCandidatesOmitted,
+	"blockedReasonCounts": picked.blockedReasonCounts,
+	"modelSelection": picked.sources,
 }
 
 # METADATA

@@ -1,6 +1,8 @@
 package model_router.models.wiring_test
 
 import data.model_router.models.catalog_test
+import data.model_router.models.selection
+import data.model_router.models.tables_test
 import data.model_router.models.wiring
 
 fixture := catalog_test.fixture
@@ -159,4 +161,39 @@ test_uncapped_lists_every_fallback_and_blocked_candidate if {
 	count(full.blockedCandidates) == count(capped.blockedCandidates) + capped.blockedCandidatesOmitted
 	full.blockedReasonCounts == capped.blockedReasonCounts
 	wiring.uncapped(agent("no-model", "selected", "none")) == {} with data.model_router_data as limited
+}
+
+# an agent decision whose chosen lane is its only feasible one: a request with one slot and no fallbacks
+alone(lane, status) := object.union(agent(lane, status, "low"), {"candidateSet": [candidate(lane, 1, 0.002, true)]})
+
+test_a_lone_lane_is_read_from_the_tables_and_decides_the_same if {
+	stored := tables_test.with_tables(tables_test.limited)
+	every lane in ["local-cheap", "cheap", "standard", "high-end", "pro", "no-such-lane"] {
+		from_tables := wiring.for_decision(alone(lane, "selected")) with data.model_router_data as stored
+		from_tables == wiring.for_decision(alone(lane, "selected")) with data.model_router_data as tables_test.limited
+	}
+}
+
+test_only_current_tables_hold_a_lone_lane if {
+	stored := tables_test.with_tables(tables_test.limited)
+	lone := {"slots": [{"lane": "cheap", "profileRef": null}], "fallbackSlots": [], "taskClass": "t-sum"}
+	selection.solo(lone) with data.model_router_data as stored
+	not selection.solo(lone) with data.model_router_data as tables_test.limited
+	not selection.solo(object.union(lone, {"fallbackSlots": [{"lane": "standard", "profileRef": null}]})) with data.model_router_data as stored
+}
+
+test_a_lone_lane_that_defers_is_read_from_the_tables if {
+	stored := tables_test.with_tables(fixture)
+	out := wiring.for_decision(alone("high-end", "selected")) with data.model_router_data as stored
+	out.selected.status == "deferred"
+	out.selected.reason == "no-authorized-candidates"
+	out == wiring.for_decision(alone("high-end", "selected")) with data.model_router_data as fixture
+	tables := stored.modelTables
+	tables.byRequirement[tables.tasks["t-sum"]].solo["high-end"].deferReason == "no-authorized-candidates"
+}
+
+test_fields_are_the_selection_as_a_decision_carries_it if {
+	decision := agent("cheap", "selected", "low")
+	picked := selection.select(wiring.request(decision)) with data.model_router_data as fixture
+	wiring.fields(picked) == wiring.for_decision(decision) with data.model_router_data as fixture
 }

@@ -67,12 +67,22 @@ no_failures := config.tables.noFailures
 
 no_failures := {lane: [] | some lane, _ in config.policy_lanes} if not config.tables
 
+# The figures of each window with a spend, in micro-dollars, computed once per decision: what a lane
+# of each tier may still spend in it, {"none": remaining (maxMicros minus spent), "high": the tier's
+# ceiling minus highEndSpent, "maximum": the tier's ceiling minus proSpent}. Both premium tiers of
+# _tier_fields are written out: no inner walk per window.
+_figures := {window: {
+	"none": table.maxMicros - round(spend.spent * 1000000),
+	"high": table.ceilings.high - round(spend.highEndSpent * 1000000),
+	"maximum": table.ceilings.maximum - round(spend.proSpent * 1000000),
+} |
+	some window, spend in _spend
+	table := window_tables[window]
+}
+
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: remaining |
-	some window in config.window_order
-	remaining := window_tables[window].maxMicros - round(_spend[window].spent * cost.per_million)
-}
+remaining_micros := {window: figures.none | some window, figures in _figures}
 
 # METADATA
 # description: The premium tier ceiling of a window, in micro-dollars.
@@ -82,65 +92,52 @@ ceiling_micros(window, tier) := window_tables[window].ceilings[tier]
 # description: Windows whose spend reached their maxSpend, in declaration order.
 exhausted := [window |
 	some window in config.window_order
-	remaining_micros[window] <= 0
+	_figures[window].none <= 0
 ]
 
 # METADATA
 # description: The budget summary per window for the decision document.
 windows := {window: summary |
-	some window in config.window_order
+	some window, spend in _spend
 	summary := {
 		"maxSpend": config.windows[window].maxSpend,
-		"spent": _spend[window].spent,
-		"remaining": cost.amount(remaining_micros[window]),
-		"highEndSpent": _spend[window].highEndSpent,
-		"proSpent": _spend[window].proSpent,
-	}
-}
-
-# What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-# (Both tiers of _tier_fields written out: no inner walk per window.)
-_headroom := {window: headroom |
-	some window in config.window_order
-	ceilings := window_tables[window].ceilings
-	spend := _spend[window]
-	headroom := {
-		"high": ceilings.high - round(spend.highEndSpent * cost.per_million),
-		"maximum": ceilings.maximum - round(spend.proSpent * cost.per_million),
+		"spent": spend.spent,
+		"remaining": _figures[window].none / 1000000,
+		"highEndSpent": spend.highEndSpent,
+		"proSpent": spend.proSpent,
 	}
 }
 
 # The most a lane may cost without failing any window: the smallest remaining amount ("none": a lane
 # that is not premium), and for a premium tier the smallest of those and of the tier's headroom.
 # Undefined when no window is declared.
-_remaining_list := [remaining | some remaining in remaining_micros]
-
-_limit := {
-	"none": min(_remaining_list),
-	"high": min(array.concat(_remaining_list, [headroom.high | some headroom in _headroom])),
-	"maximum": min(array.concat(_remaining_list, [headroom.maximum | some headroom in _headroom])),
+_limit := {"none": remaining, "high": min([remaining, high]), "maximum": min([remaining, maximum])} if {
+	remaining := min([figures.none | some figures in _figures])
+	high := min([figures.high | some figures in _figures])
+	maximum := min([figures.maximum | some figures in _figures])
 }
 
 # Declared lanes whose cost exceeds their limit: only these can fail a window.
 _over := {lane |
 	some lane, micros in cost.lane_micros
 	config.policy_lanes[lane]
-	micros > object.get(_limit, object.get(lanes.premium_tier, lane, "none"), _limit.none)
+	micros > _limit[object.get(lanes.premium_tier, lane, "none")]
 }
 
 # Every rule 18-19 failure of each lane of _over as {window, reason}: insufficient budget first, then
 # premium share exceeded, windows in declaration order.
 _failed := {lane: failed |
 	some lane in _over
+	micros := cost.lane_micros[lane]
 	failed := array.concat(
 		[{"window": window, "reason": window_tables[window].insufficient} |
 			some window in config.window_order
-			cost.lane_micros[lane] > remaining_micros[window]
+			micros > _figures[window].none
 		],
 		[{"window": window, "reason": window_tables[window].share[tier]} |
 			tier := lanes.premium_tier[lane]
 			some window in config.window_order
-			cost.lane_micros[lane] > _headroom[window][tier]
+			micros > _figures[window][tier]
 		],
 	)
 }

@@ -110,11 +110,12 @@ windows := {window: summary |
 
 # The most a lane may cost without failing any window: the smallest remaining amount ("none": a lane
 # that is not premium), and for a premium tier the smallest of those and of the tier's headroom.
-# Undefined when no window is declared.
-_limit := {"none": remaining, "high": min([remaining, high]), "maximum": min([remaining, maximum])} if {
-	remaining := min([figures.none | some figures in _figures])
-	high := min([figures.high | some figures in _figures])
-	maximum := min([figures.maximum | some figures in _figures])
+# Empty when no window has a spend (then no lane is over its limit).
+_limit := {tier: min([micros |
+	some figures in _figures
+	some micros in [figures.none, figures[tier]]
+]) |
+	some tier in ["none", "high", "maximum"]
 }
 
 # Declared lanes whose cost exceeds their limit: only these can fail a window.

@@ -167,10 +167,10 @@ lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
 	prices := object.get(priced.profiles, _profile, priced.default)
 
 	# max(raw, min) in the lane's units (_with_units), divided and rounded once
-	raw := sum(array.concat([prices.unitBase], [(value * rate) |
+	raw := prices.unitBase + sum([(value * rate) |
 		some [estimate, value] in _estimates
 		rate := prices.unitRates[estimate]
-	]))
+	])
 }
 
 # METADATA

@@ -116,6 +116,9 @@ _with_units(r) := object.union(r, {
 	step := to_number(concat("", ["1", substring(_units_per_micro, 0, zeros)]))
 }
 
+# RATES with pico-units as the unit (no search for a coarser one per decision, without the tables)
+_pico_units(r) := object.union(r, {"divisor": per_million, "unitBase": r.base, "unitMin": r.min, "unitRates": r.rates})
+
 # the powers of ten of one micro-unit in pico-units, as the zeros of its digits
 _units_per_micro := substring(json.marshal(per_million), 1, -1)
 
@@ -137,9 +140,9 @@ catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
 	not config.tables
 }
 
-_request_rates(priced) := _with_units(_none_rates) if priced.costModel == "none"
+_request_rates(priced) := _pico_units(_none_rates) if priced.costModel == "none"
 
-_request_rates(priced) := _with_units(_rates(_pricing(priced), [estimate | some [estimate, _] in _estimates])) if {
+_request_rates(priced) := _pico_units(_rates(_pricing(priced), [estimate | some [estimate, _] in _estimates])) if {
 	priced.costModel != "none"
 }
 

@@ -67,12 +67,31 @@ no_failures := config.tables.noFailures
 
 no_failures := {lane: [] | some lane, _ in config.policy_lanes} if not config.tables
 
+# The figures of each window with a spend, computed once per decision: what a lane of each tier may
+# still spend in it, in micro-dollars, {"none": remaining (maxMicros minus spent), "high": the tier's
+# ceiling minus highEndSpent, "maximum": the tier's ceiling minus proSpent}, and its summary for the
+# decision document (windows). Both premium tiers of _tier_fields are written out: no inner walk per
+# window.
+_figures := {window: {
+	"none": remaining,
+	"high": table.ceilings.high - round(spend.highEndSpent * 1000000),
+	"maximum": table.ceilings.maximum - round(spend.proSpent * 1000000),
+	"summary": {
+		"maxSpend": config.windows[window].maxSpend,
+		"spent": spend.spent,
+		"remaining": remaining / 1000000,
+		"highEndSpent": spend.highEndSpent,
+		"proSpent": spend.proSpent,
+	},
+} |
+	some window, spend in _spend
+	table := window_tables[window]
+	remaining := table.maxMicros - round(spend.spent * 1000000)
+}
+
 # METADATA
 # description: Remaining budget per window in micro-dollars.
-remaining_micros := {window: remaining |
-	some window in config.window_order
-	remaining := window_tables[window].maxMicros - round(_spend[window].spent * cost.per_million)
-}
+remaining_micros := {window: figures.none | some window, figures in _figures}
 
 # METADATA
 # description: The premium tier ceiling of a window, in micro-dollars.
@@ -82,66 +101,44 @@ ceiling_micros(window, tier) := window_tables[window].ceilings[tier]
 # description: Windows whose spend reached their maxSpend, in declaration order.
 exhausted := [window |
 	some window in config.window_order
-	remaining_micros[window] <= 0
+	_figures[window].none <= 0
 ]
 
 # METADATA
 # description: The budget summary per window for the decision document.
-windows := {window: summary |
-	some window in config.window_order
-	summary := {
-		"maxSpend": config.windows[window].maxSpend,
-		"spent": _spend[window].spent,
-		"remaining": cost.amount(remaining_micros[window]),
-		"highEndSpent": _spend[window].highEndSpent,
-		"proSpent": _spend[window].proSpent,
-	}
-}
-
-# What each premium tier may still spend per window: its ceiling minus its spend, in micro-dollars.
-# (Both tiers of _tier_fields written out: no inner walk per window.)
-_headroom := {window: headroom |
-	some window in config.window_order
-	ceilings := window_tables[window].ceilings
-	spend := _spend[window]
-	headroom := {
-		"high": ceilings.high - round(spend.highEndSpent * cost.per_million),
-		"maximum": ceilings.maximum - round(spend.proSpent * cost.per_million),
-	}
-}
+windows := {window: figures.summary | some window, figures in _figures}
 
 # The most a lane may cost without failing any window: the smallest remaining amount ("none": a lane
 # that is not premium), and for a premium tier the smallest of those and of the tier's headroom.
-# Undefined when no window is declared.
-_remaining_list := [remaining | some remaining in remaining_micros]
-
-_limit := {
-	"none": min(_remaining_list),
-	"high": min(array.concat(_remaining_list, [headroom.high | some headroom in _headroom])),
-	"maximum": min(array.concat(_remaining_list, [headroom.maximum | some headroom in _headroom])),
+# Empty when no window has a spend (then no lane is over its limit).
+_limit := {tier: min([micros |
+	some figures in _figures
+	some micros in [figures.none, figures[tier]]
+]) |
+	some tier in ["none", "high", "maximum"]
 }
 
-# Declared lanes whose cost exceeds their limit: only these can fail a window.
-_over := {lane |
+# Declared lanes whose cost exceeds their limit, with their cost: only these can fail a window.
+_over := {lane: micros |
 	some lane, micros in cost.lane_micros
 	config.policy_lanes[lane]
-	micros > object.get(_limit, object.get(lanes.premium_tier, lane, "none"), _limit.none)
+	micros > _limit[object.get(lanes.premium_tier, lane, "none")]
 }
 
-# Every rule 18-19 failure of each lane of _over as {window, reason}: insufficient budget first, then
-# premium share exceeded, windows in declaration order.
-_failed := {lane: failed |
-	some lane in _over
-	failed := array.concat(
-		[{"window": window, "reason": window_tables[window].insufficient} |
-			some window in config.window_order
-			cost.lane_micros[lane] > remaining_micros[window]
-		],
-		[{"window": window, "reason": window_tables[window].share[tier]} |
-			tier := lanes.premium_tier[lane]
-			some window in config.window_order
-			cost.lane_micros[lane] > _headroom[window][tier]
-		],
+# The rule 18-19 failures of each lane of _over as [reasons, their windows]: insufficient budget
+# first, then premium share exceeded, windows in declaration order. The failing windows are found
+# first; a reason is looked up for each of them only.
+_failed := {lane: [reasons, array.concat(insufficient, share)] |
+	some lane, micros in _over
+	insufficient := [window | some window in config.window_order; micros > _figures[window].none]
+	share := [window |
+		tier := lanes.premium_tier[lane]
+		some window in config.window_order
+		micros > _figures[window][tier]
+	]
+	reasons := array.concat(
+		[window_tables[window].insufficient | some window in insufficient],
+		[window_tables[window].share[lanes.premium_tier[lane]] | some window in share],
 	)
 }
 
@@ -150,20 +147,14 @@ _failed := {lane: failed |
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
 failures_by_lane := no_failures if count(_over) == 0
 
-failures_by_lane := object.union(no_failures, {lane: reasons |
-	some lane, failed in _failed
-	reasons := [failure.reason | some failure in failed]
-}) if count(_over) > 0
+failures_by_lane := object.union(no_failures, {lane: failed[0] | some lane, failed in _failed}) if count(_over) > 0
 
 # METADATA
 # scope: document
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
 failed_windows := no_failures if count(_over) == 0
 
-failed_windows := object.union(no_failures, {lane: failed_in |
-	some lane, failed in _failed
-	failed_in := [failure.window | some failure in failed]
-}) if count(_over) > 0
+failed_windows := object.union(no_failures, {lane: failed[1] | some lane, failed in _failed}) if count(_over) > 0
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

@@ -118,7 +118,7 @@ test_only_lanes_over_their_limit_fail if {
 	budget.failed_windows.pro == ["task", "session"] with input as t.bundle
 }
 
-# _headroom and _limit write both premium tiers out: they must be every tier of _tier_fields.
+# _figures and _limit write both premium tiers out: they must be every tier of _tier_fields.
 test_headroom_and_limit_cover_every_premium_tier if {
 	object.keys(budget._tier_fields) == {"high", "maximum"}
 	budget._tier_fields.high.spent == "highEndSpent"

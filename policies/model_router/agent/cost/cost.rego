@@ -11,7 +11,8 @@
 #   `localProfileRef` when the catalog prices that profile for the lane.
 #
 #   Prices are turned into integer pico-units (1e-12 of the currency) once per price profile
-#   (`rates`): with them a lane's cost is a sum of integer products, divided and rounded once. The
+#   (`rates`), and per lane into the coarsest unit that keeps them integers (`_with_units`): with them
+#   a lane's cost is a sum of integer products, divided and rounded once. The
 #   rates of every catalog lane are request-independent and stored with the model tables
 #   (model_router.models.tables.agent, built by `make data`, read through
 #   model_router.agent.config.tables); without current tables they are computed here.
@@ -82,11 +83,11 @@ _rates(pricing, names) := {
 # description: |
 #   The rates of a catalog lane PRICED: {default: rates of its default profile, profiles: {profileRef:
 #   rates} (local-runtime lanes only)}; a lane of costModel `none` costs nothing whatever its prices.
-lane_rates(priced) := {"default": _none_rates, "profiles": {}} if priced.costModel == "none"
+lane_rates(priced) := {"default": _with_units(_none_rates), "profiles": {}} if priced.costModel == "none"
 
 lane_rates(priced) := {
-	"default": rates(priced.defaultProfile.pricing),
-	"profiles": {profile.profileRef: rates(profile.pricing) |
+	"default": _with_units(rates(priced.defaultProfile.pricing)),
+	"profiles": {profile.profileRef: _with_units(rates(profile.pricing)) |
 		priced.costModel == "local-runtime"
 		some profile in priced.profiles
 	},
@@ -95,6 +96,37 @@ lane_rates(priced) := {
 }
 
 _none_rates := {"base": 0, "min": 0, "rates": {}}
+
+# METADATA
+# description: |
+#   RATES (pico-units) with the same prices in the coarsest unit that keeps every one of them an integer
+#   (pico-units times the largest power of ten, at most 1e6, that divides every non-zero price):
+#   {divisor: units per micro-unit, unitBase, unitMin, unitRates: {estimate: rate}}. A lane's cost is
+#   then a sum of small integers whose division by the divisor is exact (no decimal quotient) whenever
+#   the cost is a whole number of micro-units; a price that is not an integer of pico-units keeps
+#   pico-units (divisor 1e6).
+_with_units(r) := object.union(r, {
+	"divisor": per_million / step,
+	"unitBase": r.base / step,
+	"unitMin": r.min / step,
+	"unitRates": {estimate: (rate / step) | some estimate, rate in r.rates},
+}) if {
+	prices := array.concat([r.base, r.min], [rate | some rate in r.rates])
+	zeros := min(array.concat([count(_units_per_micro)], [count(_trailing_zeros(price)) | some price in prices; price != 0]))
+	step := to_number(concat("", ["1", substring(_units_per_micro, 0, zeros)]))
+}
+
+# RATES with pico-units as the unit (no search for a coarser one per decision, without the tables)
+_pico_units(r) := object.union(r, {"divisor": per_million, "unitBase": r.base, "unitMin": r.min, "unitRates": r.rates})
+
+# the powers of ten of one micro-unit in pico-units, as the zeros of its digits
+_units_per_micro := substring(json.marshal(per_million), 1, -1)
+
+# the trailing zeros of the digits of an integer PRICE; none for any other number
+_trailing_zeros(price) := regex.find_n(`0*$`, digits, 1)[0] if {
+	digits := json.marshal(price)
+	regex.match(`^[0-9]+$`, digits)
+} else := ""
 
 # METADATA
 # scope: document
@@ -108,9 +140,9 @@ catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
 	not config.tables
 }
 
-_request_rates(priced) := _none_rates if priced.costModel == "none"
+_request_rates(priced) := _pico_units(_none_rates) if priced.costModel == "none"
 
-_request_rates(priced) := _rates(_pricing(priced), [estimate | some [estimate, _] in _estimates]) if {
+_request_rates(priced) := _pico_units(_rates(_pricing(priced), [estimate | some [estimate, _] in _estimates])) if {
 	priced.costModel != "none"
 }
 
@@ -131,17 +163,17 @@ _profile := object.get(signals.value, "localProfileRef", "")
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
-lane_micros := {lane: round(max([raw, prices.min]) / per_million) |
+lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
 	some lane, priced in catalog_rates
 
 	# the request's local profile when the lane prices it, else the default profile
 	prices := object.get(priced.profiles, _profile, priced.default)
 
-	# max(raw, min) in pico-units, divided and rounded once
-	raw := sum(array.concat([prices.base], [(value * rate) |
+	# max(raw, min) in the lane's units (_with_units), divided and rounded once
+	raw := prices.unitBase + sum([(value * rate) |
 		some [estimate, value] in _estimates
-		rate := prices.rates[estimate]
-	]))
+		rate := prices.unitRates[estimate]
+	])
 }
 
 # METADATA

@@ -87,3 +87,30 @@ test_half_a_micro_dollar_rounds_up if {
 	b := t.with_request({"estimatedInputTokens": 3, "estimatedOutputTokens": 0})
 	cost.lane_micros.standard == 2 with input as b with data.model_router_data as d
 }
+
+test_rates_in_the_coarsest_whole_unit if {
+	r := cost._with_units(cost.rates({"requestBaseCost": 0.001, "minCost": 0.002, "inputPerMillion": 0.15, "outputPerMillion": 0.6}))
+	r.base == 1000000000
+	r.divisor == 100
+	[r.unitBase, r.unitMin, r.unitRates] == [100000, 200000, {"estimatedInputTokens": 15, "estimatedOutputTokens": 60}]
+
+	# zero prices do not limit the unit; at most micro-units
+	z := cost._with_units({"base": 0, "min": 500000000, "rates": {"estimatedInputTokens": 0, "estimatedToolCalls": 30000000000}})
+	[z.divisor, z.unitBase, z.unitMin, z.unitRates] == [1, 0, 500, {"estimatedInputTokens": 0, "estimatedToolCalls": 30000}]
+	cost._with_units({"base": 0, "min": 0, "rates": {}}).divisor == 1
+}
+
+test_a_price_finer_than_a_pico_unit_keeps_pico_units if {
+	r := cost._with_units({"base": 0.1, "min": 1000000, "rates": {"estimatedInputTokens": 150000}})
+	[r.divisor, r.unitBase, r.unitMin, r.unitRates] == [1000000, 0.1, 1000000, {"estimatedInputTokens": 150000}]
+}
+
+# the same estimate from pico-units and from the lane's units, at and around half a micro-unit
+test_units_do_not_change_the_rounding if {
+	some tokens in [1, 3, 7, 9999, 1000003]
+	pricing := {"requestBaseCost": 0.00001, "minCost": 0, "inputPerMillion": 0.15, "outputPerMillion": 0}
+	d := t.with_catalog({"lanes": {"standard": {"defaultProfile": {"pricing": pricing}}}})
+	b := t.with_request({"estimatedInputTokens": tokens, "estimatedOutputTokens": 0})
+	micros := cost.lane_micros.standard with input as b with data.model_router_data as d
+	micros == round((10000000 + (tokens * 150000)) / 1000000)
+}

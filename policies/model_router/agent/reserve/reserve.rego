@@ -6,6 +6,7 @@
 #   `premiumReserveShare` (`premium-reserve-below-threshold`), so premium work never eats the reserve.
 package model_router.agent.reserve
 
+import data.model_router.agent.budget
 import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.signals
@@ -25,31 +26,28 @@ default premium_share := null
 
 premium_share := config.optimizer.budgetPolicy.premiumReserveShare
 
-default _share_missing := false
-
-_share_missing if share < 0
-
-default _below_reserve := false
-
-_below_reserve if {
+# The rule 16-17 reasons of a premium lane, undefined when it has none (the common case: then
+# failures_by_lane is the table of no failures, with no walk of the lanes). Written out per case: no
+# list of [condition, code] pairs to walk per decision.
+_premium_reasons := ["provider-quota-share-missing", "premium-reserve-below-threshold"] if {
+	share < 0
+	is_number(premium_share)
+	share < premium_share
+} else := ["provider-quota-share-missing"] if {
+	share < 0
+} else := ["premium-reserve-below-threshold"] if {
 	is_number(premium_share)
 	share < premium_share
 }
 
-_premium_reasons := [code |
-	some [failed, code] in [
-		[_share_missing, "provider-quota-share-missing"],
-		[_below_reserve, "premium-reserve-below-threshold"],
-	]
-	failed
-]
-
 # METADATA
+# scope: document
 # description: Rule 16-17 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _premium_reasons | some lane in lanes.premium},
-)
+failures_by_lane := budget.no_failures if not _premium_reasons
+
+failures_by_lane := object.union(budget.no_failures, {lane: _premium_reasons | some lane in lanes.premium}) if {
+	_premium_reasons
+}
 
 # METADATA
 # description: Rule 16-17 failures of a lane (premium lanes only), in table order.

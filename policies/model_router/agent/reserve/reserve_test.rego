@@ -43,3 +43,11 @@ test_no_reserve_declared if {
 	reserve.premium_share == null with data.model_router_data as d
 	reserve.failures("high-end") == [] with input as t.with_quota({"providerQuotaRemainingShare": 0.01}) with data.model_router_data as d
 }
+
+test_unknown_share_without_a_reserve_is_only_missing if {
+	id := data.model_router_data.active.optimizer
+	d := json.remove(data.model_router_data, [["optimizers", id, "document", "budgetPolicy", "premiumReserveShare"]])
+	b := t.with_quota({"providerQuotaRemainingShare": -1})
+	reserve.failures("pro") == ["provider-quota-share-missing"] with input as b with data.model_router_data as d
+	reserve.failures("standard") == [] with input as b with data.model_router_data as d
+}

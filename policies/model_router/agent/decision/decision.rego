@@ -100,9 +100,7 @@ _resources := object.filter(signals.value, _resource_signals)
 
 _quota := object.union(
 	object.filter(signals.value, _quota_signals),
-	{"budget": {window: object.filter(spend, ["spent", "highEndSpent", "proSpent"]) |
-		some window, spend in signals.budget_spend
-	}},
+	{"budget": signals.budget_spend},
 )
 
 _empty_window(window) := {
@@ -117,12 +115,18 @@ _window(window) := budget.windows[window]
 
 _window(window) := _empty_window(window) if not budget.windows[window]
 
+# Every declared window's summary: budget.windows itself when it has one for each (its keys are
+# declared windows, so equal counts mean every one and no duplicate), else window by window.
+_budget_windows := budget.windows if {
+	count(budget.windows) == count(config.window_order)
+} else := {window: _window(window) | some window in config.window_order}
+
 # The budget summary; null when no optimizer is in force.
 default _budget := null
 
 _budget := {
 	"currency": config.optimizer.budgetPolicy.currency,
-	"windows": {window: _window(window) | some window in config.window_order},
+	"windows": _budget_windows,
 	"onBudgetPressure": config.optimizer.budgetPolicy.onBudgetPressure,
 	"premiumReserveShare": reserve.premium_share,
 }

@@ -90,8 +90,10 @@ _number_ok("estimatedLocalRuntimeMinutes", v) if lib.non_negative(v)
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
 # METADATA
-# description: Budget spend per declared window, {spent, highEndSpent, proSpent}, when every field is a non-negative number.
-budget_spend := {window: spend |
+# description: |
+#   Budget spend per declared window, {spent, highEndSpent, proSpent} (no other member), when every
+#   field is a non-negative number.
+budget_spend := {window: {"spent": spend.spent, "highEndSpent": spend.highEndSpent, "proSpent": spend.proSpent} |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 

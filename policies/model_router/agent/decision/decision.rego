@@ -31,13 +31,20 @@ import data.model_router.denied
 #   be evaluated.
 blocking_reasons := sort(config.problems) if count(config.problems) > 0
 
-blocking_reasons := array.concat(
+else := [] if {
+	# the usual case: no source has a reason (no list is built)
+	count(request.reasons) == 0
+	count(guardrail.reasons) == 0
+	count(_authored_reasons) == 0
+	count(candidates.unresolved) == 0
+	count(signals.missing) == 0
+} else := array.concat(
 	array.concat(
 		array.concat(array.concat(request.reasons, guardrail.reasons), _authored_reasons),
 		[sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)],
 	),
 	[r | count(signals.missing) > 0; r := "missing-signals"],
-) if count(config.problems) == 0
+)
 
 _blocked if count(blocking_reasons) > 0
 

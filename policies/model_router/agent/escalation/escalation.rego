@@ -193,10 +193,13 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _failures(lane) | some lane in lanes.premium},
-)
+failures_by_lane := object.union(_no_failures, {lane: _failures(lane) | some lane in lanes.premium})
+
+# Every declared lane without a failure: the stored agent tables' noFailures when they are current
+# (config.tables), else computed from the policy.
+_no_failures := stored if {
+	stored := config.tables.noFailures
+} else := {lane: [] | some lane, _ in config.policy_lanes}
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

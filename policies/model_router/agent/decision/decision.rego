@@ -31,13 +31,20 @@ import data.model_router.denied
 #   be evaluated.
 blocking_reasons := sort(config.problems) if count(config.problems) > 0
 
-blocking_reasons := array.concat(
+else := [] if {
+	# the usual case: no source has a reason (no list is built)
+	count(request.reasons) == 0
+	count(guardrail.reasons) == 0
+	count(_authored_reasons) == 0
+	count(candidates.unresolved) == 0
+	count(signals.missing) == 0
+} else := array.concat(
 	array.concat(
 		array.concat(array.concat(request.reasons, guardrail.reasons), _authored_reasons),
 		[sprintf("lane-not-declared:%s", [l]) | some l in sort(candidates.unresolved)],
 	),
 	[r | count(signals.missing) > 0; r := "missing-signals"],
-) if count(config.problems) == 0
+)
 
 _blocked if count(blocking_reasons) > 0
 
@@ -100,9 +107,7 @@ _resources := object.filter(signals.value, _resource_signals)
 
 _quota := object.union(
 	object.filter(signals.value, _quota_signals),
-	{"budget": {window: object.filter(spend, ["spent", "highEndSpent", "proSpent"]) |
-		some window, spend in signals.budget_spend
-	}},
+	{"budget": signals.budget_spend},
 )
 
 _empty_window(window) := {
@@ -117,12 +122,18 @@ _window(window) := budget.windows[window]
 
 _window(window) := _empty_window(window) if not budget.windows[window]
 
+# Every declared window's summary: budget.windows itself when it has one for each (its keys are
+# declared windows, so equal counts mean every one and no duplicate), else window by window.
+_budget_windows := budget.windows if {
+	count(budget.windows) == count(config.window_order)
+} else := {window: _window(window) | some window in config.window_order}
+
 # The budget summary; null when no optimizer is in force.
 default _budget := null
 
 _budget := {
 	"currency": config.optimizer.budgetPolicy.currency,
-	"windows": {window: _window(window) | some window in config.window_order},
+	"windows": _budget_windows,
 	"onBudgetPressure": config.optimizer.budgetPolicy.onBudgetPressure,
 	"premiumReserveShare": reserve.premium_share,
 }

@@ -122,27 +122,12 @@ _reason_flags := {
 	"maximum": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
 }
 
-_reason_required(lane) if not lanes.premium_tier[lane]
-
-_reason_required(lane) if true in _reason_flags[lanes.premium_tier[lane]]
-
-# A missing receipt, or the first failing check of the presented one.
+# The first failing check of the presented receipt for a lane that requires one ([] when it is valid).
 default _receipt_codes(_) := []
 
-_receipt_codes(lane) := ["premium-lane-requires-escalation-receipt"] if {
-	lanes.requires_receipt[lane]
-	not _receipt_presented
-} else := [code] if {
-	lanes.requires_receipt[lane]
+_receipt_codes(lane) := [code] if {
 	code := receipt_verdict(lane)
 	code != "valid"
-}
-
-default _fails_reason(_) := false
-
-_fails_reason(lane) if {
-	not reason_given
-	_reason_required(lane)
 }
 
 default _fails_allowed := false
@@ -169,14 +154,6 @@ _after_receipt_codes := array.concat(
 	["repeated-failure-threshold-not-met" | _fails_threshold],
 )
 
-_failures(lane) := array.concat(
-	array.concat(
-		array.concat(["premium-lane-requires-escalation-reason" | _fails_reason(lane)], _allowed_codes),
-		_receipt_codes(lane),
-	),
-	_after_receipt_codes,
-)
-
 # METADATA
 # scope: document
 # description: The lane routine work de-escalates to after the current stage (null when there is none).
@@ -193,10 +170,34 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: _failures(lane) | some lane in lanes.premium},
-)
+failures_by_lane := object.union(_no_failures, {lane: array.concat(
+	array.concat(_reason_code[lane in _reason_lanes], _allowed_codes),
+	array.concat(object.get(_receipt_codes_by_lane, lane, []), _after_receipt_codes),
+) |
+	some lane in lanes.premium
+})
+
+_reason_code := {true: ["premium-lane-requires-escalation-reason"], false: []}
+
+# The premium lanes that fail the reason rule (none when a reason is given): every one but those
+# whose tier no switch requires a reason for.
+default _reason_lanes := set()
+
+_reason_lanes := lanes.premium - {lane | some lane, tier in lanes.premium_tier; not true in _reason_flags[tier]} if {
+	not reason_given
+}
+
+# The receipt codes of the lanes that require a receipt (the others have none): the missing receipt,
+# or the first failing check of the presented one.
+_receipt_codes_by_lane := {lane: ["premium-lane-requires-escalation-receipt"] | some lane in lanes.requires_receipt} if {
+	not _receipt_presented
+} else := {lane: _receipt_codes(lane) | some lane in lanes.requires_receipt}
+
+# Every declared lane without a failure: the stored agent tables' noFailures when they are current
+# (config.tables), else computed from the policy.
+_no_failures := stored if {
+	stored := config.tables.noFailures
+} else := {lane: [] | some lane, _ in config.policy_lanes}
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

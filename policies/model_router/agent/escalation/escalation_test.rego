@@ -227,3 +227,11 @@ test_success_receipt_valid_lanes_are_the_receipt_lanes_it_covers if {
 	{"standard", "high-end", "pro"} - lanes == set()
 	escalation._receipt_valid_lanes == set() with input as t.bundle
 }
+
+test_failures_by_lane_are_the_same_without_the_tables if {
+	data.model_router_data.modelTables.agent
+	with_tables := escalation.failures_by_lane with input as t.bundle
+	without := escalation.failures_by_lane with input as t.bundle with data.model_router_data.modelTables as null
+	with_tables == without
+	count(without) == count(data.model_router_data.modelTables.agent.noFailures)
+}

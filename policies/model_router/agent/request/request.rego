@@ -237,7 +237,17 @@ risk_floor := config.risk_floors[risk_class]
 # description: |
 #   Every reason the request cannot be decided at all, in a fixed order: invalid fields, then
 #   unknown identifiers. Empty for a well-formed request.
-reasons := array.concat(
+reasons := [] if {
+	# the usual case, without building the lists: no invalid field (so the task class, stage and
+	# risk class are strings), each identifier declared, the requested lane absent (no null key) or
+	# declared, and the execution surface absent or in scope
+	count(invalid_fields) == 0
+	task
+	stage_entry
+	risk_floor
+	object.get(config.policy_lanes, asked_lane, asked_lane == null)
+	object.get({null: true}, execution_surface, execution_surface in config.policy.scope.executionSurfaces)
+} else := array.concat(
 	[sprintf("invalid-request-field:%s", [f]) | some f in sort(invalid_fields)],
 	array.concat(_unknown, _surface_reason),
 )

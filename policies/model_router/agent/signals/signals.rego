@@ -90,8 +90,10 @@ _number_ok("estimatedLocalRuntimeMinutes", v) if lib.non_negative(v)
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
 # METADATA
-# description: Budget spend per declared window, {spent, highEndSpent, proSpent}, when every field is a non-negative number.
-budget_spend := {window: spend |
+# description: |
+#   Budget spend per declared window, {spent, highEndSpent, proSpent} (no other member), when every
+#   field is a non-negative number.
+budget_spend := {window: {"spent": spend.spent, "highEndSpent": spend.highEndSpent, "proSpent": spend.proSpent} |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 
@@ -131,4 +133,11 @@ _spend_field_ok(window, field) if lib.non_negative(input.quota.budget[window][fi
 
 # METADATA
 # description: Names of the missing or ill-typed signals, sorted.
-missing := sort(_missing_signals | _missing_spend)
+missing := [] if {
+	# the usual case, from counts and one set difference: every present known signal is valid (so
+	# none is ill-typed or null), every required one is valid, and every declared window has its
+	# spend (budget_spend's keys are declared windows, so equal counts mean every one)
+	count(object.keys(_present) - _valid_names) == 0
+	count(object.filter(value, _required)) == count(_required)
+	count(budget_spend) == count(config.window_order)
+} else := sort(_missing_signals | _missing_spend)

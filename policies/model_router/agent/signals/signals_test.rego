@@ -74,6 +74,11 @@ test_budget_spend_for_every_window_is_required if {
 	not signals.budget_spend.session with input as b
 }
 
+test_budget_spend_keeps_only_the_spend_fields if {
+	b := t.with_quota({"budget": {"task": {"spent": 0.1, "highEndSpent": 0, "proSpent": 0, "note": "x"}}})
+	signals.budget_spend.task == {"spent": 0.1, "highEndSpent": 0, "proSpent": 0} with input as b
+}
+
 test_ill_typed_budget_spend if {
 	b := t.with_quota({"budget": {"task": {"spent": "0.1", "proSpent": -1}}})
 	signals.missing == ["budget.task.proSpent", "budget.task.spent"] with input as b

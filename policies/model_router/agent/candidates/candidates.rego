@@ -56,16 +56,16 @@ _referenced := array.concat(
 # description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
 non_budget_failures := {lane: failures |
 	some lane in evaluated
-	failures := array.concat(
-		array.concat(
-			array.concat(object.get(quality.failures_by_lane, lane, []), eligibility.failures_by_lane[lane]),
-			escalation.failures_by_lane[lane],
-		),
-		array.concat(
-			array.concat(object.get(local.failures_by_lane, lane, []), hosted.failures_by_lane[lane]),
-			reserve.failures_by_lane[lane],
-		),
-	)
+
+	# the reason codes are strings: flattening the per-rule arrays concatenates them in one call
+	failures := array.flatten([
+		object.get(quality.failures_by_lane, lane, []),
+		eligibility.failures_by_lane[lane],
+		escalation.failures_by_lane[lane],
+		object.get(local.failures_by_lane, lane, []),
+		object.get(hosted.failures_by_lane, lane, []),
+		reserve.failures_by_lane[lane],
+	])
 }
 
 # METADATA

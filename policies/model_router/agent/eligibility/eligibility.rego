@@ -10,7 +10,6 @@
 #   with `above-task-class-ceiling:<maximumLane>` (an escalation does not lift a task-class ceiling).
 package model_router.agent.eligibility
 
-import data.model_router.agent.config
 import data.model_router.agent.escalation
 import data.model_router.agent.lanes
 import data.model_router.agent.request
@@ -40,22 +39,39 @@ _ceiling_reason := sprintf("above-task-class-ceiling:%s", [request.task.maximumL
 
 _ceiling_rank := lanes.rank[request.task.maximumLane]
 
+# The task class declares a floor or a ceiling that names a declared lane (otherwise neither check
+# can fail, and the usual task class declares neither).
+_bounded if _floor_rank
+
+_bounded if _ceiling_rank
+
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
 failures_by_lane := {lane: failures |
-	some lane, _ in config.policy_lanes
+	some lane, rank in lanes.rank
 	failures := array.concat(
 		array.concat(
 			[_stage_reason |
-				lanes.rank[lane] > _max_rank
+				rank > _max_rank
 				not escalation.valid_lanes[lane]
 			],
 			[_task_reason | not allowed_lanes[lane]],
 		),
 		array.concat(
-			[_floor_reason | lanes.rank[lane] < _floor_rank],
-			[_ceiling_reason | lanes.rank[lane] > _ceiling_rank],
+			[_floor_reason | rank < _floor_rank],
+			[_ceiling_reason | rank > _ceiling_rank],
 		),
+	)
+} if _bounded
+
+else := {lane: failures |
+	some lane, rank in lanes.rank
+	failures := array.concat(
+		[_stage_reason |
+			rank > _max_rank
+			not escalation.valid_lanes[lane]
+		],
+		[_task_reason | not allowed_lanes[lane]],
 	)
 }
 

@@ -148,11 +148,13 @@ _signal_checks(premium) := [code |
 ]
 
 # No approval is required, or the presented one passes every check up to the top lane.
-_approvals_pass if not _admission.requiresPolicy == true
+_approvals_pass if not config.optimizer.resourcePolicy.hostedAdmission.requiresPolicy == true
 
 _approvals_pass if {
 	count(_egress_failures) == 0
-	_max_rank == count(lanes.rank) - 1
+	max_lane := token.claim_of(_egress_parsed, "maxLane")
+	lanes.hosted[max_lane]
+	lanes.rank[max_lane] == count(lanes.rank) - 1
 }
 
 # METADATA

@@ -105,9 +105,14 @@ _failures(lane) := array.concat(_machine_reasons, [code |
 # description: >-
 #   Rule 9 failures by lane, in table order: only the local-runtime lanes that fail a check are keys
 #   (a lane that is not a key passes, or the rule does not apply to it); no per-lane work when the
-#   machine is healthy and every profile allowed.
+#   machine is healthy and every profile allowed (one rule body, as _machine_ok).
 failures_by_lane := {} if {
-	_machine_ok
+	signal := signals.value
+	signal.localModelProfileAvailable == true
+	signal.localServiceHealthy == true
+	not signal.thermalState == "critical"
+	not signal.batteryState == "critical"
+	signal.memoryAvailableBytes >= config.optimizer.resourcePolicy.localAdmission.minMemoryAvailableBytes
 	_profiles_ok
 } else := {lane: failures |
 	some lane in lanes.local_runtime

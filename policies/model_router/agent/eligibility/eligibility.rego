@@ -64,16 +64,28 @@ failures_by_lane := {lane: failures |
 	)
 } if _bounded
 
-else := {lane: failures |
+else := {lane: codes[[rank > _stage_max_rank, lane in escalation.valid_lanes, lane in allowed_lanes]] |
+	# without bounds a lane's codes depend on three facts only: above the stage's maximum, covered by a
+	# valid escalation, allowed for the task class; the eight possible arrays are built once
+	task := ["not-allowed-for-task-class"]
+	both := array.concat(_stage_codes, task)
+	codes := {
+		[false, false, true]: [], [false, true, true]: [], [true, true, true]: [],
+		[false, false, false]: task, [false, true, false]: task, [true, true, false]: task,
+		[true, false, true]: _stage_codes, [true, false, false]: both,
+	}
 	some lane, rank in lanes.rank
-	failures := array.concat(
-		[_stage_reason |
-			rank > _max_rank
-			not escalation.valid_lanes[lane]
-		],
-		[_task_reason | not allowed_lanes[lane]],
-	)
 }
+
+# The stage reason as an array; none without a stage maximum (then no lane is above it).
+default _stage_codes := []
+
+_stage_codes := [_stage_reason]
+
+# The stage maximum's rank, when the stage names a declared lane; else past the top (no lane is above it).
+_stage_max_rank := _max_rank if is_number(_max_rank)
+
+else := count(lanes.rank)
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of a lane, in that order.

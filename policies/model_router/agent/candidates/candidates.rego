@@ -53,27 +53,36 @@ _referenced := array.concat(
 )
 
 # METADATA
-# description: Failures of rules 1-17 per evaluated lane (everything except the budget rules).
+# description: |
+#   Failures of rules 1-17 per evaluated lane (everything except the budget rules). The reason codes
+#   are strings: flattening the per-rule arrays concatenates them in one call. Local and hosted
+#   admission (rules 9-15) usually fail for no lane; their tables are then not looked up per lane.
 non_budget_failures := {lane: failures |
 	some lane in evaluated
-	failures := array.concat(
-		array.concat(
-			array.concat(object.get(quality.failures_by_lane, lane, []), eligibility.failures_by_lane[lane]),
-			escalation.failures_by_lane[lane],
-		),
-		array.concat(
-			array.concat(object.get(local.failures_by_lane, lane, []), hosted.failures_by_lane[lane]),
-			reserve.failures_by_lane[lane],
-		),
-	)
+	failures := array.flatten([
+		object.get(quality.failures_by_lane, lane, []),
+		eligibility.failures_by_lane[lane],
+		escalation.failures_by_lane[lane],
+		reserve.failures_by_lane[lane],
+	])
+} if {
+	count(local.failures_by_lane) == 0
+	count(hosted.failures_by_lane) == 0
+} else := {lane: failures |
+	some lane in evaluated
+	failures := array.flatten([
+		object.get(quality.failures_by_lane, lane, []),
+		eligibility.failures_by_lane[lane],
+		escalation.failures_by_lane[lane],
+		object.get(local.failures_by_lane, lane, []),
+		object.get(hosted.failures_by_lane, lane, []),
+		reserve.failures_by_lane[lane],
+	])
 }
 
 # METADATA
 # description: Failures of rules 18-19 per evaluated lane.
 budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
-
-# A lane without failures reads ["feasible"] (looked up by failure count: no rule call per lane).
-_when_none := {0: ["feasible"]}
 
 # The reason the preferred model-free lane adds (at most one lane).
 _preference := {lane: ["deterministic-verification-preferred"] |
@@ -81,7 +90,10 @@ _preference := {lane: ["deterministic-verification-preferred"] |
 }
 
 # METADATA
-# description: The evaluation of each evaluated lane, as it appears in the decision.
+# description: |
+#   The evaluation of each evaluated lane, as it appears in the decision. A lane without failures reads
+#   ["feasible"] (looked up by failure count: no rule call per lane); the preferred model-free lane
+#   adds its reason, and without one no lane looks it up.
 evaluation := {lane: evaluated_lane |
 	some lane in evaluated
 	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
@@ -91,7 +103,20 @@ evaluation := {lane: evaluated_lane |
 		"feasible": count(failures) == 0,
 		"estimatedCost": cost.amount(cost.lane_micros[lane]),
 		"costClass": lanes.cost_class[lane],
-		"reasons": array.concat(object.get(_when_none, count(failures), failures), object.get(_preference, lane, [])),
+		"reasons": array.concat(object.get({0: ["feasible"]}, count(failures), failures), object.get(_preference, lane, [])),
+	}
+} if quality.deterministic_lane
+
+else := {lane: evaluated_lane |
+	some lane in evaluated
+	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
+	evaluated_lane := {
+		"lane": lane,
+		"rank": lanes.rank[lane],
+		"feasible": count(failures) == 0,
+		"estimatedCost": cost.amount(cost.lane_micros[lane]),
+		"costClass": lanes.cost_class[lane],
+		"reasons": object.get({0: ["feasible"]}, count(failures), failures),
 	}
 }
 

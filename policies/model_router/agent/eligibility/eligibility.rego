@@ -10,7 +10,6 @@
 #   with `above-task-class-ceiling:<maximumLane>` (an escalation does not lift a task-class ceiling).
 package model_router.agent.eligibility
 
-import data.model_router.agent.config
 import data.model_router.agent.escalation
 import data.model_router.agent.lanes
 import data.model_router.agent.request
@@ -40,24 +39,53 @@ _ceiling_reason := sprintf("above-task-class-ceiling:%s", [request.task.maximumL
 
 _ceiling_rank := lanes.rank[request.task.maximumLane]
 
+# The task class declares a floor or a ceiling that names a declared lane (otherwise neither check
+# can fail, and the usual task class declares neither).
+_bounded if _floor_rank
+
+_bounded if _ceiling_rank
+
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
 failures_by_lane := {lane: failures |
-	some lane, _ in config.policy_lanes
+	some lane, rank in lanes.rank
 	failures := array.concat(
 		array.concat(
 			[_stage_reason |
-				lanes.rank[lane] > _max_rank
+				rank > _max_rank
 				not escalation.valid_lanes[lane]
 			],
 			[_task_reason | not allowed_lanes[lane]],
 		),
 		array.concat(
-			[_floor_reason | lanes.rank[lane] < _floor_rank],
-			[_ceiling_reason | lanes.rank[lane] > _ceiling_rank],
+			[_floor_reason | rank < _floor_rank],
+			[_ceiling_reason | rank > _ceiling_rank],
 		),
 	)
+} if _bounded
+
+else := {lane: codes[[rank > _stage_max_rank, lane in escalation.valid_lanes, lane in allowed_lanes]] |
+	# without bounds a lane's codes depend on three facts only: above the stage's maximum, covered by a
+	# valid escalation, allowed for the task class; the eight possible arrays are built once
+	task := ["not-allowed-for-task-class"]
+	both := array.concat(_stage_codes, task)
+	codes := {
+		[false, false, true]: [], [false, true, true]: [], [true, true, true]: [],
+		[false, false, false]: task, [false, true, false]: task, [true, true, false]: task,
+		[true, false, true]: _stage_codes, [true, false, false]: both,
+	}
+	some lane, rank in lanes.rank
 }
+
+# The stage reason as an array; none without a stage maximum (then no lane is above it).
+default _stage_codes := []
+
+_stage_codes := [_stage_reason]
+
+# The stage maximum's rank, when the stage names a declared lane; else past the top (no lane is above it).
+_stage_max_rank := _max_rank if is_number(_max_rank)
+
+else := count(lanes.rank)
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of a lane, in that order.

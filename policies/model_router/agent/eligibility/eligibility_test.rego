@@ -79,3 +79,9 @@ test_a_bound_naming_an_undeclared_lane_denies_the_request if {
 	decision.selected.status == "denied"
 	"lane-not-declared:turbo" in decision.selected.reasons
 }
+
+test_unknown_stage_still_checks_the_task_class if {
+	b := t.with_request({"stage": "no-such-stage"})
+	eligibility.failures("standard") == ["not-allowed-for-task-class"] with input as b
+	eligibility.failures("pro") == ["not-allowed-for-task-class"] with input as b
+}

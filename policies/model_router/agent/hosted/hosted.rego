@@ -20,12 +20,13 @@ import data.model_router.agent.request
 import data.model_router.agent.signals
 import data.model_router.approvals.token
 
+# Every rule a decision evaluates costs OPA allocations of its own: the usual case (every check
+# passes) is decided by one rule body (failures_by_lane) with local variables, and the rules below it
+# are only evaluated when some check fails.
+
 _admission := config.optimizer.resourcePolicy.hostedAdmission
 
 _signal := signals.value
-
-# The contract's data class that may never leave the device.
-_no_egress_data_class := "restricted"
 
 _network_required if _admission.requiresNetwork == true
 
@@ -58,6 +59,7 @@ _error_rate_too_high if {
 	not _error_rate_ok
 }
 
+# (`not` over a comparison with an absent signal would be undefined: the comparison is a rule.)
 _error_rate_ok if _signal.providerErrorRate <= _admission.maxProviderErrorRate
 
 default _latency_too_high := false
@@ -69,97 +71,123 @@ _latency_too_high if {
 
 _latency_ok if _signal.providerLatencyP95Ms <= _admission.maxProviderLatencyP95Ms
 
-_egress_kind := "egress-approval"
-
-_egress_presented if request.egress_approval_token != null
-
 # The egress token decoded once per decision ([header, claims], or null when malformed).
 _egress_parsed := token.parse(request.egress_approval_token)
 
 # The egress token's failing checks apart from the lane check, computed once per decision.
 _egress_failures := token.failures_of(
-	_egress_kind,
+	"egress-approval",
 	request.egress_approval_token,
 	_egress_parsed,
 	request.egress_approval_ref,
 	{"requestId": request.id, "dataClass": request.data_class},
 )
 
-# The token's maxLane claim.
-_max_lane := token.claim_of(_egress_parsed, "maxLane")
+# The lane check (token.lane_exceeds) is the only part of the verdict that depends on the lane: a
+# hosted lane passes it when the token's maxLane names a hosted lane ranked at or above it. The rank of
+# that maxLane, or -1 (every lane is above it).
+default _max_rank := -1
+
+_max_rank := lanes.rank[max_lane] if {
+	max_lane := token.claim_of(_egress_parsed, "maxLane")
+	lanes.hosted[max_lane]
+}
+
+# The two verdicts a hosted lane can get, each computed once per decision: within maxLane, above it.
+_verdict_within := token.verdict("egress-approval", _egress_failures)
+
+_verdict_above := token.verdict("egress-approval", _egress_failures | {"lane"})
 
 # METADATA
 # description: The egress approval's verdict for a hosted lane (`valid` or `egress-approval-invalid:<why>`).
-egress_verdict(lane) := token.verdict(
-	_egress_kind,
-	_egress_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.hosted)},
-)
+egress_verdict(lane) := _verdict_within if lanes.rank[lane] <= _max_rank
+
+else := _verdict_above
 
 # METADATA
 # scope: document
 # description: |
 #   The egress approval's evidence (no token), judged for LANE when it is hosted, otherwise without
 #   the lane check; undefined when no egress token is presented.
-approval(lane) := token.evidence_of(_egress_kind, request.egress_approval_token, _egress_parsed, request.egress_approval_ref, v) if {
-	_egress_presented
+approval(lane) := token.evidence_of(
+	"egress-approval", request.egress_approval_token, _egress_parsed, request.egress_approval_ref,
+	egress_verdict(lane),
+) if {
+	request.egress_approval_token != null
 	lanes.hosted[lane]
-	v := egress_verdict(lane)
 }
 
-approval(lane) := token.evidence_of(_egress_kind, request.egress_approval_token, _egress_parsed, request.egress_approval_ref, v) if {
-	_egress_presented
+approval(lane) := token.evidence_of(
+	"egress-approval", request.egress_approval_token, _egress_parsed, request.egress_approval_ref,
+	_verdict_within,
+) if {
+	request.egress_approval_token != null
 	not lanes.hosted[lane]
-	v := token.verdict(_egress_kind, _egress_failures)
 }
 
-# A missing approval, or the first failing check of the presented one.
-default _approval_codes(_) := []
+# Rule 14 for a lane judged with VERDICT: a missing approval, or the first failing check of the
+# presented one.
+_approval_codes(verdict) := [] if {
+	not _admission.requiresPolicy == true
+} else := ["hosted-requires-policy-approval"] if {
+	request.egress_approval_token == null
+} else := [verdict] if {
+	verdict != "valid"
+} else := []
 
-_approval_codes(lane) := ["hosted-requires-policy-approval"] if {
-	_admission.requiresPolicy == true
-	not _egress_presented
-} else := [code] if {
-	_admission.requiresPolicy == true
-	code := egress_verdict(lane)
-	code != "valid"
-}
-
-default _data_class_forbids := false
-
-_data_class_forbids if request.data_class == _no_egress_data_class
-
-# Rules 10-13 do not depend on the lane except for the quota rule, so the two possible lists (premium
-# or not) are computed once per decision; the approval (rule 14) is judged per lane.
-_signal_checks(quota_unknown) := [code |
+# Rules 10-13 for a premium lane (true) or another hosted lane (false): only the quota rule depends on
+# the lane.
+_signal_checks(premium) := [code |
 	some [failed, code] in [
 		[_network_unavailable, "network-unavailable"],
-		[quota_unknown, "provider-quota-unknown"],
+		[_quota_unknown_for(premium), "provider-quota-unknown"],
 		[_error_rate_too_high, "provider-error-rate-too-high"],
 		[_latency_too_high, "provider-latency-too-high"],
 	]
 	failed
 ]
 
-_premium_signal_reasons := _signal_checks(_quota_unknown_for(true))
+# No approval is required, or the presented one passes every check up to the top lane.
+_approvals_pass if not config.optimizer.resourcePolicy.hostedAdmission.requiresPolicy == true
 
-_standard_signal_reasons := _signal_checks(_quota_unknown_for(false))
-
-_signal_reasons(lane) := _premium_signal_reasons if lanes.premium[lane]
-
-else := _standard_signal_reasons
-
-_data_class_reasons := ["data-class-forbids-egress" | _data_class_forbids]
-
-# METADATA
-# description: Rule 10-15 failures of every declared lane, by lane (hosted lanes only), in table order.
-failures_by_lane := object.union(
-	{lane: [] | some lane, _ in config.policy_lanes},
-	{lane: reasons |
-		some lane in lanes.hosted
-		reasons := array.concat(array.concat(_signal_reasons(lane), _approval_codes(lane)), _data_class_reasons)
-	},
-)
+_approvals_pass if {
+	count(_egress_failures) == 0
+	max_lane := token.claim_of(_egress_parsed, "maxLane")
+	lanes.hosted[max_lane]
+	lanes.rank[max_lane] == count(lanes.rank) - 1
+}
 
 # METADATA
-# description: Rule 10-15 failures of a lane (hosted lanes only), in table order.
-failures(lane) := failures_by_lane[lane]
+# description: |
+#   Rule 10-15 failures by lane, in table order: only the hosted lanes that fail a check are keys (a
+#   lane that is not a key passes them all). In the usual case (good provider signals, a data class
+#   that may leave the device, no approval required or a valid one up to the top lane) no lane fails
+#   and no per-lane work is done.
+failures_by_lane := {} if {
+	signal := signals.value
+	signal.networkAvailable == true
+	signal.providerQuotaKnown == true
+	admission := config.optimizer.resourcePolicy.hostedAdmission
+	signal.providerErrorRate <= admission.maxProviderErrorRate
+	signal.providerLatencyP95Ms <= admission.maxProviderLatencyP95Ms
+	request.data_class != "restricted"
+	_approvals_pass
+} else := {lane: reasons |
+	# the codes a lane can get, computed once: by premium or not, by within maxLane or above it
+	signal_codes := {true: _signal_checks(true), false: _signal_checks(false)}
+	approval_codes := {true: _approval_codes(_verdict_within), false: _approval_codes(_verdict_above)}
+
+	# `restricted` data never leaves the device
+	data_class_codes := ["data-class-forbids-egress" | request.data_class == "restricted"]
+	some lane in lanes.hosted
+	reasons := array.flatten([
+		signal_codes[lane in lanes.premium],
+		approval_codes[lanes.rank[lane] <= _max_rank],
+		data_class_codes,
+	])
+	count(reasons) > 0
+}
+
+# METADATA
+# description: Rule 10-15 failures of a declared lane (hosted lanes only; an empty array for any other), in table order.
+failures(lane) := object.get(failures_by_lane, lane, []) if config.policy_lanes[lane]

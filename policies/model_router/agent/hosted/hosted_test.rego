@@ -89,6 +89,18 @@ test_no_approval_needed_when_policy_not_required if {
 		with data.model_router_data as d
 }
 
+test_no_approval_code_for_a_failing_lane_when_policy_not_required if {
+	d := t.with_optimizer({"document": {"resourcePolicy": {"hostedAdmission": {"requiresPolicy": false}}}})
+	b := t.with_all({"egressApprovalRef": null, "egressApprovalToken": null}, {"networkAvailable": false}, {})
+	hosted.failures("standard") == ["network-unavailable"] with input as b with data.model_router_data as d
+	hosted.failures("pro") == ["network-unavailable"] with input as b with data.model_router_data as d
+}
+
+test_every_hosted_lane_passes_in_the_usual_case if {
+	hosted.failures_by_lane == {} with input as t.bundle
+	object.keys(hosted.failures_by_lane) == {"cheap", "standard", "high-end", "pro"} with input as t.with_request({"dataClass": "restricted"})
+}
+
 test_absent_optional_signals_fail_closed if {
 	d := t.with_optimizer({"document": {"resourcePolicy": {"requiredSignals": ["estimatedInputTokens"]}}})
 	b := json.remove(

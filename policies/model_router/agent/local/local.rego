@@ -60,14 +60,19 @@ _profile_not_allowed(lane) if {
 
 _profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
 
-# A healthy machine (the usual case) has no reasons: checked first, without the table below.
-_machine_reasons := [] if {
+# A healthy machine (the usual case): every machine check passes.
+_machine_ok if {
 	_signal.localModelProfileAvailable == true
 	_signal.localServiceHealthy == true
-	not _thermal_critical
-	not _battery_critical
+	not _signal.thermalState == "critical"
+	not _signal.batteryState == "critical"
 	_memory_ok
-} else := [code |
+}
+
+# A healthy machine has no reasons: checked first, without the table below.
+_machine_reasons := [] if _machine_ok
+
+else := [code |
 	some [failed, code] in [
 		[_profile_unavailable, "local-model-profile-unavailable"],
 		[_service_unhealthy, "local-service-unhealthy"],
@@ -78,6 +83,19 @@ _machine_reasons := [] if {
 	failed
 ]
 
+# Every local-runtime lane runs an allowed profile: no allow-list, the requested profile is allowed,
+# or no profile is requested and each lane's default profile is allowed.
+_profiles_ok if not is_array(object.get(_admission, "allowedProfileRefs", null))
+
+_profiles_ok if _signal.localProfileRef in _admission.allowedProfileRefs
+
+_profiles_ok if {
+	not _signal.localProfileRef
+	every lane in lanes.local_runtime {
+		config.catalog_lanes[lane].defaultProfileRef in _admission.allowedProfileRefs
+	}
+}
+
 _failures(lane) := array.concat(_machine_reasons, [code |
 	_profile_not_allowed(lane)
 	code := "local-profile-not-allowed"
@@ -85,9 +103,22 @@ _failures(lane) := array.concat(_machine_reasons, [code |
 
 # METADATA
 # description: >-
-#   Rule 9 failures by lane, in table order: only the local-runtime lanes are keys (the rule does not
-#   apply to any other lane).
-failures_by_lane := {lane: _failures(lane) | some lane in lanes.local_runtime}
+#   Rule 9 failures by lane, in table order: only the local-runtime lanes that fail a check are keys
+#   (a lane that is not a key passes, or the rule does not apply to it); no per-lane work when the
+#   machine is healthy and every profile allowed (one rule body, as _machine_ok).
+failures_by_lane := {} if {
+	signal := signals.value
+	signal.localModelProfileAvailable == true
+	signal.localServiceHealthy == true
+	not signal.thermalState == "critical"
+	not signal.batteryState == "critical"
+	signal.memoryAvailableBytes >= config.optimizer.resourcePolicy.localAdmission.minMemoryAvailableBytes
+	_profiles_ok
+} else := {lane: failures |
+	some lane in lanes.local_runtime
+	failures := _failures(lane)
+	count(failures) > 0
+}
 
 # METADATA
 # description: Rule 9 failures of a declared lane (local-runtime lanes only; an empty array for any other), in table order.

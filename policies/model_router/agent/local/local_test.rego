@@ -86,8 +86,18 @@ test_absent_optional_signals_fail_closed if {
 	] with input as b with data.model_router_data as d
 }
 
-test_only_local_runtime_lanes_are_keys if {
-	object.keys(local.failures_by_lane) == {"local-cheap"} with input as t.bundle
+test_only_failing_local_runtime_lanes_are_keys if {
+	local.failures_by_lane == {} with input as t.bundle
+	object.keys(local.failures_by_lane) == {"local-cheap"} with input as t.with_resources({"thermalState": "critical"})
 	local.failures("standard") == [] with input as t.bundle
 	not local.failures("turbo") with input as t.bundle
+}
+
+test_default_profile_outside_the_allow_list if {
+	d := t.with_optimizer({"document": {"resourcePolicy": {"localAdmission": {
+		"allowedProfileRefs": ["urn:srcos:model-profile:local-llama32-3b"],
+	}}}})
+	local.failures("local-cheap") == ["local-profile-not-allowed"] with input as t.bundle with data.model_router_data as d
+	b := t.with_resources({"localProfileRef": "urn:srcos:model-profile:local-llama32-3b"})
+	local.failures("local-cheap") == [] with input as b with data.model_router_data as d
 }

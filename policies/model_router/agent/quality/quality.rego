@@ -34,18 +34,17 @@ deterministic_lane := request.stage_entry.defaultLane if {
 	request.deterministic_verification == true
 }
 
-_reason := sprintf("below-quality-floor:%s", [minimum_lane])
-
-_exempt(lane) if lane == deterministic_lane
-
 # METADATA
 # description: >-
 #   Rule 1 failures by lane: only the lanes below the floor are keys (a lane that is not a key meets
-#   it); no object of empty arrays is built per request.
-failures_by_lane := {lane: [_reason] |
+#   it); no object of empty arrays is built per request. The floor's rank and reason are computed once,
+#   before the lanes are walked.
+failures_by_lane := {lane: reasons |
+	floor_rank := lanes.rank[minimum_lane]
+	reasons := [sprintf("below-quality-floor:%s", [minimum_lane])]
 	some lane, rank in lanes.rank
-	rank < lanes.rank[minimum_lane]
-	not _exempt(lane)
+	rank < floor_rank
+	not lane == deterministic_lane
 }
 
 # METADATA

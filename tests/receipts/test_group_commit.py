@@ -50,6 +50,26 @@ def wait_for(predicate, timeout: float = 20.0) -> None:
         time.sleep(0.002)
 
 
+def run_at_once(work, threads_n: int) -> list[BaseException]:
+    """Run WORK(k) in THREADS_N threads released together by a barrier; the exceptions they raised."""
+    start = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            work(k)
+        except BaseException as exc:  # pragma: no cover - reported by the caller
+            errors.append(exc)
+
+    pool = [threading.Thread(target=run, args=(k,)) for k in range(threads_n)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(60)
+    return errors
+
+
 def ids_in(path) -> list[str]:
     return [json.loads(line)["decisionId"] for line in lines(path)]
 
@@ -61,22 +81,11 @@ def test_threads_appending_at_once_share_fsyncs_and_keep_a_complete_chain(tmp_pa
     probe = FsyncProbe(monkeypatch, delay_s=0.01)  # a slow disk: appends pile up while one commit runs
     threads_n, per_thread = 8, 10
     results: dict[int, list[dict]] = {}
-    errors: list[BaseException] = []
-    start = threading.Barrier(threads_n)
 
     def work(k: int) -> None:
-        try:
-            start.wait()
-            results[k] = [log.append(body(1000 * (k + 1) + i)) for i in range(per_thread)]
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        results[k] = [log.append(body(1000 * (k + 1) + i)) for i in range(per_thread)]
 
-    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads_n)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    assert errors == []
+    assert run_at_once(work, threads_n) == []
     total = threads_n * per_thread
     report = verify(path)
     assert report.ok, report

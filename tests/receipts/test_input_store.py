@@ -7,10 +7,9 @@ from __future__ import annotations
 import errno
 import json
 import os
-import threading
 
 import pytest
-from test_group_commit import FsyncProbe
+from test_group_commit import FsyncProbe, run_at_once
 from test_receipt_log import body
 
 from router.contracts.digest import canonical, sha256_text
@@ -53,24 +52,13 @@ def test_a_commit_group_stores_its_inputs_with_one_write_and_one_fsync(tmp_path,
 
     monkeypatch.setattr(os, "write", counting_write)
     threads_n, per_thread = 8, 6
-    start = threading.Barrier(threads_n)
-    errors: list[BaseException] = []
 
     def work(k: int) -> None:
-        try:
-            start.wait()
-            for i in range(per_thread):
-                n = 100 * (k + 1) + i
-                log.append_many([body(n)], [item(n)], store)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(per_thread):
+            n = 100 * (k + 1) + i
+            log.append_many([body(n)], [item(n)], store)
 
-    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads_n)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    assert errors == []
+    assert run_at_once(work, threads_n) == []
     appends = threads_n * per_thread
     # one pack fsync and one pack write per commit group, exactly as many as the log's own fsyncs
     assert probe.by_name[PACK_NAME] == probe.by_name["r.jsonl"] == len(writes)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from router.contracts.digest import sha256_text
 from router.receipts.build import canonical, strict_loads
 
 HEAD_KIND = "RouteDecisionReceiptLogHead"
@@ -216,8 +217,7 @@ def receipt_mac(secret: bytes, receipt: dict[str, Any]) -> str:
 
 def receipt_mac_of(secret: bytes, body: str) -> str:
     """receipt_mac of the receipt whose canonical JSON without receiptDigest and receiptMac is BODY."""
-    digest = "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return PROMPT_DIGEST_PREFIX + hmac.new(secret, digest.encode("ascii"), hashlib.sha256).hexdigest()
+    return PROMPT_DIGEST_PREFIX + hmac.new(secret, sha256_text(body).encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def keyed_prompt_digest(secret: bytes, prompt_digest: str | None) -> str | None:

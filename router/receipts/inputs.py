@@ -71,7 +71,7 @@ def _hex(input_digest: object) -> str:
     return hexpart
 
 
-def record(input_digest: str, canonical: str) -> bytes:
+def _record(input_digest: str, canonical: str) -> bytes:
     """The pack line (with its newline) for CANONICAL, the canonical JSON whose digest is INPUT_DIGEST."""
     return PREFIX + canonical.encode("utf-8") + b',"inputDigest":"' + input_digest.encode("ascii") + b'"}\n'
 
@@ -160,7 +160,7 @@ class InputStore:
                     continue
                 if "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest() != input_digest:
                     raise InputStoreError(errno.EINVAL, f"{self.folder}: the input does not have the digest {input_digest}")
-                fresh[hexpart] = record(input_digest, canonical)
+                fresh[hexpart] = _record(input_digest, canonical)
             if not fresh:
                 return 0
             fd = self._pack_fd()
@@ -180,11 +180,6 @@ class InputStore:
             while len(self._stored) > REMEMBERED:
                 self._stored.popitem(last=False)
             return len(fresh)
-
-    def put(self, input_digest: str, canonical: str) -> Path:
-        """Store one input (see put_many); returns the pack's path."""
-        self.put_many([(input_digest, canonical)])
-        return self.pack
 
     # -- reading ---------------------------------------------------------------------------------
     def _refresh_index(self, fd: int, st: os.stat_result) -> None:
@@ -295,4 +290,4 @@ def _parsed(data: bytes, where: str) -> dict[str, Any]:
     return value
 
 
-__all__ = ["PACK_NAME", "STORE_NAME", "InputStore", "InputStoreError", "record", "store_folder"]
+__all__ = ["PACK_NAME", "STORE_NAME", "InputStore", "InputStoreError", "store_folder"]

@@ -111,14 +111,9 @@ _valid_names := object.keys(value)
 # Known signals present with a non-null value but ill-typed (only the present, invalid ones are walked).
 _ill_typed := {name | some name in (object.keys(_present) - _valid_names); _present[name] != null}
 
-# Required signals that are absent, null or ill-typed: none when every one of them is valid (checked
-# by count, without walking the list; the schema makes the names unique, and a duplicate only takes
-# the walk).
-default _missing_required := set()
-
-_missing_required := {name | some name in _required; not value[name]} if {
-	count(object.filter(value, _required)) != count(_required)
-}
+# Required signals that are absent, null or ill-typed: those without a valid value (by key: a valid
+# `false` is present). Only read when `missing` is not answered by its counts.
+_missing_required := {name | some name in _required} - _valid_names
 
 _missing_signals := _missing_required | _ill_typed
 

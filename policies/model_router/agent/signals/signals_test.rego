@@ -15,6 +15,11 @@ test_absent_required_signals_are_missing if {
 	signals.missing == ["estimatedOutputTokens", "providerQuotaKnown", "thermalState"] with input as b
 }
 
+test_a_false_boolean_signal_is_not_missing_beside_a_missing_one if {
+	b := json.remove(t.with_resources({"networkAvailable": false}), ["resources/thermalState"])
+	signals.missing == ["thermalState"] with input as b
+}
+
 test_null_signal_is_missing if {
 	signals.missing == ["networkAvailable"] with input as t.with_resources({"networkAvailable": null})
 }

@@ -131,8 +131,10 @@ DIGEST_KEY = "digest"
 
 
 def stamped(entry: dict[str, Any]) -> dict[str, Any]:
-    """ENTRY (a document's keyed views) with its digest: sha256 of its canonical JSON. The precomputed
-    tables (model_router.models.tables) record the digests of the entries they were built from, and a
+    """ENTRY (a document's keyed views) with its digest: sha256 of its canonical JSON. router.policy_data
+    stamps every contract-document entry; the precomputed model and agent tables
+    (model_router.models.tables, read through model_router.models.entries.current and
+    model_router.agent.config.tables) record the digests of the entries they were built from, and a
     decision uses them only while the entries in force carry the same digests (a few string
     comparisons instead of comparing the documents)."""
     body = {k: v for k, v in entry.items() if k != DIGEST_KEY}

@@ -15,7 +15,8 @@
 #   a lane's cost is a sum of integer products, divided and rounded once. The
 #   rates of every catalog lane are request-independent and stored with the model tables
 #   (model_router.models.tables.agent, built by `make data`, read through
-#   model_router.agent.config.tables); without current tables they are computed here.
+#   model_router.agent.config.tables); without current tables only the profile the request uses and
+#   the estimates it carries are priced here, in pico-units (divisor 1e6).
 package model_router.agent.cost
 
 import data.model_router.agent.config
@@ -130,7 +131,9 @@ _trailing_zeros(price) := regex.find_n(`0*$`, digits, 1)[0] if {
 
 # METADATA
 # scope: document
-# description: The rates of every catalog lane, by lane (from the model tables when they are current).
+# description: >-
+#   The rates of every catalog lane, by lane, from the model tables when they are current;
+#   otherwise the request's profile and estimates only.
 catalog_rates := config.tables.laneRates
 
 # Without the tables, only the profile the request uses and the estimates it carries are priced.

@@ -16,6 +16,7 @@
 #   characters after removing whitespace, control characters and Unicode format characters (Cf).
 package model_router.agent.escalation
 
+import data.model_router.agent.budget
 import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.request
@@ -170,7 +171,7 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := object.union(_no_failures, {lane: array.concat(
+failures_by_lane := object.union(budget.no_failures, {lane: array.concat(
 	array.concat(_reason_code[lane in _reason_lanes], _allowed_codes),
 	array.concat(object.get(_receipt_codes_by_lane, lane, []), _after_receipt_codes),
 ) |
@@ -192,12 +193,6 @@ _reason_lanes := lanes.premium - {lane | some lane, tier in lanes.premium_tier; 
 _receipt_codes_by_lane := {lane: ["premium-lane-requires-escalation-receipt"] | some lane in lanes.requires_receipt} if {
 	not _receipt_presented
 } else := {lane: _receipt_codes(lane) | some lane in lanes.requires_receipt}
-
-# Every declared lane without a failure: the stored agent tables' noFailures when they are current
-# (config.tables), else computed from the policy.
-_no_failures := stored if {
-	stored := config.tables.noFailures
-} else := {lane: [] | some lane, _ in config.policy_lanes}
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

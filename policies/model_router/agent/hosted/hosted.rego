@@ -21,8 +21,8 @@ import data.model_router.agent.signals
 import data.model_router.approvals.token
 
 # Every rule a decision evaluates costs OPA allocations of its own: the usual case (every check
-# passes) is decided by one rule body (failures_by_lane) with local variables, and the rules below it
-# are only evaluated when some check fails.
+# passes) is decided by one rule body (failures_by_lane) with local variables; the per-check rules
+# below it are evaluated when some check fails, and the approval rules whenever a token is presented.
 
 _admission := config.optimizer.resourcePolicy.hostedAdmission
 

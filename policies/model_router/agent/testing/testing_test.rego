@@ -149,7 +149,7 @@ _replace(collection, id, entry) := json.patch(data.model_router_data, [{
 # description: |
 #   ENTRY (a rebuilt entry of data.model_router_data) with a digest, as router.model_data stamps every
 #   entry: ORIGINAL (the entry in force) when ENTRY has the same content, else ENTRY with a digest of its
-#   own content, so that tables built from ORIGINAL are stale for it (model_router.models.tables.current,
+#   own content, so that tables built from ORIGINAL are stale for it (model_router.models.entries.current,
 #   model_router.agent.config.tables).
 stamped(original, entry) := original if {
 	object.remove(entry, ["digest"]) == object.remove(original, ["digest"])

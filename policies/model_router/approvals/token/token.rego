@@ -65,6 +65,10 @@ evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs}
 	is_number(input.evaluation.timeNs)
 }
 
+# Every step of decoded is guarded so that no built-in can fail on an arbitrary string (the router's
+# OPA reports built-in errors as errors, and a token is caller input): the segment's alphabet and
+# length are checked (by the pattern) before it is decoded, and the JSON before it is parsed.
+
 # METADATA
 # description: The decoded [header, claims] of a well-formed token (undefined for a malformed one).
 decoded(token) := [header, claims] if {
@@ -107,10 +111,6 @@ parse(token) := decoded(token)
 # three characters whose last one leaves the unused bits zero (4 unused bits: A Q g w; 2 unused bits:
 # every fourth character of the alphabet). A segment of length 1 (mod 4) cannot match, nor padding.
 _canonical_token := `^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])$`
-
-# Every step is guarded so that no built-in can fail on an arbitrary string (the router's OPA reports
-# built-in errors as errors, and a token is caller input): the segment's alphabet and length are
-# checked (by the pattern) before it is decoded, and the JSON before it is parsed.
 
 _issuer(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
 

@@ -87,7 +87,7 @@ data_for(model_list, route_policy, route_records) := stamp({
 })
 
 # D with every entry of its model collections stamped with a digest of its content, as router.model_data
-# stamps them (the precomputed tables record these digests; model_router.models.tables.current
+# stamps them (the precomputed tables record these digests; model_router.models.entries.current
 # compares them): patch a fixture, then stamp it, and tables built before the patch are stale.
 stamp(d) := object.union(d, {collection: {id: object.union(entry, {"digest": _digest(entry)}) |
 	some id, entry in entries

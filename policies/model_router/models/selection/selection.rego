@@ -11,7 +11,10 @@
 #   }
 #
 #   Every catalog model is judged once: authorization first, then eligibility, then its score (read
-#   from the precomputed model_router.models.tables when they are current, else evaluated here).
+#   from the precomputed model_router.models.tables when model_router.models.entries.current says they
+#   are current, else evaluated here; from the tables a one-lane request without profile or fallbacks
+#   reads its stored result, and one naming no profile its lanes' stored pieces when each lane's models
+#   are contiguous in catalog order).
 #   Eligible models are ranked by group (chosen slots, then fallback slots in order), score (highest
 #   first), locality (local first) and catalog order. The first model of the chosen slots is
 #   selected; the next eligible models follow as fallbacks (at most limits.fallbacks of them). Models
@@ -156,7 +159,7 @@ table_candidates(request, table) := {
 
 # the groups of the LANES with their cells and their place for REQUEST. When no slot names a local
 # profile a group's place depends on its lane alone: one lookup per group instead of matching it
-# against every slot
+# against every slot (a catalog whose lanes are contiguous takes _lane_select before this)
 _parts(table, task, request, lanes) := [_part(table.groups[i], task.cells[i], request) |
 	some [lane, indices] in table.laneGroups
 	lane in lanes
@@ -171,14 +174,7 @@ _parts(table, task, request, lanes) := [_part(table.groups[i], task.cells[i], re
 	group := table.groups[i]
 	part := {"group": group, "cell": task.cells[i], "place": place, "extra": group.roleReasons[place[0]]}
 ] if {
-	places := object.union(
-		{lane: ["fallback", 1 + min(served)] |
-			some lane in lanes
-			served := {i | some i, slot in request.fallbackSlots; slot.lane == lane}
-			count(served) > 0
-		},
-		{slot.lane: ["primary", 0] | some slot in request.slots},
-	)
+	places := _lane_places(request)
 }
 
 _names_a_profile(request) if object.get(request.slots[_], "profileRef", null) != null

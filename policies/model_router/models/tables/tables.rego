@@ -16,7 +16,8 @@
 #     the group), each with the reasons of base_reasons;
 #   - reasonCounts: how many models of the group have each reason.
 #   The reasons that depend on the request (model_router.models.eligibility.role_reasons) are added
-#   by the selection. `current` is the stored table when it was built from the documents in force.
+#   by the selection, through model_router.models.entries.current (the stored table when it was built
+#   from the documents in force).
 #   Per task class (lane_tables) the tables also hold what a request that names no profile reads lane
 #   by lane (every lane in each role, the lists of the lanes it does not admit) and, for a request of
 #   one lane and no fallbacks, the whole result (solo).
@@ -41,13 +42,15 @@ import data.model_router.models.wiring
 # METADATA
 # title: build
 # description: |
-#   The tables for the documents in force: {entries.digests, modelCount, limits, groups: [{lane, locality,
+#   The tables for the documents in force: {digests (entries.digests), modelCount, limits, groups: [{lane, locality,
 #   localProfileRef, count, authorized, roleReasons}], laneGroups: [[lane, [group index, ...]], ...],
 #   tasks: {taskClass: index in byRequirement}, byRequirement: [{required, cells: [cell per group, in
 #   the order of groups], noneBlocked: [[lane, [candidate, ...]], ...], noneReasonCounts}]}: task
 #   classes that require the same tasks share one entry. noneBlocked and noneReasonCounts are what the
-#   decision lists and counts for the models of a lane it does not admit (role "none"), and agent
-#   (see agent) when the agent-execution documents are configured.
+#   decision lists and counts for the models of a lane it does not admit (role "none"); each entry also
+#   holds solo, noneListed and pieces (lane_tables); lanesContiguous says whether each lane's models
+#   sit together in catalog order (the selection reads the pieces only then); and agent (see agent)
+#   when the agent-execution documents are configured.
 build := object.union(_models, _agent_entry)
 
 default _agent_entry := {}
@@ -75,14 +78,6 @@ _models := {
 		some task_class, _ in catalog.route_policy.taskRequirements
 	})
 }
-
-# METADATA
-# scope: document
-# title: current
-# description: |
-#   The stored tables when they were built from the documents in force (model_router.models.entries.current,
-#   which the selection reads), undefined otherwise.
-current := entries.current
 
 # METADATA
 # title: task_table
@@ -153,8 +148,8 @@ _lane_order := [row[1] | some row in sort({[min(indices), lane] |
 # METADATA
 # title: lane_tables
 # description: |
-#   What a request that names no profile reads of TASK (task_table of GROUPS for the REQUIRED tasks)
-#   when lanes_contiguous: solo (see solo); noneListed: [[lane, [shown, ...]], ...] in catalog order,
+#   What a request that names no profile reads of TASK (task_table of GROUPS for the REQUIRED tasks);
+#   always built, read only when lanes_contiguous, except solo: solo (see solo); noneListed: [[lane, [shown, ...]], ...] in catalog order,
 #   the candidates a decision lists of a lane it does not admit, in catalog order; pieces: {lane:
 #   {role: piece}} for roles "primary" and "fallback", what a decision reads of a lane it admits in
 #   that role (lane_piece).

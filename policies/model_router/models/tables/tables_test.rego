@@ -33,31 +33,31 @@ requests := [{"slots": [slot(lane, profile)], "fallbackSlots": fallbacks, "taskC
 
 test_tables_are_current_for_the_documents_they_were_built_from if {
 	stored := with_tables(limited)
-	tables.current == stored.modelTables with data.model_router_data as stored
+	entries.current == stored.modelTables with data.model_router_data as stored
 }
 
 test_tables_of_other_documents_are_not_used if {
 	stored := with_tables(limited)
-	not tables.current with data.model_router_data as object.union(stored, {"modelSelectionLimits": {"fallbacks": 2, "blockedPerLane": 1}})
+	not entries.current with data.model_router_data as object.union(stored, {"modelSelectionLimits": {"fallbacks": 2, "blockedPerLane": 1}})
 	fewer := object.union(
 		catalog_test.data_for(array.slice(catalog_test.models, 0, 9), catalog_test.policy, catalog_test.routes),
 		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
 	)
-	not tables.current with data.model_router_data as fewer
-	not tables.current with data.model_router_data as object.union(stored, {"active": {"modelCatalog": "urn:test:other"}})
+	not entries.current with data.model_router_data as fewer
+	not entries.current with data.model_router_data as object.union(stored, {"active": {"modelCatalog": "urn:test:other"}})
 	stricter := catalog_test.stamp(object.union(stored, {"routePolicies": {catalog_test.policy.policyRef: {
 		"effective": {"minimumEvalConfidence": 0.9},
 	}}}))
-	not tables.current with data.model_router_data as stricter
+	not entries.current with data.model_router_data as stricter
 	fewer_records := object.union(
 		catalog_test.data_for(catalog_test.models, catalog_test.policy, object.remove(catalog_test.routes, ["r.pro-x"])),
 		{"modelSelectionLimits": limited.modelSelectionLimits, "modelTables": stored.modelTables},
 	)
-	not tables.current with data.model_router_data as fewer_records
+	not entries.current with data.model_router_data as fewer_records
 	more_models := catalog_test.stamp(object.union(stored, {"modelCatalogs": {"urn:test:catalog": {"order": []}}}))
-	not tables.current with data.model_router_data as more_models
+	not entries.current with data.model_router_data as more_models
 	unstamped := json.patch(stored, [{"op": "remove", "path": ["routeAuthorizations", "urn:test:mirror", "digest"]}])
-	not tables.current with data.model_router_data as unstamped
+	not entries.current with data.model_router_data as unstamped
 	entries.digests.routeAuthorization == null with data.model_router_data as unstamped
 }
 
@@ -264,4 +264,20 @@ test_contiguous_lanes_are_read_lane_by_lane if {
 	task := stored.modelTables.byRequirement[stored.modelTables.tasks["t-sum"]]
 	[lane | some [lane, _] in task.noneListed] == ["local-cheap", "cheap", "standard", "pro", "high-end"]
 	task.pieces.cheap.primary.countChange == {"lane-mismatch": -3}
+}
+
+# the lane pieces count the authorized models of a primary lane: authorized but ineligible models give
+# no-eligible-candidates, not no-authorized-candidates, read from the pieces as in full
+test_an_authorized_but_ineligible_lane_reads_the_same_from_the_lane_pieces if {
+	odd := [object.union(catalog_test.model("m:odd", "r.odd", "cheap", "hosted", "medium", "low", "low", 0.8), {"qualityTier": "stellar"})]
+	base := object.union(
+		catalog_test.data_for(odd, catalog_test.policy, {"r.odd": catalog_test.authorized("r.odd")}),
+		{"modelSelectionLimits": limited.modelSelectionLimits},
+	)
+	stored := with_tables(base)
+	stored.modelTables.lanesContiguous == true
+	request := {"slots": [slot("cheap", null)], "fallbackSlots": [slot("standard", null)], "taskClass": "t-sum"}
+	from_stored := selection.select(request) with data.model_router_data as stored
+	from_stored == selection.select(request) with data.model_router_data as base
+	from_stored.model.reasons == ["no-eligible-candidates"]
 }

@@ -15,8 +15,9 @@
 #   a lane's cost is a sum of integer products, divided and rounded once. The
 #   rates of every catalog lane are request-independent and stored with the model tables
 #   (model_router.models.tables.agent, built by `make data`, read through
-#   model_router.agent.config.tables); without current tables only the profile the request uses and
-#   the estimates it carries are priced here, in pico-units (divisor 1e6).
+#   model_router.agent.config.tables), with each lane's default rates as they are (laneDefaults) for
+#   the usual request, which names no profile a lane prices; without current tables only the profile
+#   the request uses and the estimates it carries are priced here, in pico-units (divisor 1e6).
 package model_router.agent.cost
 
 import data.model_router.agent.config
@@ -164,13 +165,18 @@ _estimates := [[estimate, value] |
 
 _profile := object.get(signals.value, "localProfileRef", "")
 
+# The rates each lane prices the request at, by lane: the request's local profile when the lane
+# prices it, else the default profile. The usual request names no profile any lane prices: then the
+# stored default rates as they are (model tables: laneDefaults, and pricedProfiles, {profileRef:
+# true} of every profile a lane prices).
+_lane_prices := config.tables.laneDefaults if {
+	not config.tables.pricedProfiles[_profile]
+} else := {lane: object.get(priced.profiles, _profile, priced.default) | some lane, priced in catalog_rates}
+
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
 lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
-	some lane, priced in catalog_rates
-
-	# the request's local profile when the lane prices it, else the default profile
-	prices := object.get(priced.profiles, _profile, priced.default)
+	some lane, prices in _lane_prices
 
 	# max(raw, min) in the lane's units (_with_units), divided and rounded once
 	raw := prices.unitBase + sum([(value * rate) |

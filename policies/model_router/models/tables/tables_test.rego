@@ -197,6 +197,25 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 		"share": {"high": "high-end-share-exceeded:task", "maximum": "pro-share-exceeded:task"},
 	}
 	built.noFailures == {lane: [] | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes}
+	built.laneDefaults == {lane: rates.default | some lane, rates in built.laneRates}
+	built.pricedProfiles == {
+		"urn:srcos:model-profile:local-llama32-1b": true,
+		"urn:srcos:model-profile:local-llama32-3b": true,
+	}
+	built.laneTiers == {
+		"no-model": "none", "local-cheap": "none", "cheap": "none", "standard": "none",
+		"high-end": "high", "pro": "maximum",
+	}
+	built.checks.none == [
+		["task", "none", "budget-insufficient:task"],
+		["session", "none", "budget-insufficient:session"],
+		["day", "none", "budget-insufficient:day"],
+	]
+	built.checks.maximum == array.concat(built.checks.none, [
+		["task", "maximum", "pro-share-exceeded:task"],
+		["session", "maximum", "pro-share-exceeded:session"],
+		["day", "maximum", "pro-share-exceeded:day"],
+	])
 }
 
 _active := data.model_router_data.active

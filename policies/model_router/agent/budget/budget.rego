@@ -23,8 +23,6 @@ import data.model_router.agent.cost
 import data.model_router.agent.lanes
 import data.model_router.agent.signals
 
-_spend := signals.budget_spend
-
 # The contract's per-tier names, by premium cost class: the share in a window, the tier's spend in the
 # quota and the reason code.
 _tier_fields := {
@@ -85,7 +83,7 @@ _figures := {window: {
 		"proSpent": spend.proSpent,
 	},
 } |
-	some window, spend in _spend
+	some window, spend in signals.budget_spend
 	table := window_tables[window]
 	remaining := table.maxMicros - round(spend.spent * 1000000)
 }

@@ -146,7 +146,7 @@ catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
 
 _request_rates(priced) := _pico_units(_none_rates) if priced.costModel == "none"
 
-_request_rates(priced) := _pico_units(_rates(_pricing(priced), [estimate | some [estimate, _] in _estimates])) if {
+_request_rates(priced) := _pico_units(_rates(_pricing(priced), object.keys(_estimates))) if {
 	priced.costModel != "none"
 }
 
@@ -156,12 +156,9 @@ _pricing(priced) := profile.pricing if {
 	profile.profileRef == _profile
 } else := priced.defaultProfile.pricing
 
-# The estimates the request carries, as [estimate, value], once per decision.
-_estimates := [[estimate, value] |
-	some estimate in _estimate_names
-	value := signals.value[estimate]
-	value != 0
-]
+# The estimates the request carries, {estimate: value}, once per decision (one built-in call; an
+# estimate of 0 adds nothing to a cost).
+_estimates := object.filter(signals.value, _estimate_names)
 
 _profile := object.get(signals.value, "localProfileRef", "")
 
@@ -180,7 +177,7 @@ lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
 
 	# max(raw, min) in the lane's units (_with_units), divided and rounded once
 	raw := prices.unitBase + sum([(value * rate) |
-		some [estimate, value] in _estimates
+		some estimate, value in _estimates
 		rate := prices.unitRates[estimate]
 	])
 }

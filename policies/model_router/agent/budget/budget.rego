@@ -40,10 +40,11 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 
 # METADATA
 # description: |
-#   What a decision needs of a declared WINDOW that depends only on the policy data: {maxMicros: maxSpend
-#   in micro-dollars, ceilings: {premium tier: its share of maxSpend in micro-dollars}, insufficient:
+#   What a decision needs of a declared WINDOW that depends only on the policy data: {maxSpend,
+#   maxMicros: maxSpend in micro-dollars, ceilings: {premium tier: its share of maxSpend in micro-dollars}, insufficient:
 #   the budget-insufficient reason, share: {premium tier: the share-exceeded reason}}.
 window_table(window) := {
+	"maxSpend": config.windows[window].maxSpend,
 	"maxMicros": max_micros,
 	"ceilings": {tier: round(_share(window, tier) * max_micros) | some tier, _ in _tier_fields},
 	"insufficient": sprintf("budget-insufficient:%s", [window]),
@@ -76,7 +77,7 @@ _figures := {window: {
 	"high": table.ceilings.high - round(spend.highEndSpent * 1000000),
 	"maximum": table.ceilings.maximum - round(spend.proSpent * 1000000),
 	"summary": {
-		"maxSpend": config.windows[window].maxSpend,
+		"maxSpend": table.maxSpend,
 		"spent": spend.spent,
 		"remaining": remaining / 1000000,
 		"highEndSpent": spend.highEndSpent,
@@ -173,11 +174,17 @@ failures_by_lane := no_failures if count(_failures) == 0
 # METADATA
 # scope: document
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows := object.union(no_failures, {lane: [window | some [window, figure, _] in _checks[tier]; micros > _figures[window][figure]] |
-	some lane, tier in _lane_tiers
-	micros := cost.lane_micros[lane]
-	micros > _limit[tier]
+failed_windows := object.union(no_failures, {lane: [_reason_windows[reason] | some reason in reasons] |
+	some lane, reasons in _failures
 })
+
+# METADATA
+# description: "The window of every reason of the CHECKS (check_table), {reason: window}."
+reason_windows(checks) := {reason: window | some tier_checks in checks; some [window, _, reason] in tier_checks}
+
+_reason_windows := stored if {
+	stored := config.tables.reasonWindows
+} else := reason_windows(_checks)
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

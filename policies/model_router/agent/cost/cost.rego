@@ -184,7 +184,7 @@ lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
 
 # METADATA
 # description: An integer micro-unit amount back in currency units.
-amount(micro_units) := micro_units / per_million
+amount(micro_units) := micro_units / 1000000
 
 # METADATA
 # description: A lane's estimated cost in the catalog currency, rounded to 6 places.

@@ -339,7 +339,7 @@ blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
 #   default rates of laneRates}, pricedProfiles: {profileRef: true} of every profile a lane prices,
 #   windows: {window: model_router.agent.budget.window_table}, noFailures: {declared lane: []},
 #   laneTiers: model_router.agent.budget.lane_tier_table, checks: model_router.agent.budget.check_table
-#   of windows, evidence: the evidence section of every decision, model_router.agent.decision.evidence}.
+#   of windows, reasonWindows: model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every decision, model_router.agent.decision.evidence}.
 agent := {
 	"inputs": config.table_inputs,
 	"laneRates": lane_rates,
@@ -348,8 +348,10 @@ agent := {
 	"windows": {window: budget.window_table(window) | some window in config.window_order},
 	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
 	"laneTiers": budget.lane_tier_table,
-	"checks": budget.check_table({window: budget.window_table(window) | some window in config.window_order}),
+	"checks": checks,
+	"reasonWindows": budget.reason_windows(checks),
 	"evidence": decision.evidence,
 } if {
 	lane_rates := {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes}
+	checks := budget.check_table({window: budget.window_table(window) | some window in config.window_order})
 }

@@ -191,6 +191,7 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 	built.laneRates.cheap.default.rates.estimatedInputTokens == 150000
 	built.laneRates["local-cheap"].default.rates.estimatedLocalRuntimeMinutes == 1500000000
 	built.windows.task == {
+		"maxSpend": 2.0,
 		"maxMicros": 2000000,
 		"ceilings": {"high": 500000, "maximum": 100000},
 		"insufficient": "budget-insufficient:task",
@@ -211,6 +212,7 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 		["session", "none", "budget-insufficient:session"],
 		["day", "none", "budget-insufficient:day"],
 	]
+	built.reasonWindows["pro-share-exceeded:session"] == "session"
 	built.checks.maximum == array.concat(built.checks.none, [
 		["task", "maximum", "pro-share-exceeded:task"],
 		["session", "maximum", "pro-share-exceeded:session"],

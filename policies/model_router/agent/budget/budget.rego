@@ -167,9 +167,9 @@ _failures := {lane: [reason | some [window, figure, reason] in _checks[tier]; mi
 # METADATA
 # scope: document
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane := object.union(no_failures, _failures) if count(_failures) > 0
-
-failures_by_lane := no_failures if count(_failures) == 0
+failures_by_lane := object.union(no_failures, _failures) if {
+	count(_failures) > 0
+} else := no_failures
 
 # METADATA
 # scope: document

@@ -171,8 +171,29 @@ _lane_prices := config.tables.laneDefaults if {
 } else := {lane: object.get(priced.profiles, _profile, priced.default) | some lane, priced in catalog_rates}
 
 # METADATA
+# description: |
+#   The default rates of a catalog lane PRICED (lane_rates) as the model tables store them
+#   (laneDefaults): with inputRate and outputRate, its unit rates of input and output tokens (0 when
+#   it does not price them).
+default_rates(priced) := object.union(priced.default, {
+	"inputRate": object.get(priced.default.unitRates, "estimatedInputTokens", 0),
+	"outputRate": object.get(priced.default.unitRates, "estimatedOutputTokens", 0),
+})
+
+# METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
 lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
+	some lane, prices in defaults
+
+	# the sum of the general case written out for the two estimates
+	raw := (prices.unitBase + (input_tokens * prices.inputRate)) + (output_tokens * prices.outputRate)
+} if {
+	# the usual request: input and output tokens only, and no profile a lane prices
+	# (unification: the estimates are these two keys exactly, their values bound)
+	{"estimatedInputTokens": input_tokens, "estimatedOutputTokens": output_tokens} = _estimates
+	defaults := config.tables.laneDefaults
+	not config.tables.pricedProfiles[_profile]
+} else := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
 	some lane, prices in _lane_prices
 
 	# max(raw, min) in the lane's units (_with_units), divided and rounded once

@@ -1,6 +1,7 @@
 package model_router.models.tables_test
 
 import data.model_router.agent.config
+import data.model_router.agent.cost
 import data.model_router.models.catalog_test
 import data.model_router.models.entries
 import data.model_router.models.selection
@@ -198,7 +199,9 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 		"share": {"high": "high-end-share-exceeded:task", "maximum": "pro-share-exceeded:task"},
 	}
 	built.noFailures == {lane: [] | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes}
-	built.laneDefaults == {lane: rates.default | some lane, rates in built.laneRates}
+	built.laneDefaults == {lane: cost.default_rates(rates) | some lane, rates in built.laneRates}
+	built.laneDefaults.standard.inputRate == built.laneRates.standard.default.unitRates.estimatedInputTokens
+	built.laneDefaults["no-model"].outputRate == 0
 	built.pricedProfiles == {
 		"urn:srcos:model-profile:local-llama32-1b": true,
 		"urn:srcos:model-profile:local-llama32-3b": true,

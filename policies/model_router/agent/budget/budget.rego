@@ -10,19 +10,18 @@
 #   exhausted when `spent >= maxSpend`.
 #
 #   What depends only on the policy data (maxSpend and the tier ceilings in micro-dollars, the reason
-#   codes) is in `window_tables`, stored with the model tables (model_router.models.tables.agent,
-#   built by `make data`, read through model_router.agent.config.tables) or computed here when they
-#   are not current. A lane whose cost is within the smallest remaining amount (and, for a premium
-#   lane, the smallest headroom of its tier) fails no window; only the others are checked window by
-#   window.
+#   codes in `window_tables`; the tier of every priced declared lane, `lane_tier_table`; the checks of
+#   each tier in reason order, `check_table`) is stored with the model tables
+#   (model_router.models.tables.agent, built by `make data`, read through
+#   model_router.agent.config.tables) or computed here when they are not current. A lane whose cost is
+#   within the smallest remaining amount (and, for a premium lane, the smallest headroom of its tier)
+#   fails no window; only the others go through their tier's checks.
 package model_router.agent.budget
 
 import data.model_router.agent.config
 import data.model_router.agent.cost
 import data.model_router.agent.lanes
 import data.model_router.agent.signals
-
-_spend := signals.budget_spend
 
 # The contract's per-tier names, by premium cost class: the share in a window, the tier's spend in the
 # quota and the reason code.
@@ -41,10 +40,11 @@ _share(window, tier) := min([config.windows[window][field], _policy_window[field
 
 # METADATA
 # description: |
-#   What a decision needs of a declared WINDOW that depends only on the policy data: {maxMicros: maxSpend
-#   in micro-dollars, ceilings: {premium tier: its share of maxSpend in micro-dollars}, insufficient:
+#   What a decision needs of a declared WINDOW that depends only on the policy data: {maxSpend,
+#   maxMicros: maxSpend in micro-dollars, ceilings: {premium tier: its share of maxSpend in micro-dollars}, insufficient:
 #   the budget-insufficient reason, share: {premium tier: the share-exceeded reason}}.
 window_table(window) := {
+	"maxSpend": config.windows[window].maxSpend,
 	"maxMicros": max_micros,
 	"ceilings": {tier: round(_share(window, tier) * max_micros) | some tier, _ in _tier_fields},
 	"insufficient": sprintf("budget-insufficient:%s", [window]),
@@ -56,16 +56,16 @@ window_table(window) := {
 # METADATA
 # scope: document
 # description: The window_table of every declared window, by window (from the model tables when they are current).
-window_tables := config.tables.windows
-
-window_tables := {window: window_table(window) | some window in config.window_order} if not config.tables
+window_tables := stored if {
+	stored := config.tables.windows
+} else := {window: window_table(window) | some window in config.window_order}
 
 # METADATA
 # scope: document
 # description: "Every declared lane without a failure ({lane: []}), from the model tables when they are current."
-no_failures := config.tables.noFailures
-
-no_failures := {lane: [] | some lane, _ in config.policy_lanes} if not config.tables
+no_failures := stored if {
+	stored := config.tables.noFailures
+} else := {lane: [] | some lane, _ in config.policy_lanes}
 
 # The figures of each window with a spend, computed once per decision: what a lane of each tier may
 # still spend in it, in micro-dollars, {"none": remaining (maxMicros minus spent), "high": the tier's
@@ -77,14 +77,14 @@ _figures := {window: {
 	"high": table.ceilings.high - round(spend.highEndSpent * 1000000),
 	"maximum": table.ceilings.maximum - round(spend.proSpent * 1000000),
 	"summary": {
-		"maxSpend": config.windows[window].maxSpend,
+		"maxSpend": table.maxSpend,
 		"spent": spend.spent,
 		"remaining": remaining / 1000000,
 		"highEndSpent": spend.highEndSpent,
 		"proSpent": spend.proSpent,
 	},
 } |
-	some window, spend in _spend
+	some window, spend in signals.budget_spend
 	table := window_tables[window]
 	remaining := table.maxMicros - round(spend.spent * 1000000)
 }
@@ -99,7 +99,10 @@ ceiling_micros(window, tier) := window_tables[window].ceilings[tier]
 
 # METADATA
 # description: Windows whose spend reached their maxSpend, in declaration order.
-exhausted := [window |
+exhausted := [] if {
+	# the usual case: every window with a spend has some budget left (and at least one has a spend)
+	_limit.none > 0
+} else := [window |
 	some window in config.window_order
 	_figures[window].none <= 0
 ]
@@ -111,50 +114,77 @@ windows := {window: figures.summary | some window, figures in _figures}
 # The most a lane may cost without failing any window: the smallest remaining amount ("none": a lane
 # that is not premium), and for a premium tier the smallest of those and of the tier's headroom.
 # Empty when no window has a spend (then no lane is over its limit).
-_limit := {tier: min([micros |
-	some figures in _figures
-	some micros in [figures.none, figures[tier]]
+_limit := {
+	"none": none,
+	"high": min([none, min([figures.high | some figures in _figures])]),
+	"maximum": min([none, min([figures.maximum | some figures in _figures])]),
+} if {
+	none := min([figures.none | some figures in _figures])
+}
+
+# METADATA
+# scope: document
+# description: |
+#   The tier of every declared lane the price catalog prices, by lane: its premium tier ("high" or
+#   "maximum"), or "none" for a lane that is not premium; only these lanes have a cost to check.
+lane_tier_table := {lane: object.get(lanes.premium_tier, lane, "none") |
+	some lane, _ in config.policy_lanes
+	config.catalog_lanes[lane]
+}
+
+# METADATA
+# description: |
+#   The rule 18-19 checks of a lane of each tier ("none", "high", "maximum") with the window tables
+#   WINDOWS (window_tables), in the order of its reasons: [[window, figure, reason], ...], the
+#   budget-insufficient check of every declared window (figure "none": what remains of it), then for a
+#   premium tier the share check of every declared window (figure: the tier's headroom).
+check_table(windows) := {tier: array.concat(insufficient, [[window, tier, windows[window].share[tier]] |
+	tier != "none"
+	some window in config.window_order
 ]) |
 	some tier in ["none", "high", "maximum"]
+} if {
+	insufficient := [[window, "none", windows[window].insufficient] | some window in config.window_order]
 }
 
-# Declared lanes whose cost exceeds their limit, with their cost: only these can fail a window.
-_over := {lane: micros |
-	some lane, micros in cost.lane_micros
-	config.policy_lanes[lane]
-	micros > _limit[object.get(lanes.premium_tier, lane, "none")]
-}
+# the stored lane tiers and checks, or computed here when the tables are not current
+_lane_tiers := stored if {
+	stored := config.tables.laneTiers
+} else := lane_tier_table
 
-# The rule 18-19 failures of each lane of _over as [reasons, their windows]: insufficient budget
-# first, then premium share exceeded, windows in declaration order. The failing windows are found
-# first; a reason is looked up for each of them only.
-_failed := {lane: [reasons, array.concat(insufficient, share)] |
-	some lane, micros in _over
-	insufficient := [window | some window in config.window_order; micros > _figures[window].none]
-	share := [window |
-		tier := lanes.premium_tier[lane]
-		some window in config.window_order
-		micros > _figures[window][tier]
-	]
-	reasons := array.concat(
-		[window_tables[window].insufficient | some window in insufficient],
-		[window_tables[window].share[lanes.premium_tier[lane]] | some window in share],
-	)
+_checks := stored if {
+	stored := config.tables.checks
+} else := check_table(window_tables)
+
+# The rule 18-19 failures of each lane whose cost exceeds its limit (only these can fail a window),
+# by lane: the reasons of the checks its cost fails, in check order.
+_failures := {lane: [reason | some [window, figure, reason] in _checks[tier]; micros > _figures[window][figure]] |
+	some lane, tier in _lane_tiers
+	micros := cost.lane_micros[lane]
+	micros > _limit[tier]
 }
 
 # METADATA
 # scope: document
 # description: Rule 18-19 failures of every declared lane, by lane, in table order (windows in declaration order).
-failures_by_lane := no_failures if count(_over) == 0
-
-failures_by_lane := object.union(no_failures, {lane: failed[0] | some lane, failed in _failed}) if count(_over) > 0
+failures_by_lane := object.union(no_failures, _failures) if {
+	count(_failures) > 0
+} else := no_failures
 
 # METADATA
 # scope: document
 # description: The budget window of each rule 18-19 failure of every declared lane, by lane, in the order of failures_by_lane.
-failed_windows := no_failures if count(_over) == 0
+failed_windows := object.union(no_failures, {lane: [_reason_windows[reason] | some reason in reasons] |
+	some lane, reasons in _failures
+})
 
-failed_windows := object.union(no_failures, {lane: failed[1] | some lane, failed in _failed}) if count(_over) > 0
+# METADATA
+# description: "The window of every reason of the CHECKS (check_table), {reason: window}."
+reason_windows(checks) := {reason: window | some tier_checks in checks; some [window, _, reason] in tier_checks}
+
+_reason_windows := stored if {
+	stored := config.tables.reasonWindows
+} else := reason_windows(_checks)
 
 # METADATA
 # description: Rule 18-19 failures of a lane, in table order (windows in declaration order).

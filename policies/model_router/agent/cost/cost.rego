@@ -15,8 +15,9 @@
 #   a lane's cost is a sum of integer products, divided and rounded once. The
 #   rates of every catalog lane are request-independent and stored with the model tables
 #   (model_router.models.tables.agent, built by `make data`, read through
-#   model_router.agent.config.tables); without current tables only the profile the request uses and
-#   the estimates it carries are priced here, in pico-units (divisor 1e6).
+#   model_router.agent.config.tables), with each lane's default rates as they are (laneDefaults) for
+#   the usual request, which names no profile a lane prices; without current tables only the profile
+#   the request uses and the estimates it carries are priced here, in pico-units (divisor 1e6).
 package model_router.agent.cost
 
 import data.model_router.agent.config
@@ -145,7 +146,7 @@ catalog_rates := {lane: {"default": _request_rates(priced), "profiles": {}} |
 
 _request_rates(priced) := _pico_units(_none_rates) if priced.costModel == "none"
 
-_request_rates(priced) := _pico_units(_rates(_pricing(priced), [estimate | some [estimate, _] in _estimates])) if {
+_request_rates(priced) := _pico_units(_rates(_pricing(priced), object.keys(_estimates))) if {
 	priced.costModel != "none"
 }
 
@@ -155,33 +156,56 @@ _pricing(priced) := profile.pricing if {
 	profile.profileRef == _profile
 } else := priced.defaultProfile.pricing
 
-# The estimates the request carries, as [estimate, value], once per decision.
-_estimates := [[estimate, value] |
-	some estimate in _estimate_names
-	value := signals.value[estimate]
-	value != 0
-]
+# The estimates the request carries, {estimate: value}, once per decision (one built-in call; an
+# estimate of 0 adds nothing to a cost).
+_estimates := object.filter(signals.value, _estimate_names)
 
 _profile := object.get(signals.value, "localProfileRef", "")
+
+# The rates each lane prices the request at, by lane: the request's local profile when the lane
+# prices it, else the default profile. The usual request names no profile any lane prices: then the
+# stored default rates as they are (model tables: laneDefaults, and pricedProfiles, {profileRef:
+# true} of every profile a lane prices).
+_lane_prices := config.tables.laneDefaults if {
+	not config.tables.pricedProfiles[_profile]
+} else := {lane: object.get(priced.profiles, _profile, priced.default) | some lane, priced in catalog_rates}
+
+# METADATA
+# description: |
+#   The default rates of a catalog lane PRICED (lane_rates) as the model tables store them
+#   (laneDefaults): with inputRate and outputRate, its unit rates of input and output tokens (0 when
+#   it does not price them).
+default_rates(priced) := object.union(priced.default, {
+	"inputRate": object.get(priced.default.unitRates, "estimatedInputTokens", 0),
+	"outputRate": object.get(priced.default.unitRates, "estimatedOutputTokens", 0),
+})
 
 # METADATA
 # description: Estimated cost in integer micro-dollars of every priced lane.
 lane_micros := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
-	some lane, priced in catalog_rates
+	some lane, prices in defaults
 
-	# the request's local profile when the lane prices it, else the default profile
-	prices := object.get(priced.profiles, _profile, priced.default)
+	# the sum of the general case written out for the two estimates
+	raw := (prices.unitBase + (input_tokens * prices.inputRate)) + (output_tokens * prices.outputRate)
+} if {
+	# the usual request: input and output tokens only, and no profile a lane prices
+	# (unification: the estimates are these two keys exactly, their values bound)
+	{"estimatedInputTokens": input_tokens, "estimatedOutputTokens": output_tokens} = _estimates
+	defaults := config.tables.laneDefaults
+	not config.tables.pricedProfiles[_profile]
+} else := {lane: round(max([raw, prices.unitMin]) / prices.divisor) |
+	some lane, prices in _lane_prices
 
 	# max(raw, min) in the lane's units (_with_units), divided and rounded once
 	raw := prices.unitBase + sum([(value * rate) |
-		some [estimate, value] in _estimates
+		some estimate, value in _estimates
 		rate := prices.unitRates[estimate]
 	])
 }
 
 # METADATA
 # description: An integer micro-unit amount back in currency units.
-amount(micro_units) := micro_units / per_million
+amount(micro_units) := micro_units / 1000000
 
 # METADATA
 # description: A lane's estimated cost in the catalog currency, rounded to 6 places.

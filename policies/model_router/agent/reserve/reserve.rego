@@ -43,11 +43,15 @@ _premium_reasons := ["provider-quota-share-missing", "premium-reserve-below-thre
 # METADATA
 # scope: document
 # description: Rule 16-17 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := budget.no_failures if not _premium_reasons
-
-failures_by_lane := object.union(budget.no_failures, {lane: _premium_reasons | some lane in lanes.premium}) if {
-	_premium_reasons
-}
+failures_by_lane := budget.no_failures if {
+	# the usual case, two comparisons: the share is known and not below a premium reserve share (a
+	# number sorts after null, so any known share passes when the optimizer declares none; any other
+	# kind of premium_share goes to the general case)
+	share >= 0
+	share >= premium_share
+} else := object.union(budget.no_failures, {lane: reasons | some lane in lanes.premium}) if {
+	reasons := _premium_reasons
+} else := budget.no_failures
 
 # METADATA
 # description: Rule 16-17 failures of a lane (premium lanes only), in table order.

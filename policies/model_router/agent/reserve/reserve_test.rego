@@ -51,3 +51,10 @@ test_unknown_share_without_a_reserve_is_only_missing if {
 	reserve.failures("pro") == ["provider-quota-share-missing"] with input as b with data.model_router_data as d
 	reserve.failures("standard") == [] with input as b with data.model_router_data as d
 }
+
+# a premium reserve share that is not a number sets no threshold: the general case, not the usual one
+test_a_reserve_that_is_not_a_number_sets_no_threshold if {
+	reserve.failures("pro") == [] with reserve.premium_share as "0.5" with input as t.bundle
+	reserve.failures("pro") == ["provider-quota-share-missing"] with reserve.premium_share as "0.5"
+		with input as t.with_quota({"providerQuotaRemainingShare": -1})
+}

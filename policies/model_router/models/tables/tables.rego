@@ -335,13 +335,23 @@ blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
 # description: |
 #   The request-independent agent-execution tables: {inputs: the documents they were built from
 #   (model_router.agent.config.table_inputs; model_router.agent.config.tables is the stored tables when
-#   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, windows: {window:
-#   model_router.agent.budget.window_table}, noFailures: {declared lane: []}, evidence: the evidence
-#   section of every decision, model_router.agent.decision.evidence}.
+#   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, laneDefaults: {lane:
+#   model_router.agent.cost.default_rates of laneRates}, pricedProfiles: {profileRef: true} of every profile a lane prices,
+#   windows: {window: model_router.agent.budget.window_table}, noFailures: {declared lane: []},
+#   laneTiers: model_router.agent.budget.lane_tier_table, checks: model_router.agent.budget.check_table
+#   of windows, reasonWindows: model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every decision, model_router.agent.decision.evidence}.
 agent := {
 	"inputs": config.table_inputs,
-	"laneRates": {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes},
+	"laneRates": lane_rates,
+	"laneDefaults": {lane: cost.default_rates(rates) | some lane, rates in lane_rates},
+	"pricedProfiles": {ref: true | some rates in lane_rates; some ref, _ in rates.profiles},
 	"windows": {window: budget.window_table(window) | some window in config.window_order},
 	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
+	"laneTiers": budget.lane_tier_table,
+	"checks": checks,
+	"reasonWindows": budget.reason_windows(checks),
 	"evidence": decision.evidence,
+} if {
+	lane_rates := {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes}
+	checks := budget.check_table({window: budget.window_table(window) | some window in config.window_order})
 }

@@ -1,6 +1,7 @@
 package model_router.models.tables_test
 
 import data.model_router.agent.config
+import data.model_router.agent.cost
 import data.model_router.models.catalog_test
 import data.model_router.models.entries
 import data.model_router.models.selection
@@ -191,12 +192,35 @@ test_agent_tables_hold_prices_in_pico_units_and_windows_in_micro_units if {
 	built.laneRates.cheap.default.rates.estimatedInputTokens == 150000
 	built.laneRates["local-cheap"].default.rates.estimatedLocalRuntimeMinutes == 1500000000
 	built.windows.task == {
+		"maxSpend": 2.0,
 		"maxMicros": 2000000,
 		"ceilings": {"high": 500000, "maximum": 100000},
 		"insufficient": "budget-insufficient:task",
 		"share": {"high": "high-end-share-exceeded:task", "maximum": "pro-share-exceeded:task"},
 	}
 	built.noFailures == {lane: [] | some lane, _ in data.model_router_data.policies[data.model_router_data.active.policy].lanes}
+	built.laneDefaults == {lane: cost.default_rates(rates) | some lane, rates in built.laneRates}
+	built.laneDefaults.standard.inputRate == built.laneRates.standard.default.unitRates.estimatedInputTokens
+	built.laneDefaults["no-model"].outputRate == 0
+	built.pricedProfiles == {
+		"urn:srcos:model-profile:local-llama32-1b": true,
+		"urn:srcos:model-profile:local-llama32-3b": true,
+	}
+	built.laneTiers == {
+		"no-model": "none", "local-cheap": "none", "cheap": "none", "standard": "none",
+		"high-end": "high", "pro": "maximum",
+	}
+	built.checks.none == [
+		["task", "none", "budget-insufficient:task"],
+		["session", "none", "budget-insufficient:session"],
+		["day", "none", "budget-insufficient:day"],
+	]
+	built.reasonWindows["pro-share-exceeded:session"] == "session"
+	built.checks.maximum == array.concat(built.checks.none, [
+		["task", "maximum", "pro-share-exceeded:task"],
+		["session", "maximum", "pro-share-exceeded:session"],
+		["day", "maximum", "pro-share-exceeded:day"],
+	])
 }
 
 _active := data.model_router_data.active

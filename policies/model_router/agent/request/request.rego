@@ -238,15 +238,26 @@ risk_floor := config.risk_floors[risk_class]
 #   Every reason the request cannot be decided at all, in a fixed order: invalid fields, then
 #   unknown identifiers. Empty for a well-formed request.
 reasons := [] if {
-	# the usual case, without building the lists: no invalid field (so the task class, stage and
-	# risk class are strings), each identifier declared, the requested lane absent (no null key) or
-	# declared, and the execution surface absent or in scope
-	count(invalid_fields) == 0
+	# the usual case, without building the lists or walking invalid_fields: the request id is
+	# given, the task class, stage and risk class are declared (so given), every optional field
+	# is absent, null or valid (its raw value is the normalised one, or both are null), the
+	# requested lane is absent or declared, and the execution surface absent or in scope
+	id != null
 	task
 	stage_entry
 	risk_floor
+	object.get(_req, "requestedLane", null) == asked_lane
 	object.get(config.policy_lanes, asked_lane, asked_lane == null)
+	object.get(_req, "executionSurface", null) == execution_surface
 	object.get({null: true}, execution_surface, execution_surface in config.policy.scope.executionSurfaces)
+	object.get(_req, "egressApprovalRef", null) == egress_approval_ref
+	is_null(object.get(_req, "escalation", null)) == is_null(escalation)
+	object.get(_req, "standardLaneFailures", 0) == standard_lane_failures
+	object.get(_req, "deterministicVerificationAvailable", false) == deterministic_verification
+	object.get(_req, "dataClass", "internal") == data_class
+	is_null(object.get(_req, "prompt", null)) == is_null(prompt)
+	object.get(_req, "personal", null) == null
+	is_object(object.get(_req, "subject", {}))
 } else := array.concat(
 	[sprintf("invalid-request-field:%s", [f]) | some f in sort(invalid_fields)],
 	array.concat(_unknown, _surface_reason),

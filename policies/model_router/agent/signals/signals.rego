@@ -63,29 +63,16 @@ value := object.union_n([
 		v == round(v)
 	},
 	{name: v | some name, allowed in _enums; v := _merged[name]; v in allowed},
-	{name: v |
-		some name in ["providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes"]
-		v := _merged[name]
-		_number_ok(name, v)
-	},
+	# one comprehension per signal below (no function call): providerQuotaRemainingShare is a number
+	# at most 1 (negative means unknown), providerErrorRate a fraction, estimatedLocalRuntimeMinutes a
+	# non-negative amount, localProfileRef a non-empty string
+	{name: v | name := "providerQuotaRemainingShare"; v := _merged[name]; is_number(v); v <= 1},
+	{name: v | name := "providerErrorRate"; v := _merged[name]; is_number(v); v >= 0; v <= 1},
+	{name: v | name := "estimatedLocalRuntimeMinutes"; v := _merged[name]; is_number(v); v >= 0},
 	{name: v | name := "localProfileRef"; v := _merged[name]; is_string(v); v != ""},
 	# required signals this policy does not know: present and non-null
 	{name: v | some name, v in object.remove(object.filter(_merged, _required), _known); v != null},
 ])
-
-# providerQuotaRemainingShare: a number at most 1 (negative means unknown); providerErrorRate: a
-# fraction; estimatedLocalRuntimeMinutes: a non-negative amount.
-_number_ok("providerQuotaRemainingShare", v) if {
-	is_number(v)
-	v <= 1
-}
-
-_number_ok("providerErrorRate", v) if {
-	lib.non_negative(v)
-	v <= 1
-}
-
-_number_ok("estimatedLocalRuntimeMinutes", v) if lib.non_negative(v)
 
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 

@@ -10,7 +10,6 @@
 package model_router.agent.request
 
 import data.model_router.agent.config
-import data.model_router.lib
 
 _req := r if {
 	r := input.request
@@ -123,7 +122,11 @@ default standard_lane_failures := 0
 
 standard_lane_failures := n if {
 	n := _req.standardLaneFailures
-	lib.non_negative_integer(n)
+
+	# lib.non_negative_integer, written out (no function call)
+	is_number(n)
+	n >= 0
+	n == round(n)
 }
 
 # METADATA
@@ -156,9 +159,14 @@ default prompt := null
 prompt := {"sha256": _req.prompt.sha256, "chars": _req.prompt.chars} if _prompt_ok
 
 _prompt_ok if {
+	# lib.sha256_hex and lib.non_negative_integer, written out (no function call)
 	digest := _req.prompt.sha256
-	lib.sha256_hex(digest)
-	lib.non_negative_integer(_req.prompt.chars)
+	is_string(digest)
+	regex.match(`^[0-9a-f]{64}$`, digest)
+	chars := _req.prompt.chars
+	is_number(chars)
+	chars >= 0
+	chars == round(chars)
 }
 
 # METADATA
@@ -192,9 +200,11 @@ invalid_fields contains "escalation" if {
 	not _escalation_ok
 }
 
+# (an ill-typed count is never its normalised value: that is the default 0 then)
 invalid_fields contains "standardLaneFailures" if {
-	_req.standardLaneFailures != null
-	not lib.non_negative_integer(_req.standardLaneFailures)
+	raw := _req.standardLaneFailures
+	raw != null
+	raw != standard_lane_failures
 }
 
 invalid_fields contains "deterministicVerificationAvailable" if {

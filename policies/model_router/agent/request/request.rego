@@ -21,7 +21,8 @@ _string_fields := {
 	"egressApprovalRef", "runRef",
 }
 
-# The string fields that hold a non-empty string.
+# The string fields that hold a non-empty string (read by invalid_fields only: each accessor below
+# checks its own field, so a well-formed request never builds this object).
 _strings := {field: value |
 	some field in _string_fields
 	value := _req[field]
@@ -31,35 +32,67 @@ _strings := {field: value |
 
 # METADATA
 # description: The request id (a non-empty string) or null.
-id := object.get(_strings, "requestId", null)
+id := v if {
+	v := _req.requestId
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The execution surface or null.
-execution_surface := object.get(_strings, "executionSurface", null)
+execution_surface := v if {
+	v := _req.executionSurface
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The task class as given (a string) or null.
-task_class := object.get(_strings, "taskClass", null)
+task_class := v if {
+	v := _req.taskClass
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The chain stage as given (a string) or null.
-stage := object.get(_strings, "stage", null)
+stage := v if {
+	v := _req.stage
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The risk class as given (a string) or null.
-risk_class := object.get(_strings, "riskClass", null)
+risk_class := v if {
+	v := _req.riskClass
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The requested lane or null (nothing requested).
-asked_lane := object.get(_strings, "requestedLane", null)
+asked_lane := v if {
+	v := _req.requestedLane
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: Reference to the policy decision approving prompt egress, or null.
-egress_approval_ref := object.get(_strings, "egressApprovalRef", null)
+egress_approval_ref := v if {
+	v := _req.egressApprovalRef
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The agentplane run the request belongs to (echoed, never decided on), or null.
-run_ref := object.get(_strings, "runRef", null)
+run_ref := v if {
+	v := _req.runRef
+	is_string(v)
+	v != ""
+} else := null
 
 _escalation_keys := ["reason", "receiptRef", "humanJustification"]
 

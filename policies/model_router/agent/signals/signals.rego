@@ -47,8 +47,9 @@ _merged := object.union_n([section |
 # when every required signal is valid).
 _required := config.optimizer.resourcePolicy.requiredSignals
 
-# The known signals the request carries (possibly null or ill-typed): only these are type-checked.
-_present := object.filter(_merged, _known)
+# The names of the known signals the request carries (possibly null or ill-typed): an intersection
+# of key sets (cheaper than filtering the merged object).
+_present_names := _known & object.keys(_merged)
 
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
@@ -96,7 +97,7 @@ budget_spend := {window: {"spent": spend.spent, "highEndSpent": spend.highEndSpe
 _valid_names := object.keys(value)
 
 # Known signals present with a non-null value but ill-typed (only the present, invalid ones are walked).
-_ill_typed := {name | some name in (object.keys(_present) - _valid_names); _present[name] != null}
+_ill_typed := {name | some name in (_present_names - _valid_names); _merged[name] != null}
 
 # Required signals that are absent, null or ill-typed: those without a valid value (by key: a valid
 # `false` is present). Only read when `missing` is not answered by its counts.
@@ -119,7 +120,7 @@ missing := [] if {
 	# the usual case, from counts and one set difference: every present known signal is valid (so
 	# none is ill-typed or null), every required one is valid, and every declared window has its
 	# spend (budget_spend's keys are declared windows, so equal counts mean every one)
-	count(object.keys(_present) - _valid_names) == 0
+	count(_present_names - _valid_names) == 0
 	count(object.filter(value, _required)) == count(_required)
 	count(budget_spend) == count(config.window_order)
 } else := sort(_missing_signals | _missing_spend)

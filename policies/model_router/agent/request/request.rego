@@ -94,36 +94,21 @@ run_ref := v if {
 	v != ""
 } else := null
 
-_escalation_keys := ["reason", "receiptRef", "humanJustification"]
-
-# The escalation member that carries the receipt token (any JSON value: the approvals package
-# reports a token that is not a well-formed string as malformed).
-_receipt_token_key := "receiptToken"
+# The members an escalation may carry: the three it is normalised to and the receipt token (any
+# JSON value: the approvals package reports a token that is not a well-formed string as malformed).
+_escalation_members := {"reason", "receiptRef", "humanJustification", "receiptToken"}
 
 _escalation_raw := e if {
 	e := _req.escalation
 	is_object(e)
 }
 
-_escalation_values := [object.get(_escalation_raw, key, null) | some key in _escalation_keys]
+# The types of an optional string member.
+_optional_string := {"null", "string"}
 
-# An escalation names its reason (a non-empty string) and carries no other members than the three.
-_escalation_ok if {
-	is_string(_escalation_raw.reason)
-	_escalation_raw.reason != ""
-	count(object.remove(_escalation_raw, array.concat(_escalation_keys, [_receipt_token_key]))) == 0
-	every value in _escalation_values {
-		_optional_string(value)
-	}
-}
-
-_optional_string(null)
-
-_optional_string(value) if is_string(value)
-
-_absent_if_empty("") := null
-
-_absent_if_empty(value) := value if value != ""
+# An optional string member maps "" (absent) to null through this object (object.get with the
+# value itself as the default: no function call).
+_empty_is_null := {"": null}
 
 # METADATA
 # scope: document
@@ -132,14 +117,29 @@ _absent_if_empty(value) := value if value != ""
 #   absent), or null.
 default escalation := null
 
-escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
+# An escalation names its reason (a non-empty string), its other two members are strings or null,
+# and it carries no other members than the four.
+escalation := {
+	"reason": reason,
+	"receiptRef": object.get(_empty_is_null, receipt_ref, receipt_ref),
+	"humanJustification": object.get(_empty_is_null, justification, justification),
+} if {
+	reason := _escalation_raw.reason
+	is_string(reason)
+	reason != ""
+	count(object.remove(_escalation_raw, _escalation_members)) == 0
+	receipt_ref := object.get(_escalation_raw, "receiptRef", null)
+	type_name(receipt_ref) in _optional_string
+	justification := object.get(_escalation_raw, "humanJustification", null)
+	type_name(justification) in _optional_string
+}
 
 # METADATA
 # scope: document
 # description: The escalation receipt token (null when absent); it is never echoed into the decision.
 default receipt_token := null
 
-receipt_token := _escalation_raw[_receipt_token_key] if _escalation_ok
+receipt_token := _escalation_raw.receiptToken if escalation != null
 
 # METADATA
 # scope: document
@@ -189,9 +189,7 @@ data_class := c if {
 # description: The prompt evidence {sha256, chars} (never the text), or null.
 default prompt := null
 
-prompt := {"sha256": _req.prompt.sha256, "chars": _req.prompt.chars} if _prompt_ok
-
-_prompt_ok if {
+prompt := {"sha256": digest, "chars": chars} if {
 	# lib.sha256_hex and lib.non_negative_integer, written out (no function call)
 	digest := _req.prompt.sha256
 	is_string(digest)
@@ -230,7 +228,7 @@ invalid_fields contains field if {
 
 invalid_fields contains "escalation" if {
 	_req.escalation != null
-	not _escalation_ok
+	escalation == null
 }
 
 # (an ill-typed count is never its normalised value: that is the default 0 then)
@@ -252,7 +250,7 @@ invalid_fields contains "dataClass" if {
 
 invalid_fields contains "prompt" if {
 	_req.prompt != null
-	not _prompt_ok
+	prompt == null
 }
 
 # A `personal` member makes a local-personal request (decided by model_router.personal); one that is

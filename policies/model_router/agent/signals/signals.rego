@@ -81,17 +81,21 @@ _budget_fields := ["spent", "highEndSpent", "proSpent"]
 # description: |
 #   Budget spend per declared window, {spent, highEndSpent, proSpent} (no other member), when every
 #   field is a non-negative number.
-budget_spend := {window: {"spent": spend.spent, "highEndSpent": spend.highEndSpent, "proSpent": spend.proSpent} |
+budget_spend := {window: {"spent": spent, "highEndSpent": high_end, "proSpent": pro} |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 
-	# lib.non_negative of each of _budget_fields, written out (no walk, no function call)
-	is_number(spend.spent)
-	spend.spent >= 0
-	is_number(spend.highEndSpent)
-	spend.highEndSpent >= 0
-	is_number(spend.proSpent)
-	spend.proSpent >= 0
+	# lib.non_negative of each of _budget_fields, written out (no walk, no function call; each
+	# field read once)
+	spent := spend.spent
+	is_number(spent)
+	spent >= 0
+	high_end := spend.highEndSpent
+	is_number(high_end)
+	high_end >= 0
+	pro := spend.proSpent
+	is_number(pro)
+	pro >= 0
 }
 
 _valid_names := object.keys(value)
@@ -121,6 +125,6 @@ missing := [] if {
 	# none is ill-typed or null), every required one is valid, and every declared window has its
 	# spend (budget_spend's keys are declared windows, so equal counts mean every one)
 	count(_present_names - _valid_names) == 0
-	count(object.filter(value, _required)) == count(_required)
+	count(_missing_required) == 0
 	count(budget_spend) == count(config.window_order)
 } else := sort(_missing_signals | _missing_spend)

@@ -40,7 +40,7 @@ required if config.policy.enforcement.requireGuardrailRef == true
 reasons := [] if {
 	# the usual case first: no reference, none required
 	_raw == null
-	not required
+	not config.policy.enforcement.requireGuardrailRef == true # not required, without its rule
 } else := ["guardrail-ref-required"] if {
 	_raw == null
 } else := [] if {

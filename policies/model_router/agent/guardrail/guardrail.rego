@@ -11,7 +11,7 @@ package model_router.agent.guardrail
 import data.model_router.agent.config
 
 # The raw reference (any JSON value): null when the request has none or is not an object (a ref
-# into anything but an object is undefined).
+# into anything but an object is undefined). Read by reasons only; ref reads the field itself.
 default _raw := null
 
 _raw := input.request.guardrailRef
@@ -21,9 +21,10 @@ _raw := input.request.guardrailRef
 # description: The guardrail reference (a non-empty string) or null.
 default ref := null
 
-ref := _raw if {
-	is_string(_raw)
-	_raw != ""
+ref := r if {
+	r := input.request.guardrailRef
+	is_string(r)
+	r != ""
 }
 
 # METADATA

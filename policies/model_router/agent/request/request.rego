@@ -280,18 +280,18 @@ risk_floor := config.risk_floors[risk_class]
 #   unknown identifiers. Empty for a well-formed request.
 reasons := [] if {
 	# the usual case, without building the lists or walking invalid_fields: the request id is
-	# given; the task class, stage and risk class are declared (so given); the raw requested lane
-	# is absent, null or declared and the raw execution surface absent, null or in scope (so both
-	# well-typed when given); every other optional field is absent, null or valid (its raw value
-	# is the normalised one, or both are null)
+	# given; the task class, stage and risk class are declared (so given); every optional field
+	# is absent, null or valid (its raw value is the normalised one, or both are null); the
+	# requested lane is absent or declared and the execution surface absent or in scope (the
+	# accessors, never the raw values, are object.get keys: an array key would be a path)
 	id != null
 	task
 	stage_entry
 	risk_floor
-	lane := object.get(_req, "requestedLane", null)
-	object.get(config.policy_lanes, lane, lane == null)
-	surface := object.get(_req, "executionSurface", null)
-	object.get({null: true}, surface, surface in config.policy.scope.executionSurfaces)
+	object.get(_req, "requestedLane", null) == asked_lane
+	object.get(config.policy_lanes, asked_lane, asked_lane == null)
+	object.get(_req, "executionSurface", null) == execution_surface
+	object.get({null: true}, execution_surface, execution_surface in config.policy.scope.executionSurfaces)
 	object.get(_req, "egressApprovalRef", null) == egress_approval_ref
 	is_null(object.get(_req, "escalation", null)) == is_null(escalation)
 	object.get(_req, "standardLaneFailures", 0) == standard_lane_failures

@@ -168,3 +168,12 @@ test_null_optional_fields_are_no_reason if {
 	})
 	request.reasons == [] with input as b
 }
+
+# An array is never taken for a path of the lanes or surfaces (object.get reads an array key as a path).
+test_array_lane_or_surface_is_invalid if {
+	every field in ["requestedLane", "executionSurface"] {
+		every junk in [[], ["standard"]] {
+			request.reasons == [sprintf("invalid-request-field:%s", [field])] with input as t.with_request({field: junk})
+		}
+	}
+}

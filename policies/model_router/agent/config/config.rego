@@ -84,19 +84,25 @@ catalog_lanes := data.model_router_data.priceCatalogs[price_catalog_ref].lanes i
 reason_catalogue := object.get(data.model_router_data, "reasons", {})
 
 # METADATA
-# scope: document
 # description: |
-#   Why the policy data cannot be used, as reason codes; empty when the active documents are
-#   present and consistent. Any entry makes the decision denied (fail closed).
-problems contains "policy-data-unavailable:policy" if not policy
+#   Why the policy data cannot be used, as reason codes (a set); empty when the active documents
+#   are present and consistent. Any entry makes the decision denied (fail closed).
+problems := set() if {
+	# the usual case, in one body: every document present, the optimizer for the policy, one currency
+	policy
+	optimizer.policyRef == policy_ref
+	catalog.currency == optimizer.budgetPolicy.currency
+} else := _problems
 
-problems contains "policy-data-unavailable:optimizer" if not optimizer
+_problems contains "policy-data-unavailable:policy" if not policy
 
-problems contains "policy-data-unavailable:priceCatalog" if not catalog
+_problems contains "policy-data-unavailable:optimizer" if not optimizer
 
-problems contains "optimizer-policy-mismatch" if optimizer.policyRef != policy_ref
+_problems contains "policy-data-unavailable:priceCatalog" if not catalog
 
-problems contains "currency-mismatch" if catalog.currency != optimizer.budgetPolicy.currency
+_problems contains "optimizer-policy-mismatch" if optimizer.policyRef != policy_ref
+
+_problems contains "currency-mismatch" if catalog.currency != optimizer.budgetPolicy.currency
 
 # METADATA
 # description: |

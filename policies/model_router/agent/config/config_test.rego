@@ -71,3 +71,11 @@ test_stored_tables_are_not_used_for_entries_without_a_digest if {
 	config.table_inputs.policy == null with data.model_router_data as unstamped
 	not config.tables with data.model_router_data as unstamped
 }
+
+# The optimizer names the active policy, but that policy's document is unusable: still a problem
+# (the usual-case body checks the policy document itself, not only its id).
+test_active_policy_document_unusable if {
+	patch := {"policies": {data.model_router_data.active.policy: {"document": "not an object"}}}
+	d := object.union(data.model_router_data, patch)
+	config.problems == {"policy-data-unavailable:policy"} with data.model_router_data as d
+}

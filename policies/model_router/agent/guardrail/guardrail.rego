@@ -10,23 +10,21 @@ package model_router.agent.guardrail
 
 import data.model_router.agent.config
 
-_request := r if {
-	r := input.request
-	is_object(r)
-}
-
+# The raw reference (any JSON value): null when the request has none or is not an object (a ref
+# into anything but an object is undefined). Read by reasons only; ref reads the field itself.
 default _raw := null
 
-_raw := _request.guardrailRef
+_raw := input.request.guardrailRef
 
 # METADATA
 # scope: document
 # description: The guardrail reference (a non-empty string) or null.
 default ref := null
 
-ref := _raw if {
-	is_string(_raw)
-	_raw != ""
+ref := r if {
+	r := input.request.guardrailRef
+	is_string(r)
+	r != ""
 }
 
 # METADATA
@@ -37,18 +35,15 @@ default required := false
 required if config.policy.enforcement.requireGuardrailRef == true
 
 # METADATA
-# scope: document
 # description: >-
 #   Why the guardrail reference makes the request unroutable (empty when it does not). The two
 #   reasons exclude each other: one needs a reference, the other its absence.
-default reasons := []
-
-reasons := ["invalid-request-field:guardrailRef"] if {
-	_raw != null
-	ref == null
-}
-
-reasons := ["guardrail-ref-required"] if {
-	required
+reasons := [] if {
+	# the usual case first: no reference, none required
 	_raw == null
-}
+	not config.policy.enforcement.requireGuardrailRef == true # not required, without its rule
+} else := ["guardrail-ref-required"] if {
+	_raw == null
+} else := [] if {
+	ref != null
+} else := ["invalid-request-field:guardrailRef"]

@@ -10,7 +10,6 @@
 package model_router.agent.request
 
 import data.model_router.agent.config
-import data.model_router.lib
 
 _req := r if {
 	r := input.request
@@ -22,7 +21,8 @@ _string_fields := {
 	"egressApprovalRef", "runRef",
 }
 
-# The string fields that hold a non-empty string.
+# The string fields that hold a non-empty string (read by invalid_fields only: each accessor below
+# checks its own field, so a well-formed request never builds this object).
 _strings := {field: value |
 	some field in _string_fields
 	value := _req[field]
@@ -32,66 +32,83 @@ _strings := {field: value |
 
 # METADATA
 # description: The request id (a non-empty string) or null.
-id := object.get(_strings, "requestId", null)
+id := v if {
+	v := _req.requestId
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The execution surface or null.
-execution_surface := object.get(_strings, "executionSurface", null)
+execution_surface := v if {
+	v := _req.executionSurface
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The task class as given (a string) or null.
-task_class := object.get(_strings, "taskClass", null)
+task_class := v if {
+	v := _req.taskClass
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The chain stage as given (a string) or null.
-stage := object.get(_strings, "stage", null)
+stage := v if {
+	v := _req.stage
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The risk class as given (a string) or null.
-risk_class := object.get(_strings, "riskClass", null)
+risk_class := v if {
+	v := _req.riskClass
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The requested lane or null (nothing requested).
-asked_lane := object.get(_strings, "requestedLane", null)
+asked_lane := v if {
+	v := _req.requestedLane
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: Reference to the policy decision approving prompt egress, or null.
-egress_approval_ref := object.get(_strings, "egressApprovalRef", null)
+egress_approval_ref := v if {
+	v := _req.egressApprovalRef
+	is_string(v)
+	v != ""
+} else := null
 
 # METADATA
 # description: The agentplane run the request belongs to (echoed, never decided on), or null.
-run_ref := object.get(_strings, "runRef", null)
+run_ref := v if {
+	v := _req.runRef
+	is_string(v)
+	v != ""
+} else := null
 
-_escalation_keys := ["reason", "receiptRef", "humanJustification"]
-
-# The escalation member that carries the receipt token (any JSON value: the approvals package
-# reports a token that is not a well-formed string as malformed).
-_receipt_token_key := "receiptToken"
+# The members an escalation may carry: the three it is normalised to and the receipt token (any
+# JSON value: the approvals package reports a token that is not a well-formed string as malformed).
+_escalation_members := {"reason", "receiptRef", "humanJustification", "receiptToken"}
 
 _escalation_raw := e if {
 	e := _req.escalation
 	is_object(e)
 }
 
-_escalation_values := [object.get(_escalation_raw, key, null) | some key in _escalation_keys]
+# The types of an optional string member.
+_optional_string := {"null", "string"}
 
-# An escalation names its reason (a non-empty string) and carries no other members than the three.
-_escalation_ok if {
-	is_string(_escalation_raw.reason)
-	_escalation_raw.reason != ""
-	count(object.remove(_escalation_raw, array.concat(_escalation_keys, [_receipt_token_key]))) == 0
-	every value in _escalation_values {
-		_optional_string(value)
-	}
-}
-
-_optional_string(null)
-
-_optional_string(value) if is_string(value)
-
-_absent_if_empty("") := null
-
-_absent_if_empty(value) := value if value != ""
+# An optional string member maps "" (absent) to null through this object (object.get with the
+# value itself as the default: no function call).
+_empty_is_null := {"": null}
 
 # METADATA
 # scope: document
@@ -100,14 +117,29 @@ _absent_if_empty(value) := value if value != ""
 #   absent), or null.
 default escalation := null
 
-escalation := {key: _absent_if_empty(_escalation_values[i]) | some i, key in _escalation_keys} if _escalation_ok
+# An escalation names its reason (a non-empty string), its other two members are strings or null,
+# and it carries no other members than the four.
+escalation := {
+	"reason": reason,
+	"receiptRef": object.get(_empty_is_null, receipt_ref, receipt_ref),
+	"humanJustification": object.get(_empty_is_null, justification, justification),
+} if {
+	reason := _escalation_raw.reason
+	is_string(reason)
+	reason != ""
+	count(object.remove(_escalation_raw, _escalation_members)) == 0
+	receipt_ref := object.get(_escalation_raw, "receiptRef", null)
+	type_name(receipt_ref) in _optional_string
+	justification := object.get(_escalation_raw, "humanJustification", null)
+	type_name(justification) in _optional_string
+}
 
 # METADATA
 # scope: document
 # description: The escalation receipt token (null when absent); it is never echoed into the decision.
 default receipt_token := null
 
-receipt_token := _escalation_raw[_receipt_token_key] if _escalation_ok
+receipt_token := _escalation_raw.receiptToken if escalation != null
 
 # METADATA
 # scope: document
@@ -123,7 +155,11 @@ default standard_lane_failures := 0
 
 standard_lane_failures := n if {
 	n := _req.standardLaneFailures
-	lib.non_negative_integer(n)
+
+	# lib.non_negative_integer, written out (no function call)
+	is_number(n)
+	n >= 0
+	n == round(n)
 }
 
 # METADATA
@@ -153,12 +189,15 @@ data_class := c if {
 # description: The prompt evidence {sha256, chars} (never the text), or null.
 default prompt := null
 
-prompt := {"sha256": _req.prompt.sha256, "chars": _req.prompt.chars} if _prompt_ok
-
-_prompt_ok if {
+prompt := {"sha256": digest, "chars": chars} if {
+	# lib.sha256_hex and lib.non_negative_integer, written out (no function call)
 	digest := _req.prompt.sha256
-	lib.sha256_hex(digest)
-	lib.non_negative_integer(_req.prompt.chars)
+	is_string(digest)
+	regex.match(`^[0-9a-f]{64}$`, digest)
+	chars := _req.prompt.chars
+	is_number(chars)
+	chars >= 0
+	chars == round(chars)
 }
 
 # METADATA
@@ -189,12 +228,14 @@ invalid_fields contains field if {
 
 invalid_fields contains "escalation" if {
 	_req.escalation != null
-	not _escalation_ok
+	escalation == null
 }
 
+# (an ill-typed count is never its normalised value: that is the default 0 then)
 invalid_fields contains "standardLaneFailures" if {
-	_req.standardLaneFailures != null
-	not lib.non_negative_integer(_req.standardLaneFailures)
+	raw := _req.standardLaneFailures
+	raw != null
+	raw != standard_lane_failures
 }
 
 invalid_fields contains "deterministicVerificationAvailable" if {
@@ -209,7 +250,7 @@ invalid_fields contains "dataClass" if {
 
 invalid_fields contains "prompt" if {
 	_req.prompt != null
-	not _prompt_ok
+	prompt == null
 }
 
 # A `personal` member makes a local-personal request (decided by model_router.personal); one that is
@@ -238,15 +279,27 @@ risk_floor := config.risk_floors[risk_class]
 #   Every reason the request cannot be decided at all, in a fixed order: invalid fields, then
 #   unknown identifiers. Empty for a well-formed request.
 reasons := [] if {
-	# the usual case, without building the lists: no invalid field (so the task class, stage and
-	# risk class are strings), each identifier declared, the requested lane absent (no null key) or
-	# declared, and the execution surface absent or in scope
-	count(invalid_fields) == 0
+	# the usual case, without building the lists or walking invalid_fields: the request id is
+	# given; the task class, stage and risk class are declared (so given); every optional field
+	# is absent, null or valid (its raw value is the normalised one, or both are null); the
+	# requested lane is absent or declared and the execution surface absent or in scope (the
+	# accessors, never the raw values, are object.get keys: an array key would be a path)
+	id != null
 	task
 	stage_entry
 	risk_floor
+	object.get(_req, "requestedLane", null) == asked_lane
 	object.get(config.policy_lanes, asked_lane, asked_lane == null)
+	object.get(_req, "executionSurface", null) == execution_surface
 	object.get({null: true}, execution_surface, execution_surface in config.policy.scope.executionSurfaces)
+	object.get(_req, "egressApprovalRef", null) == egress_approval_ref
+	is_null(object.get(_req, "escalation", null)) == is_null(escalation)
+	object.get(_req, "standardLaneFailures", 0) == standard_lane_failures
+	object.get(_req, "deterministicVerificationAvailable", false) == deterministic_verification
+	object.get(_req, "dataClass", "internal") == data_class
+	is_null(object.get(_req, "prompt", null)) == is_null(prompt)
+	object.get(_req, "personal", null) == null
+	is_object(object.get(_req, "subject", {}))
 } else := array.concat(
 	[sprintf("invalid-request-field:%s", [f]) | some f in sort(invalid_fields)],
 	array.concat(_unknown, _surface_reason),

@@ -147,3 +147,33 @@ test_invalid_fields_come_before_unknown_identifiers if {
 	b := t.with_request({"taskClass": "poetry", "dataClass": "secret"})
 	request.reasons == ["invalid-request-field:dataClass", "unknown-task-class:poetry"] with input as b
 }
+
+# Each ill-typed field alone is its one reason (the usual path's check of that field fails).
+test_each_ill_typed_field_alone_is_its_reason if {
+	every field, value in {
+		"requestId": "", "executionSurface": 5, "requestedLane": true, "egressApprovalRef": 7,
+		"escalation": "please", "standardLaneFailures": -1, "deterministicVerificationAvailable": "yes",
+		"dataClass": "secret", "prompt": {"sha256": "ABC"}, "subject": "me", "personal": "me",
+	} {
+		request.reasons == [sprintf("invalid-request-field:%s", [field])] with input as t.with_request({field: value})
+	}
+}
+
+# Optional fields that are null are absent: no reason (the usual path defers to the full lists).
+test_null_optional_fields_are_no_reason if {
+	b := t.with_request({
+		"executionSurface": null, "requestedLane": null, "egressApprovalRef": null, "escalation": null,
+		"standardLaneFailures": null, "deterministicVerificationAvailable": null, "dataClass": null,
+		"prompt": null, "subject": null, "personal": null,
+	})
+	request.reasons == [] with input as b
+}
+
+# An array is never taken for a path of the lanes or surfaces (object.get reads an array key as a path).
+test_array_lane_or_surface_is_invalid if {
+	every field in ["requestedLane", "executionSurface"] {
+		every junk in [[], ["standard"]] {
+			request.reasons == [sprintf("invalid-request-field:%s", [field])] with input as t.with_request({field: junk})
+		}
+	}
+}

@@ -47,8 +47,9 @@ _merged := object.union_n([section |
 # when every required signal is valid).
 _required := config.optimizer.resourcePolicy.requiredSignals
 
-# The known signals the request carries (possibly null or ill-typed): only these are type-checked.
-_present := object.filter(_merged, _known)
+# The names of the known signals the request carries (possibly null or ill-typed): an intersection
+# of key sets (cheaper than filtering the merged object).
+_present_names := _known & object.keys(_merged)
 
 # METADATA
 # description: Every known or required signal that is present and well-typed, by name.
@@ -63,29 +64,16 @@ value := object.union_n([
 		v == round(v)
 	},
 	{name: v | some name, allowed in _enums; v := _merged[name]; v in allowed},
-	{name: v |
-		some name in ["providerQuotaRemainingShare", "providerErrorRate", "estimatedLocalRuntimeMinutes"]
-		v := _merged[name]
-		_number_ok(name, v)
-	},
+	# one comprehension per signal below (no function call): providerQuotaRemainingShare is a number
+	# at most 1 (negative means unknown), providerErrorRate a fraction, estimatedLocalRuntimeMinutes a
+	# non-negative amount, localProfileRef a non-empty string
+	{name: v | name := "providerQuotaRemainingShare"; v := _merged[name]; is_number(v); v <= 1},
+	{name: v | name := "providerErrorRate"; v := _merged[name]; is_number(v); v >= 0; v <= 1},
+	{name: v | name := "estimatedLocalRuntimeMinutes"; v := _merged[name]; is_number(v); v >= 0},
 	{name: v | name := "localProfileRef"; v := _merged[name]; is_string(v); v != ""},
 	# required signals this policy does not know: present and non-null
 	{name: v | some name, v in object.remove(object.filter(_merged, _required), _known); v != null},
 ])
-
-# providerQuotaRemainingShare: a number at most 1 (negative means unknown); providerErrorRate: a
-# fraction; estimatedLocalRuntimeMinutes: a non-negative amount.
-_number_ok("providerQuotaRemainingShare", v) if {
-	is_number(v)
-	v <= 1
-}
-
-_number_ok("providerErrorRate", v) if {
-	lib.non_negative(v)
-	v <= 1
-}
-
-_number_ok("estimatedLocalRuntimeMinutes", v) if lib.non_negative(v)
 
 _budget_fields := ["spent", "highEndSpent", "proSpent"]
 
@@ -93,23 +81,27 @@ _budget_fields := ["spent", "highEndSpent", "proSpent"]
 # description: |
 #   Budget spend per declared window, {spent, highEndSpent, proSpent} (no other member), when every
 #   field is a non-negative number.
-budget_spend := {window: {"spent": spend.spent, "highEndSpent": spend.highEndSpent, "proSpent": spend.proSpent} |
+budget_spend := {window: {"spent": spent, "highEndSpent": high_end, "proSpent": pro} |
 	some window in config.window_order
 	spend := input.quota.budget[window]
 
-	# lib.non_negative of each of _budget_fields, written out (no walk, no function call)
-	is_number(spend.spent)
-	spend.spent >= 0
-	is_number(spend.highEndSpent)
-	spend.highEndSpent >= 0
-	is_number(spend.proSpent)
-	spend.proSpent >= 0
+	# lib.non_negative of each of _budget_fields, written out (no walk, no function call; each
+	# field read once)
+	spent := spend.spent
+	is_number(spent)
+	spent >= 0
+	high_end := spend.highEndSpent
+	is_number(high_end)
+	high_end >= 0
+	pro := spend.proSpent
+	is_number(pro)
+	pro >= 0
 }
 
 _valid_names := object.keys(value)
 
 # Known signals present with a non-null value but ill-typed (only the present, invalid ones are walked).
-_ill_typed := {name | some name in (object.keys(_present) - _valid_names); _present[name] != null}
+_ill_typed := {name | some name in (_present_names - _valid_names); _merged[name] != null}
 
 # Required signals that are absent, null or ill-typed: those without a valid value (by key: a valid
 # `false` is present). Only read when `missing` is not answered by its counts.
@@ -132,7 +124,7 @@ missing := [] if {
 	# the usual case, from counts and one set difference: every present known signal is valid (so
 	# none is ill-typed or null), every required one is valid, and every declared window has its
 	# spend (budget_spend's keys are declared windows, so equal counts mean every one)
-	count(object.keys(_present) - _valid_names) == 0
-	count(object.filter(value, _required)) == count(_required)
+	count(_present_names - _valid_names) == 0
+	count(_missing_required) == 0
 	count(budget_spend) == count(config.window_order)
 } else := sort(_missing_signals | _missing_spend)

@@ -79,8 +79,13 @@ _keys[lane] := sort_key(lane) if {
 }
 
 # METADATA
-# description: The best lane of a set under the tie-breakers (undefined for an empty set).
-best(lane_set) := keys[0][count(keys[0]) - 1] if {
+# description: The best lane of a set of candidate lanes under the tie-breakers (undefined for an empty set).
+best(lane_set) := lane if {
+	# the usual set of one lane needs no sort key (an evaluated lane has the estimate and rank one reads)
+	count(lane_set) == 1
+	some lane in lane_set
+	candidates.evaluation[lane]
+} else := keys[0][count(keys[0]) - 1] if {
 	keys := sort([key | some lane in lane_set; key := _keys[lane]])
 	count(keys) > 0
 }

@@ -222,21 +222,11 @@ failures(kind, token, ref, expected) := failures_of(kind, token, parse(token), r
 #   malformed token).
 failures_of(_, _, null, _, _) := {"malformed"}
 
+# The usual path: every check but the lane passes, written out in one body (no rule call) and with
+# one signature verification, the last step. It may be stricter than the checks it stands for (then
+# `_checks` decides, as it would anyway), never looser: a claim `expected` names outside
+# `_expected_claims` must also match. A token failing any check is judged by `_checks` alone.
 failures_of(kind, token, [header, claims], ref, expected) := set() if {
-	key := _passing_key(kind, header, claims, ref, expected)
-	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
-} else := {"signature"} if {
-	_passing_key(kind, header, claims, ref, expected)
-} else := {why |
-	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
-	failed
-}
-
-# The fast path: the issuer's active key for the token when every check but the signature (and the
-# lane) passes, so that a token judged valid costs one rule body and one signature verification. It
-# may be stricter than the checks it stands for (then `_checks` decides, as it would anyway), never
-# looser: a claim `expected` names outside `_expected_claims` must also match.
-_passing_key(kind, header, claims, ref, expected) := key if {
 	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
 	key := issuer.keys[header.kid]
 	key.status == "active"
@@ -265,6 +255,10 @@ _passing_key(kind, header, claims, ref, expected) := key if {
 		is_string(value)
 		claims[claim] == value
 	}
+	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
+} else := {why |
+	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
+	failed
 }
 
 # METADATA

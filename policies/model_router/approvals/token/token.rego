@@ -310,10 +310,9 @@ lane_exceeds(max_lane, lane, ranks, allowed) := false if {
 # METADATA
 # scope: document
 # description: "`valid` when WHYS is empty, otherwise `<kind>-invalid:<why>` for the first failing check."
-verdict(_, whys) := "valid" if count(whys) == 0
-
-verdict(kind, whys) := sprintf("%s-invalid:%s", [kind, first]) if {
-	count(whys) > 0
+verdict(kind, whys) := "valid" if {
+	count(whys) == 0
+} else := sprintf("%s-invalid:%s", [kind, first]) if {
 	first := [why | some why in check_order; why in whys][0]
 }
 
@@ -338,9 +337,10 @@ evidence_of(kind, token, null, ref, verdict_code) := {
 	"verdict": verdict_code, "expiresAt": null,
 }
 
-# A decoded token's issuer is a string (`decoded` requires it).
+# A decoded token is a string and its issuer too (`decoded` requires both): the digest is written out.
 evidence_of(kind, token, [header, claims], ref, verdict_code) := {
-	"kind": kind, "ref": ref, "issuer": claims.iss, "kid": header.kid, "tokenDigest": digest(token),
+	"kind": kind, "ref": ref, "issuer": claims.iss, "kid": header.kid,
+	"tokenDigest": sprintf("sha256:%s", [crypto.sha256(token)]),
 	"verdict": verdict_code, "expiresAt": _expiry(claims),
 }
 

@@ -65,13 +65,27 @@ evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs}
 	is_number(input.evaluation.timeNs)
 }
 
-# Every step of decoded is guarded so that no built-in can fail on an arbitrary string (the router's
+# Every step of parse is guarded so that no built-in can fail on an arbitrary string (the router's
 # OPA reports built-in errors as errors, and a token is caller input): the segment's alphabet and
 # length are checked (by the pattern) before it is decoded, and the JSON before it is parsed.
 
 # METADATA
 # description: The decoded [header, claims] of a well-formed token (undefined for a malformed one).
-decoded(token) := [header, claims] if {
+decoded(token) := parsed if {
+	parsed := parse(token)
+	parsed != null
+}
+
+# METADATA
+# scope: document
+# description: |
+#   The decoded [header, claims] of a token, or null when it is malformed. A caller decodes each token
+#   once per decision (a complete rule) and hands the result to `failures_of`, `claim_of` and
+#   `evidence_of`, so that no token is decoded twice.
+default parse(_) := null
+
+# (the steps are written out here, not in `decoded`: one rule call per token)
+parse(token) := [header, claims] if {
 	is_string(token)
 	count(token) <= max_token_chars
 	regex.match(_canonical_token, token)
@@ -94,16 +108,6 @@ decoded(token) := [header, claims] if {
 	is_string(header.kid)
 	is_string(claims.iss)
 }
-
-# METADATA
-# scope: document
-# description: |
-#   The decoded [header, claims] of a token, or null when it is malformed. A caller decodes each token
-#   once per decision (a complete rule) and hands the result to `failures_of`, `claim_of` and
-#   `evidence_of`, so that no token is decoded twice.
-default parse(_) := null
-
-parse(token) := decoded(token)
 
 # Only the canonical encoding of each segment is accepted (unpadded base64url whose unused bits are
 # zero), so that one signed token has exactly one spelling (and one tokenDigest). One expression checks
@@ -256,12 +260,13 @@ failures_of(kind, token, [header, claims], ref, expected) := set() if {
 		claims[claim] == value
 	}
 	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
-} else := {why |
+} else := ({"signature" | not io.jwt.verify_eddsa(token, json.marshal(key.jwk))} | {why |
 	some [why, claim] in _expected_claims
 	_claim_differs(claims, claim, expected[claim])
-} | {"data-class" | _data_class_not_approved(expected, claims)} if {
+}) | {"data-class" | _data_class_not_approved(expected, claims)} if {
 	# the same steps as above up to the claims the request fixes (written out again, no rule call on
-	# the usual path): an authentic token that fails only those fails the checks of those alone
+	# the usual path): a token that passes them fails only the checks of those claims and the
+	# signature, the checks that remain
 	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
 	key := issuer.keys[header.kid]
 	key.status == "active"
@@ -277,7 +282,6 @@ failures_of(kind, token, [header, claims], ref, expected) := set() if {
 	is_number(nbf)
 	nbf <= _horizon
 	claims.exp - claims.iat <= object.get(issuer, "maxLifetimeSeconds", _default_max_lifetime)
-	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
 } else := {why |
 	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
 	failed

@@ -116,29 +116,28 @@ parse(token) := [header, claims] if {
 # every fourth character of the alphabet). A segment of length 1 (mod 4) cannot match, nor padding.
 _canonical_token := `^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])$`
 
-_issuer(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
+# The issuer's anchor entry for the token, or null when the anchors hold none.
+default _issuer_of(_) := null
 
-_active_key(header, claims) := key if {
-	key := _issuer(claims).keys[header.kid]
+_issuer_of(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
+
+# The issuer's active key for the token, or null when the anchors hold no such active key.
+default _active_key_of(_, _) := null
+
+_active_key_of(header, claims) := key if {
+	key := data.model_router_data.trustAnchors.issuers[claims.iss].keys[header.kid]
 	key.status == "active"
 }
 
-default _unknown_key(_, _) := true
+default _bad_signature(_, _) := true
 
-_unknown_key(header, claims) := false if _active_key(header, claims)
+_bad_signature(token, key) := false if io.jwt.verify_eddsa(token, json.marshal(key.jwk))
 
-default _bad_signature(_, _, _) := true
+default _wrong_purpose(_, _, _) := true
 
-_bad_signature(token, header, claims) := false if {
-	key := _active_key(header, claims)
-	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
-}
-
-default _wrong_purpose(_, _) := true
-
-_wrong_purpose(kind, claims) := false if {
+_wrong_purpose(kind, claims, issuer) := false if {
 	claims.purpose == kind
-	kind in _issuer(claims).purposes
+	kind in issuer.purposes
 }
 
 default _claim_differs(_, _, _) := true
@@ -173,14 +172,13 @@ _nbf_reached(claims) if {
 # The latest iat or nbf accepted (the evaluation time plus the allowed skew), once per query.
 _horizon := now + skew_seconds
 
-_max_lifetime(claims) := object.get(_issuer(claims), "maxLifetimeSeconds", _default_max_lifetime)
+default _lifetime_too_long(_, _) := true
 
-default _lifetime_too_long(_) := true
-
-_lifetime_too_long(claims) := false if {
+_lifetime_too_long(claims, issuer) := false if {
+	issuer != null
 	is_number(claims.iat)
 	is_number(claims.exp)
-	claims.exp - claims.iat <= _max_lifetime(claims)
+	claims.exp - claims.iat <= object.get(issuer, "maxLifetimeSeconds", _default_max_lifetime)
 }
 
 default _data_class_not_approved(_, _) := false
@@ -195,22 +193,26 @@ _data_class_approved(data_class, claims) if {
 	data_class in claims.dataClasses
 }
 
+# Every check of a token (the issuer and its active key are looked up once, or null).
 _checks(kind, token, header, claims, ref, expected) := array.concat(
 	[
-		["issuer", _unknown_key(header, claims)],
-		["signature", _bad_signature(token, header, claims)],
-		["purpose", _wrong_purpose(kind, claims)],
+		["issuer", key == null],
+		["signature", _bad_signature(token, key)],
+		["purpose", _wrong_purpose(kind, claims, issuer)],
 		["ref-mismatch", _claim_differs(claims, "jti", ref)],
 		["expired", _expired(claims)],
 		["not-yet-valid", _not_yet_valid(claims)],
-		["lifetime", _lifetime_too_long(claims)],
+		["lifetime", _lifetime_too_long(claims, issuer)],
 		["data-class", _data_class_not_approved(expected, claims)],
 	],
 	[[why, _claim_differs(claims, claim, value)] |
 		some [why, claim] in _expected_claims
 		value := expected[claim]
 	],
-)
+) if {
+	issuer := _issuer_of(claims)
+	key := _active_key_of(header, claims)
+}
 
 # METADATA
 # scope: document

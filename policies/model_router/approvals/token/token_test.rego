@@ -218,6 +218,8 @@ test_fail_fast_path_is_never_looser_than_the_checks if {
 }
 
 test_success_parse_once_then_reuse if {
+	token.decoded(t.tokens.valid) == token.parse(t.tokens.valid)
+	not token.decoded("a.b.c")
 	[header, claims] := token.parse(t.tokens.valid)
 	header.kid == "demo-2026-01"
 	token.claim_of([header, claims], "maxLane") == "pro"

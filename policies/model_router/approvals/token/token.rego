@@ -230,8 +230,9 @@ failures_of(_, _, null, _, _) := {"malformed"}
 
 # The usual path: every check but the lane passes, written out in one body (no rule call) and with
 # one signature verification, the last step. It may be stricter than the checks it stands for (then
-# `_checks` decides, as it would anyway), never looser: a claim `expected` names outside
-# `_expected_claims` must also match. A token failing any check is judged by `_checks` alone.
+# the next bodies decide, as `_checks` would), never looser: a claim `expected` names outside
+# `_expected_claims` must also match. A failing token that passes every step up to the claims the
+# request fixes is judged by those claims and its signature (the next body), any other by `_checks`.
 failures_of(kind, token, [header, claims], ref, expected) := set() if {
 	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
 	key := issuer.keys[header.kid]

@@ -69,22 +69,6 @@ default _price_catalog_ref := null
 
 _price_catalog_ref := config.price_catalog_ref
 
-_input := {
-	"requestId": request.id,
-	"executionSurface": request.execution_surface,
-	"taskClass": request.task_class,
-	"stage": request.stage,
-	"riskClass": request.risk_class,
-	"requestedLane": _echo_lane,
-	"escalation": request.escalation,
-	"standardLaneFailures": request.standard_lane_failures,
-	"deterministicVerificationAvailable": request.deterministic_verification,
-	"dataClass": request.data_class,
-	"egressApprovalRef": request.egress_approval_ref,
-	"prompt": request.prompt,
-	"runRef": request.run_ref,
-}
-
 default _guardrail_echo := {}
 
 # The guardrail reference is echoed only when the request carries one.
@@ -94,21 +78,6 @@ _guardrail_echo := {"guardrailRef": guardrail.ref} if guardrail.ref != null
 default _echo_lane := null
 
 _echo_lane := request.asked_lane if config.policy_lanes[request.asked_lane]
-
-_resource_signals := {
-	"localModelProfileAvailable", "localServiceHealthy", "batteryState", "thermalState",
-	"memoryAvailableBytes", "networkAvailable", "providerErrorRate", "providerLatencyP95Ms",
-	"localProfileRef",
-}
-
-_quota_signals := {"providerQuotaKnown", "providerQuotaRemainingShare"}
-
-_resources := object.filter(signals.value, _resource_signals)
-
-_quota := object.union(
-	object.filter(signals.value, _quota_signals),
-	{"budget": signals.budget_spend},
-)
 
 _empty_window(window) := {
 	"maxSpend": config.windows[window].maxSpend,
@@ -138,15 +107,10 @@ _budget := {
 	"premiumReserveShare": reserve.premium_share,
 }
 
-_quality := {"minimumLane": quality.minimum_lane, "requiresVerification": quality.requires_verification}
-
-_escalation_reason := request.escalation.reason
-
-_escalation_reason := null if request.escalation == null
-
-_escalation_receipt := request.escalation.receiptRef
-
-_escalation_receipt := null if request.escalation == null
+# The escalation's [reason, receiptRef], nulls without an escalation.
+_escalation_echo := [null, null] if {
+	request.escalation == null
+} else := [request.escalation.reason, request.escalation.receiptRef]
 
 # The lane the escalation (and every approval) is judged for: the requested lane, else the selected
 # lane; null when there is none.
@@ -169,9 +133,7 @@ default _escalation_valid := false
 
 _escalation_valid if escalation.valid_for(_escalation_target)
 
-_escalation := {"valid": _escalation_valid, "reason": _escalation_reason, "receiptRef": _escalation_receipt}
-
-_blocked_escalation := {"valid": false, "reason": _escalation_reason, "receiptRef": _escalation_receipt}
+_blocked_escalation := {"valid": false, "reason": _escalation_echo[0], "receiptRef": _escalation_echo[1]}
 
 default _de_escalation := {"required": false, "afterStage": null, "toLane": null}
 
@@ -229,28 +191,41 @@ default _selected_evaluation := {"costClass": null, "estimatedCost": null}
 
 _selected_evaluation := candidates.evaluation[selection.outcome.lane]
 
-_selected := {
-	"lane": selection.outcome.lane,
-	"status": selection.outcome.status,
-	"reason": selection.outcome.reasons[0],
-	"reasons": selection.outcome.reasons,
-	"suggestedLane": selection.outcome.suggestedLane,
-	"requiresHumanApproval": selection.outcome.requiresHumanApproval,
-	"costClass": _selected_evaluation.costClass,
-	"estimatedCost": _selected_evaluation.estimatedCost,
-}
-
 _header := {
 	"schemaVersion": "v0.1",
 	"kind": "AgentExecutionRouteDecision",
 	"policyRef": _policy_ref,
 	"optimizerRef": _optimizer_ref,
 	"priceCatalogRef": _price_catalog_ref,
-	"input": object.union(_input, _guardrail_echo),
-	"quality": _quality,
+	"input": object.union(
+		{
+			"requestId": request.id,
+			"executionSurface": request.execution_surface,
+			"taskClass": request.task_class,
+			"stage": request.stage,
+			"riskClass": request.risk_class,
+			"requestedLane": _echo_lane,
+			"escalation": request.escalation,
+			"standardLaneFailures": request.standard_lane_failures,
+			"deterministicVerificationAvailable": request.deterministic_verification,
+			"dataClass": request.data_class,
+			"egressApprovalRef": request.egress_approval_ref,
+			"prompt": request.prompt,
+			"runRef": request.run_ref,
+		},
+		_guardrail_echo,
+	),
+	"quality": {"minimumLane": quality.minimum_lane, "requiresVerification": quality.requires_verification},
 	"budget": _budget,
-	"resources": _resources,
-	"quota": _quota,
+	"resources": object.filter(signals.value, {
+		"localModelProfileAvailable", "localServiceHealthy", "batteryState", "thermalState",
+		"memoryAvailableBytes", "networkAvailable", "providerErrorRate", "providerLatencyP95Ms",
+		"localProfileRef",
+	}),
+	"quota": object.union(
+		object.filter(signals.value, {"providerQuotaKnown", "providerQuotaRemainingShare"}),
+		{"budget": signals.budget_spend},
+	),
 	"missingSignals": signals.missing,
 	"evidence": _evidence,
 	"approvals": _approvals,
@@ -263,9 +238,19 @@ _blocked_result := denied.document(
 	blocking_reasons,
 )
 
+# The parts of a routed decision used nowhere else are written out here (a rule each costs more).
 _routed_result := object.union(_header, {
-	"selected": _selected,
-	"escalation": _escalation,
+	"selected": {
+		"lane": selection.outcome.lane,
+		"status": selection.outcome.status,
+		"reason": selection.outcome.reasons[0],
+		"reasons": selection.outcome.reasons,
+		"suggestedLane": selection.outcome.suggestedLane,
+		"requiresHumanApproval": selection.outcome.requiresHumanApproval,
+		"costClass": _selected_evaluation.costClass,
+		"estimatedCost": _selected_evaluation.estimatedCost,
+	},
+	"escalation": {"valid": _escalation_valid, "reason": _escalation_echo[0], "receiptRef": _escalation_echo[1]},
 	"deEscalation": _de_escalation,
 	"requestedEvaluation": _requested_evaluation,
 	"candidateSet": candidates.candidate_set,

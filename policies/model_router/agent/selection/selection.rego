@@ -79,8 +79,13 @@ _keys[lane] := sort_key(lane) if {
 }
 
 # METADATA
-# description: The best lane of a set under the tie-breakers (undefined for an empty set).
-best(lane_set) := keys[0][count(keys[0]) - 1] if {
+# description: The best lane of a set of candidate lanes under the tie-breakers (undefined for an empty set).
+best(lane_set) := lane if {
+	# the usual set of one lane needs no sort key (an evaluated lane has the estimate and rank one reads)
+	count(lane_set) == 1
+	some lane in lane_set
+	candidates.evaluation[lane]
+} else := keys[0][count(keys[0]) - 1] if {
 	keys := sort([key | some lane in lane_set; key := _keys[lane]])
 	count(keys) > 0
 }
@@ -197,17 +202,33 @@ _plain_outcome("deterministic") := _outcome(
 	null, false,
 )
 
-_plain_outcome("escalation") := _outcome(_p.lane, "selected", ["escalation-accepted"], null, false)
+# the usual outcomes are written out (no second call)
+_plain_outcome("escalation") := {
+	"lane": _p.lane, "status": "selected", "reasons": ["escalation-accepted"],
+	"suggestedLane": null, "requiresHumanApproval": false,
+}
 
-_plain_outcome("within") := _outcome(_p.lane, "selected", ["selected-cheapest-feasible"], null, false) if _p.lane == _req
-
-_plain_outcome("within") := _outcome(_p.lane, "downgraded", _downgrade_reason, null, false) if _p.lane != _req
+_plain_outcome("within") := {
+	"lane": _p.lane, "status": "selected", "reasons": ["selected-cheapest-feasible"],
+	"suggestedLane": null, "requiresHumanApproval": false,
+} if {
+	_p.lane == _req
+} else := {
+	"lane": _p.lane, "status": "downgraded", "reasons": _downgrade_reason,
+	"suggestedLane": null, "requiresHumanApproval": false,
+}
 
 _plain_outcome("upgrade") := _outcome(null, "deferred", [sprintf("upgrade-requires-explicit-request:%s", [_req])], _p.lane, false)
 
-_plain_outcome("cheapest") := _outcome(_p.lane, "selected", ["selected-cheapest-feasible"], null, false)
+_plain_outcome("cheapest") := {
+	"lane": _p.lane, "status": "selected", "reasons": ["selected-cheapest-feasible"],
+	"suggestedLane": null, "requiresHumanApproval": false,
+}
 
-_plain_outcome("none") := _outcome(null, no_feasible_status, ["no-feasible-candidate"], null, false)
+_plain_outcome("none") := {
+	"lane": null, "status": no_feasible_status, "reasons": ["no-feasible-candidate"],
+	"suggestedLane": null, "requiresHumanApproval": false,
+}
 
 # METADATA
 # description: The selection outcome {lane, status, reasons, suggestedLane, requiresHumanApproval}.

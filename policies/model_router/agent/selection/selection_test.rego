@@ -226,6 +226,11 @@ test_rank_breaks_the_final_tie if {
 	selection.best({"cheap", "standard"}) == "cheap" with input as t.bundle with data.model_router_data as d
 }
 
+test_best_of_one_lane_is_that_lane if {
+	selection.best({"pro"}) == "pro" with input as t.bundle
+	not selection.best({"turbo"}) with input as t.bundle
+}
+
 test_best_of_nothing_is_undefined if {
 	not selection.best(set()) with input as t.bundle
 }

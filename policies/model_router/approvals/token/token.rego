@@ -65,13 +65,27 @@ evaluation := {"time": input.evaluation.time, "timeNs": input.evaluation.timeNs}
 	is_number(input.evaluation.timeNs)
 }
 
-# Every step of decoded is guarded so that no built-in can fail on an arbitrary string (the router's
+# Every step of parse is guarded so that no built-in can fail on an arbitrary string (the router's
 # OPA reports built-in errors as errors, and a token is caller input): the segment's alphabet and
 # length are checked (by the pattern) before it is decoded, and the JSON before it is parsed.
 
 # METADATA
 # description: The decoded [header, claims] of a well-formed token (undefined for a malformed one).
-decoded(token) := [header, claims] if {
+decoded(token) := parsed if {
+	parsed := parse(token)
+	parsed != null
+}
+
+# METADATA
+# scope: document
+# description: |
+#   The decoded [header, claims] of a token, or null when it is malformed. A caller decodes each token
+#   once per decision (a complete rule) and hands the result to `failures_of`, `claim_of` and
+#   `evidence_of`, so that no token is decoded twice.
+default parse(_) := null
+
+# (the steps are written out here, not in `decoded`: one rule call per token)
+parse(token) := [header, claims] if {
 	is_string(token)
 	count(token) <= max_token_chars
 	regex.match(_canonical_token, token)
@@ -95,16 +109,6 @@ decoded(token) := [header, claims] if {
 	is_string(claims.iss)
 }
 
-# METADATA
-# scope: document
-# description: |
-#   The decoded [header, claims] of a token, or null when it is malformed. A caller decodes each token
-#   once per decision (a complete rule) and hands the result to `failures_of`, `claim_of` and
-#   `evidence_of`, so that no token is decoded twice.
-default parse(_) := null
-
-parse(token) := decoded(token)
-
 # Only the canonical encoding of each segment is accepted (unpadded base64url whose unused bits are
 # zero), so that one signed token has exactly one spelling (and one tokenDigest). One expression checks
 # the three segments: whole groups of four characters, then either a whole group or a tail of two or
@@ -112,29 +116,28 @@ parse(token) := decoded(token)
 # every fourth character of the alphabet). A segment of length 1 (mod 4) cannot match, nor padding.
 _canonical_token := `^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])\.(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048]|[A-Za-z0-9_-][AQgw])$`
 
-_issuer(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
+# The issuer's anchor entry for the token, or null when the anchors hold none.
+default _issuer_of(_) := null
 
-_active_key(header, claims) := key if {
-	key := _issuer(claims).keys[header.kid]
+_issuer_of(claims) := data.model_router_data.trustAnchors.issuers[claims.iss]
+
+# The issuer's active key for the token, or null when the anchors hold no such active key.
+default _active_key_of(_, _) := null
+
+_active_key_of(header, claims) := key if {
+	key := data.model_router_data.trustAnchors.issuers[claims.iss].keys[header.kid]
 	key.status == "active"
 }
 
-default _unknown_key(_, _) := true
+default _bad_signature(_, _) := true
 
-_unknown_key(header, claims) := false if _active_key(header, claims)
+_bad_signature(token, key) := false if io.jwt.verify_eddsa(token, json.marshal(key.jwk))
 
-default _bad_signature(_, _, _) := true
+default _wrong_purpose(_, _, _) := true
 
-_bad_signature(token, header, claims) := false if {
-	key := _active_key(header, claims)
-	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
-}
-
-default _wrong_purpose(_, _) := true
-
-_wrong_purpose(kind, claims) := false if {
+_wrong_purpose(kind, claims, issuer) := false if {
 	claims.purpose == kind
-	kind in _issuer(claims).purposes
+	kind in issuer.purposes
 }
 
 default _claim_differs(_, _, _) := true
@@ -169,14 +172,13 @@ _nbf_reached(claims) if {
 # The latest iat or nbf accepted (the evaluation time plus the allowed skew), once per query.
 _horizon := now + skew_seconds
 
-_max_lifetime(claims) := object.get(_issuer(claims), "maxLifetimeSeconds", _default_max_lifetime)
+default _lifetime_too_long(_, _) := true
 
-default _lifetime_too_long(_) := true
-
-_lifetime_too_long(claims) := false if {
+_lifetime_too_long(claims, issuer) := false if {
+	issuer != null
 	is_number(claims.iat)
 	is_number(claims.exp)
-	claims.exp - claims.iat <= _max_lifetime(claims)
+	claims.exp - claims.iat <= object.get(issuer, "maxLifetimeSeconds", _default_max_lifetime)
 }
 
 default _data_class_not_approved(_, _) := false
@@ -191,22 +193,26 @@ _data_class_approved(data_class, claims) if {
 	data_class in claims.dataClasses
 }
 
+# Every check of a token (the issuer and its active key are looked up once, or null).
 _checks(kind, token, header, claims, ref, expected) := array.concat(
 	[
-		["issuer", _unknown_key(header, claims)],
-		["signature", _bad_signature(token, header, claims)],
-		["purpose", _wrong_purpose(kind, claims)],
+		["issuer", key == null],
+		["signature", _bad_signature(token, key)],
+		["purpose", _wrong_purpose(kind, claims, issuer)],
 		["ref-mismatch", _claim_differs(claims, "jti", ref)],
 		["expired", _expired(claims)],
 		["not-yet-valid", _not_yet_valid(claims)],
-		["lifetime", _lifetime_too_long(claims)],
+		["lifetime", _lifetime_too_long(claims, issuer)],
 		["data-class", _data_class_not_approved(expected, claims)],
 	],
 	[[why, _claim_differs(claims, claim, value)] |
 		some [why, claim] in _expected_claims
 		value := expected[claim]
 	],
-)
+) if {
+	issuer := _issuer_of(claims)
+	key := _active_key_of(header, claims)
+}
 
 # METADATA
 # scope: document
@@ -222,21 +228,12 @@ failures(kind, token, ref, expected) := failures_of(kind, token, parse(token), r
 #   malformed token).
 failures_of(_, _, null, _, _) := {"malformed"}
 
+# The usual path: every check but the lane passes, written out in one body (no rule call) and with
+# one signature verification, the last step. It may be stricter than the checks it stands for (then
+# the next bodies decide, as `_checks` would), never looser: a claim `expected` names outside
+# `_expected_claims` must also match. A failing token that passes every step up to the claims the
+# request fixes is judged by those claims and its signature (the next body), any other by `_checks`.
 failures_of(kind, token, [header, claims], ref, expected) := set() if {
-	key := _passing_key(kind, header, claims, ref, expected)
-	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
-} else := {"signature"} if {
-	_passing_key(kind, header, claims, ref, expected)
-} else := {why |
-	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
-	failed
-}
-
-# The fast path: the issuer's active key for the token when every check but the signature (and the
-# lane) passes, so that a token judged valid costs one rule body and one signature verification. It
-# may be stricter than the checks it stands for (then `_checks` decides, as it would anyway), never
-# looser: a claim `expected` names outside `_expected_claims` must also match.
-_passing_key(kind, header, claims, ref, expected) := key if {
 	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
 	key := issuer.keys[header.kid]
 	key.status == "active"
@@ -265,6 +262,32 @@ _passing_key(kind, header, claims, ref, expected) := key if {
 		is_string(value)
 		claims[claim] == value
 	}
+	io.jwt.verify_eddsa(token, json.marshal(key.jwk))
+} else := ({"signature" | not io.jwt.verify_eddsa(token, json.marshal(key.jwk))} | {why |
+	some [why, claim] in _expected_claims
+	_claim_differs(claims, claim, expected[claim])
+}) | {"data-class" | _data_class_not_approved(expected, claims)} if {
+	# the same steps as above up to the claims the request fixes (written out again, no rule call on
+	# the usual path): a token that passes them fails only the checks of those claims and the
+	# signature, the checks that remain
+	issuer := data.model_router_data.trustAnchors.issuers[claims.iss]
+	key := issuer.keys[header.kid]
+	key.status == "active"
+	claims.purpose == kind
+	kind in issuer.purposes
+	is_string(ref)
+	claims.jti == ref
+	is_number(claims.exp)
+	is_number(claims.iat)
+	now < claims.exp
+	claims.iat <= _horizon
+	nbf := object.get(claims, "nbf", 0)
+	is_number(nbf)
+	nbf <= _horizon
+	claims.exp - claims.iat <= object.get(issuer, "maxLifetimeSeconds", _default_max_lifetime)
+} else := {why |
+	some [why, failed] in _checks(kind, token, header, claims, ref, expected)
+	failed
 }
 
 # METADATA
@@ -294,10 +317,9 @@ lane_exceeds(max_lane, lane, ranks, allowed) := false if {
 # METADATA
 # scope: document
 # description: "`valid` when WHYS is empty, otherwise `<kind>-invalid:<why>` for the first failing check."
-verdict(_, whys) := "valid" if count(whys) == 0
-
-verdict(kind, whys) := sprintf("%s-invalid:%s", [kind, first]) if {
-	count(whys) > 0
+verdict(kind, whys) := "valid" if {
+	count(whys) == 0
+} else := sprintf("%s-invalid:%s", [kind, first]) if {
 	first := [why | some why in check_order; why in whys][0]
 }
 
@@ -322,9 +344,10 @@ evidence_of(kind, token, null, ref, verdict_code) := {
 	"verdict": verdict_code, "expiresAt": null,
 }
 
-# A decoded token's issuer is a string (`decoded` requires it).
+# A decoded token is a string and its issuer too (`decoded` requires both): the digest is written out.
 evidence_of(kind, token, [header, claims], ref, verdict_code) := {
-	"kind": kind, "ref": ref, "issuer": claims.iss, "kid": header.kid, "tokenDigest": digest(token),
+	"kind": kind, "ref": ref, "issuer": claims.iss, "kid": header.kid,
+	"tokenDigest": sprintf("sha256:%s", [crypto.sha256(token)]),
 	"verdict": verdict_code, "expiresAt": _expiry(claims),
 }
 

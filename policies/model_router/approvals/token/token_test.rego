@@ -212,11 +212,14 @@ test_fail_fast_path_is_never_looser_than_the_checks if {
 	[header, claims] := token.parse(t.tokens["egress-data-class"])
 	forged := object.union(claims, {"dataClass": "internal"})
 	egress_ref := "urn:socioprophet:policy-decision:egress-test-0001"
-	not token._passing_key("egress-approval", header, forged, egress_ref, {"dataClass": "internal"}) with input.evaluation as t.evaluation
+	forged_whys := token.failures_of("egress-approval", t.tokens["egress-data-class"], [header, forged], egress_ref, {"dataClass": "internal"}) with input.evaluation as t.evaluation
 		with data.model_router_data.trustAnchors as t.anchors
+	"data-class" in forged_whys
 }
 
 test_success_parse_once_then_reuse if {
+	token.decoded(t.tokens.valid) == token.parse(t.tokens.valid)
+	not token.decoded("a.b.c")
 	[header, claims] := token.parse(t.tokens.valid)
 	header.kid == "demo-2026-01"
 	token.claim_of([header, claims], "maxLane") == "pro"

@@ -22,6 +22,13 @@ configured if {
 # title: refs
 # description: The ids of the active catalog, route policy and authorization mirror (null when not loaded).
 refs := {
+	"modelCatalogRef": active.modelCatalog,
+	"routePolicyRef": active.routePolicy,
+	"routeAuthorizationRef": active.routeAuthorization,
+} if {
+	# the usual case, all three named: three lookups (no object.get)
+	active := data.model_router_data.active
+} else := {
 	"modelCatalogRef": object.get(_active, "modelCatalog", null),
 	"routePolicyRef": object.get(_active, "routePolicy", null),
 	"routeAuthorizationRef": object.get(_active, "routeAuthorization", null),

@@ -29,28 +29,24 @@ evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane |
 # description: |
 #   Lanes this request refers to (candidates, requested lane, task, stage and risk floor lanes) that
 #   the policy does not declare or the price catalog does not price; any makes the decision denied.
-unresolved := {lane |
-	some lane in _referenced
-	not _resolved[lane]
-}
+unresolved := ({lane |
+	some lane in array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", []))
+} | _named) - _resolved
 
 # Lanes both declared and priced (set operations: no per-lane rule call).
 _resolved := object.keys(config.policy_lanes) & object.keys(config.catalog_lanes)
 
-_referenced := array.concat(
-	array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", [])),
-	[l |
-		some l in [
-			request.task.defaultLane,
-			request.stage_entry.defaultLane,
-			request.stage_entry.maxLaneWithoutEscalation,
-			request.risk_floor.minimumLane,
-			object.get(request.task, "minimumLane", null),
-			object.get(request.task, "maximumLane", null),
-		]
-		l != null
-	],
-)
+# The lanes the task class, stage and risk floor name (none when one of them is undefined).
+default _named := set()
+
+_named := {
+	request.task.defaultLane,
+	request.stage_entry.defaultLane,
+	request.stage_entry.maxLaneWithoutEscalation,
+	request.risk_floor.minimumLane,
+	object.get(request.task, "minimumLane", null),
+	object.get(request.task, "maximumLane", null),
+} - {null}
 
 # METADATA
 # description: |

@@ -57,12 +57,23 @@ _receipt_failures := token.failures_of(
 # The token's maxLane claim.
 _max_lane := token.claim_of(_receipt_parsed, "maxLane")
 
+# The lane check (token.lane_exceeds) is the only part of the verdict that depends on the lane: a
+# lane passes it when the token's maxLane names a premium lane ranked at or above it. The rank of that
+# maxLane, or -1 (every lane is above it).
+default _max_rank := -1
+
+_max_rank := lanes.rank[_max_lane] if lanes.premium[_max_lane]
+
+# The two verdicts a lane can get, each computed once per decision: within maxLane, above it.
+_verdict_within := token.verdict(_receipt_kind, _receipt_failures)
+
+_verdict_above := token.verdict(_receipt_kind, _receipt_failures | {"lane"})
+
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
-receipt_verdict(lane) := token.verdict(
-	_receipt_kind,
-	_receipt_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.premium)},
-)
+receipt_verdict(lane) := _verdict_within if lanes.rank[lane] <= _max_rank
+
+else := _verdict_above
 
 # METADATA
 # scope: document
@@ -74,10 +85,9 @@ approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _recei
 	lanes.premium[lane]
 }
 
-approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, verdict) if {
+approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, _verdict_within) if {
 	_receipt_presented
 	not lanes.premium[lane]
-	verdict := token.verdict(_receipt_kind, _receipt_failures)
 }
 
 _justification_given if justification.present(_esc.humanJustification)
@@ -90,12 +100,14 @@ _threshold_not_met if {
 }
 
 # The lanes that require a receipt and whose presented receipt is valid for them (every other declared
-# lane needs none).
+# lane needs none): those within its maxLane, when it passes every other check.
 _receipt_valid_lanes := {lane |
-	_receipt_presented
 	some lane in lanes.requires_receipt
-	receipt_verdict(lane) == "valid"
-}
+	lanes.rank[lane] <= _max_rank
+} if {
+	_receipt_presented
+	_verdict_within == "valid"
+} else := set()
 
 _justification_satisfied if not _justification_required
 
@@ -121,14 +133,6 @@ valid_for(lane) if valid_lanes[lane]
 _reason_flags := {
 	"high": [_policy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
 	"maximum": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
-}
-
-# The first failing check of the presented receipt for a lane that requires one ([] when it is valid).
-default _receipt_codes(_) := []
-
-_receipt_codes(lane) := [code] if {
-	code := receipt_verdict(lane)
-	code != "valid"
 }
 
 default _fails_allowed := false
@@ -171,7 +175,10 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := object.union(budget.no_failures, {lane: array.concat(
+failures_by_lane := budget.no_failures if {
+	# the escalation is valid for every premium lane (the usual escalated request): none fails
+	count(lanes.premium - valid_lanes) == 0
+} else := object.union(budget.no_failures, {lane: array.concat(
 	array.concat(_reason_code[lane in _reason_lanes], _allowed_codes),
 	array.concat(object.get(_receipt_codes_by_lane, lane, []), _after_receipt_codes),
 ) |
@@ -192,7 +199,15 @@ _reason_lanes := lanes.premium - {lane | some lane, tier in lanes.premium_tier; 
 # or the first failing check of the presented one.
 _receipt_codes_by_lane := {lane: ["premium-lane-requires-escalation-receipt"] | some lane in lanes.requires_receipt} if {
 	not _receipt_presented
-} else := {lane: _receipt_codes(lane) | some lane in lanes.requires_receipt}
+} else := {lane: _receipt_codes(lanes.rank[lane] <= _max_rank) | some lane in lanes.requires_receipt}
+
+# The first failing check of the presented receipt for a lane within its maxLane (true; [] when it is
+# valid) or above it (false).
+_receipt_codes(true) := [] if _verdict_within == "valid"
+
+_receipt_codes(true) := [_verdict_within] if _verdict_within != "valid"
+
+_receipt_codes(false) := [_verdict_above]
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

@@ -76,11 +76,11 @@ premium := object.keys(premium_tier) | requires_receipt
 
 # METADATA
 # description: The highest-ranked non-premium lane at or below the given lane (de-escalation target).
-highest_non_premium_at_or_below(lane_id) := ids[count(ids) - 1] if {
-	ids := [l.laneId |
-		some l in config.policy.modelLanes
-		rank[l.laneId] <= rank[lane_id]
+highest_non_premium_at_or_below(lane_id) := config.policy.modelLanes[max(ranks)].laneId if {
+	# the lanes at or below it are the first ones of modelLanes (rank is the position)
+	ranks := {i |
+		some i, l in array.slice(config.policy.modelLanes, 0, rank[lane_id] + 1)
 		not premium[l.laneId]
-	]
-	count(ids) > 0
+	}
+	count(ranks) > 0
 }

@@ -54,25 +54,36 @@ _named := {
 #   are strings: flattening the per-rule arrays concatenates them in one call. Local and hosted
 #   admission (rules 9-15) usually fail for no lane; their tables are then not looked up per lane.
 non_budget_failures := {lane: failures |
+	# each rule's table bound once (a local lookup per lane, not a rule lookup)
+	by_quality := quality.failures_by_lane
+	by_eligibility := eligibility.failures_by_lane
+	by_escalation := escalation.failures_by_lane
+	by_reserve := reserve.failures_by_lane
 	some lane in evaluated
 	failures := array.flatten([
-		object.get(quality.failures_by_lane, lane, []),
-		eligibility.failures_by_lane[lane],
-		escalation.failures_by_lane[lane],
-		reserve.failures_by_lane[lane],
+		object.get(by_quality, lane, []),
+		by_eligibility[lane],
+		by_escalation[lane],
+		by_reserve[lane],
 	])
 } if {
 	count(local.failures_by_lane) == 0
 	count(hosted.failures_by_lane) == 0
 } else := {lane: failures |
+	by_quality := quality.failures_by_lane
+	by_eligibility := eligibility.failures_by_lane
+	by_escalation := escalation.failures_by_lane
+	by_local := local.failures_by_lane
+	by_hosted := hosted.failures_by_lane
+	by_reserve := reserve.failures_by_lane
 	some lane in evaluated
 	failures := array.flatten([
-		object.get(quality.failures_by_lane, lane, []),
-		eligibility.failures_by_lane[lane],
-		escalation.failures_by_lane[lane],
-		object.get(local.failures_by_lane, lane, []),
-		object.get(hosted.failures_by_lane, lane, []),
-		reserve.failures_by_lane[lane],
+		object.get(by_quality, lane, []),
+		by_eligibility[lane],
+		by_escalation[lane],
+		object.get(by_local, lane, []),
+		object.get(by_hosted, lane, []),
+		by_reserve[lane],
 	])
 }
 
@@ -91,31 +102,48 @@ _preference := {lane: ["deterministic-verification-preferred"] |
 #   ["feasible"] (looked up by failure count: no rule call per lane); the preferred model-free lane
 #   adds its reason, and without one no lane looks it up.
 evaluation := {lane: evaluated_lane |
+	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
+	non_budget := non_budget_failures
+	budget_failures_by_lane := budget.failures_by_lane
+	ranks := lanes.rank
+	micros := cost.lane_micros
+	per_million := cost.per_million
+	cost_classes := lanes.cost_class
 	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
+	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
 	evaluated_lane := {
 		"lane": lane,
-		"rank": lanes.rank[lane],
+		"rank": ranks[lane],
 		"feasible": count(failures) == 0,
-		"estimatedCost": cost.amount(cost.lane_micros[lane]),
-		"costClass": lanes.cost_class[lane],
+		"estimatedCost": micros[lane] / per_million,
+		"costClass": cost_classes[lane],
 		"reasons": array.concat(object.get({0: ["feasible"]}, count(failures), failures), object.get(_preference, lane, [])),
 	}
 } if quality.deterministic_lane
 
 else := {lane: evaluated_lane |
+	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
+	non_budget := non_budget_failures
+	budget_failures_by_lane := budget.failures_by_lane
+	ranks := lanes.rank
+	micros := cost.lane_micros
+	per_million := cost.per_million
+	cost_classes := lanes.cost_class
 	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
+	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
 	evaluated_lane := {
 		"lane": lane,
-		"rank": lanes.rank[lane],
+		"rank": ranks[lane],
 		"feasible": count(failures) == 0,
-		"estimatedCost": cost.amount(cost.lane_micros[lane]),
-		"costClass": lanes.cost_class[lane],
+		"estimatedCost": micros[lane] / per_million,
+		"costClass": cost_classes[lane],
 		"reasons": object.get({0: ["feasible"]}, count(failures), failures),
 	}
 }
 
 # METADATA
 # description: The candidate set, in candidateOrder.
-candidate_set := [evaluation[lane] | some lane in lanes.candidate_order]
+candidate_set := [evaluated_lanes[lane] |
+	evaluated_lanes := evaluation
+	some lane in lanes.candidate_order
+]

@@ -48,14 +48,17 @@ _bounded if _ceiling_rank
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
 failures_by_lane := {lane: failures |
+	# (the ranks compared per lane may be undefined: they stay rule lookups)
+	valid := escalation.valid_lanes
+	allowed := allowed_lanes
 	some lane, rank in lanes.rank
 	failures := array.concat(
 		array.concat(
 			[_stage_reason |
 				rank > _max_rank
-				not escalation.valid_lanes[lane]
+				not valid[lane]
 			],
-			[_task_reason | not allowed_lanes[lane]],
+			[_task_reason | not allowed[lane]],
 		),
 		array.concat(
 			[_floor_reason | rank < _floor_rank],
@@ -64,9 +67,13 @@ failures_by_lane := {lane: failures |
 	)
 } if _bounded
 
-else := {lane: codes[[rank > _stage_max_rank, lane in escalation.valid_lanes, lane in allowed_lanes]] |
+else := {lane: codes[[rank > max_rank, lane in valid, lane in allowed]] |
 	# without bounds a lane's codes depend on three facts only: above the stage's maximum, covered by a
-	# valid escalation, allowed for the task class; the eight possible arrays are built once
+	# valid escalation, allowed for the task class; the eight possible arrays are built once, and the
+	# rules read per lane are bound once (a local lookup per lane, not a rule lookup)
+	max_rank := _stage_max_rank
+	valid := escalation.valid_lanes
+	allowed := allowed_lanes
 	task := ["not-allowed-for-task-class"]
 	both := array.concat(_stage_codes, task)
 	codes := {

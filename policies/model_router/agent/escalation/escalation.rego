@@ -175,7 +175,21 @@ deescalate_after(lane) if {
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
-failures_by_lane := budget.no_failures if {
+failures_by_lane := object.union(budget.no_failures, {lane: array.concat(
+	reason_code[lane in reason_lanes],
+	receipt_code[lane in receipt_lanes],
+) |
+	# no escalation at all (the usual request): the reason and receipt rules only (the sets read per
+	# lane bound once: a local lookup per lane, not a rule lookup)
+	reason_code := {true: ["premium-lane-requires-escalation-reason"], false: []}
+	reason_lanes := _reason_lanes
+	receipt_code := {true: ["premium-lane-requires-escalation-receipt"], false: []}
+	receipt_lanes := lanes.requires_receipt
+	some lane in lanes.premium
+}) if {
+	request.escalation == null
+	not _justification_required
+} else := budget.no_failures if {
 	# the escalation is valid for every premium lane (the usual escalated request): none fails
 	count(lanes.premium - valid_lanes) == 0
 } else := object.union(budget.no_failures, {lane: array.concat(

@@ -52,15 +52,12 @@ model_free := {lane_id |
 # description: Declared lanes that are not local (the hosted admission checks apply).
 hosted := object.keys(config.policy_lanes) - local
 
-# The contract's premium cost classes: `high` is the high-end tier, `maximum` the pro tier.
-_premium_cost_classes := {"high", "maximum"}
-
 # METADATA
 # description: >-
 #   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
 premium_tier := {lane_id: lane.costClass |
 	some lane_id, lane in config.policy_lanes
-	lane.costClass in _premium_cost_classes
+	lane.costClass in {"high", "maximum"} # the contract's premium cost classes (a literal: no rule lookup per lane)
 }
 
 # METADATA

@@ -111,13 +111,14 @@ evaluation := {lane: evaluated_lane |
 	cost_classes := lanes.cost_class
 	some lane in evaluated
 	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
+	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,
 		"rank": ranks[lane],
-		"feasible": count(failures) == 0,
+		"feasible": n == 0,
 		"estimatedCost": micros[lane] / per_million,
 		"costClass": cost_classes[lane],
-		"reasons": array.concat(object.get({0: ["feasible"]}, count(failures), failures), object.get(_preference, lane, [])),
+		"reasons": array.concat(object.get({0: ["feasible"]}, n, failures), object.get(_preference, lane, [])),
 	}
 } if quality.deterministic_lane
 
@@ -131,13 +132,14 @@ else := {lane: evaluated_lane |
 	cost_classes := lanes.cost_class
 	some lane in evaluated
 	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
+	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,
 		"rank": ranks[lane],
-		"feasible": count(failures) == 0,
+		"feasible": n == 0,
 		"estimatedCost": micros[lane] / per_million,
 		"costClass": cost_classes[lane],
-		"reasons": object.get({0: ["feasible"]}, count(failures), failures),
+		"reasons": object.get({0: ["feasible"]}, n, failures),
 	}
 }
 

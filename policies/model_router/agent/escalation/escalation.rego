@@ -23,22 +23,17 @@ import data.model_router.agent.request
 import data.model_router.approvals.justification
 import data.model_router.approvals.token
 
-_policy := config.policy.escalationPolicy
-
-_esc := request.escalation
-
-# The contract names the one escalation reason that counts failures.
-_repeated_failure_reason := "repeated-standard-lane-failure"
+# The receipt's token kind (`escalation-receipt`) and the one escalation reason the contract says
+# counts failures (`repeated-standard-lane-failure`) are written out where they are used: a rule
+# holding a constant costs a rule lookup at each use.
 
 # METADATA
 # description: Whether the request carries an escalation reason.
-reason_given if _esc.reason != null
+reason_given if request.escalation.reason != null
 
 # METADATA
 # description: Whether the escalation reason is one the policy allows.
-reason_allowed if _esc.reason in _policy.allowedReasons
-
-_receipt_kind := "escalation-receipt"
+reason_allowed if request.escalation.reason in config.policy.escalationPolicy.allowedReasons
 
 _receipt_presented if request.receipt_token != null
 
@@ -47,11 +42,11 @@ _receipt_parsed := token.parse(request.receipt_token)
 
 # The receipt token's failing checks apart from the lane check, computed once per decision.
 _receipt_failures := token.failures_of(
-	_receipt_kind,
+	"escalation-receipt",
 	request.receipt_token,
 	_receipt_parsed,
-	_esc.receiptRef,
-	{"requestId": request.id, "taskClass": request.task_class, "reason": _esc.reason},
+	request.escalation.receiptRef,
+	{"requestId": request.id, "taskClass": request.task_class, "reason": request.escalation.reason},
 )
 
 # The token's maxLane claim.
@@ -65,9 +60,9 @@ default _max_rank := -1
 _max_rank := lanes.rank[_max_lane] if lanes.premium[_max_lane]
 
 # The two verdicts a lane can get, each computed once per decision: within maxLane, above it.
-_verdict_within := token.verdict(_receipt_kind, _receipt_failures)
+_verdict_within := token.verdict("escalation-receipt", _receipt_failures)
 
-_verdict_above := token.verdict(_receipt_kind, _receipt_failures | {"lane"})
+_verdict_above := token.verdict("escalation-receipt", _receipt_failures | {"lane"})
 
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
@@ -80,23 +75,29 @@ else := _verdict_above
 # description: |
 #   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
 #   check; undefined when no receipt token is presented.
-approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, receipt_verdict(lane)) if {
+approval(lane) := token.evidence_of(
+	"escalation-receipt", request.receipt_token, _receipt_parsed, request.escalation.receiptRef,
+	receipt_verdict(lane),
+) if {
 	_receipt_presented
 	lanes.premium[lane]
 }
 
-approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, _verdict_within) if {
+approval(lane) := token.evidence_of(
+	"escalation-receipt", request.receipt_token, _receipt_parsed, request.escalation.receiptRef,
+	_verdict_within,
+) if {
 	_receipt_presented
 	not lanes.premium[lane]
 }
 
-_justification_given if justification.present(_esc.humanJustification)
+_justification_given if justification.present(request.escalation.humanJustification)
 
 _justification_required if request.task.requiresHumanJustification == true
 
 _threshold_not_met if {
-	_esc.reason == _repeated_failure_reason
-	request.standard_lane_failures < _policy.repeatedFailureThreshold
+	request.escalation.reason == "repeated-standard-lane-failure"
+	request.standard_lane_failures < config.policy.escalationPolicy.repeatedFailureThreshold
 }
 
 # The lanes that require a receipt and whose presented receipt is valid for them (every other declared
@@ -131,8 +132,8 @@ valid_for(lane) if valid_lanes[lane]
 
 # The documents' per-tier switches that require a reason (either one suffices).
 _reason_flags := {
-	"high": [_policy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
-	"maximum": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
+	"high": [config.policy.escalationPolicy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
+	"maximum": [config.policy.escalationPolicy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
 }
 
 default _fails_allowed := false
@@ -169,7 +170,7 @@ de_escalation_lane := lanes.highest_non_premium_at_or_below(request.stage_entry.
 # METADATA
 # description: Whether a selected lane must de-escalate after the current stage.
 deescalate_after(lane) if {
-	_policy.deescalateAfterPlan == true
+	config.policy.escalationPolicy.deescalateAfterPlan == true
 	lanes.premium[lane]
 }
 

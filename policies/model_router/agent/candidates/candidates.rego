@@ -91,26 +91,21 @@ non_budget_failures := {lane: failures |
 # description: Failures of rules 18-19 per evaluated lane.
 budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
-# The reason the preferred model-free lane adds (at most one lane).
-_preference := {lane: ["deterministic-verification-preferred"] |
-	lane := quality.deterministic_lane
-}
-
 # METADATA
 # description: |
 #   The evaluation of each evaluated lane, as it appears in the decision. A lane without failures reads
 #   ["feasible"] (looked up by failure count: no rule call per lane); the preferred model-free lane
-#   adds its reason, and without one no lane looks it up.
+#   adds its reason (looked up by whether the lane is that one), and without one no lane looks it up.
 evaluation := {lane: evaluated_lane |
 	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
-	non_budget := non_budget_failures
 	budget_failures_by_lane := budget.failures_by_lane
 	ranks := lanes.rank
 	micros := cost.lane_micros
 	per_million := cost.per_million
 	cost_classes := lanes.cost_class
-	some lane in evaluated
-	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
+	preferred := quality.deterministic_lane
+	some lane, non_budget in non_budget_failures
+	failures := array.concat(non_budget, budget_failures_by_lane[lane])
 	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,
@@ -118,20 +113,22 @@ evaluation := {lane: evaluated_lane |
 		"feasible": n == 0,
 		"estimatedCost": micros[lane] / per_million,
 		"costClass": cost_classes[lane],
-		"reasons": array.concat(object.get({0: ["feasible"]}, n, failures), object.get(_preference, lane, [])),
+		"reasons": array.concat(
+			object.get({0: ["feasible"]}, n, failures),
+			{true: ["deterministic-verification-preferred"], false: []}[lane == preferred],
+		),
 	}
 } if quality.deterministic_lane
 
 else := {lane: evaluated_lane |
 	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
-	non_budget := non_budget_failures
 	budget_failures_by_lane := budget.failures_by_lane
 	ranks := lanes.rank
 	micros := cost.lane_micros
 	per_million := cost.per_million
 	cost_classes := lanes.cost_class
-	some lane in evaluated
-	failures := array.concat(non_budget[lane], budget_failures_by_lane[lane])
+	some lane, non_budget in non_budget_failures
+	failures := array.concat(non_budget, budget_failures_by_lane[lane])
 	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,

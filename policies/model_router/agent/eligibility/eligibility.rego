@@ -40,10 +40,11 @@ _ceiling_reason := sprintf("above-task-class-ceiling:%s", [request.task.maximumL
 _ceiling_rank := lanes.rank[request.task.maximumLane]
 
 # The task class declares a floor or a ceiling that names a declared lane (otherwise neither check
-# can fail, and the usual task class declares neither).
-_bounded if _floor_rank
-
-_bounded if _ceiling_rank
+# can fail, and the usual task class declares neither). One body: the ranks are not looked up as rules.
+_bounded if {
+	some bound in [object.get(request.task, "minimumLane", null), object.get(request.task, "maximumLane", null)]
+	lanes.rank[bound]
+}
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
@@ -90,9 +91,9 @@ default _stage_codes := []
 _stage_codes := [_stage_reason]
 
 # The stage maximum's rank, when the stage names a declared lane; else past the top (no lane is above it).
-_stage_max_rank := _max_rank if is_number(_max_rank)
-
-else := count(lanes.rank)
+_stage_max_rank := rank if {
+	rank := lanes.rank[request.stage_entry.maxLaneWithoutEscalation]
+} else := count(lanes.rank)
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of a lane, in that order.

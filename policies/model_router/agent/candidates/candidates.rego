@@ -23,7 +23,7 @@ import data.model_router.agent.reserve
 # METADATA
 # description: >-
 #   The lanes evaluated: every candidate plus the requested lane.
-evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane | request.asked_lane != null}
+evaluated := {lane | some lane in lanes.candidate_order} | {lane | lane := request.asked_lane; lane != null}
 
 # METADATA
 # description: |

@@ -81,14 +81,11 @@ approval(lane) := token.evidence_of(
 ) if {
 	_receipt_presented
 	lanes.premium[lane]
-}
-
-approval(lane) := token.evidence_of(
+} else := token.evidence_of(
 	"escalation-receipt", request.receipt_token, _receipt_parsed, request.escalation.receiptRef,
 	_verdict_within,
 ) if {
 	_receipt_presented
-	not lanes.premium[lane]
 }
 
 _justification_given if justification.present(request.escalation.humanJustification)

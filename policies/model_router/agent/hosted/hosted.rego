@@ -111,14 +111,11 @@ approval(lane) := token.evidence_of(
 ) if {
 	request.egress_approval_token != null
 	lanes.hosted[lane]
-}
-
-approval(lane) := token.evidence_of(
+} else := token.evidence_of(
 	"egress-approval", request.egress_approval_token, _egress_parsed, request.egress_approval_ref,
 	_verdict_within,
 ) if {
 	request.egress_approval_token != null
-	not lanes.hosted[lane]
 }
 
 # Rule 14 for a lane judged with VERDICT: a missing approval, or the first failing check of the

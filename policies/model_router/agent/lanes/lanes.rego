@@ -74,10 +74,12 @@ premium := object.keys(premium_tier) | requires_receipt
 # METADATA
 # description: The highest-ranked non-premium lane at or below the given lane (de-escalation target).
 highest_non_premium_at_or_below(lane_id) := config.policy.modelLanes[max(ranks)].laneId if {
-	# the lanes at or below it are the first ones of modelLanes (rank is the position)
+	# the lanes at or below it are the first ones of modelLanes (rank is the position); the premium
+	# lanes are bound once (a local lookup per lane, not a rule lookup)
+	premium_lanes := premium
 	ranks := {i |
 		some i, l in array.slice(config.policy.modelLanes, 0, rank[lane_id] + 1)
-		not premium[l.laneId]
+		not premium_lanes[l.laneId]
 	}
 	count(ranks) > 0
 }

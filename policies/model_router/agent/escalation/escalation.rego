@@ -190,6 +190,12 @@ failures_by_lane := object.union(budget.no_failures, {lane: array.concat(
 } else := budget.no_failures if {
 	# the escalation is valid for every premium lane (the usual escalated request): none fails
 	count(lanes.premium - valid_lanes) == 0
+} else := object.union(budget.no_failures, _receipt_codes_by_lane) if {
+	# an allowed reason, with a justification when required and enough failures when counted: only
+	# the receipt rule can fail
+	reason_allowed
+	_justification_satisfied
+	not _threshold_not_met
 } else := object.union(budget.no_failures, {lane: array.concat(
 	array.concat(_reason_code[lane in _reason_lanes], _allowed_codes),
 	array.concat(object.get(_receipt_codes_by_lane, lane, []), _after_receipt_codes),

@@ -102,7 +102,7 @@ evaluation := {lane: evaluated_lane |
 	ranks := lanes.rank
 	micros := cost.lane_micros
 	per_million := cost.per_million
-	cost_classes := lanes.cost_class
+	policy_lanes := config.policy_lanes
 	preferred := quality.deterministic_lane
 	some lane, non_budget in non_budget_failures
 	failures := array.concat(non_budget, budget_failures_by_lane[lane])
@@ -112,7 +112,7 @@ evaluation := {lane: evaluated_lane |
 		"rank": ranks[lane],
 		"feasible": n == 0,
 		"estimatedCost": micros[lane] / per_million,
-		"costClass": cost_classes[lane],
+		"costClass": policy_lanes[lane].costClass,
 		"reasons": array.concat(
 			object.get({0: ["feasible"]}, n, failures),
 			{true: ["deterministic-verification-preferred"], false: []}[lane == preferred],
@@ -126,7 +126,7 @@ else := {lane: evaluated_lane |
 	ranks := lanes.rank
 	micros := cost.lane_micros
 	per_million := cost.per_million
-	cost_classes := lanes.cost_class
+	policy_lanes := config.policy_lanes
 	some lane, non_budget in non_budget_failures
 	failures := array.concat(non_budget, budget_failures_by_lane[lane])
 	n := count(failures)
@@ -135,7 +135,7 @@ else := {lane: evaluated_lane |
 		"rank": ranks[lane],
 		"feasible": n == 0,
 		"estimatedCost": micros[lane] / per_million,
-		"costClass": cost_classes[lane],
+		"costClass": policy_lanes[lane].costClass,
 		"reasons": object.get({0: ["feasible"]}, n, failures),
 	}
 }

@@ -86,7 +86,8 @@ default _max_rank := -1
 
 _max_rank := lanes.rank[max_lane] if {
 	max_lane := token.claim_of(_egress_parsed, "maxLane")
-	lanes.hosted[max_lane]
+	config.policy_lanes[max_lane]
+	not lanes.local[max_lane] # hosted (lanes.hosted, without building that set)
 }
 
 # The two verdicts a hosted lane can get, each computed once per decision: within maxLane, above it.
@@ -110,7 +111,8 @@ approval(lane) := token.evidence_of(
 	egress_verdict(lane),
 ) if {
 	request.egress_approval_token != null
-	lanes.hosted[lane]
+	config.policy_lanes[lane]
+	not lanes.local[lane] # hosted (lanes.hosted, without building that set)
 } else := token.evidence_of(
 	"egress-approval", request.egress_approval_token, _egress_parsed, request.egress_approval_ref,
 	_verdict_within,

@@ -14,8 +14,6 @@ import data.model_router.agent.escalation
 import data.model_router.agent.lanes
 import data.model_router.agent.request
 
-_max_lane := request.stage_entry.maxLaneWithoutEscalation
-
 # METADATA
 # description: The lanes the task class and stage allow.
 allowed_lanes := {lane |
@@ -25,9 +23,9 @@ allowed_lanes := {lane |
 	)
 }
 
-_stage_reason := sprintf("stage-max-without-escalation:%s", [_max_lane])
+_stage_reason := sprintf("stage-max-without-escalation:%s", [request.stage_entry.maxLaneWithoutEscalation])
 
-_max_rank := lanes.rank[_max_lane]
+_max_rank := lanes.rank[request.stage_entry.maxLaneWithoutEscalation]
 
 _task_reason := "not-allowed-for-task-class"
 

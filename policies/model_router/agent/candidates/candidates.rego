@@ -23,34 +23,30 @@ import data.model_router.agent.reserve
 # METADATA
 # description: >-
 #   The lanes evaluated: every candidate plus the requested lane.
-evaluated := {lane | some lane in lanes.candidate_order} | {request.asked_lane | request.asked_lane != null}
+evaluated := {lane | some lane in lanes.candidate_order} | {lane | lane := request.asked_lane; lane != null}
 
 # METADATA
 # description: |
 #   Lanes this request refers to (candidates, requested lane, task, stage and risk floor lanes) that
 #   the policy does not declare or the price catalog does not price; any makes the decision denied.
-unresolved := {lane |
-	some lane in _referenced
-	not _resolved[lane]
-}
+unresolved := ({lane |
+	some lane in array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", []))
+} | _named) - _resolved
 
 # Lanes both declared and priced (set operations: no per-lane rule call).
 _resolved := object.keys(config.policy_lanes) & object.keys(config.catalog_lanes)
 
-_referenced := array.concat(
-	array.concat(lanes.candidate_order, object.get(request.task, "allowedEscalationLanes", [])),
-	[l |
-		some l in [
-			request.task.defaultLane,
-			request.stage_entry.defaultLane,
-			request.stage_entry.maxLaneWithoutEscalation,
-			request.risk_floor.minimumLane,
-			object.get(request.task, "minimumLane", null),
-			object.get(request.task, "maximumLane", null),
-		]
-		l != null
-	],
-)
+# The lanes the task class, stage and risk floor name (none when one of them is undefined).
+default _named := set()
+
+_named := {
+	request.task.defaultLane,
+	request.stage_entry.defaultLane,
+	request.stage_entry.maxLaneWithoutEscalation,
+	request.risk_floor.minimumLane,
+	object.get(request.task, "minimumLane", null),
+	object.get(request.task, "maximumLane", null),
+} - {null}
 
 # METADATA
 # description: |
@@ -58,25 +54,36 @@ _referenced := array.concat(
 #   are strings: flattening the per-rule arrays concatenates them in one call. Local and hosted
 #   admission (rules 9-15) usually fail for no lane; their tables are then not looked up per lane.
 non_budget_failures := {lane: failures |
+	# each rule's table bound once (a local lookup per lane, not a rule lookup)
+	by_quality := quality.failures_by_lane
+	by_eligibility := eligibility.failures_by_lane
+	by_escalation := escalation.failures_by_lane
+	by_reserve := reserve.failures_by_lane
 	some lane in evaluated
 	failures := array.flatten([
-		object.get(quality.failures_by_lane, lane, []),
-		eligibility.failures_by_lane[lane],
-		escalation.failures_by_lane[lane],
-		reserve.failures_by_lane[lane],
+		object.get(by_quality, lane, []),
+		by_eligibility[lane],
+		by_escalation[lane],
+		by_reserve[lane],
 	])
 } if {
 	count(local.failures_by_lane) == 0
 	count(hosted.failures_by_lane) == 0
 } else := {lane: failures |
+	by_quality := quality.failures_by_lane
+	by_eligibility := eligibility.failures_by_lane
+	by_escalation := escalation.failures_by_lane
+	by_local := local.failures_by_lane
+	by_hosted := hosted.failures_by_lane
+	by_reserve := reserve.failures_by_lane
 	some lane in evaluated
 	failures := array.flatten([
-		object.get(quality.failures_by_lane, lane, []),
-		eligibility.failures_by_lane[lane],
-		escalation.failures_by_lane[lane],
-		object.get(local.failures_by_lane, lane, []),
-		object.get(hosted.failures_by_lane, lane, []),
-		reserve.failures_by_lane[lane],
+		object.get(by_quality, lane, []),
+		by_eligibility[lane],
+		by_escalation[lane],
+		object.get(by_local, lane, []),
+		object.get(by_hosted, lane, []),
+		by_reserve[lane],
 	])
 }
 
@@ -84,42 +91,58 @@ non_budget_failures := {lane: failures |
 # description: Failures of rules 18-19 per evaluated lane.
 budget_failures := {lane: budget.failures_by_lane[lane] | some lane in evaluated}
 
-# The reason the preferred model-free lane adds (at most one lane).
-_preference := {lane: ["deterministic-verification-preferred"] |
-	lane := quality.deterministic_lane
-}
-
 # METADATA
 # description: |
 #   The evaluation of each evaluated lane, as it appears in the decision. A lane without failures reads
 #   ["feasible"] (looked up by failure count: no rule call per lane); the preferred model-free lane
-#   adds its reason, and without one no lane looks it up.
+#   adds its reason (looked up by whether the lane is that one), and without one no lane looks it up.
 evaluation := {lane: evaluated_lane |
-	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
+	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
+	budget_failures_by_lane := budget.failures_by_lane
+	ranks := lanes.rank
+	micros := cost.lane_micros
+	per_million := cost.per_million
+	policy_lanes := config.policy_lanes
+	preferred := quality.deterministic_lane
+	some lane, non_budget in non_budget_failures
+	failures := array.concat(non_budget, budget_failures_by_lane[lane])
+	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,
-		"rank": lanes.rank[lane],
-		"feasible": count(failures) == 0,
-		"estimatedCost": cost.amount(cost.lane_micros[lane]),
-		"costClass": lanes.cost_class[lane],
-		"reasons": array.concat(object.get({0: ["feasible"]}, count(failures), failures), object.get(_preference, lane, [])),
+		"rank": ranks[lane],
+		"feasible": n == 0,
+		"estimatedCost": micros[lane] / per_million,
+		"costClass": policy_lanes[lane].costClass,
+		"reasons": array.concat(
+			object.get({0: ["feasible"]}, n, failures),
+			{true: ["deterministic-verification-preferred"], false: []}[lane == preferred],
+		),
 	}
 } if quality.deterministic_lane
 
 else := {lane: evaluated_lane |
-	some lane in evaluated
-	failures := array.concat(non_budget_failures[lane], budget.failures_by_lane[lane])
+	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
+	budget_failures_by_lane := budget.failures_by_lane
+	ranks := lanes.rank
+	micros := cost.lane_micros
+	per_million := cost.per_million
+	policy_lanes := config.policy_lanes
+	some lane, non_budget in non_budget_failures
+	failures := array.concat(non_budget, budget_failures_by_lane[lane])
+	n := count(failures)
 	evaluated_lane := {
 		"lane": lane,
-		"rank": lanes.rank[lane],
-		"feasible": count(failures) == 0,
-		"estimatedCost": cost.amount(cost.lane_micros[lane]),
-		"costClass": lanes.cost_class[lane],
-		"reasons": object.get({0: ["feasible"]}, count(failures), failures),
+		"rank": ranks[lane],
+		"feasible": n == 0,
+		"estimatedCost": micros[lane] / per_million,
+		"costClass": policy_lanes[lane].costClass,
+		"reasons": object.get({0: ["feasible"]}, n, failures),
 	}
 }
 
 # METADATA
 # description: The candidate set, in candidateOrder.
-candidate_set := [evaluation[lane] | some lane in lanes.candidate_order]
+candidate_set := [evaluated_lanes[lane] |
+	evaluated_lanes := evaluation
+	some lane in lanes.candidate_order
+]

@@ -14,8 +14,6 @@ import data.model_router.agent.escalation
 import data.model_router.agent.lanes
 import data.model_router.agent.request
 
-_max_lane := request.stage_entry.maxLaneWithoutEscalation
-
 # METADATA
 # description: The lanes the task class and stage allow.
 allowed_lanes := {lane |
@@ -25,9 +23,9 @@ allowed_lanes := {lane |
 	)
 }
 
-_stage_reason := sprintf("stage-max-without-escalation:%s", [_max_lane])
+_stage_reason := sprintf("stage-max-without-escalation:%s", [request.stage_entry.maxLaneWithoutEscalation])
 
-_max_rank := lanes.rank[_max_lane]
+_max_rank := lanes.rank[request.stage_entry.maxLaneWithoutEscalation]
 
 _task_reason := "not-allowed-for-task-class"
 
@@ -40,22 +38,26 @@ _ceiling_reason := sprintf("above-task-class-ceiling:%s", [request.task.maximumL
 _ceiling_rank := lanes.rank[request.task.maximumLane]
 
 # The task class declares a floor or a ceiling that names a declared lane (otherwise neither check
-# can fail, and the usual task class declares neither).
-_bounded if _floor_rank
-
-_bounded if _ceiling_rank
+# can fail, and the usual task class declares neither). One body: the ranks are not looked up as rules.
+_bounded if {
+	some bound in [object.get(request.task, "minimumLane", null), object.get(request.task, "maximumLane", null)]
+	lanes.rank[bound]
+}
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of every declared lane, by lane, in that order.
 failures_by_lane := {lane: failures |
+	# (the ranks compared per lane may be undefined: they stay rule lookups)
+	valid := escalation.valid_lanes
+	allowed := allowed_lanes
 	some lane, rank in lanes.rank
 	failures := array.concat(
 		array.concat(
 			[_stage_reason |
 				rank > _max_rank
-				not escalation.valid_lanes[lane]
+				not valid[lane]
 			],
-			[_task_reason | not allowed_lanes[lane]],
+			[_task_reason | not allowed[lane]],
 		),
 		array.concat(
 			[_floor_reason | rank < _floor_rank],
@@ -64,9 +66,13 @@ failures_by_lane := {lane: failures |
 	)
 } if _bounded
 
-else := {lane: codes[[rank > _stage_max_rank, lane in escalation.valid_lanes, lane in allowed_lanes]] |
+else := {lane: codes[[rank > max_rank, lane in valid, lane in allowed]] |
 	# without bounds a lane's codes depend on three facts only: above the stage's maximum, covered by a
-	# valid escalation, allowed for the task class; the eight possible arrays are built once
+	# valid escalation, allowed for the task class; the eight possible arrays are built once, and the
+	# rules read per lane are bound once (a local lookup per lane, not a rule lookup)
+	max_rank := _stage_max_rank
+	valid := escalation.valid_lanes
+	allowed := allowed_lanes
 	task := ["not-allowed-for-task-class"]
 	both := array.concat(_stage_codes, task)
 	codes := {
@@ -83,9 +89,9 @@ default _stage_codes := []
 _stage_codes := [_stage_reason]
 
 # The stage maximum's rank, when the stage names a declared lane; else past the top (no lane is above it).
-_stage_max_rank := _max_rank if is_number(_max_rank)
-
-else := count(lanes.rank)
+_stage_max_rank := rank if {
+	rank := lanes.rank[request.stage_entry.maxLaneWithoutEscalation]
+} else := count(lanes.rank)
 
 # METADATA
 # description: Rule 2 and 3 and task-class bound failures of a lane, in that order.

@@ -23,22 +23,17 @@ import data.model_router.agent.request
 import data.model_router.approvals.justification
 import data.model_router.approvals.token
 
-_policy := config.policy.escalationPolicy
-
-_esc := request.escalation
-
-# The contract names the one escalation reason that counts failures.
-_repeated_failure_reason := "repeated-standard-lane-failure"
+# The receipt's token kind (`escalation-receipt`) and the one escalation reason the contract says
+# counts failures (`repeated-standard-lane-failure`) are written out where they are used: a rule
+# holding a constant costs a rule lookup at each use.
 
 # METADATA
 # description: Whether the request carries an escalation reason.
-reason_given if _esc.reason != null
+reason_given if request.escalation.reason != null
 
 # METADATA
 # description: Whether the escalation reason is one the policy allows.
-reason_allowed if _esc.reason in _policy.allowedReasons
-
-_receipt_kind := "escalation-receipt"
+reason_allowed if request.escalation.reason in config.policy.escalationPolicy.allowedReasons
 
 _receipt_presented if request.receipt_token != null
 
@@ -47,55 +42,70 @@ _receipt_parsed := token.parse(request.receipt_token)
 
 # The receipt token's failing checks apart from the lane check, computed once per decision.
 _receipt_failures := token.failures_of(
-	_receipt_kind,
+	"escalation-receipt",
 	request.receipt_token,
 	_receipt_parsed,
-	_esc.receiptRef,
-	{"requestId": request.id, "taskClass": request.task_class, "reason": _esc.reason},
+	request.escalation.receiptRef,
+	{"requestId": request.id, "taskClass": request.task_class, "reason": request.escalation.reason},
 )
 
 # The token's maxLane claim.
 _max_lane := token.claim_of(_receipt_parsed, "maxLane")
 
+# The lane check (token.lane_exceeds) is the only part of the verdict that depends on the lane: a
+# lane passes it when the token's maxLane names a premium lane ranked at or above it. The rank of that
+# maxLane, or -1 (every lane is above it).
+default _max_rank := -1
+
+_max_rank := lanes.rank[_max_lane] if lanes.premium[_max_lane]
+
+# The two verdicts a lane can get, each computed once per decision: within maxLane, above it.
+_verdict_within := token.verdict("escalation-receipt", _receipt_failures)
+
+_verdict_above := token.verdict("escalation-receipt", _receipt_failures | {"lane"})
+
 # METADATA
 # description: The receipt token's verdict for a premium lane (`valid` or `escalation-receipt-invalid:<why>`).
-receipt_verdict(lane) := token.verdict(
-	_receipt_kind,
-	_receipt_failures | {"lane" | token.lane_exceeds(_max_lane, lane, lanes.rank, lanes.premium)},
-)
+receipt_verdict(lane) := _verdict_within if lanes.rank[lane] <= _max_rank
+
+else := _verdict_above
 
 # METADATA
 # scope: document
 # description: |
 #   The receipt's evidence (no token), judged for LANE when it is premium, otherwise without the lane
 #   check; undefined when no receipt token is presented.
-approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, receipt_verdict(lane)) if {
+approval(lane) := token.evidence_of(
+	"escalation-receipt", request.receipt_token, _receipt_parsed, request.escalation.receiptRef,
+	receipt_verdict(lane),
+) if {
 	_receipt_presented
 	lanes.premium[lane]
-}
-
-approval(lane) := token.evidence_of(_receipt_kind, request.receipt_token, _receipt_parsed, _esc.receiptRef, verdict) if {
+} else := token.evidence_of(
+	"escalation-receipt", request.receipt_token, _receipt_parsed, request.escalation.receiptRef,
+	_verdict_within,
+) if {
 	_receipt_presented
-	not lanes.premium[lane]
-	verdict := token.verdict(_receipt_kind, _receipt_failures)
 }
 
-_justification_given if justification.present(_esc.humanJustification)
+_justification_given if justification.present(request.escalation.humanJustification)
 
 _justification_required if request.task.requiresHumanJustification == true
 
 _threshold_not_met if {
-	_esc.reason == _repeated_failure_reason
-	request.standard_lane_failures < _policy.repeatedFailureThreshold
+	request.escalation.reason == "repeated-standard-lane-failure"
+	request.standard_lane_failures < config.policy.escalationPolicy.repeatedFailureThreshold
 }
 
 # The lanes that require a receipt and whose presented receipt is valid for them (every other declared
-# lane needs none).
+# lane needs none): those within its maxLane, when it passes every other check.
 _receipt_valid_lanes := {lane |
-	_receipt_presented
 	some lane in lanes.requires_receipt
-	receipt_verdict(lane) == "valid"
-}
+	lanes.rank[lane] <= _max_rank
+} if {
+	_receipt_presented
+	_verdict_within == "valid"
+} else := set()
 
 _justification_satisfied if not _justification_required
 
@@ -119,16 +129,8 @@ valid_for(lane) if valid_lanes[lane]
 
 # The documents' per-tier switches that require a reason (either one suffices).
 _reason_flags := {
-	"high": [_policy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
-	"maximum": [_policy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
-}
-
-# The first failing check of the presented receipt for a lane that requires one ([] when it is valid).
-default _receipt_codes(_) := []
-
-_receipt_codes(lane) := [code] if {
-	code := receipt_verdict(lane)
-	code != "valid"
+	"high": [config.policy.escalationPolicy.requireReasonForHighEnd, config.policy.enforcement.denyHighEndWithoutReason],
+	"maximum": [config.policy.escalationPolicy.requireReasonForPro, config.policy.enforcement.denyProWithoutReason],
 }
 
 default _fails_allowed := false
@@ -165,13 +167,36 @@ de_escalation_lane := lanes.highest_non_premium_at_or_below(request.stage_entry.
 # METADATA
 # description: Whether a selected lane must de-escalate after the current stage.
 deescalate_after(lane) if {
-	_policy.deescalateAfterPlan == true
+	config.policy.escalationPolicy.deescalateAfterPlan == true
 	lanes.premium[lane]
 }
 
 # METADATA
 # description: Rule 4-8 failures of every declared lane, by lane (premium lanes only), in table order.
 failures_by_lane := object.union(budget.no_failures, {lane: array.concat(
+	reason_code[lane in reason_lanes],
+	receipt_code[lane in receipt_lanes],
+) |
+	# no escalation at all (the usual request): the reason and receipt rules only (the sets read per
+	# lane bound once: a local lookup per lane, not a rule lookup)
+	reason_code := {true: ["premium-lane-requires-escalation-reason"], false: []}
+	reason_lanes := _reason_lanes
+	receipt_code := {true: ["premium-lane-requires-escalation-receipt"], false: []}
+	receipt_lanes := lanes.requires_receipt
+	some lane in lanes.premium
+}) if {
+	request.escalation == null
+	not _justification_required
+} else := budget.no_failures if {
+	# the escalation is valid for every premium lane (the usual escalated request): none fails
+	count(lanes.premium - valid_lanes) == 0
+} else := object.union(budget.no_failures, _receipt_codes_by_lane) if {
+	# an allowed reason, with a justification when required and enough failures when counted: only
+	# the receipt rule can fail
+	reason_allowed
+	_justification_satisfied
+	not _threshold_not_met
+} else := object.union(budget.no_failures, {lane: array.concat(
 	array.concat(_reason_code[lane in _reason_lanes], _allowed_codes),
 	array.concat(object.get(_receipt_codes_by_lane, lane, []), _after_receipt_codes),
 ) |
@@ -192,7 +217,15 @@ _reason_lanes := lanes.premium - {lane | some lane, tier in lanes.premium_tier; 
 # or the first failing check of the presented one.
 _receipt_codes_by_lane := {lane: ["premium-lane-requires-escalation-receipt"] | some lane in lanes.requires_receipt} if {
 	not _receipt_presented
-} else := {lane: _receipt_codes(lane) | some lane in lanes.requires_receipt}
+} else := {lane: _receipt_codes(lanes.rank[lane] <= _max_rank) | some lane in lanes.requires_receipt}
+
+# The first failing check of the presented receipt for a lane within its maxLane (true; [] when it is
+# valid) or above it (false).
+_receipt_codes(true) := [] if _verdict_within == "valid"
+
+_receipt_codes(true) := [_verdict_within] if _verdict_within != "valid"
+
+_receipt_codes(false) := [_verdict_above]
 
 # METADATA
 # description: Rule 4-8 failures of a lane (premium lanes only), in table order.

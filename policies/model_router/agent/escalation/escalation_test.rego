@@ -111,6 +111,7 @@ test_de_escalation_target_is_the_stage_ceiling_or_below if {
 	escalation.de_escalation_lane == "standard" with input as t.bundle
 	escalation.de_escalation_lane == "standard" with input as t.with_request({"stage": "review"})
 	escalation.de_escalation_lane == "cheap" with input as t.with_request({"stage": "classification"})
+	escalation.de_escalation_lane == null with input as t.with_request({"stage": "no-such-stage"})
 }
 
 test_de_escalation_after_a_premium_lane if {

@@ -24,11 +24,7 @@ import data.model_router.approvals.token
 # passes) is decided by one rule body (failures_by_lane) with local variables; the per-check rules
 # below it are evaluated when some check fails, and the approval rules whenever a token is presented.
 
-_admission := config.optimizer.resourcePolicy.hostedAdmission
-
-_signal := signals.value
-
-_network_required if _admission.requiresNetwork == true
+_network_required if config.optimizer.resourcePolicy.hostedAdmission.requiresNetwork == true
 
 _network_required if request.task.requiresNetwork == true
 
@@ -36,10 +32,10 @@ default _network_unavailable := false
 
 _network_unavailable if {
 	_network_required
-	not _signal.networkAvailable == true
+	not signals.value.networkAvailable == true
 }
 
-_quota_must_be_known(_) if _admission.denyWhenQuotaUnknown == true
+_quota_must_be_known(_) if config.optimizer.resourcePolicy.hostedAdmission.denyWhenQuotaUnknown == true
 
 _quota_must_be_known(true) if config.optimizer.enforcement.denyOnUnknownQuotaForPremium == true
 
@@ -48,28 +44,28 @@ default _quota_unknown_for(_) := false
 
 _quota_unknown_for(premium) if {
 	_quota_must_be_known(premium)
-	not _signal.providerQuotaKnown == true
+	not signals.value.providerQuotaKnown == true
 }
 
 default _error_rate_too_high := false
 
 _error_rate_too_high if {
-	_admission.denyWhenProviderUnhealthy == true
-	is_number(_admission.maxProviderErrorRate)
+	config.optimizer.resourcePolicy.hostedAdmission.denyWhenProviderUnhealthy == true
+	is_number(config.optimizer.resourcePolicy.hostedAdmission.maxProviderErrorRate)
 	not _error_rate_ok
 }
 
 # (`not` over a comparison with an absent signal would be undefined: the comparison is a rule.)
-_error_rate_ok if _signal.providerErrorRate <= _admission.maxProviderErrorRate
+_error_rate_ok if signals.value.providerErrorRate <= config.optimizer.resourcePolicy.hostedAdmission.maxProviderErrorRate
 
 default _latency_too_high := false
 
 _latency_too_high if {
-	is_number(_admission.maxProviderLatencyP95Ms)
+	is_number(config.optimizer.resourcePolicy.hostedAdmission.maxProviderLatencyP95Ms)
 	not _latency_ok
 }
 
-_latency_ok if _signal.providerLatencyP95Ms <= _admission.maxProviderLatencyP95Ms
+_latency_ok if signals.value.providerLatencyP95Ms <= config.optimizer.resourcePolicy.hostedAdmission.maxProviderLatencyP95Ms
 
 # The egress token decoded once per decision ([header, claims], or null when malformed).
 _egress_parsed := token.parse(request.egress_approval_token)
@@ -90,7 +86,8 @@ default _max_rank := -1
 
 _max_rank := lanes.rank[max_lane] if {
 	max_lane := token.claim_of(_egress_parsed, "maxLane")
-	lanes.hosted[max_lane]
+	config.policy_lanes[max_lane]
+	not lanes.local[max_lane] # hosted (lanes.hosted, without building that set)
 }
 
 # The two verdicts a hosted lane can get, each computed once per decision: within maxLane, above it.
@@ -114,21 +111,19 @@ approval(lane) := token.evidence_of(
 	egress_verdict(lane),
 ) if {
 	request.egress_approval_token != null
-	lanes.hosted[lane]
-}
-
-approval(lane) := token.evidence_of(
+	config.policy_lanes[lane]
+	not lanes.local[lane] # hosted (lanes.hosted, without building that set)
+} else := token.evidence_of(
 	"egress-approval", request.egress_approval_token, _egress_parsed, request.egress_approval_ref,
 	_verdict_within,
 ) if {
 	request.egress_approval_token != null
-	not lanes.hosted[lane]
 }
 
 # Rule 14 for a lane judged with VERDICT: a missing approval, or the first failing check of the
 # presented one.
 _approval_codes(verdict) := [] if {
-	not _admission.requiresPolicy == true
+	not config.optimizer.resourcePolicy.hostedAdmission.requiresPolicy == true
 } else := ["hosted-requires-policy-approval"] if {
 	request.egress_approval_token == null
 } else := [verdict] if {
@@ -152,9 +147,7 @@ _approvals_pass if not config.optimizer.resourcePolicy.hostedAdmission.requiresP
 
 _approvals_pass if {
 	count(_egress_failures) == 0
-	max_lane := token.claim_of(_egress_parsed, "maxLane")
-	lanes.hosted[max_lane]
-	lanes.rank[max_lane] == count(lanes.rank) - 1
+	_max_rank == count(lanes.rank) - 1
 }
 
 # METADATA

@@ -52,15 +52,12 @@ model_free := {lane_id |
 # description: Declared lanes that are not local (the hosted admission checks apply).
 hosted := object.keys(config.policy_lanes) - local
 
-# The contract's premium cost classes: `high` is the high-end tier, `maximum` the pro tier.
-_premium_cost_classes := {"high", "maximum"}
-
 # METADATA
 # description: >-
 #   Premium tier of a premium lane, by its cost class (`high` for the high-end tier, `maximum` for pro).
 premium_tier := {lane_id: lane.costClass |
 	some lane_id, lane in config.policy_lanes
-	lane.costClass in _premium_cost_classes
+	lane.costClass in {"high", "maximum"} # the contract's premium cost classes (a literal: no rule lookup per lane)
 }
 
 # METADATA
@@ -76,11 +73,13 @@ premium := object.keys(premium_tier) | requires_receipt
 
 # METADATA
 # description: The highest-ranked non-premium lane at or below the given lane (de-escalation target).
-highest_non_premium_at_or_below(lane_id) := ids[count(ids) - 1] if {
-	ids := [l.laneId |
-		some l in config.policy.modelLanes
-		rank[l.laneId] <= rank[lane_id]
-		not premium[l.laneId]
-	]
-	count(ids) > 0
+highest_non_premium_at_or_below(lane_id) := config.policy.modelLanes[max(ranks)].laneId if {
+	# the lanes at or below it are the first ones of modelLanes (rank is the position); the premium
+	# lanes are bound once (a local lookup per lane, not a rule lookup)
+	premium_lanes := premium
+	ranks := {i |
+		some i, l in array.slice(config.policy.modelLanes, 0, rank[lane_id] + 1)
+		not premium_lanes[l.laneId]
+	}
+	count(ranks) > 0
 }

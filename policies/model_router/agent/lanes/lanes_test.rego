@@ -46,4 +46,6 @@ test_highest_non_premium_at_or_below if {
 	lanes.highest_non_premium_at_or_below("high-end") == "standard"
 	lanes.highest_non_premium_at_or_below("cheap") == "cheap"
 	lanes.highest_non_premium_at_or_below("no-model") == "no-model"
+	not lanes.highest_non_premium_at_or_below("no-such-lane")
+	not lanes.highest_non_premium_at_or_below("no-model") with lanes.premium as {"no-model", "high-end", "pro"}
 }

@@ -12,60 +12,56 @@ import data.model_router.agent.config
 import data.model_router.agent.lanes
 import data.model_router.agent.signals
 
-_admission := config.optimizer.resourcePolicy.localAdmission
-
-_signal := signals.value
-
 # METADATA
 # scope: document
 # description: The local profile a lane would run (the requested localProfileRef, else the lane's default profile).
-profile_ref(_) := _signal.localProfileRef
+profile_ref(_) := signals.value.localProfileRef
 
-profile_ref(lane) := config.catalog_lanes[lane].defaultProfileRef if not _signal.localProfileRef
+profile_ref(lane) := config.catalog_lanes[lane].defaultProfileRef if not signals.value.localProfileRef
 
 default _profile_unavailable := false
 
-_profile_unavailable if not _signal.localModelProfileAvailable == true
+_profile_unavailable if not signals.value.localModelProfileAvailable == true
 
 default _service_unhealthy := false
 
-_service_unhealthy if not _signal.localServiceHealthy == true
+_service_unhealthy if not signals.value.localServiceHealthy == true
 
 default _thermal_critical := false
 
 _thermal_critical if {
-	_admission.denyWhenThermalCritical == true
-	_signal.thermalState == "critical"
+	config.optimizer.resourcePolicy.localAdmission.denyWhenThermalCritical == true
+	signals.value.thermalState == "critical"
 }
 
 default _battery_critical := false
 
 _battery_critical if {
-	_admission.denyWhenBatteryCritical == true
-	_signal.batteryState == "critical"
+	config.optimizer.resourcePolicy.localAdmission.denyWhenBatteryCritical == true
+	signals.value.batteryState == "critical"
 }
 
 default _memory_low := false
 
 _memory_low if not _memory_ok
 
-_memory_ok if _signal.memoryAvailableBytes >= _admission.minMemoryAvailableBytes
+_memory_ok if signals.value.memoryAvailableBytes >= config.optimizer.resourcePolicy.localAdmission.minMemoryAvailableBytes
 
 default _profile_not_allowed(_) := false
 
 _profile_not_allowed(lane) if {
-	is_array(_admission.allowedProfileRefs)
+	is_array(config.optimizer.resourcePolicy.localAdmission.allowedProfileRefs)
 	not _profile_allowed(lane)
 }
 
-_profile_allowed(lane) if profile_ref(lane) in _admission.allowedProfileRefs
+_profile_allowed(lane) if profile_ref(lane) in config.optimizer.resourcePolicy.localAdmission.allowedProfileRefs
 
 # A healthy machine (the usual case): every machine check passes.
 _machine_ok if {
-	_signal.localModelProfileAvailable == true
-	_signal.localServiceHealthy == true
-	not _signal.thermalState == "critical"
-	not _signal.batteryState == "critical"
+	signals.value.localModelProfileAvailable == true
+	signals.value.localServiceHealthy == true
+	not signals.value.thermalState == "critical"
+	not signals.value.batteryState == "critical"
 	_memory_ok
 }
 
@@ -85,14 +81,14 @@ else := [code |
 
 # Every local-runtime lane runs an allowed profile: no allow-list, the requested profile is allowed,
 # or no profile is requested and each lane's default profile is allowed.
-_profiles_ok if not is_array(object.get(_admission, "allowedProfileRefs", null))
+_profiles_ok if not is_array(object.get(config.optimizer.resourcePolicy.localAdmission, "allowedProfileRefs", null))
 
-_profiles_ok if _signal.localProfileRef in _admission.allowedProfileRefs
+_profiles_ok if signals.value.localProfileRef in config.optimizer.resourcePolicy.localAdmission.allowedProfileRefs
 
 _profiles_ok if {
-	not _signal.localProfileRef
+	not signals.value.localProfileRef
 	every lane in lanes.local_runtime {
-		config.catalog_lanes[lane].defaultProfileRef in _admission.allowedProfileRefs
+		config.catalog_lanes[lane].defaultProfileRef in config.optimizer.resourcePolicy.localAdmission.allowedProfileRefs
 	}
 }
 

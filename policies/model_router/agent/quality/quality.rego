@@ -38,13 +38,17 @@ deterministic_lane := request.stage_entry.defaultLane if {
 # description: >-
 #   Rule 1 failures by lane: only the lanes below the floor are keys (a lane that is not a key meets
 #   it); no object of empty arrays is built per request. The floor's rank and reason are computed once,
-#   before the lanes are walked.
-failures_by_lane := {lane: reasons |
-	floor_rank := lanes.rank[minimum_lane]
+#   before the lanes are walked; the lanes below the floor are the first ones of modelLanes (a lane's
+#   rank is its position), the preferred model-free lane excepted.
+failures_by_lane := {lane.laneId: reasons |
 	reasons := [sprintf("below-quality-floor:%s", [minimum_lane])]
-	some lane, rank in lanes.rank
-	rank < floor_rank
-	not lane == deterministic_lane
+	some lane in array.slice(config.policy.modelLanes, 0, lanes.rank[minimum_lane])
+	lane.laneId != exempt
+} if {
+	exempt := deterministic_lane
+} else := {lane.laneId: reasons |
+	reasons := [sprintf("below-quality-floor:%s", [minimum_lane])]
+	some lane in array.slice(config.policy.modelLanes, 0, lanes.rank[minimum_lane])
 }
 
 # METADATA

@@ -158,10 +158,11 @@ _checks := stored if {
 
 # The rule 18-19 failures of each lane whose cost exceeds its limit (only these can fail a window),
 # by lane: the reasons of the checks its cost fails, in check order.
-_failures := {lane: [reason | some [window, figure, reason] in _checks[tier]; micros > _figures[window][figure]] |
+_failures := {lane: [reason | some [window, figure, reason] in checks; micros > _figures[window][figure]] |
 	some lane, tier in _lane_tiers
 	micros := cost.lane_micros[lane]
 	micros > _limit[tier]
+	checks := _checks[tier]
 }
 
 # METADATA

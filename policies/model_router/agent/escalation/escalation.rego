@@ -99,13 +99,15 @@ _threshold_not_met if {
 
 # The lanes that require a receipt and whose presented receipt is valid for them (every other declared
 # lane needs none): those within its maxLane, when it passes every other check.
+default _receipt_valid_lanes := set()
+
 _receipt_valid_lanes := {lane |
 	some lane in lanes.requires_receipt
 	lanes.rank[lane] <= _max_rank
 } if {
 	_receipt_presented
 	_verdict_within == "valid"
-} else := set()
+}
 
 _justification_satisfied if not _justification_required
 

@@ -35,9 +35,13 @@ default required := false
 required if config.policy.enforcement.requireGuardrailRef == true
 
 # METADATA
+# scope: document
 # description: >-
 #   Why the guardrail reference makes the request unroutable (empty when it does not). The two
-#   reasons exclude each other: one needs a reference, the other its absence.
+#   reasons exclude each other: one needs a reference, the other its absence. A reference that is
+#   present but not a non-empty string is invalid (the default).
+default reasons := ["invalid-request-field:guardrailRef"]
+
 reasons := [] if {
 	# the usual case first: no reference, none required
 	_raw == null
@@ -46,4 +50,4 @@ reasons := [] if {
 	_raw == null
 } else := [] if {
 	ref != null
-} else := ["invalid-request-field:guardrailRef"]
+}

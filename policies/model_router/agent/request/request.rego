@@ -31,68 +31,92 @@ _strings := {field: value |
 }
 
 # METADATA
+# scope: document
 # description: The request id (a non-empty string) or null.
+default id := null
+
 id := v if {
 	v := _req.requestId
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The execution surface or null.
+default execution_surface := null
+
 execution_surface := v if {
 	v := _req.executionSurface
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The task class as given (a string) or null.
+default task_class := null
+
 task_class := v if {
 	v := _req.taskClass
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The chain stage as given (a string) or null.
+default stage := null
+
 stage := v if {
 	v := _req.stage
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The risk class as given (a string) or null.
+default risk_class := null
+
 risk_class := v if {
 	v := _req.riskClass
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The requested lane or null (nothing requested).
+default asked_lane := null
+
 asked_lane := v if {
 	v := _req.requestedLane
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: Reference to the policy decision approving prompt egress, or null.
+default egress_approval_ref := null
+
 egress_approval_ref := v if {
 	v := _req.egressApprovalRef
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # METADATA
+# scope: document
 # description: The agentplane run the request belongs to (echoed, never decided on), or null.
+default run_ref := null
+
 run_ref := v if {
 	v := _req.runRef
 	is_string(v)
 	v != ""
-} else := null
+}
 
 # The members an escalation may carry: the three it is normalised to and the receipt token (any
 # JSON value: the approvals package reports a token that is not a well-formed string as malformed).

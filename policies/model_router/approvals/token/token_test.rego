@@ -212,7 +212,9 @@ test_fail_fast_path_is_never_looser_than_the_checks if {
 	[header, claims] := token.parse(t.tokens["egress-data-class"])
 	forged := object.union(claims, {"dataClass": "internal"})
 	egress_ref := "urn:socioprophet:policy-decision:egress-test-0001"
-	forged_whys := token.failures_of("egress-approval", t.tokens["egress-data-class"], [header, forged], egress_ref, {"dataClass": "internal"}) with input.evaluation as t.evaluation
+	egress_token := t.tokens["egress-data-class"]
+	forged_whys := token.failures_of("egress-approval", egress_token, [header, forged], egress_ref, {"dataClass": "internal"})
+		with input.evaluation as t.evaluation
 		with data.model_router_data.trustAnchors as t.anchors
 	"data-class" in forged_whys
 }

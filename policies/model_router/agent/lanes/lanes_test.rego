@@ -49,3 +49,22 @@ test_highest_non_premium_at_or_below if {
 	not lanes.highest_non_premium_at_or_below("no-such-lane")
 	not lanes.highest_non_premium_at_or_below("no-model") with lanes.premium as {"no-model", "high-end", "pro"}
 }
+
+# every view reads the stored agent tables when they are current, and computes the same without them
+test_views_come_from_the_agent_tables_when_current if {
+	stored := data.model_router_data.modelTables.agent.lanes
+	lanes.rank == stored.rank
+	lanes.premium_tier == stored.premiumTier
+	lanes.table == stored
+	computed := lanes.table with data.model_router_data.modelTables as null
+	computed == stored
+	views := [lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime, lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium]
+	views == [lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime, lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium] with data.model_router_data.modelTables as null
+}
+
+test_views_of_other_documents_are_computed if {
+	d := t.with_policy({"lanes": {"standard": {"requiresEscalationReceipt": true}}})
+	lanes.requires_receipt == {"high-end", "pro"}
+	lanes.requires_receipt == {"standard", "high-end", "pro"} with data.model_router_data as d
+	lanes.hosted == {"cheap", "standard", "high-end", "pro"} with data.model_router_data as d
+}

@@ -32,6 +32,7 @@ import data.model_router.agent.budget
 import data.model_router.agent.config
 import data.model_router.agent.cost
 import data.model_router.agent.decision
+import data.model_router.agent.lanes
 import data.model_router.models.authorization
 import data.model_router.models.catalog
 import data.model_router.models.eligibility
@@ -339,7 +340,8 @@ blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
 #   model_router.agent.cost.default_rates of laneRates}, pricedProfiles: {profileRef: true} of every profile a lane prices,
 #   windows: {window: model_router.agent.budget.window_table}, noFailures: {declared lane: []},
 #   laneTiers: model_router.agent.budget.lane_tier_table, checks: model_router.agent.budget.check_table
-#   of windows, reasonWindows: model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every decision, model_router.agent.decision.evidence}.
+#   of windows, reasonWindows: model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every decision, model_router.agent.decision.evidence,
+#   lanes: the lane views, model_router.agent.lanes.table}.
 agent := {
 	"inputs": config.table_inputs,
 	"laneRates": lane_rates,
@@ -351,6 +353,7 @@ agent := {
 	"checks": checks,
 	"reasonWindows": budget.reason_windows(checks),
 	"evidence": decision.evidence,
+	"lanes": lanes.table,
 } if {
 	lane_rates := {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes}
 	checks := budget.check_table({window: budget.window_table(window) | some window in config.window_order})

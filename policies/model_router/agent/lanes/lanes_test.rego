@@ -58,13 +58,20 @@ test_views_come_from_the_agent_tables_when_current if {
 	lanes.table == stored
 	computed := lanes.table with data.model_router_data.modelTables as null
 	computed == stored
-	views := [lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime, lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium]
-	views == [lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime, lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium] with data.model_router_data.modelTables as null
+	views := [
+		lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime,
+		lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium,
+	]
+	computed_views := [
+		lanes.rank, lanes.premium_tier, lanes.local, lanes.local_runtime,
+		lanes.model_free, lanes.hosted, lanes.requires_receipt, lanes.premium,
+	] with data.model_router_data.modelTables as null
+	views == computed_views
 }
 
 test_views_of_other_documents_are_computed if {
-	d := t.with_policy({"lanes": {"standard": {"requiresEscalationReceipt": true}}})
 	lanes.requires_receipt == {"high-end", "pro"}
+	d := t.with_policy({"lanes": {"standard": {"requiresEscalationReceipt": true}}})
 	lanes.requires_receipt == {"standard", "high-end", "pro"} with data.model_router_data as d
 	lanes.hosted == {"cheap", "standard", "high-end", "pro"} with data.model_router_data as d
 }

@@ -337,11 +337,12 @@ blocked_cap(n) := object.get(catalog.limits, "blockedPerLane", n)
 #   The request-independent agent-execution tables: {inputs: the documents they were built from
 #   (model_router.agent.config.table_inputs; model_router.agent.config.tables is the stored tables when
 #   they match), laneRates: {lane: model_router.agent.cost.lane_rates}, laneDefaults: {lane:
-#   model_router.agent.cost.default_rates of laneRates}, pricedProfiles: {profileRef: true} of every profile a lane prices,
-#   windows: {window: model_router.agent.budget.window_table}, noFailures: {declared lane: []},
-#   laneTiers: model_router.agent.budget.lane_tier_table, checks: model_router.agent.budget.check_table
-#   of windows, reasonWindows: model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every decision, model_router.agent.decision.evidence,
-#   lanes: the lane views, model_router.agent.lanes.table}.
+#   model_router.agent.cost.default_rates of laneRates}, pricedProfiles: {profileRef: true} of every
+#   profile a lane prices, windows: {window: model_router.agent.budget.window_table}, noFailures:
+#   {declared lane: []}, laneTiers: model_router.agent.budget.lane_tier_table, checks:
+#   model_router.agent.budget.check_table of windows, reasonWindows:
+#   model_router.agent.budget.reason_windows of checks, evidence: the evidence section of every
+#   decision, model_router.agent.decision.evidence, lanes: the lane views, model_router.agent.lanes.table}.
 agent := {
 	"inputs": config.table_inputs,
 	"laneRates": lane_rates,

@@ -1011,8 +1011,10 @@ def main(argv: list[str] | None = None) -> int:
     from router.receipts import InputStore, ReceiptLog
 
     # every decision at the fixtures' evaluation time, so each example bundle has its recorded outcome
-    # (the router stamps it on every query, as it stamps its clock otherwise)
-    os.environ.setdefault(approvals.EVALUATION_TIME_ENV, approvals.FIXTURE_EVALUATION_TIME)
+    # (the router stamps it on every query, as it stamps its clock otherwise); an empty value is unset
+    # for the router (approvals.fixed_evaluation), so it is replaced here too, not kept
+    if not os.environ.get(approvals.EVALUATION_TIME_ENV):
+        os.environ[approvals.EVALUATION_TIME_ENV] = approvals.FIXTURE_EVALUATION_TIME
     chosen = [x for x in args.only.split(",") if x] or [k for k in SECTIONS if k not in OPT_IN]
     chosen += [x for x in args.extra.split(",") if x and x not in chosen]
     unknown = [x for x in chosen if x not in SECTIONS]

@@ -100,8 +100,7 @@ evaluation := {lane: evaluated_lane |
 	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
 	budget_failures_by_lane := budget.failures_by_lane
 	ranks := lanes.rank
-	micros := cost.lane_micros
-	per_million := cost.per_million
+	costs := cost.lane_costs
 	policy_lanes := config.policy_lanes
 	preferred := quality.deterministic_lane
 	some lane, non_budget in non_budget_failures
@@ -111,7 +110,7 @@ evaluation := {lane: evaluated_lane |
 		"lane": lane,
 		"rank": ranks[lane],
 		"feasible": n == 0,
-		"estimatedCost": micros[lane] / per_million,
+		"estimatedCost": costs[lane],
 		"costClass": policy_lanes[lane].costClass,
 		"reasons": array.concat(
 			object.get({0: ["feasible"]}, n, failures),
@@ -124,8 +123,7 @@ else := {lane: evaluated_lane |
 	# the tables read per lane, bound once (a local lookup per lane, not a rule lookup)
 	budget_failures_by_lane := budget.failures_by_lane
 	ranks := lanes.rank
-	micros := cost.lane_micros
-	per_million := cost.per_million
+	costs := cost.lane_costs
 	policy_lanes := config.policy_lanes
 	some lane, non_budget in non_budget_failures
 	failures := array.concat(non_budget, budget_failures_by_lane[lane])
@@ -134,7 +132,7 @@ else := {lane: evaluated_lane |
 		"lane": lane,
 		"rank": ranks[lane],
 		"feasible": n == 0,
-		"estimatedCost": micros[lane] / per_million,
+		"estimatedCost": costs[lane],
 		"costClass": policy_lanes[lane].costClass,
 		"reasons": object.get({0: ["feasible"]}, n, failures),
 	}

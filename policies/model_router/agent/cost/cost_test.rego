@@ -114,3 +114,12 @@ test_units_do_not_change_the_rounding if {
 	micros := cost.lane_micros.standard with input as b with data.model_router_data as d
 	micros == round((10000000 + (tokens * 150000)) / 1000000)
 }
+
+test_lane_costs_are_every_lane_estimated_cost if {
+	costs := cost.lane_costs with input as t.bundle
+	count(costs) > 0
+	costs.cheap == 0.0052
+	every lane, amount in costs {
+		amount == cost.estimated_cost(lane) with input as t.bundle
+	}
+}

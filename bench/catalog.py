@@ -115,10 +115,14 @@ if __name__ == "__main__":
 
 
 def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Per catalog size: opa bench allocs/op (agent and personal), Router.decide() p50 (round-robin over
-    the two bundles, a time budget per size), the largest decision document of the representative
-    bundles (sizes up to 1,000; above, the two measured bundles), the faults at default settings, and
-    the OPA and Python resident memory. One managed OPA per size, started with the router's settings."""
+    """Per catalog size: opa bench allocs/op (agent and personal), the largest decision document of the
+    representative bundles (sizes up to 1,000; above, the two timed bundles), the faults at default
+    settings, Router.decide() p50 of the two timed bundles, and the OPA and Python resident memory.
+    One managed OPA per size, started with the router's settings, all running at once: the decisions are
+    timed round-robin over the sizes (one decision of each bundle at each size per round), so a change of
+    the machine's speed during the section hits every size alike and the spread compares like with like."""
+    from contextlib import ExitStack
+
     from bench import harness as h
     from router import Router
     from router import bundle as bundle_mod
@@ -133,62 +137,64 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
         inputs = h.write_inputs(list(timed.values()), tmp)
         bundles = {k: h.load_bundle(v) for k, v in timed.items()}
         reps = {name: h.load_bundle(name) for name in ctx["bundles"]}
-        for n in sizes:
-            t0 = time.monotonic()
-            data = scaled_catalog(n)
-            archive = tmp / f"catalog-{n}.tar.gz"
-            bundle_mod.build_from_files(bundle_mod.staged_files(data=data), archive)
-            del data
-            row: dict[str, Any] = {"models": n, "buildSeconds": round(time.monotonic() - t0, 1)}
-            allocs = h.parallel({k: (lambda f=f: h.opa_bench(archive, f)) for k, f in
-                                 ((k, inputs[v]) for k, v in timed.items())}, 2)
-            row["allocs"] = {k: v.get("allocs_per_op") for k, v in allocs.items()}
-            row["opaBench"] = allocs
-            with Router(bundle=archive, receipts=False, timeout_ms=30000) as router:
+        with ExitStack() as stack:
+            routers: dict[int, Any] = {}
+            for n in sizes:
+                t0 = time.monotonic()
+                data = scaled_catalog(n)
+                archive = tmp / f"catalog-{n}.tar.gz"
+                bundle_mod.build_from_files(bundle_mod.staged_files(data=data), archive)
+                del data
+                row: dict[str, Any] = {"models": n, "buildSeconds": round(time.monotonic() - t0, 1)}
+                rows[str(n)] = row
+                allocs = h.parallel({k: (lambda f=f: h.opa_bench(archive, f)) for k, f in
+                                     ((k, inputs[v]) for k, v in timed.items())}, 2)
+                row["allocs"] = {k: v.get("allocs_per_op") for k, v in allocs.items()}
+                row["opaBench"] = allocs
+                router = stack.enter_context(Router(bundle=archive, receipts=False, timeout_ms=30000))
                 if router.engine.start_error:
                     row["error"] = f"the managed OPA did not start: {router.engine.start_error}"
-                    rows[str(n)] = row
                     continue
                 # faults at default settings: the default decision timeout
                 router.engine.timeout_s = default_timeout_s
                 docs = reps if n <= 1000 else {timed[k]: b for k, b in bundles.items()}
                 faults: list[str] = []
+                sizes_seen: dict[str, int] = {}
                 for name, b in docs.items():
                     d = router.decide(b)
                     if d.fault:
                         faults.append(f"{name}: {d.fault}")
+                    sizes_seen[name] = len(json.dumps(dict(d.document), separators=(",", ":")))
+                router.engine.timeout_s = 30.0
+                if faults:  # a fault's document is the fail-closed one: measure the documents without the deadline
+                    for name, b in docs.items():
+                        sizes_seen[name] = len(json.dumps(dict(router.decide(b).document), separators=(",", ":")))
                 row["faultsDefault"] = len(faults)
                 row["faultExamples"] = faults[:3]
                 row["faultsChecked"] = len(docs)
                 row["defaultTimeoutMs"] = round(default_timeout_s * 1000)
-                router.engine.timeout_s = 30.0
-                sizes_seen: dict[str, int] = {}
-                if n <= 1000:  # above, the timed decisions below are the documents measured
-                    for name, b in docs.items():
-                        d = router.decide(b)
-                        sizes_seen[name] = len(json.dumps(dict(d.document), separators=(",", ":")))
-                samples: dict[str, list[int]] = {k: [] for k in timed}
-                deadline = time.monotonic() + ctx["catalog_budget_s"]
-                for i in range(ctx["iterations"]):
-                    r0 = time.monotonic()
+                largest = max(sizes_seen, key=lambda k: sizes_seen[k])
+                row["docBytesMax"], row["docBytesMaxOf"], row["docsChecked"] = sizes_seen[largest], largest, len(sizes_seen)
+                row["seconds"] = round(time.monotonic() - t0, 1)
+                row["python_rss_kib"] = h.rss_kib()  # once this size's data was assembled and its first decisions made
+                routers[n] = router
+            # round-robin: every round decides each timed bundle once at every size
+            samples: dict[int, dict[str, list[int]]] = {n: {k: [] for k in timed} for n in routers}
+            deadline = time.monotonic() + ctx["catalog_budget_s"] * max(1, len(routers))
+            for i in range(ctx["iterations"]):
+                for n, router in routers.items():
                     for k, b in bundles.items():
                         v = copy.copy(b)
                         v["request"] = {**b["request"], "prompt": {"text": f"cat{n}-{k}-{i}"}}
                         s0 = time.perf_counter_ns()
-                        d = router.decide(v)
-                        samples[k].append(time.perf_counter_ns() - s0)
-                        if n > 1000 and i == 0:
-                            sizes_seen[timed[k]] = len(json.dumps(dict(d.document), separators=(",", ":")))
-                    slow = time.monotonic() - r0 > ctx["catalog_budget_s"] / 2  # a round of seconds: fewer samples
-                    if (i >= 2 or slow) and time.monotonic() > deadline:
-                        break
-                largest = max(sizes_seen, key=lambda k: sizes_seen[k])
-                row["docBytesMax"], row["docBytesMaxOf"], row["docsChecked"] = sizes_seen[largest], largest, len(sizes_seen)
-                row["decide"] = {k: h.summary(v) for k, v in samples.items()}
+                        router.decide(v)
+                        samples[n][k].append(time.perf_counter_ns() - s0)
+                if i >= 2 and time.monotonic() > deadline:
+                    break
+            for n, router in routers.items():
+                row = rows[str(n)]
+                row["decide"] = {k: h.summary(v) for k, v in samples[n].items()}
                 row["opa_rss_kib"] = h.rss_kib(router.engine.pid)
-                row["python_rss_kib"] = h.rss_kib()
-            row["seconds"] = round(time.monotonic() - t0, 1)
-            rows[str(n)] = row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out: dict[str, Any] = {"sizes": rows, "reduced": ctx.get("catalog_reduced")}

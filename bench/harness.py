@@ -358,11 +358,17 @@ def section_floors_and_decide(ctx: dict) -> dict:
     parameters over one keep-alive http.client connection, no gzip), the same call with metrics (OPA's
     own eval timer), the engine channel alone, Router.decide() receipts off, on (fsync), on (no fsync), and a
     trivial query (one data lookup) with OPA's handler timer for it: the round trip's fixed cost."""
+    from router import Router
+
     off, on, nofsync = ctx["router_off"], ctx["router_on"], ctx["router_nofsync"]
     raw = RawClient(off.engine.url, getattr(off.engine, "token", None))
+    # the same managed OPA (bundle, arguments, GC target) without the read-only authorization policy and its
+    # token: what OPA's per-request authorization check costs the floor (the router never runs without it)
+    open_opa = Router(receipts=False, auth=False, timeout_ms=30000)
+    raw_open = RawClient(open_opa.engine.url, None) if not open_opa.engine.start_error else None
     n, budget = ctx["iterations"], ctx["cell_budget_s"]
     path = decision_path()
-    keys = ("rest", "eval", "client", "decide_off", "decide_on", "decide_nofsync", "trivial", "trivial_handler")
+    keys = ("rest", "eval", "client", "decide_off", "decide_on", "decide_nofsync", "trivial", "trivial_handler", "rest_noauth")
     rows: dict[str, dict] = {}
     pooled: dict[str, list[int]] = {k: [] for k in keys}
     try:
@@ -397,6 +403,8 @@ def section_floors_and_decide(ctx: dict) -> dict:
                 "trivial": lambda i: raw.post(TRIVIAL_BODY, TRIVIAL_PATH),
                 "trivial_handler": trivial_handler,
             }
+            if raw_open is not None:
+                calls["rest_noauth"] = lambda i: raw_open.post(body, path)
             # round-robin: one call of every kind per round, so load drift hits every column alike
             per: dict[str, list[int]] = {k: [] for k in calls}
             for fn in calls.values():
@@ -416,13 +424,16 @@ def section_floors_and_decide(ctx: dict) -> dict:
             per["trivial_handler"] = handlers  # OPA's handler timer of the trivial query
             check = off.decide(bundle)
             rows[name] = {"status": check.status, "fault": check.fault, "docBytes": len(json.dumps(dict(check.document), separators=(",", ":")))}
-            rows[name].update({k: summary(per[k]) for k in keys})
+            rows[name].update({k: summary(per[k]) for k in keys if per.get(k)})
             for k in keys:
-                pooled[k] += per[k]
+                pooled[k] += per.get(k, [])
             _ratios(rows[name])
     finally:
         raw.close()
-    allrow = {k: summary(v) for k, v in pooled.items()}
+        if raw_open is not None:
+            raw_open.close()
+        open_opa.close()
+    allrow = {k: summary(v) for k, v in pooled.items() if v}
     _ratios(allrow)
     return {"bundles": rows, "all": allrow}
 
@@ -685,9 +696,16 @@ def section_receipts(ctx: dict) -> dict:
 
 
 def section_cold_cli(ctx: dict) -> dict:
+    """A new `model-router decide` process per run, as a shell runs it: Python start, imports, the managed
+    OPA's start, one decision. The package's bytecode is compiled first, as `pip install` compiles an
+    installed package's (the development checkout is an editable install, and PYTHONDONTWRITEBYTECODE,
+    when set, would otherwise make every run compile the sources again: about 80 ms here)."""
+    import compileall
+
     exe = Path(sys.executable).with_name("model-router")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "router.cli"]
     bundle = BUNDLES / f"{ctx['bundles'][0]}.json"
+    bytecode = bool(compileall.compile_dir(ROOT / "router", quiet=1))
     samples, python_only = [], []
     env = dict(os.environ, MODEL_ROUTER_RECEIPTS="0")
     for _ in range(ctx["cold_runs"]):
@@ -714,6 +732,7 @@ def section_cold_cli(ctx: dict) -> dict:
         "python_start": summary(python_only),
         "opa_eval_process": summary(opa_only),
         "bundle": bundle.name,
+        "bytecode": "compiled beforehand" if bytecode else "could not be compiled (each run compiles the sources)",
     }
 
 

@@ -107,6 +107,10 @@ def render(results: dict) -> str:
             lines.append(f"   a trivial query (one data lookup) on the same connection: p50 {a['trivial']['p50_ms']:.3f} ms round trip, "
                          f"OPA's handler timer {a['trivial_handler']['p50_ms'] * 1000:.0f} µs; REST floor − eval timer "
                          f"{a['rest']['p50_ms'] - a['eval']['p50_ms']:.3f} ms")
+        if a.get("rest_noauth", {}).get("n"):
+            lines.append(f"   the REST floor on the same OPA without its read-only authorization policy (another OPA, same bundle and settings): "
+                         f"p50 {a['rest_noauth']['p50_ms']:.2f} ms, {a['rest_noauth']['p50_ms'] / a['eval']['p50_ms']:.2f}× the eval timer; "
+                         f"OPA's authorization check costs {a['rest']['p50_ms'] - a['rest_noauth']['p50_ms']:.3f} ms per call")
         if a["ratio_rest_eval"]:
             fixed = f"; a trivial query's round trip {a['trivial']['p50_ms']:.2f} ms" if a.get("trivial", {}).get("n") else ""
             checks.append((label_rest, f"{a['ratio_rest_eval']:.2f}× ({a['rest']['p50_ms']:.2f} / {a['eval']['p50_ms']:.2f} ms{fixed})",
@@ -184,6 +188,8 @@ def render(results: dict) -> str:
                 f"   model-router decide {c['bundle']}: p50 {c['cli']['p50_ms']:.0f} ms, max {c['cli']['p99_ms']:.0f} ms over {c['cli']['n']} runs "
                 f"(floors: bare python {c['python_start']['p50_ms']:.0f} ms, one-shot opa eval of the bundle {c['opa_eval_process']['p50_ms']:.0f} ms)"
             )
+            if c.get("bytecode"):
+                lines.append(f"   the package's bytecode: {c['bytecode']}")
             checks.append((label_cold, f"{c['cli']['p50_ms'] / 1000:.2f} s", c["cli"]["p50_ms"] <= TARGETS["cold_cli_s"] * 1000))
     else:
         skip(label_cold, "section cold-cli not run")
@@ -236,8 +242,9 @@ def render(results: dict) -> str:
             docs_max.append((r["docBytesMax"], f"{r['docBytesMaxOf']} ({n} models)"))
             if r.get("faultExamples"):
                 lines.append(f"   {'':>7} e.g. {'; '.join(r['faultExamples'])}")
-        lines.append("   (p50 ms over n rounds; RSS MiB after the size's decisions; doc size and faults over the representative bundles up to 1,000 models,")
-        lines.append("   over the two timed bundles above; faults at the default decision timeout)")
+        lines.append("   (p50 ms over n rounds, round-robin over the sizes: one managed OPA per size, all running; OPA RSS MiB after the timed decisions,")
+        lines.append("   Python RSS once the size was prepared; s: seconds to prepare the size; doc size and faults over the representative bundles up to")
+        lines.append("   1,000 models, over the two timed bundles above; faults at the default decision timeout)")
         spread, allocs = cat.get("spread") or {}, cat.get("allocs_spread") or {}
         for k in ("agent", "personal"):
             sp, al = spread.get(k), allocs.get(k)

@@ -150,3 +150,53 @@ def test_unknown_request_fields_are_always_reported_by_path(extra):
     with pytest.raises(bi.InvalidBundle) as info:
         bi.prepare(bundle, "h")
     assert any(v.path.startswith("$.request") for v in info.value.violations)
+
+
+# the values the shape check sees: JSON values, plus what a Python caller (or a lenient parser) can put
+# in a bundle that JSON cannot carry: NaN and infinities, integers too long to print, unpaired
+# surrogates, non-string keys, and nesting around MAX_DEPTH
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([10**bi.MAX_INT_DIGITS, -(10**bi.MAX_INT_DIGITS), 10**bi.MAX_INT_DIGITS - 1]),
+    st.text(max_size=8), st.sampled_from(["\ud800", "a\udfff", "é", "\u2028"]),
+)
+_keys = st.one_of(st.text(max_size=6), st.sampled_from(["\udc80", "ключ"]), st.integers(0, 3), st.none(), st.booleans())
+_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
+                       max_leaves=25)
+
+
+def _nested(depth: int, leaf: object) -> object:
+    value = leaf
+    for i in range(depth - 1):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+@settings(max_examples=400)
+@given(_values)
+def test_the_shape_checks_fast_path_agrees_with_the_precise_walk(value):
+    """The usual-case check (_shape_is_clean) passes a value exactly when the precise walk finds nothing,
+    so the violation reported (and whether there is one) never depends on which of the two ran."""
+    assert bi._shape_is_clean(value) == (bi._first_shape_violation(value, "b") is None)
+    assert bi._shape_violation(value, "b") == bi._first_shape_violation(value, "b")
+
+
+@pytest.mark.parametrize("depth", [bi.MAX_DEPTH - 1, bi.MAX_DEPTH, bi.MAX_DEPTH + 1, bi.MAX_DEPTH + 2])
+@pytest.mark.parametrize("leaf", [1, "x", [], {}])
+def test_the_shape_checks_agree_at_the_nesting_limit(depth, leaf):
+    value = _nested(depth, leaf)
+    assert bi._shape_is_clean(value) == (bi._first_shape_violation(value, "b") is None)
+
+
+def test_values_json_cannot_carry_go_to_the_precise_walk():
+    """Anything but the exact JSON types (a tuple, a dict subclass, an int subclass) is not passed by the
+    fast path; the precise walk decides (as before), and later steps refuse what JSON cannot encode."""
+    import collections
+    import enum
+
+    class Level(enum.IntEnum):
+        LOW = 1
+
+    for value in [(1, 2), collections.OrderedDict(a=1), {"a": Level.LOW}]:
+        assert not bi._shape_is_clean(value)
+        assert bi._shape_violation(value, "b") == bi._first_shape_violation(value, "b")

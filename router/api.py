@@ -319,7 +319,9 @@ class Router:
             try:
                 doc = with_identity(answer.result, decision_id_=did, created_at=created, revision=revision) if isinstance(answer.result, dict) else answer.result
                 # first what ties the result to this request (always checked), then the decision schema
-                problems = request_problems(doc, prep.bundle) if isinstance(doc, dict) and doc.get("kind") == kind else []
+                # (the screen for non-finite numbers is skipped when the channel's decoder already did it)
+                problems = (request_problems(doc, prep.bundle, screened=answer.finite)
+                            if isinstance(doc, dict) and doc.get("kind") == kind else [])
                 if not problems and (self.validate_results or not isinstance(doc, dict)):
                     problems = result_problems(doc, kind)
                 if not problems and doc.get("kind") != kind:
@@ -384,7 +386,7 @@ class Router:
                 answer = engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.INVALID_POLICY_RESULT,
                                                  detail=f"data.{projection_mod.PACKAGE}.{projection_mod.RULE}: " + "; ".join(problems))
             else:
-                answer = engine_mod.EngineResult(result=result, revision=answer.revision)
+                answer = engine_mod.EngineResult(result=result, revision=answer.revision, finite=answer.finite)
         return self._build(prep, answer, projection=projection)
 
     def _projected(self, prep: PreparedBundle, answer: engine_mod.EngineResult) -> Decision:
@@ -518,6 +520,6 @@ def _one_answer(answer: engine_mod.EngineResult, i: int) -> engine_mod.EngineRes
     if key not in answer.result:
         return engine_mod.EngineResult(revision=answer.revision, fault=engine_mod.POLICY_UNDEFINED,
                                        detail=f"data.model_router.decision is undefined for bundles[{i}]")
-    return engine_mod.EngineResult(result=answer.result[key], revision=answer.revision)
+    return engine_mod.EngineResult(result=answer.result[key], revision=answer.revision, finite=answer.finite)
 
 

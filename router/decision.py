@@ -133,18 +133,20 @@ def non_finite_number(value: Any, where: str = "$") -> str | None:
 _MISSING = object()
 
 
-def request_problems(result: JSONObject, bundle: Any) -> list[str]:
+def request_problems(result: JSONObject, bundle: Any, *, screened: bool = False) -> list[str]:
     """Why RESULT is not an answer to BUNDLE that may be acted on: a permitting status must name a lane
     (agent execution) or a target (local-personal); every number must be finite; the echoed request
     fields (requestId, task class, for a personal request the binding and route) must equal the
-    request's own. (The kind is checked by result_problems and the caller.)"""
+    request's own. (The kind is checked by result_problems and the caller.) SCREENED: the caller
+    knows every number in RESULT is finite (its decoder saw each one: Channel.decode_screened), so
+    that check is not made again."""
     selected = result.get("selected")
     if isinstance(selected, dict) and selected.get("status") in fault_template.permitting_statuses(result.get("kind")):
         route_field = "target" if result.get("kind") == PERSONAL_KIND else "lane"
         route = selected.get(route_field)
         if not (isinstance(route, str) and route):
             return [f"$.selected.{route_field}: expected a {route_field} for status {selected['status']!r}, found {type(route).__name__}"]
-    where = non_finite_number(result)
+    where = None if screened else non_finite_number(result)
     if where is not None:
         return [f"{where}: expected a finite number, found a non-finite one"]
     request = bundle.get("request") if isinstance(bundle, dict) else None

@@ -67,6 +67,9 @@ class EngineResult:
     detail: str = ""
     refused: bool = field(default=False, repr=False, compare=False)  # engine-unavailable: nothing listens
     decision_id: str | None = field(default=None, repr=False, compare=False)  # OPA's id when it logs decisions
+    # True only when the decoder saw every number of OPA's answer and none was NaN or infinite
+    # (Channel.decode_screened): the result check then need not look for one again
+    finite: bool = field(default=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -161,7 +164,7 @@ class OpaClient:
         """Evaluate data.<package>.<rule> for INPUT_DATA within TIMEOUT_S; an answer under another revision
         than EXPECTED_REVISION (when given) is engine-revision-mismatch. Never raises."""
         try:
-            body = self._channel.post_json(rule_path(package, rule), {"input": input_data}, timeout_s)
+            body, finite = self._channel.post_json_screened(rule_path(package, rule), {"input": input_data}, timeout_s)
         except ChannelTimeout:
             return EngineResult(fault=ENGINE_TIMEOUT,
                                 detail=f"no answer within {timeout_s * 1000:.0f} ms (connect, send and the complete answer)")
@@ -185,7 +188,7 @@ class OpaClient:
             return EngineResult(revision=revision, fault=POLICY_UNDEFINED, detail=f"data.{package}.{rule} is undefined for this input")
         decision_id = body.get("decision_id")
         return EngineResult(result=body["result"], revision=revision,
-                            decision_id=decision_id if isinstance(decision_id, str) else None)
+                            decision_id=decision_id if isinstance(decision_id, str) else None, finite=finite)
 
     def check(self, timeout_s: float) -> dict[str, str]:
         """OPA's health with its bundles activated (`/health?bundles`), then {bundle name: revision} of

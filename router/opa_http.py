@@ -393,6 +393,11 @@ class Channel:
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
         return self.decode(self.request("POST", path, body, timeout_s)[1])
 
+    def post_json_screened(self, path: str, document: Any, timeout_s: float) -> tuple[Any, bool]:
+        """post_json's answer, and whether every number in it is finite (decode_screened)."""
+        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return self.decode_screened(self.request("POST", path, body, timeout_s)[1])
+
     def get_json(self, path: str, timeout_s: float) -> Any:
         return self.decode(self.request("GET", path, None, timeout_s)[1])
 
@@ -400,6 +405,21 @@ class Channel:
     def decode(data: bytes) -> Any:
         try:
             return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ChannelError(f"unreadable answer from OPA: not JSON ({type(exc).__name__})") from None
+
+    @staticmethod
+    def decode_screened(data: bytes) -> tuple[Any, bool]:
+        """(decode's value, True) when every number in DATA decodes to a finite float or an integer;
+        (the same value, False) when one is NaN or infinite: `NaN`, `Infinity`, or a literal beyond the
+        float range such as 1e999 (also one that a later duplicate key replaces: False only means
+        "not proven finite"). The decoder sees every number as it parses it, so the usual answer needs
+        no second pass over the value; only an answer with such a number is decoded again."""
+        try:
+            # as json.loads decodes bytes: the encoding it detects (a UTF-8 byte-order mark is skipped)
+            return _SCREENING_DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass")), True
+        except _NonFinite:
+            return Channel.decode(data), False
         except (ValueError, RecursionError) as exc:
             raise ChannelError(f"unreadable answer from OPA: not JSON ({type(exc).__name__})") from None
 
@@ -413,3 +433,21 @@ class Channel:
 
 class _StaleConnection(Exception):
     pass
+
+
+class _NonFinite(Exception):
+    """A number in an answer decodes to NaN or an infinity (raised by the screening decoder's hooks)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0.0:  # NaN and the infinities only (inf - inf is NaN)
+        raise _NonFinite(text)
+    return value
+
+
+def _non_finite_constant(text: str) -> float:
+    raise _NonFinite(text)
+
+
+_SCREENING_DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_non_finite_constant)

@@ -273,14 +273,36 @@ def test_a_result_that_does_not_answer_the_request_is_invalid(real_answers, name
     assert decision.permitted is False and decision.to_guardrail()["decision"] == "deny"
 
 
-def test_a_non_finite_number_in_a_result_is_invalid(real_answers):
-    text = json.dumps(real_answers["agent"]).replace('"estimatedCost": 0.33', '"estimatedCost": NaN', 1)
-    assert "NaN" in text
+# every way a JSON number can reach Python as NaN or an infinity: the constants Python's parser accepts,
+# and literals beyond the float range
+NON_FINITE_LITERALS = ["NaN", "Infinity", "-Infinity", "1e999", "-1.5E+400"]
+
+
+@pytest.mark.parametrize("literal", NON_FINITE_LITERALS)
+def test_a_non_finite_number_in_a_result_is_invalid(real_answers, literal):
+    text = json.dumps(real_answers["agent"]).replace('"estimatedCost": 0.33', f'"estimatedCost": {literal}', 1)
+    assert literal in text
     answer = http_response("200 OK", text.encode())
     with FakeOpa(lambda conn, request, stop: conn.sendall(answer)) as forged, \
             Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
         decision = router.decide(EXAMPLE)
-    assert decision.reason == eng.INVALID_POLICY_RESULT and "finite" in decision.detail
+    assert decision.reason == eng.INVALID_POLICY_RESULT and "$.candidateSet" in decision.detail and "finite" in decision.detail
+
+
+@pytest.mark.parametrize("literal", NON_FINITE_LITERALS)
+def test_a_non_finite_number_in_one_decision_of_a_batch_fails_that_decision_alone(real_answers, literal):
+    """The batch answer is screened as a whole by the decoder; the decision holding the number is refused
+    with its path, the other one of the same answer is decided."""
+    one = real_answers["agent"]["result"]
+    text = json.dumps({"result": {"0": one, "1": one}, "provenance": real_answers["agent"].get("provenance")})
+    text = text.replace('"estimatedCost": 0.33', f'"estimatedCost": {literal}', 1)
+    assert literal in text
+    answer = http_response("200 OK", text.encode())
+    with FakeOpa(lambda conn, request, stop: conn.sendall(answer)) as forged, \
+            Router(opa_url=forged.url, receipts=False, timeout_ms=2000) as router:
+        first, second = router.decide_many([EXAMPLE, EXAMPLE])
+    assert first.reason == eng.INVALID_POLICY_RESULT and "finite" in first.detail
+    assert second.fault is None and second.lane == "high-end"
 
 
 def test_the_unaltered_answer_is_accepted_from_the_same_fake(real_answers):

@@ -390,11 +390,10 @@ class Channel:
         return resp.status, data
 
     def post_json(self, path: str, document: Any, timeout_s: float) -> Any:
-        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-        return self.decode(self.request("POST", path, body, timeout_s)[1])
+        return self.post_json_screened(path, document, timeout_s)[0]
 
     def post_json_screened(self, path: str, document: Any, timeout_s: float) -> tuple[Any, bool]:
-        """post_json's answer, and whether every number in it is finite (decode_screened)."""
+        """The answer to DOCUMENT posted as JSON, and whether every number in it is finite (decode_screened)."""
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
         return self.decode_screened(self.request("POST", path, body, timeout_s)[1])
 

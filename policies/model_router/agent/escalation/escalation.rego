@@ -53,11 +53,9 @@ _receipt_failures := token.failures_of(
 _max_lane := token.claim_of(_receipt_parsed, "maxLane")
 
 # The lane check (token.lane_exceeds) is the only part of the verdict that depends on the lane: a
-# lane passes it when the token's maxLane names a premium lane ranked at or above it. The rank of that
-# maxLane, or -1 (every lane is above it).
-default _max_rank := -1
-
-_max_rank := lanes.rank[_max_lane] if lanes.premium[_max_lane]
+# premium lane passes it when its rank is at most token.max_rank, the rank of the token's maxLane when
+# that names a premium lane (else -1: every lane is above it).
+_max_rank := token.max_rank(_max_lane, lanes.rank, lanes.premium)
 
 # The two verdicts a lane can get, each computed once per decision: within maxLane, above it.
 _verdict_within := token.verdict("escalation-receipt", _receipt_failures)

@@ -80,15 +80,9 @@ _egress_failures := token.failures_of(
 )
 
 # The lane check (token.lane_exceeds) is the only part of the verdict that depends on the lane: a
-# hosted lane passes it when the token's maxLane names a hosted lane ranked at or above it. The rank of
-# that maxLane, or -1 (every lane is above it).
-default _max_rank := -1
-
-_max_rank := lanes.rank[max_lane] if {
-	max_lane := token.claim_of(_egress_parsed, "maxLane")
-	config.policy_lanes[max_lane]
-	not lanes.local[max_lane] # hosted (lanes.hosted, without building that set)
-}
+# hosted lane passes it when its rank is at most token.max_rank, the rank of the token's maxLane when
+# that names a hosted lane (else -1: every lane is above it).
+_max_rank := token.max_rank(token.claim_of(_egress_parsed, "maxLane"), lanes.rank, lanes.hosted)
 
 # The two verdicts a hosted lane can get, each computed once per decision: within maxLane, above it.
 _verdict_within := token.verdict("egress-approval", _egress_failures)

@@ -308,14 +308,22 @@ claim_of([_, claims], name) := claims[name]
 # METADATA
 # scope: document
 # description: |
+#   The rank in RANKS of MAX_LANE (a token's `maxLane` claim, see `claim`) when it is one of ALLOWED
+#   (the lanes this purpose may approve), else -1: a lane passes the lane check (`lane_exceeds`)
+#   exactly when its rank is at most this, so a caller judging every lane against one token computes
+#   it once.
+default max_rank(_, _, _) := -1
+
+max_rank(max_lane, ranks, allowed) := ranks[max_lane] if max_lane in allowed
+
+# METADATA
+# scope: document
+# description: |
 #   Whether LANE is above MAX_LANE (a token's `maxLane` claim, see `claim`): the claim must be one of
 #   ALLOWED (the lanes this purpose may approve) and rank at or above LANE in RANKS.
 default lane_exceeds(_, _, _, _) := true
 
-lane_exceeds(max_lane, lane, ranks, allowed) := false if {
-	max_lane in allowed
-	ranks[lane] <= ranks[max_lane]
-}
+lane_exceeds(max_lane, lane, ranks, allowed) := false if ranks[lane] <= max_rank(max_lane, ranks, allowed)
 
 # METADATA
 # scope: document

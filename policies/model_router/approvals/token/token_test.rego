@@ -264,3 +264,21 @@ test_success_one_pattern_matches_the_round_trip_check if {
 		[segment, matched] == [segment, _round_trip_canonical(segment)]
 	}
 }
+
+# max_rank is the one definition of the lane check: lane_exceeds and the callers that judge every
+# lane against one token (hosted, escalation) compare a lane's rank with it
+test_max_rank_is_the_rank_of_an_allowed_max_lane_else_minus_one if {
+	token.max_rank("pro", _ranks, _premium) == 5
+	token.max_rank("standard", _ranks, _premium) == -1
+	token.max_rank(null, _ranks, _premium) == -1
+	token.max_rank("unranked", _ranks, {"unranked"}) == -1
+}
+
+test_lane_exceeds_agrees_with_max_rank_for_every_lane if {
+	every max_lane in ["standard", "high-end", "pro", null] {
+		every lane, rank in _ranks {
+			above := rank > token.max_rank(max_lane, _ranks, _premium)
+			token.lane_exceeds(max_lane, lane, _ranks, _premium) == above
+		}
+	}
+}

@@ -348,7 +348,7 @@ agent := {
 	"laneRates": lane_rates,
 	"laneDefaults": {lane: cost.default_rates(rates) | some lane, rates in lane_rates},
 	"pricedProfiles": {ref: true | some rates in lane_rates; some ref, _ in rates.profiles},
-	"windows": {window: budget.window_table(window) | some window in config.window_order},
+	"windows": windows,
 	"noFailures": {lane: [] | some lane, _ in config.policy_lanes},
 	"laneTiers": budget.lane_tier_table,
 	"checks": checks,
@@ -357,5 +357,6 @@ agent := {
 	"lanes": lanes.table,
 } if {
 	lane_rates := {lane: cost.lane_rates(priced) | some lane, priced in config.catalog_lanes}
-	checks := budget.check_table({window: budget.window_table(window) | some window in config.window_order})
+	windows := {window: budget.window_table(window) | some window in config.window_order}
+	checks := budget.check_table(windows)
 }

@@ -731,9 +731,41 @@ def section_cold_cli(ctx: dict) -> dict:
         "cli": summary(samples),
         "python_start": summary(python_only),
         "opa_eval_process": summary(opa_only),
+        "compile_hint": _compile_hint_effect(built.path, bundle, ctx["cold_runs"]),
         "bundle": bundle.name,
         "bytecode": "compiled beforehand" if bytecode else "could not be compiled (each run compiles the sources)",
     }
+
+
+HINT_PREFIX = "model_router/compile_hint/"
+
+
+def _module_compile_ms(archive: Path, bundle: Path) -> float:
+    """OPA's module compile timer (ms) for one `opa eval` of ARCHIVE's entrypoint on BUNDLE."""
+    out = subprocess.run([str(opa_path()), "eval", "-b", str(archive), "-i", str(bundle), "--metrics", "--format", "json",
+                          ENTRYPOINT + ".selected.status"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["metrics"]["timer_rego_module_compile_ns"] / 1e6
+
+
+def _compile_hint_effect(archive: Path, bundle: Path, runs: int) -> dict:
+    """OPA's module compile time of the bundle as built and of the same bundle without the package
+    model_router.compile_hint (the one `with` on data, for OPA's type checker), alternating."""
+    from router import bundle as bundle_mod
+
+    tmp = Path(tempfile.mkdtemp(prefix="model-router-bench-hint-"))
+    try:
+        files = bundle_mod.staged_files()
+        if not any(rel.startswith(HINT_PREFIX) for rel, _ in files):
+            return {"error": f"the bundle has no {HINT_PREFIX} modules"}
+        without = tmp / "without-hint.tar.gz"
+        bundle_mod.build_from_files([f for f in files if not f[0].startswith(HINT_PREFIX)], without)
+        with_ms, without_ms = [], []
+        for _ in range(max(runs, 5)):
+            with_ms.append(_module_compile_ms(archive, bundle))
+            without_ms.append(_module_compile_ms(without, bundle))
+        return {"with_ms": statistics.median(with_ms), "without_ms": statistics.median(without_ms), "n": len(with_ms)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _scaled_router(data: dict, tmp: Path, tag: str):

@@ -108,6 +108,31 @@ def test_a_tampered_project_bundle_on_disk_is_rebuilt_from_the_sources(project_b
     assert bundle_mod.verify(again.path, built.revision) == built.revision
 
 
+def test_the_managed_engine_serves_the_sources_revision_when_the_project_archive_was_tampered(project_bundle, tmp_path, monkeypatch):
+    """The managed engine's start checks the copy it serves (in its private folder) against the revision
+    of the sources: a project archive edited on disk under the legitimate manifest is rebuilt, and OPA
+    serves what the sources give, never the edited copy."""
+    build = tmp_path / "build"
+    build.mkdir()
+    monkeypatch.setattr(bundle_mod, "BUNDLE_FILE", build / "bundle.tar.gz")
+    monkeypatch.setattr(bundle_mod, "REVISION_FILE", build / "bundle.revision")
+    monkeypatch.setattr(bundle_mod, "STAGE_DIR", build / "bundle")
+    monkeypatch.setattr(bundle_mod, "LOCK_FILE", build / ".bundle.lock")
+    built = bundle_mod.ensure_bundle()
+    _tampered_copy(built.path, build / "t.tar.gz")
+    os.replace(build / "t.tar.gz", built.path)
+    with eng.ManagedEngine(timeout_s=10.0, restart_backoff_s=60) as engine:
+        assert engine.start_error is None and engine.pid is not None
+        assert engine.bundle_revision == built.revision
+        served = opa_process.served_revision(eng.Channel(engine.url, token=engine.token), 5.0)
+        assert served == built.revision
+        pinned = engine.supervisor._private_dir() / "bundle.tar.gz"
+        assert bundle_mod.verify(pinned, built.revision) == built.revision
+        _, files = bundle_mod.read_archive(pinned)
+        assert not any(rel == "model_router/extra.rego" for rel, _ in files)
+    assert bundle_mod.verify(built.path, built.revision) == built.revision  # rebuilt on disk too
+
+
 def test_a_policy_using_http_send_is_refused_before_it_is_served(tmp_path):
     """opa run does not apply the capabilities file: a bundle built without it ran http.send and
     posted the input to a listener. Every bundle the router serves is checked against it first."""

@@ -6,7 +6,7 @@
 #   OPA v1.22's checker asks for that set for every rule whose type holds an empty collection
 #   (`default x := []`, `set()`, `{}`; about 70 rules here) and caches it in a map it takes as
 #   "not computed yet" while it is empty (v1/ast/check.go, isReplaced): without a `with` on data
-#   in the bundle, each ask walks every module again, a quarter of the bundle's compile time,
+#   in the bundle, each ask walks every module again: a quarter to a third of the compile time,
 #   paid at every start of the managed OPA. The `bench` cold-cli section measures the compile
 #   with and without this package side by side; remove the package when that ratio is 1.
 package model_router.compile_hint

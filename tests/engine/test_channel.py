@@ -93,7 +93,9 @@ def test_a_tampered_bundle_is_not_served_under_the_legitimate_revision(project_b
         engine.close()
 
 
-def test_a_tampered_project_bundle_on_disk_is_rebuilt_from_the_sources(project_bundle, tmp_path, monkeypatch):
+def _project_archive_tampered_on_disk(tmp_path, monkeypatch):
+    """A project build folder under TMP_PATH whose archive was edited under the legitimate manifest
+    (the revision file still names the sources' revision); returns the legitimate build."""
     build = tmp_path / "build"
     build.mkdir()
     monkeypatch.setattr(bundle_mod, "BUNDLE_FILE", build / "bundle.tar.gz")
@@ -103,6 +105,11 @@ def test_a_tampered_project_bundle_on_disk_is_rebuilt_from_the_sources(project_b
     built = bundle_mod.ensure_bundle()
     _tampered_copy(built.path, build / "t.tar.gz")
     os.replace(build / "t.tar.gz", built.path)
+    return built
+
+
+def test_a_tampered_project_bundle_on_disk_is_rebuilt_from_the_sources(project_bundle, tmp_path, monkeypatch):
+    built = _project_archive_tampered_on_disk(tmp_path, monkeypatch)
     again = bundle_mod.ensure_bundle()
     assert again.rebuilt and again.revision == built.revision
     assert bundle_mod.verify(again.path, built.revision) == built.revision
@@ -112,15 +119,7 @@ def test_the_managed_engine_serves_the_sources_revision_when_the_project_archive
     """The managed engine's start checks the copy it serves (in its private folder) against the revision
     of the sources: a project archive edited on disk under the legitimate manifest is rebuilt, and OPA
     serves what the sources give, never the edited copy."""
-    build = tmp_path / "build"
-    build.mkdir()
-    monkeypatch.setattr(bundle_mod, "BUNDLE_FILE", build / "bundle.tar.gz")
-    monkeypatch.setattr(bundle_mod, "REVISION_FILE", build / "bundle.revision")
-    monkeypatch.setattr(bundle_mod, "STAGE_DIR", build / "bundle")
-    monkeypatch.setattr(bundle_mod, "LOCK_FILE", build / ".bundle.lock")
-    built = bundle_mod.ensure_bundle()
-    _tampered_copy(built.path, build / "t.tar.gz")
-    os.replace(build / "t.tar.gz", built.path)
+    built = _project_archive_tampered_on_disk(tmp_path, monkeypatch)
     with eng.ManagedEngine(timeout_s=10.0, restart_backoff_s=60) as engine:
         assert engine.start_error is None and engine.pid is not None
         assert engine.bundle_revision == built.revision

@@ -164,11 +164,11 @@ def section_catalog(ctx: dict[str, Any]) -> dict[str, Any]:
                     d = router.decide(b)
                     if d.fault:
                         faults.append(f"{name}: {d.fault}")
-                    sizes_seen[name] = len(json.dumps(dict(d.document), separators=(",", ":")))
+                    sizes_seen[name] = h.doc_bytes(d)
                 router.engine.timeout_s = 30.0
                 if faults:  # a fault's document is the fail-closed one: measure the documents without the deadline
                     for name, b in docs.items():
-                        sizes_seen[name] = len(json.dumps(dict(router.decide(b).document), separators=(",", ":")))
+                        sizes_seen[name] = h.doc_bytes(router.decide(b))
                 row["faultsDefault"] = len(faults)
                 row["faultExamples"] = faults[:3]
                 row["faultsChecked"] = len(docs)

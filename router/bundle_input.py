@@ -108,6 +108,15 @@ MAX_INT_DIGITS = 4000
 _MAX_INT = 10**MAX_INT_DIGITS
 
 
+def _utf8_text(text: str) -> bool:
+    """Whether TEXT is valid Unicode text (no unpaired surrogates): encodable as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _value_violation(value: Any, where: tuple[str | int, ...], source: str) -> Violation | None:
     """What is wrong with one scalar that no JSON Schema check can safely look at, or None."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -115,20 +124,9 @@ def _value_violation(value: Any, where: tuple[str | int, ...], source: str) -> V
     if isinstance(value, int) and not isinstance(value, bool) and not -_MAX_INT < value < _MAX_INT:
         return Violation(source, json_path(where), f"an integer of more than {MAX_INT_DIGITS} digits",
                          f"an integer of at most {MAX_INT_DIGITS} digits")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return Violation(source, json_path(where), "unpaired surrogates", "valid Unicode text")
+    if isinstance(value, str) and not _utf8_text(value):
+        return Violation(source, json_path(where), "unpaired surrogates", "valid Unicode text")
     return None
-
-
-def _utf8_text(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _shape_is_clean(value: Any, limit: int = MAX_DEPTH) -> bool:

@@ -18,10 +18,12 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+# `cryptography` is imported on use, as PyJWT is in `issue()`: only the operator tools make keys, and it
+# adds about 20 ms (`python -X importtime`) to every process that decides (router.api imports this module)
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PURPOSES = ("escalation-receipt", "egress-approval", "personal-activation")
 MAX_TOKEN_CHARS = 8192
@@ -78,6 +80,8 @@ def _b64url(data: bytes) -> str:
 
 
 def public_jwk(private_key: Ed25519PrivateKey) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+
     raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
 
@@ -86,6 +90,9 @@ def keygen(private_key_file: str | Path, kid: str) -> dict[str, Any]:
     """Write a new Ed25519 private key (PEM, PKCS#8, mode 0600) and return its anchor key entry."""
     if not kid:
         raise ApprovalError("--kid: expected a non-empty key id")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = Path(private_key_file)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -102,6 +109,9 @@ def keygen(private_key_file: str | Path, kid: str) -> dict[str, Any]:
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

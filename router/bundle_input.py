@@ -22,8 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import jsonschema_rs
-
 from router import paths
 from router.contracts import formats
 from router.contracts.digest import canonical, sha256_text
@@ -31,6 +29,7 @@ from router.contracts.errors import Violation
 from router.regular_file import SpecialFileError, read_regular_file
 
 if TYPE_CHECKING:
+    import jsonschema_rs
     from jsonschema import Draft202012Validator, ValidationError
 
 MAX_BYTES = 1024 * 1024
@@ -341,6 +340,8 @@ class FastValidator:
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        import jsonschema_rs  # on first use: a managed OPA spawned before it starts meanwhile (docs/performance.md)
+
         self.schema = schema
         self._python: Draft202012Validator | None = None
         self._rust: jsonschema_rs.Draft202012Validator | None = None

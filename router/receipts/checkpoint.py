@@ -19,17 +19,16 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from typing import TYPE_CHECKING, Any
 
 from router.contracts.digest import sha256_text
 from router.receipts.build import canonical, strict_loads
+
+# `cryptography` is imported where a key is made, read or used (about 15-20 ms of `python -X importtime`):
+# a process that decides with receipts off never needs it, and with receipts on the managed OPA is
+# already starting when the log reads its key (router.api)
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 HEAD_KIND = "RouteDecisionReceiptLogHead"
 LOG_ID_PREFIX = "urn:socioprophet:model-route-receipt-log:"
@@ -60,11 +59,15 @@ def new_log_id() -> str:
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return KEY_PREFIX + base64.b64encode(raw).decode("ascii")
 
 
 def parse_public_key(text: str, where: str = "publicKey") -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if not isinstance(text, str) or not text.startswith(KEY_PREFIX):
         raise CheckpointError(f"{where}: expected an Ed25519 public key 'ed25519:<base64>'")
     try:
@@ -95,6 +98,9 @@ def _read_small(path: Path, limit: int, what: str) -> bytes:
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = Path(path)
     data = _read_small(path, MAX_KEY_BYTES, "receipt-signing key")
     try:
@@ -112,6 +118,9 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
 def load_public_key(path: str | Path) -> Ed25519PublicKey:
     """A public key file: 'ed25519:<base64>' (what keygen writes to KEY.pub), a PEM public key, or
     the private key itself."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     path = Path(path)
     data = _read_small(path, MAX_KEY_BYTES, "public key")
     text = data.decode("utf-8", "replace").strip()
@@ -169,6 +178,9 @@ def make_private_dirs(folder: Path) -> None:
 
 def generate_key(path: str | Path) -> Ed25519PrivateKey:
     """Create a new Ed25519 private key at PATH (mode 0600, never overwriting) and PATH.pub."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = Path(path)
     make_private_dirs(path.parent)
     key = Ed25519PrivateKey.generate()
@@ -196,12 +208,16 @@ def load_or_create_key(path: str | Path) -> Ed25519PrivateKey:
 
 def prompt_digest_key(key: Ed25519PrivateKey, log_id: str) -> bytes:
     """The per-log secret that keys prompt digests in receipts (derived from the signing key)."""
+    from cryptography.hazmat.primitives import serialization
+
     seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return hmac.new(seed, b"model-router receipt prompt digest v1\0" + log_id.encode("utf-8"), hashlib.sha256).digest()
 
 
 def receipt_mac_key(key: Ed25519PrivateKey, log_id: str) -> bytes:
     """The per-log secret that authenticates each receipt line (derived from the signing key)."""
+    from cryptography.hazmat.primitives import serialization
+
     seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return hmac.new(seed, b"model-router receipt mac v1\0" + log_id.encode("utf-8"), hashlib.sha256).digest()
 
@@ -272,6 +288,8 @@ def head_problems(head: Any, where: str) -> list[str]:
 
 
 def signature_valid(head: dict[str, Any], public_key: Ed25519PublicKey) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     sig = head.get("signature")
     if not isinstance(sig, str) or not sig.startswith(KEY_PREFIX):
         return False

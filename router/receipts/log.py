@@ -41,9 +41,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from router.clock import utc_now
 from router.contracts.digest import runs, sha256_text, spliced
@@ -51,6 +49,9 @@ from router.receipts import checkpoint as cp
 from router.receipts.build import LOG_NAME, canonical, receipt_digest
 from router.receipts.inputs import InputStore
 from router.receipts.verify import MAX_LINE, strict_loads, verify
+
+if TYPE_CHECKING:  # the key's type only: cryptography is imported where a key is read (receipts.checkpoint)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DEFAULT_LOCK_TIMEOUT_S = 10.0
 CHAIN_KEYS = ("receiptDigest", "receiptMac")  # the members the log adds last, in sorted order

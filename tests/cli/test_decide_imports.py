@@ -1,22 +1,26 @@
 """A cold `model-router decide` imports only what deciding needs (issue: decisions at OPA's floor).
 
 jsonschema (the detailed validator, built for an invalid document only), PyYAML (read only when a
-config file is in use), aiohttp and requests stay out of a decide that needs none of them; each costs
-tens of milliseconds of a cold start (measured in docs/performance.md).
+config file is in use), aiohttp and requests, and cryptography (keys: approval tokens, signed receipt
+heads) stay out of a decide that needs none of them; each costs tens of milliseconds of a cold start
+(measured in docs/performance.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from cli_helpers import BUNDLES
 
 from router import paths
 
-NOT_ON_THE_DECIDE_PATH = ("jsonschema", "referencing", "yaml", "aiohttp", "requests")
+NOT_ON_THE_DECIDE_PATH = ("jsonschema", "referencing", "yaml", "aiohttp", "requests", "cryptography")
 
 _PROBE = """
 import json, sys
@@ -30,9 +34,10 @@ print(json.dumps({"exit": code, "modules": sorted({m.split(".")[0] for m in sys.
 """
 
 
-def _decide_in_process(*args: str) -> dict:
+def _decide_in_process(*args: str, env_extra: dict[str, str] | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
     env["MODEL_ROUTER_RECEIPTS"] = "0"
+    env.update(env_extra or {})
     proc = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=paths.ROOT, env=env,
                           timeout=120, check=False)
     report: dict = json.loads(proc.stderr.strip().splitlines()[-1])
@@ -48,12 +53,19 @@ def test_a_valid_bundle_is_decided_without_the_detailed_validator_or_yaml() -> N
     assert [m for m in NOT_ON_THE_DECIDE_PATH if m in report["modules"]] == []
 
 
-def test_an_invalid_bundle_still_gets_precise_errors(tmp_path) -> None:
+def test_an_invalid_bundle_still_gets_precise_errors_and_leaves_no_opa_behind(tmp_path) -> None:
     bad = json.loads((BUNDLES / "agent-routine-code-execution.json").read_text(encoding="utf-8"))
     bad["request"]["taskClass"] = 7
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
-    report = _decide_in_process(str(path), "--format", "decision")
-    assert report["exit"] not in (0, 3), report
-    assert "jsonschema" in report["modules"]  # the detailed validator was loaded to name the field
-    assert "$.request.taskClass" in report["stderr"], report["stderr"]
+    # the managed OPA starts before the bundle is read (it compiles while the bundle is validated); the
+    # unusable bundle stops it, and its private folder (socket, log, bundle copy) goes with it
+    runtime = Path(tempfile.mkdtemp(prefix="mr-rt-", dir="/tmp"))
+    try:
+        report = _decide_in_process(str(path), "--format", "decision", env_extra={"XDG_RUNTIME_DIR": str(runtime)})
+        assert report["exit"] not in (0, 3), report
+        assert "jsonschema" in report["modules"]  # the detailed validator was loaded to name the field
+        assert "$.request.taskClass" in report["stderr"], report["stderr"]
+        assert sorted(p.name for p in runtime.iterdir()) == []
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)

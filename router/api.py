@@ -222,7 +222,7 @@ class Router:
             self.engine = engine_mod.ManagedEngine(
                 Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args),
                 log_file=Path(opa_log) if opa_log is not None else None,
-                max_response_bytes=s.max_response_bytes, gogc=s.opa_gogc,
+                max_response_bytes=s.max_response_bytes, gogc=s.opa_gogc, background_start=True,
             )
         log_path = s.receipts_path
         # the log's lock is waited for at most one decision timeout: a holder never hangs a decision

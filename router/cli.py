@@ -402,16 +402,18 @@ def decide(bundles: tuple[str, ...], fmt: str, agentplane_receipts: bool, config
     one: bundle_input.PreparedBundle | None = None
     lines: Iterator[tuple[str, bytes | None]] | None = None
     try:
-        if bundles == (STDIN,):
-            first, number, json_lines = _first_record(stream)
-            if json_lines:
-                lines = _stdin_records(stream, first, number)
-            else:  # one JSON document (indented over several lines): as one file
-                rest = stream.read(bundle_input.MAX_BYTES + 1 - min(len(first), bundle_input.MAX_BYTES))
-                one = bundle_input.load(STDIN, stdin=io.BytesIO(first + rest))
-        elif len(bundles) == 1:
-            one = bundle_input.load(bundles[0])
+        # the router first: its managed OPA starts (compiles the policy) while the bundles are read and
+        # validated; an unusable bundle stops it unasked
         with _make_router(config_file, opa_url, timeout_ms, receipts_dir, no_receipts, **options) as router:
+            if bundles == (STDIN,):
+                first, number, json_lines = _first_record(stream)
+                if json_lines:
+                    lines = _stdin_records(stream, first, number)
+                else:  # one JSON document (indented over several lines): as one file
+                    rest = stream.read(bundle_input.MAX_BYTES + 1 - min(len(first), bundle_input.MAX_BYTES))
+                    one = bundle_input.load(STDIN, stdin=io.BytesIO(first + rest))
+            elif len(bundles) == 1:
+                one = bundle_input.load(bundles[0])
             if one is not None:
                 code = _decide_one(one, router, fmt)
             elif lines is not None:
@@ -441,9 +443,8 @@ def explain(bundle: str, as_json: bool, with_receipts: bool, no_receipts: bool, 
     change it. No receipt is recorded unless asked (--receipts, or --receipts-dir)."""
     record = (with_receipts or receipts_dir is not None) and not no_receipts
     try:
-        prep = bundle_input.load(bundle)
-        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, not record) as router:
-            explanation = router.explain(prep)
+        with _make_router(config_file, opa_url, timeout_ms, receipts_dir, not record) as router:  # OPA starts meanwhile
+            explanation = router.explain(bundle_input.load(bundle))
     except UNUSABLE as exc:
         _report_unusable(exc)
         sys.exit(EXIT_UNUSABLE)

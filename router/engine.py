@@ -204,7 +204,9 @@ class ManagedEngine(ClientEngine):
     TRANSPORT is "unix" (the default: a unix domain socket in the engine's private runtime folder) or
     "tcp" (an ephemeral 127.0.0.1 port, trusted only once it is shown to belong to the child). OPA is
     started at construction; a failure is recorded in `start_error` and decisions fail closed with
-    engine-unavailable until a later start succeeds."""
+    engine-unavailable until a later start succeeds. With BACKGROUND_START the construction verifies the
+    bundle and spawns OPA, then returns while OPA compiles the bundle; the first query or look at the
+    engine's state waits for that start (router.opa_supervisor), and a query's timeout begins after it."""
 
     def __init__(
         self,
@@ -220,6 +222,7 @@ class ManagedEngine(ClientEngine):
         transport: str = "unix",
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         gogc: int | None = None,
+        background_start: bool = False,
     ) -> None:
         super().__init__(timeout_s, max_response_bytes=max_response_bytes)
         self.supervisor = OpaSupervisor(
@@ -229,7 +232,7 @@ class ManagedEngine(ClientEngine):
         )
         self._lock = threading.Lock()
         self._current: tuple[int, OpaClient] | None = None  # (start number of the OPA it asks, client)
-        if self.supervisor.try_start():
+        if self.supervisor.try_start(wait=not background_start) and not background_start:
             self._client_of(self.supervisor.served)
 
     # -- the supervisor's state, as the engine's ---------------------------------------
@@ -286,7 +289,9 @@ class ManagedEngine(ClientEngine):
     @property
     def client(self) -> OpaClient | None:
         current = self._current
-        return current[1] if current is not None else None
+        if current is None:  # none made yet (a start begun in the background): the served OPA's, once ready
+            return self._client_of(self.supervisor.served)
+        return current[1]
 
     @property
     def describe(self) -> str:

@@ -1,7 +1,9 @@
 """The managed OPA process: started, verified as the router's own, and stopped.
 
 `OpaProcess.start(...)` runs one `opa run --server` child serving one bundle and returns once that
-child is known to be the one answering and to serve the expected revision:
+child is known to be the one answering and to serve the expected revision (`OpaProcess.spawn(...)`
+returns at once with a `Launch` whose `wait()` does the same checks, so that OPA's start overlaps the
+caller's work):
 
 * it listens on a unix domain socket (mode 0600) inside a private runtime folder (0700, owned by this
   user, created by `runtime_dir()`), so no TCP port exists that another local process could bind first;
@@ -55,7 +57,7 @@ from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES, Channel, ChannelError
 
 __all__ = [
     "AUTHZ_BUNDLE_REVISION", "AUTHZ_POLICY", "LAUNCHER", "OWNER_FILE", "REVISION_MISMATCH", "RUNTIME_PREFIX",
-    "SOCKET_NAME", "EngineStartError", "Launcher", "OpaProcess", "free_port", "kill_process_group",
+    "SOCKET_NAME", "EngineStartError", "Launch", "Launcher", "OpaProcess", "free_port", "kill_process_group",
     "listener_belongs_to", "log_tail", "process_start", "runtime_dir", "served_revision",
     "sweep_stale_runtime_dirs", "write_authz_bundle",
 ]
@@ -336,6 +338,32 @@ class OpaProcess:
     ) -> OpaProcess:
         """Start OPA serving BUNDLE (already verified to have REVISION); raise EngineStartError when it
         does not become ready, is not provably the child, or reports another revision."""
+        return cls.spawn(
+            opa=opa, bundle=bundle, revision=revision, folder=folder, log_path=log_path, auth=auth,
+            extra_args=extra_args, transport=transport, startup_timeout_s=startup_timeout_s,
+            probe_timeout_s=probe_timeout_s, max_response_bytes=max_response_bytes, env=env,
+        ).wait()
+
+    @classmethod
+    def spawn(
+        cls,
+        *,
+        opa: Path,
+        bundle: Path,
+        revision: str,
+        folder: Path,
+        log_path: Path,
+        auth: bool = True,
+        extra_args: Iterable[str] = (),
+        transport: str = "unix",
+        startup_timeout_s: float = 20.0,
+        probe_timeout_s: float = 2.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        env: Mapping[str, str] | None = None,
+    ) -> Launch:
+        """Spawn OPA serving BUNDLE (already verified to have REVISION) and return at once: the returned
+        Launch's `wait()` gives the OpaProcess once it is ready and proven (as `start`), and nothing is
+        sent to it before then. OPA compiles the bundle meanwhile, so the caller's own work overlaps it."""
         if transport not in ("unix", "tcp"):
             raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
         if transport == "tcp" and not sys.platform.startswith("linux"):
@@ -364,32 +392,55 @@ class OpaProcess:
         with open(log_path, "ab") as log:
             proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
                                   env=dict(env) if env is not None else None)
-        channel = Channel(url, token=token, max_response_bytes=max_response_bytes)
-        deadline = time.monotonic() + startup_timeout_s
+        return Launch(proc, url, token, Channel(url, token=token, max_response_bytes=max_response_bytes), revision,
+                      folder=folder, port=port, log_path=log_path, deadline=time.monotonic() + startup_timeout_s,
+                      startup_timeout_s=startup_timeout_s, probe_timeout_s=probe_timeout_s)
+
+
+class Launch:
+    """A spawned OPA child not yet known to be ready: `wait()` makes it an OpaProcess or raises
+    EngineStartError (the child stopped); `abort()` stops it unasked."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, token: str | None, channel: Channel, revision: str, *,
+                 folder: Path, port: int | None, log_path: Path, deadline: float, startup_timeout_s: float,
+                 probe_timeout_s: float) -> None:
+        self.proc, self.url, self.token, self.channel, self.revision = proc, url, token, channel, revision
+        self.folder, self.port, self.log_path = folder, port, log_path
+        self.deadline, self.startup_timeout_s, self.probe_timeout_s = deadline, startup_timeout_s, probe_timeout_s
+
+    def wait(self) -> OpaProcess:
+        """The OpaProcess once the child answers `/health?bundles` on its own listener and reports the
+        expected revision; EngineStartError (the child stopped) when it exits, is not ready by the
+        deadline, or serves another revision."""
+        proc, channel = self.proc, self.channel
         try:
             while True:
                 if proc.poll() is not None:
-                    raise EngineStartError(f"OPA exited with status {proc.returncode}: {log_tail(log_path)}")
-                if _listener_ready(proc, folder, port):
+                    raise EngineStartError(f"OPA exited with status {proc.returncode}: {log_tail(self.log_path)}")
+                if _listener_ready(proc, self.folder, self.port):
                     try:
                         channel.request("GET", HEALTH_PATH, None, 0.5)
                         break
                     except ChannelError:
                         pass
-                if time.monotonic() > deadline:
-                    raise EngineStartError(f"OPA did not become ready within {startup_timeout_s:.0f} s: {log_tail(log_path)}")
+                if time.monotonic() > self.deadline:
+                    raise EngineStartError(f"OPA did not become ready within {self.startup_timeout_s:.0f} s: {log_tail(self.log_path)}")
                 time.sleep(0.01)
             try:
-                served = served_revision(channel, probe_timeout_s)
+                served = served_revision(channel, self.probe_timeout_s)
             except ChannelError as exc:
                 raise EngineStartError(f"cannot read the revision OPA serves: {exc}") from None
-            if served != revision:
-                raise EngineStartError(f"{REVISION_MISMATCH}: OPA reports policy revision {served or '(none)'}, expected {revision}")
+            if served != self.revision:
+                raise EngineStartError(f"{REVISION_MISMATCH}: OPA reports policy revision {served or '(none)'}, expected {self.revision}")
         except BaseException:
-            channel.close()
-            kill_process_group(proc)
+            self.abort()
             raise
-        return cls(proc, url, token, channel, revision)
+        return OpaProcess(proc, self.url, self.token, channel, self.revision)
+
+    def abort(self) -> None:
+        """Stop the child (its process group) without waiting for it to be ready."""
+        self.channel.close()
+        kill_process_group(self.proc)
 
 
 def _listener_ready(proc: subprocess.Popen[bytes], folder: Path, port: int | None) -> bool:

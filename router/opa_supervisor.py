@@ -32,7 +32,7 @@ from typing import Self
 from router import bundle as bundle_mod
 from router import opa_binary
 from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES
-from router.opa_process import SOCKET_NAME, EngineStartError, OpaProcess, runtime_dir
+from router.opa_process import SOCKET_NAME, EngineStartError, Launch, OpaProcess, runtime_dir
 
 TRANSPORTS = ("unix", "tcp")
 PORT_ATTEMPTS = 3  # a TCP port taken between choosing and binding: choose another
@@ -83,8 +83,21 @@ def _stop_all() -> None:
         supervisor.close()
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A start begun without waiting (`try_start(wait=False)`): the spawned child and its revision."""
+
+    launch: Launch
+    revision: str
+
+
 class OpaSupervisor:
-    """One managed OPA (see the module docstring). Not started until `start()` or `try_start()`."""
+    """One managed OPA (see the module docstring). Not started until `start()` or `try_start()`.
+
+    `try_start(wait=False)` verifies the bundle and spawns OPA, then returns while OPA compiles it; the
+    first look at the supervisor's state after that (any property, `ensure_running`, `healthy`) waits
+    for that start to finish, so the state read is the same as after a waiting start. `stop` and
+    `close` stop a start in progress without waiting for it."""
 
     def __init__(
         self,
@@ -117,38 +130,63 @@ class OpaSupervisor:
         self._lock = threading.RLock()
         self._process: OpaProcess | None = None
         self._served: Served | None = None
+        self._pending: _Pending | None = None
         self._folder: Path | None = None
-        self.bundle_revision: str | None = None
-        self.starts = 0
-        self.start_error: str | None = None
+        self._bundle_revision: str | None = None
+        self._starts = 0
+        self._start_error: str | None = None
         self._last_start_attempt = 0.0
         self._closed = False
         _LIVE.add(self)
 
-    # -- state -----------------------------------------------------------------------
+    # -- state (each read first waits for a start begun without waiting) ----------------
     @property
     def served(self) -> Served | None:
         """URL, token, revision and start number of the latest started OPA (None before the first start;
         `alive` says whether it still runs)."""
+        self._settle()
         return self._served
 
     @property
     def url(self) -> str | None:
-        return self._served.url if self._served is not None else None
+        served = self.served
+        return served.url if served is not None else None
 
     @property
     def token(self) -> str | None:
         """The bearer token the running OPA requires (None: no authentication, or not started)."""
-        return self._served.token if self._served is not None else None
+        served = self.served
+        return served.token if served is not None else None
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        self._settle()
+        process = self._process
+        return process.pid if process is not None else None
 
     @property
     def alive(self) -> bool:
+        self._settle()
         process = self._process
         return process is not None and process.alive
+
+    @property
+    def starts(self) -> int:
+        """How many times OPA started (and became ready)."""
+        self._settle()
+        return self._starts
+
+    @property
+    def bundle_revision(self) -> str | None:
+        """The revision the latest started OPA serves (None before the first start)."""
+        self._settle()
+        return self._bundle_revision
+
+    @property
+    def start_error(self) -> str | None:
+        """Why the latest start failed (None when it succeeded or none was tried)."""
+        self._settle()
+        return self._start_error
 
     @property
     def closed(self) -> bool:
@@ -170,6 +208,7 @@ class OpaSupervisor:
 
     def healthy(self, timeout_s: float = 1.0) -> bool:
         """Whether the running OPA answers `/health?bundles` within TIMEOUT_S."""
+        self._settle()
         process = self._process
         return process is not None and process.healthy(timeout_s)
 
@@ -193,8 +232,8 @@ class OpaSupervisor:
                 bundle_mod.check_capabilities(tmp, opa=opa)
                 tmp.replace(pinned)
                 return pinned, revision
-            if self.bundle_revision is not None and pinned.exists():
-                return pinned, self.bundle_revision
+            if self._bundle_revision is not None and pinned.exists():
+                return pinned, self._bundle_revision
             built = bundle_mod.ensure_bundle()
             shutil.copyfile(built.path, pinned)
             try:
@@ -209,7 +248,9 @@ class OpaSupervisor:
         except OSError as exc:
             raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
-    def _launch(self) -> None:
+    def _launch(self, wait: bool = True) -> None:
+        """Verify the bundle and start OPA on it; with WAIT false (unix socket only), leave the wait for
+        readiness to `_settle`."""
         opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
         bundle, revision = self._verified_bundle(opa)  # a bundle that cannot be served leaves a running OPA be
         folder = self._private_dir()
@@ -220,6 +261,15 @@ class OpaSupervisor:
         old, self._process = self._process, None
         if old is not None:
             old.stop()
+        if not wait and self.transport == "unix":  # (TCP chooses another port when the first is taken: waits)
+            launch = OpaProcess.spawn(
+                opa=opa, bundle=bundle, revision=revision, folder=folder,
+                log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
+                startup_timeout_s=self.startup_timeout_s, probe_timeout_s=self.probe_timeout_s,
+                max_response_bytes=self.max_response_bytes, env=managed_opa_env(self.gogc),
+            )
+            self._pending = _Pending(launch, revision)
+            return
         last: EngineStartError | None = None
         for _ in range(PORT_ATTEMPTS):
             try:
@@ -237,21 +287,49 @@ class OpaSupervisor:
         else:
             assert last is not None
             raise last
-        self._process = process
-        self.bundle_revision = revision
-        self.starts += 1
-        self._served = Served(process.url, process.token, revision, self.starts)
-        self.start_error = None
+        self._adopt(process, revision)
 
-    def try_start(self) -> bool:
-        """Start (or replace) OPA now; False with `start_error` set when it cannot."""
+    def _adopt(self, process: OpaProcess, revision: str) -> None:
+        self._process = process
+        self._bundle_revision = revision
+        self._starts += 1
+        self._served = Served(process.url, process.token, revision, self._starts)
+        self._start_error = None
+
+    def _settle(self) -> None:
+        """Finish a start begun without waiting: wait until OPA is ready and proven (or record why not)."""
+        if self._pending is None:  # the usual case, without the lock
+            return
         with self._lock:
+            self._finish_pending()
+
+    def _finish_pending(self) -> None:
+        """_settle's work under the lock (another thread may have finished the start meanwhile)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            self._adopt(pending.launch.wait(), pending.revision)
+        except Exception as exc:  # noqa: BLE001  (recorded, as try_start records it)
+            self._start_error = f"{type(exc).__name__}: {exc}"
+
+    def _abort_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.launch.abort()
+
+    def try_start(self, wait: bool = True) -> bool:
+        """Start (or replace) OPA now; False with `start_error` set when it cannot. With WAIT false the
+        bundle is verified and OPA spawned, and the wait for it to be ready is left to the first look at
+        the supervisor's state (its outcome is then recorded as a waiting start records it)."""
+        with self._lock:
+            self._abort_pending()
             self._last_start_attempt = time.monotonic()
             try:
-                self._launch()
+                self._launch(wait)
                 return True
             except Exception as exc:  # noqa: BLE001  (recorded; the engine fails closed with engine-unavailable)
-                self.start_error = f"{type(exc).__name__}: {exc}"
+                self._start_error = f"{type(exc).__name__}: {exc}"
                 return False
 
     def start(self) -> None:
@@ -272,13 +350,14 @@ class OpaSupervisor:
             if self._process is not None:
                 self._process.stop()
                 self._process = None
-            if time.monotonic() - self._last_start_attempt < self.restart_backoff_s and self.start_error:
+            if time.monotonic() - self._last_start_attempt < self.restart_backoff_s and self._start_error:
                 return False
             return self.try_start()
 
     def wait_for_exit(self, timeout_s: float, start: int | None = None) -> bool:
         """Wait up to TIMEOUT_S for the running process (of start number START, when given) to exit: a
         process being killed closes its listener before it is reaped. True when it is gone or replaced."""
+        self._settle()
         process, served = self._process, self._served
         if process is None or (start is not None and (served is None or served.start != start)):
             return True
@@ -291,6 +370,7 @@ class OpaSupervisor:
     def stop(self) -> None:
         """Stop the running OPA (it is started again by `ensure_running` or `start`)."""
         with self._lock:
+            self._abort_pending()
             if self._process is not None:
                 self._process.stop()
                 self._process = None

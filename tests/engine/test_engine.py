@@ -187,6 +187,23 @@ def test_opa_that_cannot_start_fails_closed_without_raising(tmp_path, project_bu
         engine.close()
 
 
+def test_a_background_start_returns_at_once_and_the_first_query_waits_for_it_outside_its_timeout(tmp_path, project_bundle):
+    # `opa run` is held back 1 s by a wrapper: the engine is made at once, and the first query, whose
+    # timeout (0.5 s) begins only once OPA is ready, answers
+    slow = tmp_path / "opa"
+    slow.write_text(f'#!/bin/sh\nif [ "$1" = run ]; then sleep 1; fi\nexec "{opa_binary.find_opa()}" "$@"\n', encoding="utf-8")
+    slow.chmod(0o755)
+    engine = eng.ManagedEngine(project_bundle.path, timeout_s=0.5, opa=slow, background_start=True)
+    try:
+        socket_path = engine.supervisor.socket_path
+        assert socket_path is not None and not socket_path.exists()  # spawned, not listening yet
+        answer = engine.query({}, "model_router_data", "active")
+        assert answer.ok and answer.revision == project_bundle.revision
+        assert engine.starts == 1 and engine.start_error is None and engine.alive
+    finally:
+        engine.close()
+
+
 # -- faults -----------------------------------------------------------------------------------
 
 

@@ -202,6 +202,47 @@ def test_the_supervisor_starts_checks_restarts_and_stops_opa_without_a_client(pr
     assert second is not None and not pid_alive(second) and not folder.exists()
 
 
+def _slow_opa(folder: Path, delay_s: float) -> Path:
+    """The pinned OPA behind a wrapper whose `opa run` waits DELAY_S seconds before OPA itself starts."""
+    wrapper = folder / "opa"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = run ]; then sleep {delay_s}; fi\nexec "{find_opa()}" "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def test_a_start_begun_without_waiting_returns_before_opa_is_ready_and_the_first_look_waits(tmp_path, project_bundle):
+    # OPA cannot listen before the wrapper's sleep ends, so the socket is absent when try_start returns
+    with OpaSupervisor(opa=_slow_opa(tmp_path, 1.0)) as supervisor:
+        assert supervisor.try_start(wait=False)
+        socket_path = supervisor.socket_path
+        assert socket_path is not None and not socket_path.exists()
+        served = supervisor.served  # the first look finishes the start: ready and proven
+        assert served is not None and served.start == 1 and served.revision == project_bundle.revision
+        assert supervisor.starts == 1 and supervisor.start_error is None
+        assert supervisor.alive and supervisor.healthy(2.0) and socket_path.exists()
+        with OpaClient(served.url, token=served.token) as client:
+            assert client.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0, expected_revision=served.revision).ok
+
+
+def test_a_start_begun_without_waiting_that_fails_is_recorded_as_a_waiting_start_records_it():
+    with OpaSupervisor(extra_args=["--no-such-flag"], restart_backoff_s=60.0) as supervisor:
+        assert supervisor.try_start(wait=False)  # verified and spawned; OPA then refuses its arguments
+        assert supervisor.start_error and "OPA exited with status" in supervisor.start_error
+        assert supervisor.served is None and supervisor.pid is None and supervisor.starts == 0
+        assert not supervisor.ensure_running()  # within the back-off: no new attempt
+
+
+def test_stopping_a_start_in_progress_kills_the_child_without_waiting_for_it(tmp_path):
+    with OpaSupervisor(opa=_slow_opa(tmp_path, 30.0)) as supervisor:
+        assert supervisor.try_start(wait=False)
+        pending = supervisor._pending
+        assert pending is not None
+        child = pending.launch.proc
+        supervisor.close()  # does not wait out the wrapper's 30 s
+        assert child.wait(timeout=10) is not None and not pid_alive(child.pid)
+        assert supervisor.served is None and not supervisor.alive and supervisor.starts == 0
+
+
 def test_a_supervisor_that_cannot_start_records_why(tmp_path):
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"not a bundle")

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class BuiltBundle:
     path: Path
     revision: str
     rebuilt: bool
+    # the archive's bytes as ensure_bundle verified them against REVISION: a copy made from these needs
+    # no second read of PATH (which may change on disk meanwhile) and no second check
+    archive: bytes = field(default=b"", repr=False, compare=False)
 
 
 def _rego_sources(rego_dir: Path) -> list[tuple[str, bytes]]:
@@ -184,12 +187,13 @@ def build_from_files(
     return revision
 
 
-def read_archive(bundle_file: Path) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    """(manifest, files) of a bundle archive; BundleIntegrityError when it is not a readable bundle."""
+def read_archive(bundle_file: Path, data: bytes | None = None) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """(manifest, files) of a bundle archive (DATA: its bytes, already read; BUNDLE_FILE then only names
+    it); BundleIntegrityError when it is not a readable bundle."""
 
     manifest, files, total = None, [], 0
     try:
-        with tarfile.open(bundle_file, mode="r:gz") as tar:
+        with (tarfile.open(bundle_file, mode="r:gz") if data is None else tarfile.open(fileobj=io.BytesIO(data), mode="r:gz")) as tar:
             for member in tar:
                 name = member.name.lstrip("/")
                 if member.isdir():
@@ -218,10 +222,11 @@ def read_archive(bundle_file: Path) -> tuple[dict[str, Any], list[tuple[str, byt
     return manifest, files
 
 
-def verify(bundle_file: Path, expected: str | None = None) -> str:
-    """The revision of BUNDLE_FILE after checking that the digest of its contents equals the revision in
-    its manifest (and EXPECTED, when given). Raises BundleIntegrityError otherwise."""
-    manifest, files = read_archive(bundle_file)
+def verify(bundle_file: Path, expected: str | None = None, data: bytes | None = None) -> str:
+    """The revision of BUNDLE_FILE (or of DATA, its bytes already read) after checking that the digest
+    of its contents equals the revision in its manifest (and EXPECTED, when given). Raises
+    BundleIntegrityError otherwise."""
+    manifest, files = read_archive(bundle_file, data)
     claimed = manifest.get("revision")
     actual = content_digest(files)
     if claimed != actual:
@@ -308,15 +313,18 @@ def ensure_bundle(force: bool = False) -> BuiltBundle:
             current = REVISION_FILE.read_text(encoding="utf-8").strip() if REVISION_FILE.exists() else None
             if not force and current == revision and BUNDLE_FILE.exists():
                 try:
-                    verify(BUNDLE_FILE, revision)
-                    return BuiltBundle(BUNDLE_FILE, revision, rebuilt=False)
-                except BundleIntegrityError:
-                    pass  # edited or damaged on disk: build it again from the sources
+                    data = BUNDLE_FILE.read_bytes()
+                    verify(BUNDLE_FILE, revision, data)
+                    return BuiltBundle(BUNDLE_FILE, revision, rebuilt=False, archive=data)
+                except (BundleIntegrityError, OSError):
+                    pass  # edited, damaged or gone on disk: build it again from the sources
             build_from_files(files, BUNDLE_FILE, stage_dir=STAGE_DIR)
+            data = BUNDLE_FILE.read_bytes()
+            verify(BUNDLE_FILE, revision, data)
             tmp = REVISION_FILE.with_suffix(".tmp")
             tmp.write_text(revision + "\n", encoding="utf-8")
             tmp.replace(REVISION_FILE)
-            return BuiltBundle(BUNDLE_FILE, revision, rebuilt=True)
+            return BuiltBundle(BUNDLE_FILE, revision, rebuilt=True, archive=data)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

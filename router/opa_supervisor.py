@@ -235,13 +235,10 @@ class OpaSupervisor:
             if self._bundle_revision is not None and pinned.exists():
                 return pinned, self._bundle_revision
             built = bundle_mod.ensure_bundle()
-            shutil.copyfile(built.path, pinned)
-            try:
-                bundle_mod.verify(pinned, built.revision)
-            except bundle_mod.BundleIntegrityError:  # replaced on disk meanwhile: build and copy again
-                built = bundle_mod.ensure_bundle(force=True)
-                shutil.copyfile(built.path, pinned)
-                bundle_mod.verify(pinned, built.revision)
+            # the bytes ensure_bundle verified against the sources' revision, written to the private
+            # folder: the project archive is not read again, so a change to it on disk meanwhile cannot
+            # reach OPA
+            pinned.write_bytes(built.archive)
             return pinned, built.revision
         except bundle_mod.BundleIntegrityError as exc:
             raise EngineStartError(f"the bundle cannot be served: {exc}") from None

@@ -132,6 +132,33 @@ def test_the_managed_engine_serves_the_sources_revision_when_the_project_archive
     assert bundle_mod.verify(built.path, built.revision) == built.revision  # rebuilt on disk too
 
 
+def test_the_managed_engine_serves_the_verified_bytes_even_when_the_project_archive_changes_right_after(project_bundle, tmp_path,
+                                                                                                           monkeypatch):
+    """The private copy is written from the bytes ensure_bundle verified: an archive edited on disk between
+    that check and the copy never reaches OPA."""
+    build = tmp_path / "build"
+    build.mkdir()
+    for name, file in (("BUNDLE_FILE", "bundle.tar.gz"), ("REVISION_FILE", "bundle.revision"), ("STAGE_DIR", "bundle"),
+                       ("LOCK_FILE", ".bundle.lock")):
+        monkeypatch.setattr(bundle_mod, name, build / file)
+    ensure = bundle_mod.ensure_bundle
+
+    def ensure_then_tamper(force: bool = False) -> bundle_mod.BuiltBundle:
+        built = ensure(force)
+        _tampered_copy(built.path, build / "t.tar.gz")
+        os.replace(build / "t.tar.gz", built.path)
+        return built
+
+    monkeypatch.setattr(bundle_mod, "ensure_bundle", ensure_then_tamper)
+    legitimate = ensure()
+    with eng.ManagedEngine(timeout_s=10.0, restart_backoff_s=60) as engine:
+        assert engine.start_error is None and engine.bundle_revision == legitimate.revision
+        pinned = engine.supervisor._private_dir() / "bundle.tar.gz"
+        assert pinned.read_bytes() == legitimate.archive
+        _, files = bundle_mod.read_archive(pinned)
+        assert not any(rel == "model_router/extra.rego" for rel, _ in files)
+
+
 def test_a_policy_using_http_send_is_refused_before_it_is_served(tmp_path):
     """opa run does not apply the capabilities file: a bundle built without it ran http.send and
     posted the input to a listener. Every bundle the router serves is checked against it first."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from router import agentplane as agentplane_mod
 from router import approvals, bundle_input, guardrail, local_policy
 from router import engine as engine_mod
+from router import opa_supervisor as supervisor_mod
 from router import projection as projection_mod
 from router.bundle_input import InvalidBundle, PreparedBundle
 from router.config import Settings, load_settings
@@ -47,7 +48,6 @@ from router.decision import (
     utc_now,
     with_identity,
 )
-from router.engine import MANAGED_OPA_ARGS
 from router.engine_fleet import FleetEngine
 from router.guardrail import INVALID_INPUT
 from router.receipts import (
@@ -195,6 +195,7 @@ class Router:
         store_inputs: bool = True,
         shadow_policy: str | Path | None = None,
         shadow_log: str | Path | None = None,
+        opa_supervisor: supervisor_mod.OpaSupervisor | None = None,
     ) -> None:
         self.settings = settings or load_settings(
             config_file,
@@ -219,11 +220,15 @@ class Router:
                 max_response_bytes=s.max_response_bytes,
             )
         else:
-            self.engine = engine_mod.ManagedEngine(
-                Path(bundle) if bundle else None, s.timeout_s, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args),
+            # OPA_SUPERVISOR: the managed OPA's supervisor made (and usually started) by the caller with
+            # router.opa_supervisor.for_settings(settings); BUNDLE, AUTH, OPA_ARGS and OPA_LOG are its
+            # arguments then (the command line starts OPA before it imports this module)
+            supervisor = opa_supervisor or supervisor_mod.for_settings(
+                s, bundle=Path(bundle) if bundle else None, auth=auth, opa_args=opa_args,
                 log_file=Path(opa_log) if opa_log is not None else None,
-                max_response_bytes=s.max_response_bytes, gogc=s.opa_gogc, background_start=True,
             )
+            self.engine = engine_mod.ManagedEngine(timeout_s=s.timeout_s, max_response_bytes=s.max_response_bytes, supervisor=supervisor,
+                                                   background_start=True)
         log_path = s.receipts_path
         # the log's lock is waited for at most one decision timeout: a holder never hangs a decision
         self.receipt_log = (

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -39,12 +39,11 @@ from router import (
     guardrail,
     local_policy,
     opa_binary,
+    opa_supervisor,
     paths,
     policy_data,
 )
 from router import bundle as bundle_mod
-from router import demo as demo_mod
-from router.api import BATCH_CHUNK, Router
 from router.approvals import ApprovalError
 from router.approvals_cli import approvals_group
 from router.bundle_input import InvalidBundle
@@ -65,6 +64,9 @@ from router.receipts import (
 )
 from router.receipts.checkpoint import public_key_text
 from router.render import decision_row, escape_controls, table
+
+if TYPE_CHECKING:
+    from router.api import Router
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE, EXIT_REFUSED = 0, 1, 2, 3
 # the reader of standard output went away (`decide - | head`): 128 + SIGPIPE, as a shell reports a
@@ -150,14 +152,22 @@ def _make_router(config_file: str | None, opa_url: str | None, timeout_ms: float
     ignored = ignored_cwd_config(config_file)
     if ignored is not None:
         click.echo(f"note: {ignored.resolve()} is not read (settings files are read only when named: --config or MODEL_ROUTER_CONFIG)", err=True)
-    return Router(
-        config_file=config_file,
-        opa_url=opa_url,
-        timeout_ms=timeout_ms,
-        receipts_dir=receipts_dir,
-        receipts=False if no_receipts else None,
-        **options,
-    )
+    settings = load_settings(config_file, opa_url=opa_url, timeout_ms=timeout_ms, receipts_dir=receipts_dir,
+                             receipts=False if no_receipts else None)
+    # the managed OPA is started before router.api (the engine, the HTTP client, the decision and receipt
+    # modules) is imported: OPA compiles the policy while Python imports and reads the bundles
+    supervisor = None
+    if not settings.opa_url:
+        supervisor = opa_supervisor.for_settings(settings)
+        supervisor.try_start(wait=False)
+    try:
+        from router.api import Router
+
+        return Router(settings=settings, opa_supervisor=supervisor, **options)
+    except BaseException:
+        if supervisor is not None:
+            supervisor.close()
+        raise
 
 
 def _fault_note(decision: Decision) -> None:
@@ -320,6 +330,8 @@ def _file_records(files: Sequence[str]) -> Iterator[tuple[str, Any, list[Violati
 def _decide_records(router: Router, records: Iterator[tuple[str, Any, list[Violation]]], fmt: str) -> int:
     """Decide RECORDS ((source, bundle, violations)) BATCH_CHUNK at a time and print each answer as it
     comes; the most severe exit code."""
+    from router.api import BATCH_CHUNK
+
     codes: list[int] = []
     rows: list[list[str]] = []
     chunk: list[tuple[str, Any, list[Violation]]] = []
@@ -679,6 +691,8 @@ def policy_build(force: bool) -> None:
 def demo(full_name: str | None, config_file: str | None, opa_url: str | None, timeout_ms: float | None,
          receipts_dir: str | None, no_receipts: bool) -> None:
     """Decide every example bundle: a compact table, then one decision in full."""
+    from router import demo as demo_mod
+
     try:
         code = demo_mod.run(
             full_name=full_name, config_file=config_file, opa_url=opa_url, timeout_ms=timeout_ms,

@@ -49,7 +49,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from router.opa_http import parse_endpoint
+from router.opa_endpoint import parse_endpoint
 from router.regular_file import SpecialFileError, read_regular_file
 
 DEFAULT_TIMEOUT_MS = 500

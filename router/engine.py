@@ -223,15 +223,21 @@ class ManagedEngine(ClientEngine):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         gogc: int | None = None,
         background_start: bool = False,
+        supervisor: OpaSupervisor | None = None,
     ) -> None:
         super().__init__(timeout_s, max_response_bytes=max_response_bytes)
-        self.supervisor = OpaSupervisor(
+        # SUPERVISOR: one made for this engine already (router.opa_supervisor.for_settings), perhaps
+        # started; the supervisor arguments above then do not apply, and it is started here only when it
+        # never was
+        self.supervisor = supervisor if supervisor is not None else OpaSupervisor(
             bundle, auth=auth, extra_args=extra_args, startup_timeout_s=startup_timeout_s,
             restart_backoff_s=restart_backoff_s, probe_timeout_s=max(self.timeout_s, 2.0), opa=opa,
             log_file=log_file, transport=transport, max_response_bytes=max_response_bytes, gogc=gogc,
         )
         self._lock = threading.Lock()
         self._current: tuple[int, OpaClient] | None = None  # (start number of the OPA it asks, client)
+        if self.supervisor.start_attempted:
+            return
         if self.supervisor.try_start(wait=not background_start) and not background_start:
             self._client_of(self.supervisor.served)
 

@@ -24,15 +24,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from router.opa_http import (
+# the HTTP channel (router.opa_http: http.client, ssl) is imported when a client is made, so that the
+# managed OPA's start path, which needs this module's names only, does not load it (router.opa_endpoint)
+from router.opa_endpoint import (
     DEFAULT_MAX_RESPONSE_BYTES,
-    Channel,
     ChannelError,
     ChannelTimeout,
     ChannelUnavailable,
 )
+
+if TYPE_CHECKING:
+    from router.opa_http import Channel
 
 ENGINE_UNAVAILABLE = "engine-unavailable"
 ENGINE_TIMEOUT = "engine-timeout"
@@ -140,6 +144,8 @@ class OpaClient:
     def __init__(self, url: str, *, token: str | None = None, proxy: str | None = None,
                  max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  revision_of: RevisionReader = revision_from_provenance) -> None:
+        from router.opa_http import Channel  # on first use: see the imports
+
         self._channel = Channel(url if url.startswith("unix:") else url.rstrip("/"), token=token, proxy=proxy,
                                 max_response_bytes=max_response_bytes)
         self._token = token

@@ -43,7 +43,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router import paths
 from router.opa_client import (
@@ -53,7 +53,10 @@ from router.opa_client import (
     bundle_manifests,
 )
 from router.opa_client import ENGINE_REVISION_MISMATCH as REVISION_MISMATCH
-from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES, Channel, ChannelError
+from router.opa_endpoint import DEFAULT_MAX_RESPONSE_BYTES, ChannelError
+
+if TYPE_CHECKING:
+    from router.opa_http import Channel
 
 __all__ = [
     "AUTHZ_BUNDLE_REVISION", "AUTHZ_POLICY", "LAUNCHER", "OWNER_FILE", "REVISION_MISMATCH", "RUNTIME_PREFIX",
@@ -392,6 +395,10 @@ class OpaProcess:
         with open(log_path, "ab") as log:
             proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
                                   env=dict(env) if env is not None else None)
+        # the HTTP channel is imported once OPA is spawned: a command that starts OPA before its other
+        # imports has OPA compile while Python loads the HTTP client (router.opa_endpoint)
+        from router.opa_http import Channel
+
         return Launch(proc, url, token, Channel(url, token=token, max_response_bytes=max_response_bytes), revision,
                       folder=folder, port=port, log_path=log_path, deadline=time.monotonic() + startup_timeout_s,
                       startup_timeout_s=startup_timeout_s, probe_timeout_s=probe_timeout_s)

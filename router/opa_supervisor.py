@@ -27,12 +27,15 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from router import bundle as bundle_mod
 from router import opa_binary
-from router.opa_http import DEFAULT_MAX_RESPONSE_BYTES
+from router.opa_endpoint import DEFAULT_MAX_RESPONSE_BYTES
 from router.opa_process import SOCKET_NAME, EngineStartError, Launch, OpaProcess, runtime_dir
+
+if TYPE_CHECKING:
+    from router.config import Settings
 
 TRANSPORTS = ("unix", "tcp")
 PORT_ATTEMPTS = 3  # a TCP port taken between choosing and binding: choose another
@@ -72,6 +75,16 @@ def managed_opa_env(gogc: int | None = None, environ: Mapping[str, str] | None =
     elif not env.get("GOGC"):
         env["GOGC"] = str(MANAGED_OPA_GOGC)
     return env
+
+
+def for_settings(settings: Settings, *, bundle: Path | None = None, auth: bool = True, opa_args: Iterable[str] = (),
+                 log_file: Path | None = None) -> OpaSupervisor:
+    """The supervisor of the managed OPA that a router with SETTINGS runs (router.api.Router), not started:
+    BUNDLE (default: the project's), AUTH, OPA_ARGS after MANAGED_OPA_ARGS, LOG_FILE as Router takes them.
+    A command may start it (`try_start(wait=False)`) before importing router.api and hand it to Router,
+    so that OPA compiles while Python imports the rest of the decision path."""
+    return OpaSupervisor(bundle, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), probe_timeout_s=max(settings.timeout_s, 2.0),
+                         log_file=log_file, max_response_bytes=settings.max_response_bytes, gogc=settings.opa_gogc)
 
 
 _LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
@@ -136,6 +149,7 @@ class OpaSupervisor:
         self._starts = 0
         self._start_error: str | None = None
         self._last_start_attempt = 0.0
+        self._attempts = 0
         self._closed = False
         _LIVE.add(self)
 
@@ -191,6 +205,11 @@ class OpaSupervisor:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def start_attempted(self) -> bool:
+        """Whether a start was ever tried (waiting or not, whatever its outcome)."""
+        return self._attempts > 0
 
     @property
     def runtime_dir(self) -> Path | None:
@@ -322,6 +341,7 @@ class OpaSupervisor:
         with self._lock:
             self._abort_pending()
             self._last_start_attempt = time.monotonic()
+            self._attempts += 1
             try:
                 self._launch(wait)
                 return True

@@ -27,9 +27,8 @@ import click
 from router import bundle as bundle_mod
 from router import opa_binary, paths
 from router.data_views import PolicyDataError
-from router.engine import MANAGED_OPA_ARGS
 from router.opa_process import write_authz_bundle
-from router.opa_supervisor import managed_opa_env
+from router.opa_supervisor import MANAGED_OPA_ARGS, managed_opa_env
 
 EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE = 0, 1, 2
 TOKEN_BYTES = 32

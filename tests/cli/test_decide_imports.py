@@ -53,6 +53,38 @@ def test_a_valid_bundle_is_decided_without_the_detailed_validator_or_yaml() -> N
     assert [m for m in NOT_ON_THE_DECIDE_PATH if m in report["modules"]] == []
 
 
+_START_PROBE = """
+import json, sys
+sys.argv = ["model-router", "decide", *sys.argv[1:]]
+from router import opa_supervisor
+seen = []
+begin = opa_supervisor.OpaSupervisor.try_start
+
+def recording(self, wait=True):
+    seen.append({"wait": wait, "loaded": sorted(m for m in ("router.api", "router.engine", "http.client") if m in sys.modules)})
+    return begin(self, wait)
+
+opa_supervisor.OpaSupervisor.try_start = recording
+from router.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"exit": code, "starts": seen}), file=sys.stderr)
+"""
+
+
+def test_decide_starts_the_managed_opa_before_it_imports_the_engine_and_the_http_client() -> None:
+    # OPA compiles the policy (most of a cold decide) while Python imports the rest of the decision path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODEL_ROUTER_")}
+    env["MODEL_ROUTER_RECEIPTS"] = "0"
+    proc = subprocess.run([sys.executable, "-c", _START_PROBE, str(BUNDLES / "agent-routine-code-execution.json")],
+                          capture_output=True, text=True, cwd=paths.ROOT, env=env, timeout=120, check=False)
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report["exit"] in (0, 3), proc.stderr
+    assert report["starts"] == [{"wait": False, "loaded": []}], report
+
+
 def test_an_invalid_bundle_still_gets_precise_errors_and_leaves_no_opa_behind(tmp_path) -> None:
     bad = json.loads((BUNDLES / "agent-routine-code-execution.json").read_text(encoding="utf-8"))
     bad["request"]["taskClass"] = 7

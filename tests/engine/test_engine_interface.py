@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from processes import pid_alive
 
-from router import approvals, paths
+from router import approvals, opa_supervisor, paths
 from router import expected as expected_mod
 from router.bundle import BuiltBundle
 from router.bundle_input import load
+from router.config import Settings
 from router.engine import ManagedEngine, RemoteEngine
 from router.engine_fleet import FleetEngine
 from router.engine_interface import Engine
@@ -241,6 +242,20 @@ def test_stopping_a_start_in_progress_kills_the_child_without_waiting_for_it(tmp
         supervisor.close()  # does not wait out the wrapper's 30 s
         assert child.wait(timeout=10) is not None and not pid_alive(child.pid)
         assert supervisor.served is None and not supervisor.alive and supervisor.starts == 0
+
+
+def test_an_engine_adopts_a_supervisor_its_caller_started_without_starting_it_again(project_bundle):
+    settings = Settings(timeout_ms=2000)
+    supervisor = opa_supervisor.for_settings(settings)
+    assert supervisor.try_start(wait=False)
+    pending = supervisor._pending
+    assert pending is not None
+    with ManagedEngine(timeout_s=settings.timeout_s, supervisor=supervisor, background_start=True) as engine:
+        assert engine.supervisor is supervisor
+        answer = engine.query({}, "model_router_data", "active")
+        assert answer.ok and answer.revision == project_bundle.revision
+        assert engine.starts == 1 and engine.pid == pending.launch.proc.pid  # the caller's OPA, not a second one
+    assert supervisor.closed and not pid_alive(pending.launch.proc.pid)
 
 
 def test_a_supervisor_that_cannot_start_records_why(tmp_path):

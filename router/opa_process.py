@@ -1,9 +1,8 @@
 """The managed OPA process: started, verified as the router's own, and stopped.
 
-`OpaProcess.start(...)` runs one `opa run --server` child serving one bundle and returns once that
-child is known to be the one answering and to serve the expected revision (`OpaProcess.spawn(...)`
-returns at once with a `Launch` whose `wait()` does the same checks, so that OPA's start overlaps the
-caller's work):
+`OpaProcess.spawn(...)` runs one `opa run --server` child serving one bundle and returns at once
+with a `Launch`, whose `wait()` returns the OpaProcess once that child is known to be the one
+answering and to serve the expected revision (so the caller may work while OPA starts):
 
 * it listens on a unix domain socket (mode 0600) inside a private runtime folder (0700, owned by this
   user, created by `runtime_dir()`), so no TCP port exists that another local process could bind first;
@@ -323,31 +322,6 @@ class OpaProcess:
         kill_process_group(self.proc)
 
     @classmethod
-    def start(
-        cls,
-        *,
-        opa: Path,
-        bundle: Path,
-        revision: str,
-        folder: Path,
-        log_path: Path,
-        auth: bool = True,
-        extra_args: Iterable[str] = (),
-        transport: str = "unix",
-        startup_timeout_s: float = 20.0,
-        probe_timeout_s: float = 2.0,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        env: Mapping[str, str] | None = None,
-    ) -> OpaProcess:
-        """Start OPA serving BUNDLE (already verified to have REVISION); raise EngineStartError when it
-        does not become ready, is not provably the child, or reports another revision."""
-        return cls.spawn(
-            opa=opa, bundle=bundle, revision=revision, folder=folder, log_path=log_path, auth=auth,
-            extra_args=extra_args, transport=transport, startup_timeout_s=startup_timeout_s,
-            probe_timeout_s=probe_timeout_s, max_response_bytes=max_response_bytes, env=env,
-        ).wait()
-
-    @classmethod
     def spawn(
         cls,
         *,
@@ -365,8 +339,9 @@ class OpaProcess:
         env: Mapping[str, str] | None = None,
     ) -> Launch:
         """Spawn OPA serving BUNDLE (already verified to have REVISION) and return at once: the returned
-        Launch's `wait()` gives the OpaProcess once it is ready and proven (as `start`), and nothing is
-        sent to it before then. OPA compiles the bundle meanwhile, so the caller's own work overlaps it."""
+        Launch's `wait()` gives the OpaProcess once it is ready and proven, or raises EngineStartError
+        when it does not become ready, is not provably the child, or reports another revision; nothing
+        is sent to it before then. OPA compiles the bundle meanwhile, so the caller's own work overlaps it."""
         if transport not in ("unix", "tcp"):
             raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
         if transport == "tcp" and not sys.platform.startswith("linux"):

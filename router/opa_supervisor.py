@@ -277,24 +277,22 @@ class OpaSupervisor:
         old, self._process = self._process, None
         if old is not None:
             old.stop()
-        if not wait and self.transport == "unix":  # (TCP chooses another port when the first is taken: waits)
-            launch = OpaProcess.spawn(
+
+        def spawn() -> Launch:
+            return OpaProcess.spawn(
                 opa=opa, bundle=bundle, revision=revision, folder=folder,
                 log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
                 startup_timeout_s=self.startup_timeout_s, probe_timeout_s=self.probe_timeout_s,
                 max_response_bytes=self.max_response_bytes, env=managed_opa_env(self.gogc),
             )
-            self._pending = _Pending(launch, revision)
+
+        if not wait and self.transport == "unix":  # (TCP chooses another port when the first is taken: waits)
+            self._pending = _Pending(spawn(), revision)
             return
         last: EngineStartError | None = None
         for _ in range(PORT_ATTEMPTS):
             try:
-                process = OpaProcess.start(
-                    opa=opa, bundle=bundle, revision=revision, folder=folder,
-                    log_path=log_path, auth=self.auth, extra_args=self.extra_args, transport=self.transport,
-                    startup_timeout_s=self.startup_timeout_s, probe_timeout_s=self.probe_timeout_s,
-                    max_response_bytes=self.max_response_bytes, env=managed_opa_env(self.gogc),
-                )
+                process = spawn().wait()
                 break
             except EngineStartError as exc:
                 last = exc
@@ -320,14 +318,17 @@ class OpaSupervisor:
             self._finish_pending()
 
     def _finish_pending(self) -> None:
-        """_settle's work under the lock (another thread may have finished the start meanwhile)."""
-        pending, self._pending = self._pending, None
+        """_settle's work under the lock (another thread may have finished the start meanwhile). The
+        start stays pending until it is finished, so that a reader in another thread waits for it too."""
+        pending = self._pending
         if pending is None:
             return
         try:
             self._adopt(pending.launch.wait(), pending.revision)
         except Exception as exc:  # noqa: BLE001  (recorded, as try_start records it)
             self._start_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._pending = None
 
     def _abort_pending(self) -> None:
         pending, self._pending = self._pending, None
@@ -385,7 +386,7 @@ class OpaSupervisor:
         return True
 
     def stop(self) -> None:
-        """Stop the running OPA (it is started again by `ensure_running` or `start`)."""
+        """Stop the running OPA, or a start in progress (it is started again by `ensure_running` or `start`)."""
         with self._lock:
             self._abort_pending()
             if self._process is not None:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,15 @@ def test_a_start_begun_without_waiting_returns_before_opa_is_ready_and_the_first
         assert supervisor.alive and supervisor.healthy(2.0) and socket_path.exists()
         with OpaClient(served.url, token=served.token) as client:
             assert client.ask(example_input(), DECISION_PACKAGE, DECISION_RULE, 5.0, expected_revision=served.revision).ok
+
+
+def test_readers_in_several_threads_all_wait_for_a_start_begun_without_waiting(tmp_path, project_bundle):
+    with OpaSupervisor(opa=_slow_opa(tmp_path, 0.5)) as supervisor:
+        assert supervisor.try_start(wait=False)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            seen = list(pool.map(lambda _: (supervisor.served, supervisor.alive), range(4)))
+        assert {served for served, _ in seen} == {supervisor.served} and all(alive for _, alive in seen)
+        assert supervisor.starts == 1 and supervisor.served is not None and supervisor.served.start == 1
 
 
 def test_a_start_begun_without_waiting_that_fails_is_recorded_as_a_waiting_start_records_it():

@@ -370,13 +370,18 @@ class OpaProcess:
         with open(log_path, "ab") as log:
             proc = LAUNCHER.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
                                   env=dict(env) if env is not None else None)
-        # the HTTP channel is imported once OPA is spawned: a command that starts OPA before its other
-        # imports has OPA compile while Python loads the HTTP client (router.opa_endpoint)
-        from router.opa_http import Channel
+        try:
+            # the HTTP channel is imported once OPA is spawned: a command that starts OPA before its other
+            # imports has OPA compile while Python loads the HTTP client (router.opa_endpoint)
+            from router.opa_http import Channel
 
-        return Launch(proc, url, token, Channel(url, token=token, max_response_bytes=max_response_bytes), revision,
-                      folder=folder, port=port, log_path=log_path, deadline=time.monotonic() + startup_timeout_s,
-                      startup_timeout_s=startup_timeout_s, probe_timeout_s=probe_timeout_s)
+            channel = Channel(url, token=token, max_response_bytes=max_response_bytes)
+        except BaseException:  # no Launch to stop it: stopped here
+            kill_process_group(proc)
+            raise
+        return Launch(proc, url, token, channel, revision, folder=folder, port=port, log_path=log_path,
+                      deadline=time.monotonic() + startup_timeout_s, startup_timeout_s=startup_timeout_s,
+                      probe_timeout_s=probe_timeout_s)
 
 
 class Launch:

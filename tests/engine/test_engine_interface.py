@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from processes import pid_alive
 
-from router import approvals, opa_supervisor, paths
+from router import approvals, opa_http, opa_process, opa_supervisor, paths
 from router import expected as expected_mod
 from router.bundle import BuiltBundle
 from router.bundle_input import load
@@ -266,6 +266,29 @@ def test_an_engine_adopts_a_supervisor_its_caller_started_without_starting_it_ag
         assert answer.ok and answer.revision == project_bundle.revision
         assert engine.starts == 1 and engine.pid == pending.launch.proc.pid  # the caller's OPA, not a second one
     assert supervisor.closed and not pid_alive(pending.launch.proc.pid)
+
+
+def test_a_spawn_that_fails_after_its_child_started_stops_the_child(project_bundle, monkeypatch):
+    children: list[subprocess.Popen[bytes]] = []
+    popen = opa_process.LAUNCHER.popen
+
+    def recording(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        children.append(popen(*args, **kwargs))
+        return children[-1]
+
+    def no_channel(*args: Any, **kwargs: Any) -> Channel:
+        raise RuntimeError("no channel")
+
+    monkeypatch.setattr(opa_process.LAUNCHER, "popen", recording)
+    monkeypatch.setattr(opa_http, "Channel", no_channel)
+    folder = opa_process.runtime_dir()
+    try:
+        with pytest.raises(RuntimeError, match="no channel"):
+            opa_process.OpaProcess.spawn(opa=find_opa(), bundle=project_bundle.path, revision=project_bundle.revision,
+                                         folder=folder, log_path=folder / "opa.log", auth=False)
+        assert len(children) == 1 and children[0].wait(timeout=10) is not None and not pid_alive(children[0].pid)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_supervisor_that_cannot_start_records_why(tmp_path):

@@ -209,17 +209,7 @@ class Router:
         )
         s = self.settings
         self.engine: Engine
-        if len(s.opa_urls) > 1 or (s.opa_url and s.opa_revision == "newest"):
-            self.engine = FleetEngine(
-                s.opa_urls, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
-                max_response_bytes=s.max_response_bytes,
-            )
-        elif s.opa_url:
-            self.engine = engine_mod.RemoteEngine(
-                s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
-                max_response_bytes=s.max_response_bytes,
-            )
-        else:
+        if s.managed_opa:
             # OPA_SUPERVISOR: the managed OPA's supervisor made (and usually started) by the caller with
             # router.opa_supervisor.for_settings(settings); BUNDLE, AUTH, OPA_ARGS and OPA_LOG are its
             # arguments then (the command line starts OPA before it imports this module)
@@ -229,6 +219,17 @@ class Router:
             )
             self.engine = engine_mod.ManagedEngine(timeout_s=s.timeout_s, max_response_bytes=s.max_response_bytes, supervisor=supervisor,
                                                    background_start=True)
+        elif len(s.opa_urls) > 1 or s.opa_revision == "newest":
+            self.engine = FleetEngine(
+                s.opa_urls, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
+        else:
+            assert s.opa_url  # not managed_opa: an OPA URL is named
+            self.engine = engine_mod.RemoteEngine(
+                s.opa_url, s.timeout_s, token=s.opa_token, expected_revision=s.opa_revision, proxy=s.opa_proxy,
+                max_response_bytes=s.max_response_bytes,
+            )
         log_path = s.receipts_path
         # the log's lock is waited for at most one decision timeout: a holder never hangs a decision
         self.receipt_log = (

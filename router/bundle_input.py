@@ -340,7 +340,9 @@ class FastValidator:
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        import jsonschema_rs  # on first use: a managed OPA spawned before it starts meanwhile (docs/performance.md)
+        # imported here, not with the module: the command line builds its first validator after it has
+        # started the managed OPA, so this import overlaps OPA's start (docs/performance.md)
+        import jsonschema_rs
 
         self.schema = schema
         self._python: Draft202012Validator | None = None

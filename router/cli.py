@@ -157,7 +157,7 @@ def _make_router(config_file: str | None, opa_url: str | None, timeout_ms: float
     # the managed OPA is started before router.api (the engine, the HTTP client, the decision and receipt
     # modules) is imported: OPA compiles the policy while Python imports and reads the bundles
     supervisor = None
-    if not settings.opa_url:
+    if settings.managed_opa:
         supervisor = opa_supervisor.for_settings(settings)
         supervisor.try_start(wait=False)
     try:

@@ -89,6 +89,11 @@ class Settings:
     config_file: Path | None = None
 
     @property
+    def managed_opa(self) -> bool:
+        """No OPA URL is named: the router starts and manages its own OPA."""
+        return not self.opa_url
+
+    @property
     def opa_urls(self) -> tuple[str, ...]:
         """The remote OPA URLs: one, or several (a fleet)."""
         return tuple(u for u in (self.opa_url or "").split(",") if u)

@@ -25,8 +25,8 @@ from router.contracts.digest import sha256_text
 from router.receipts.build import canonical, strict_loads
 
 # `cryptography` is imported where a key is made, read or used (about 15-20 ms of `python -X importtime`):
-# a process that decides with receipts off never needs it, and with receipts on the managed OPA is
-# already starting when the log reads its key (router.api)
+# a process that decides with receipts off never needs it; with receipts on, the log reads its key at
+# the first receipt
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 

@@ -59,9 +59,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTHZ_BUNDLE_REVISION", "AUTHZ_POLICY", "LAUNCHER", "OWNER_FILE", "REVISION_MISMATCH", "RUNTIME_PREFIX",
-    "SOCKET_NAME", "EngineStartError", "Launch", "Launcher", "OpaProcess", "free_port", "kill_process_group",
-    "listener_belongs_to", "log_tail", "process_start", "runtime_dir", "served_revision",
-    "sweep_stale_runtime_dirs", "write_authz_bundle",
+    "SETPRIV", "SOCKET_NAME", "EngineStartError", "Launch", "Launcher", "OpaProcess", "free_port", "kill_process_group",
+    "listener_belongs_to", "log_tail", "process_start", "python_wrapper", "runtime_dir", "served_revision",
+    "setpriv_wrapper", "sweep_stale_runtime_dirs", "write_authz_bundle",
 ]
 
 AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
@@ -77,12 +77,38 @@ class EngineStartError(RuntimeError):
 # SIGTERM when its parent dies (PR_SET_PDEATHSIG), so even a host process killed with SIGKILL (no
 # atexit) leaves no OPA behind. The signal follows the *thread* that forked the child, so every
 # spawn happens on one long-lived launcher thread rather than on whichever thread asked.
+# The wrapper is util-linux's `setpriv --pdeathsig` exec-ing a POSIX shell that runs OPA only if its
+# parent is still the process that asked (a parent that died before the signal was set would never
+# send it): about 1 ms. Where no setpriv knows --pdeathsig, a Python one-liner does the same; it costs
+# an interpreter start (about 20 ms here) on every OPA start, which a cold decision waits for.
+SETPRIV = "setpriv"
+_PARENT_GUARD = '[ "$PPID" = "$0" ] || exit 0; exec "$@"'  # sh -c GUARD <parent pid> <command...>
 _DEATH_SIGNAL_WRAPPER = (
     "import ctypes,os,signal,sys\n"
     "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"  # 1 = PR_SET_PDEATHSIG
     "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the parent is already gone
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
+
+
+def setpriv_wrapper() -> list[str] | None:
+    """The setpriv parent-death wrapper's command prefix (the parent's pid and the command follow), or
+    None when no setpriv on PATH sets the parent-death signal (checked by running it once)."""
+    setpriv = shutil.which(SETPRIV)
+    if setpriv is None:
+        return None
+    try:
+        probe = subprocess.run([setpriv, "--pdeathsig", "TERM", "--", "/bin/sh", "-c", "exit 0"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [setpriv, "--pdeathsig", "TERM", "--", "/bin/sh", "-c", _PARENT_GUARD] if probe.returncode == 0 else None
+
+
+def python_wrapper() -> list[str]:
+    """The Python parent-death wrapper's command prefix (the parent's pid and the command follow); empty
+    when this interpreter cannot name its own executable (the child is then started unwrapped)."""
+    return [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER] if sys.executable else []
 
 
 @dataclass
@@ -105,6 +131,8 @@ class Launcher:
         self._queue: queue.Queue[_Spawn] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
+        # the parent-death wrapper's command prefix (setpriv_wrapper, else python_wrapper), found once
+        self.wrapper: list[str] | None = None
 
     def _run(self) -> None:
         while True:
@@ -116,7 +144,7 @@ class Launcher:
             spawn.done.set()
 
     def popen(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        if not sys.platform.startswith("linux") or not sys.executable:
+        if not sys.platform.startswith("linux"):
             proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, **kwargs)
             return proc
         with self._lock:
@@ -124,7 +152,12 @@ class Launcher:
                 self._thread = threading.Thread(target=self._run, name="model-router-opa-launcher", daemon=True)
                 self._thread.start()
                 self._pid = os.getpid()
-        wrapped = [sys.executable, "-I", "-S", "-c", _DEATH_SIGNAL_WRAPPER, str(os.getpid()), *cmd]
+            if self.wrapper is None:
+                self.wrapper = setpriv_wrapper() or python_wrapper()
+            if not self.wrapper:
+                unwrapped: subprocess.Popen[bytes] = subprocess.Popen(cmd, **kwargs)
+                return unwrapped
+        wrapped = [*self.wrapper, str(os.getpid()), *cmd]
         spawn = _Spawn(wrapped, kwargs)
         self._queue.put(spawn)
         spawn.done.wait()

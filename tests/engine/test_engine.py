@@ -21,7 +21,7 @@ from processes import pid_alive
 
 from router import bundle as bundle_mod
 from router import engine as eng
-from router import opa_binary, paths
+from router import opa_binary, opa_process, paths
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +122,16 @@ def test_interpreter_exit_stops_managed_opa(project_bundle, tmp_path):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux only")
-def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle):
+@pytest.mark.parametrize("wrapper", ["setpriv_wrapper", "python_wrapper"])
+def test_host_process_killed_with_sigkill_leaves_no_opa_behind(project_bundle, wrapper):
+    if wrapper == "setpriv_wrapper" and opa_process.setpriv_wrapper() is None:
+        pytest.skip("no setpriv that sets the parent-death signal on this machine")
     script = (
         "import os, signal, threading\n"
+        "from router import opa_process\n"
         "from router.engine import ManagedEngine\n"
+        f"opa_process.LAUNCHER.wrapper = opa_process.{wrapper}()\n"
+        "assert opa_process.LAUNCHER.wrapper\n"
         "box = []\n"
         # started from a short-lived thread: the OPA must not die with that thread, only with the process
         "t = threading.Thread(target=lambda: box.append(ManagedEngine(timeout_s=2.0)))\n"

@@ -104,6 +104,10 @@ LAZY_COMMANDS = {
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# the key under which the entry point (router.launch) hands a started managed OPA's supervisor to the
+# command in click's context object
+EARLY_SUPERVISOR = "opa_supervisor"
+
 
 def _sigterm_exits() -> None:
     """Let SIGTERM unwind normally so the managed OPA is stopped (atexit, context managers)."""
@@ -155,11 +159,17 @@ def _make_router(config_file: str | None, opa_url: str | None, timeout_ms: float
     settings = load_settings(config_file, opa_url=opa_url, timeout_ms=timeout_ms, receipts_dir=receipts_dir,
                              receipts=False if no_receipts else None)
     # the managed OPA is started before router.api (the engine, the HTTP client, the decision and receipt
-    # modules) is imported: OPA compiles the policy while Python imports and reads the bundles
+    # modules) is imported: OPA compiles the policy while Python imports and reads the bundles. The entry
+    # point (router.launch) may have started it before this module was imported: adopted when it is the
+    # one these settings ask for, else stopped.
+    early = _early_supervisor()
     supervisor = None
     if settings.managed_opa:
-        supervisor = opa_supervisor.for_settings(settings)
-        supervisor.try_start(wait=False)
+        supervisor = opa_supervisor.adopt(early, settings) or opa_supervisor.for_settings(settings)
+        if not supervisor.start_attempted:
+            supervisor.try_start(wait=False)
+    elif early is not None:
+        early.close()
     try:
         from router.api import Router
 
@@ -168,6 +178,14 @@ def _make_router(config_file: str | None, opa_url: str | None, timeout_ms: float
         if supervisor is not None:
             supervisor.close()
         raise
+
+
+def _early_supervisor() -> opa_supervisor.OpaSupervisor | None:
+    """The supervisor router.launch started before this module was imported (taken: at most one command
+    adopts it), or None."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj.pop(EARLY_SUPERVISOR, None) if isinstance(obj, dict) else None
 
 
 def _fault_note(decision: Decision) -> None:

@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from router import bundle as bundle_mod
 from router import opa_binary
@@ -77,14 +77,33 @@ def managed_opa_env(gogc: int | None = None, environ: Mapping[str, str] | None =
     return env
 
 
-def for_settings(settings: Settings, *, bundle: Path | None = None, auth: bool = True, opa_args: Iterable[str] = (),
-                 log_file: Path | None = None) -> OpaSupervisor:
-    """The supervisor of the managed OPA that a router with SETTINGS runs (router.api.Router), not started:
-    BUNDLE (default: the project's), AUTH, OPA_ARGS after MANAGED_OPA_ARGS, LOG_FILE as Router takes them.
-    A command may start it (`try_start(wait=False)`) before importing router.api and hand it to Router,
-    so that OPA compiles while Python imports the rest of the decision path."""
-    return OpaSupervisor(bundle, auth=auth, extra_args=(*MANAGED_OPA_ARGS, *opa_args), probe_timeout_s=max(settings.timeout_s, 2.0),
-                         log_file=log_file, max_response_bytes=settings.max_response_bytes, gogc=settings.opa_gogc)
+def supervisor_arguments(settings: Settings, *, bundle: Path | None = None, auth: bool = True, opa_args: Iterable[str] = (),
+                         log_file: Path | None = None) -> dict[str, Any]:
+    """OpaSupervisor's arguments for the managed OPA that a router with SETTINGS runs (router.api.Router):
+    BUNDLE (default: the project's), AUTH, OPA_ARGS after MANAGED_OPA_ARGS, LOG_FILE as Router takes them."""
+    return {"bundle": bundle, "auth": auth, "extra_args": [*MANAGED_OPA_ARGS, *opa_args], "probe_timeout_s": max(settings.timeout_s, 2.0),
+            "log_file": log_file, "max_response_bytes": settings.max_response_bytes, "gogc": settings.opa_gogc}
+
+
+def for_settings(settings: Settings, **options: Any) -> OpaSupervisor:
+    """The supervisor of the managed OPA that a router with SETTINGS runs, not started (OPTIONS: those of
+    supervisor_arguments). A command may start it (`try_start(wait=False)`) before importing router.api
+    and hand it to Router, so that OPA compiles while Python imports the rest of the decision path."""
+    arguments = supervisor_arguments(settings, **options)
+    supervisor = OpaSupervisor(**arguments)
+    supervisor.arguments = arguments
+    return supervisor
+
+
+def adopt(supervisor: OpaSupervisor | None, settings: Settings, **options: Any) -> OpaSupervisor | None:
+    """SUPERVISOR (made by for_settings, maybe started) when it is the one for_settings(SETTINGS, **OPTIONS)
+    would make; otherwise it is closed (its OPA stopped) and the answer is None."""
+    if supervisor is None:
+        return None
+    if supervisor.arguments is not None and supervisor.arguments == supervisor_arguments(settings, **options):
+        return supervisor
+    supervisor.close()
+    return None
 
 
 _LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
@@ -129,6 +148,8 @@ class OpaSupervisor:
     ) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport {transport!r}: expected 'unix' or 'tcp'")
+        # the arguments it was made with, when made by for_settings (what `adopt` compares)
+        self.arguments: dict[str, Any] | None = None
         self.transport = transport
         self.auth = auth
         self.extra_args = list(extra_args)

@@ -188,6 +188,14 @@ def render(results: dict) -> str:
                 f"   model-router decide {c['bundle']}: p50 {c['cli']['p50_ms']:.0f} ms, max {c['cli']['p99_ms']:.0f} ms over {c['cli']['n']} runs "
                 f"(floors: bare python {c['python_start']['p50_ms']:.0f} ms, one-shot opa eval of the bundle {c['opa_eval_process']['p50_ms']:.0f} ms)"
             )
+            remote = c.get("cli_long_running_opa") or {}
+            if "p50_ms" in remote:
+                lines.append(
+                    f"   the same command against an OPA already running (model-router serve-bundle, MODEL_ROUTER_OPA_URL; alternating): "
+                    f"p50 {remote['p50_ms']:.0f} ms ({remote['p50_ms'] / c['cli']['p50_ms']:.2f}×): what each call pays when the engine runs as a service"
+                )
+            elif remote:
+                lines.append(f"   against an OPA already running: not measured: {remote.get('error')}")
             if c.get("bytecode"):
                 lines.append(f"   the package's bytecode: {c['bytecode']}")
             hint = c.get("compile_hint") or {}

@@ -125,6 +125,17 @@ test_downgrade_names_the_reason if {
 	p.receipt.selected_lane == "standard"
 }
 
+test_optional_fields_the_decision_does_not_carry_are_not_projected if {
+	b := _bundle({"requestedLane": "high-end"})
+	d := data.model_router.decision with input as b
+	selected := object.union(object.remove(d.selected, ["reason"]), {"status": "downgraded"})
+	changed := object.union(object.remove(d, ["selected"]), {"selected": selected, "escalation": {"reason": 7}})
+	p := agentplane.projection with input as b with data.model_router.decision as changed
+	p.receipt.lane_decision_outcome == "downgraded"
+	not p.receipt.downgrade_reason
+	not p.receipt.escalation_reason
+}
+
 test_denied_decision_selects_no_model if {
 	p := _project_changed({"requestedLane": "high-end"}, {"selected": {
 		"lane": null, "status": "denied", "reason": "budget-exhausted:task", "reasons": ["budget-exhausted:task"],

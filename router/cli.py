@@ -165,9 +165,7 @@ def _make_router(config_file: str | None, opa_url: str | None, timeout_ms: float
     early = _early_supervisor()
     supervisor = None
     if settings.managed_opa:
-        supervisor = opa_supervisor.adopt(early, settings) or opa_supervisor.for_settings(settings)
-        if not supervisor.start_attempted:
-            supervisor.try_start(wait=False)
+        supervisor = opa_supervisor.adopt(early, settings) or opa_supervisor.started_for(settings)
     elif early is not None:
         early.close()
     try:

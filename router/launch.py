@@ -37,18 +37,11 @@ def early_start(args: Sequence[str]) -> OpaSupervisor | None:
     from router import opa_supervisor
     from router.config import load_settings
 
-    supervisor = None
     try:
         settings = load_settings(None)
-        if not settings.managed_opa:
-            return None
-        supervisor = opa_supervisor.for_settings(settings)
-        supervisor.try_start(wait=False)
-    except Exception:  # noqa: BLE001  (the command makes its own start, and reports what goes wrong)
-        if supervisor is not None:
-            supervisor.close()
+    except Exception:  # noqa: BLE001  (unusable settings: the command reads them again and reports them)
         return None
-    return supervisor
+    return opa_supervisor.started_for(settings) if settings.managed_opa else None
 
 
 def main() -> None:

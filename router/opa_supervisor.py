@@ -95,6 +95,14 @@ def for_settings(settings: Settings, **options: Any) -> OpaSupervisor:
     return supervisor
 
 
+def started_for(settings: Settings, **options: Any) -> OpaSupervisor:
+    """for_settings(SETTINGS, **OPTIONS), started without waiting (`try_start(wait=False)`): OPA compiles
+    while the caller goes on; a start that fails is recorded in `start_error`, as any start's is."""
+    supervisor = for_settings(settings, **options)
+    supervisor.try_start(wait=False)
+    return supervisor
+
+
 def adopt(supervisor: OpaSupervisor | None, settings: Settings, **options: Any) -> OpaSupervisor | None:
     """SUPERVISOR (made by for_settings, maybe started) when it is the one for_settings(SETTINGS, **OPTIONS)
     would make; otherwise it is closed (its OPA stopped) and the answer is None."""

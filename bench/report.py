@@ -20,6 +20,50 @@ def _cell(x: dict) -> str:
     return f"{x['p50_ms']:.2f}/{x['p99_ms']:.2f}"
 
 
+def floor_lines(s: dict) -> list[str]:
+    """For the targets that OPA or this machine bounds, what the run's own floors allow: the REST
+    floor's lowest possible ratio to the eval timer, what the same sub-batches sent raw reach against
+    the baseline, the CPU part of a receipt (without fsync), and the cold start's floor. S: the
+    results' sections. Lines without a leading indent; none for a section not run."""
+    out: list[str] = []
+    a = (s.get("decide") or {}).get("all") or {}
+    trivial, handler, evaluation = (a.get("trivial") or {}), (a.get("trivial_handler") or {}), (a.get("eval") or {})
+    if trivial.get("n") and evaluation.get("p50_ms"):
+        ev = evaluation["p50_ms"]
+        fixed = trivial["p50_ms"] - (handler.get("p50_ms") or 0.0)  # the round trip outside OPA's handler timer
+        line = (f"REST floor / eval timer: at best {(ev + fixed) / ev:.2f}× (target ≤ {TARGETS['rest_vs_eval']}×): every query pays "
+                f"OPA's fixed round trip, {fixed:.2f} ms here (a one-value lookup outside OPA's handler timer), on top of a "
+                f"decision's {ev:.2f} ms of evaluation")
+        if (a.get("rest_noauth") or {}).get("n") and (a.get("rest") or {}).get("p50_ms"):
+            auth = a["rest"]["p50_ms"] - a["rest_noauth"]["p50_ms"]
+            line += f"; the channel's authorization check is {auth:.2f} ms of it (at best {(ev + fixed - auth) / ev:.2f}× without it)"
+        if (a.get("rest") or {}).get("p50_ms"):
+            line += f"; the REST floor's other {a['rest']['p50_ms'] - ev - fixed:.2f} ms are OPA reading the input and writing the decision"
+        out.append(line)
+    dm = s.get("decide-many") or {}
+    if (dm.get("raw") or {}).get("per_s") and (dm.get("baseline") or {}).get("per_s"):
+        raw = dm["raw"]["per_s"] / dm["baseline"]["per_s"]
+        out.append(f"decide_many / baseline: the same sub-batches sent raw to OPA reach {raw:.2f}× the baseline "
+                   f"(target ≥ {TARGETS['many_vs_baseline']:.0f}×); what the router adds is the ratio to raw, "
+                   f"{dm.get('ratio_raw', float('nan')):.2f}×, and the rest is OPA evaluating the policy")
+    rc = s.get("receipts") or {}
+    if "ratio" in (rc.get("nofsync") or {}) and "ratio" in (rc.get("on") or {}):
+        out.append(f"receipts / off: {rc['nofsync']['ratio']:.2f}× without fsync (the CPU of a receipt beside OPA on the same cores), "
+                   f"{rc['on']['ratio']:.2f}× with it (target ≤ {TARGETS['receipts_vs_off']}×)")
+    c = s.get("cold-cli") or {}
+    start, python = (c.get("opa_server_start") or {}), (c.get("python_start") or {})
+    if start.get("p50_ms") and python.get("p50_ms") and (c.get("cli") or {}).get("p50_ms"):
+        floor = python["p50_ms"] + start["p50_ms"]
+        remote = (c.get("cli_long_running_opa") or {}).get("p50_ms")
+        out.append(f"cold decide: floor {floor:.0f} ms (the interpreter's start {python['p50_ms']:.0f} ms + the managed OPA's start to "
+                   f"healthy {start['p50_ms']:.0f} ms, target ≤ {TARGETS['cold_cli_s'] * 1000:.0f} ms); the command took "
+                   f"{c['cli']['p50_ms']:.0f} ms, {c['cli']['p50_ms'] - floor:.0f} ms above the floor"
+                   + (f"; against an OPA already running {remote:.0f} ms" if remote else ""))
+    elif "error" in start:
+        out.append(f"cold decide: the managed OPA's start was not measured: {start['error']}")
+    return out
+
+
 def render(results: dict) -> str:
     lines: list[str] = []
     m = results["machine"]
@@ -186,7 +230,9 @@ def render(results: dict) -> str:
         else:
             lines.append(
                 f"   model-router decide {c['bundle']}: p50 {c['cli']['p50_ms']:.0f} ms, max {c['cli']['p99_ms']:.0f} ms over {c['cli']['n']} runs "
-                f"(floors: bare python {c['python_start']['p50_ms']:.0f} ms, one-shot opa eval of the bundle {c['opa_eval_process']['p50_ms']:.0f} ms)"
+                f"(floors: bare python {c['python_start']['p50_ms']:.0f} ms, one-shot opa eval of the bundle {c['opa_eval_process']['p50_ms']:.0f} ms"
+                + (f", the managed OPA's start to healthy {c['opa_server_start']['p50_ms']:.0f} ms" if "p50_ms" in (c.get("opa_server_start") or {}) else "")
+                + ")"
             )
             remote = c.get("cli_long_running_opa") or {}
             if "p50_ms" in remote:
@@ -325,5 +371,9 @@ def render(results: dict) -> str:
     lines += ["", "Targets (issue 15; ratios from this run; SKIP says why it was not measured)"]
     for label, value, ok in checks:
         lines.append(f"   [{verdict(ok):>4}] {label:<78} {value}")
+    floors = floor_lines(s)
+    if floors:
+        lines += ["", "What this run's floors leave to the router (the same OPA and machine, measured above)"]
+        lines += [f"   {line}" for line in floors]
     results["checks"] = [{"target": label, "value": value, "ok": ok} for label, value, ok in checks]
     return "\n".join(lines)

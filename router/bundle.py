@@ -298,6 +298,19 @@ def revision_of(bundle_file: Path) -> str | None:
     return revision if isinstance(revision, str) else None
 
 
+def recorded_bundle() -> tuple[bytes, str] | None:
+    """The project archive and the revision build/ records for it, read as they are, without verifying
+    either (None when one is missing or unreadable). A start may hand these bytes to OPA before
+    `ensure_bundle` has verified them only if nothing is asked of that OPA until `ensure_bundle` gives
+    the same bytes and revision (router.opa_supervisor)."""
+    try:
+        revision = REVISION_FILE.read_text(encoding="utf-8").strip()
+        data = BUNDLE_FILE.read_bytes()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return (data, revision) if revision else None
+
+
 def ensure_bundle(force: bool = False) -> BuiltBundle:
     """Build build/bundle.tar.gz when the policies or the policy data changed, or when the archive on
     disk does not verify against that revision; return path and revision.

@@ -2,7 +2,8 @@
 
 `OpaSupervisor` owns one private 0700 runtime folder and at most one running router.opa_process
 child in it. It serves a verified copy of the bundle (the digest of the archive's contents must equal
-its revision; a bundle passed in explicitly is also checked against policies/capabilities.json), waits
+its revision; a bundle passed in explicitly is also checked against policies/capabilities.json;
+nothing is sent to OPA before the copy it was given is verified), waits
 for `/health?bundles`, checks that the bundle OPA reports (data.system.bundles) has the expected
 revision, restarts OPA when the process died (at most once per `restart_backoff_s` after a failed
 start), and stops it (process group) and removes the folder on close, on context-manager exit and at
@@ -114,6 +115,23 @@ def adopt(supervisor: OpaSupervisor | None, settings: Settings, **options: Any) 
     return None
 
 
+def _project_bundle() -> bundle_mod.BuiltBundle:
+    """The project bundle as ensure_bundle verifies (and when needed builds) it."""
+    return bundle_mod.ensure_bundle()
+
+
+def _verifies(pending: _Pending) -> bool:
+    """Whether the project bundle, verified now, is the archive and revision PENDING's child was given
+    unverified. A bundle that cannot be verified raises EngineStartError, as a start that verifies first does."""
+    try:
+        built = _project_bundle()
+    except bundle_mod.BundleIntegrityError as exc:
+        raise EngineStartError(f"the bundle cannot be served: {exc}") from None
+    except OSError as exc:
+        raise EngineStartError(f"the bundle cannot be read: {exc}") from None
+    return built.revision == pending.revision and built.archive == pending.unverified
+
+
 _LIVE: weakref.WeakSet[OpaSupervisor] = weakref.WeakSet()
 
 
@@ -125,19 +143,25 @@ def _stop_all() -> None:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A start begun without waiting (`try_start(wait=False)`): the spawned child and its revision."""
+    """A start begun without waiting (`try_start(wait=False)`): the spawned child and its revision.
+    UNVERIFIED: the archive bytes the child was given before they were verified (the project bundle as
+    build/ records it), or None when they were verified before the spawn."""
 
     launch: Launch
     revision: str
+    unverified: bytes | None = None
 
 
 class OpaSupervisor:
     """One managed OPA (see the module docstring). Not started until `start()` or `try_start()`.
 
-    `try_start(wait=False)` verifies the bundle and spawns OPA, then returns while OPA compiles it; the
-    first look at the supervisor's state after that (any property, `ensure_running`, `healthy`) waits
-    for that start to finish, so the state read is the same as after a waiting start. `stop` and
-    `close` stop a start in progress without waiting for it."""
+    `try_start(wait=False)` spawns OPA and returns while OPA compiles the bundle; the first look at the
+    supervisor's state after that (any property, `ensure_running`, `healthy`) finishes that start, so
+    the state read is the same as after a waiting start. The project bundle's first start spawns OPA on
+    the archive build/ records and verifies it while OPA compiles: nothing is sent to that OPA until
+    `ensure_bundle` has given the same bytes and revision, and when it gives others the child is stopped
+    and OPA started again on the verified bytes. `stop` and `close` stop a start in progress without
+    waiting for it."""
 
     def __init__(
         self,
@@ -282,7 +306,7 @@ class OpaSupervisor:
                 return pinned, revision
             if self._bundle_revision is not None and pinned.exists():
                 return pinned, self._bundle_revision
-            built = bundle_mod.ensure_bundle()
+            built = _project_bundle()
             # the bytes ensure_bundle verified against the sources' revision, written to the private
             # folder: the project archive is not read again, so a change to it on disk meanwhile cannot
             # reach OPA
@@ -293,11 +317,34 @@ class OpaSupervisor:
         except OSError as exc:
             raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
+    def _recorded_bundle(self) -> tuple[Path, str, bytes] | None:
+        """For the project bundle's first start: the archive and revision build/ records, pinned in the
+        private folder unverified (path, revision, bytes); None when there is no such record (or this is
+        not that start), so that the bundle is verified (and built) before the spawn."""
+        if self._bundle_arg is not None or self._bundle_revision is not None or self._process is not None:
+            return None
+        recorded = bundle_mod.recorded_bundle()
+        if recorded is None:
+            return None
+        data, revision = recorded
+        pinned = self._private_dir() / "bundle.tar.gz"
+        try:
+            pinned.write_bytes(data)
+        except OSError:
+            return None
+        return pinned, revision, data
+
     def _launch(self, wait: bool = True) -> None:
         """Verify the bundle and start OPA on it; with WAIT false (unix socket only), leave the wait for
-        readiness to `_settle`."""
+        readiness to `_settle`, and for the project bundle's first start also its verification (the
+        class docstring)."""
         opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
-        bundle, revision = self._verified_bundle(opa)  # a bundle that cannot be served leaves a running OPA be
+        early = self._recorded_bundle() if not wait and self.transport == "unix" else None
+        unverified: bytes | None = None
+        if early is not None:
+            bundle, revision, unverified = early
+        else:
+            bundle, revision = self._verified_bundle(opa)  # a bundle that cannot be served leaves a running OPA be
         folder = self._private_dir()
         log_path = self.log_path
         assert log_path is not None
@@ -316,7 +363,7 @@ class OpaSupervisor:
             )
 
         if not wait and self.transport == "unix":  # (TCP chooses another port when the first is taken: waits)
-            self._pending = _Pending(spawn(), revision)
+            self._pending = _Pending(spawn(), revision, unverified)
             return
         last: EngineStartError | None = None
         for _ in range(PORT_ATTEMPTS):
@@ -353,7 +400,19 @@ class OpaSupervisor:
         if pending is None:
             return
         try:
-            self._adopt(pending.launch.wait(), pending.revision)
+            if pending.unverified is not None:
+                try:
+                    same = _verifies(pending)
+                except Exception:
+                    pending.launch.abort()  # a bundle that cannot be verified: the child was never asked anything
+                    raise
+                if not same:
+                    # other bytes or another revision than the child was given: it is stopped unasked, and
+                    # OPA is started again on the verified bundle
+                    pending.launch.abort()
+                    self._launch(wait=True)
+                    return
+            self._adopt(pending.launch.wait(), pending.revision)  # (a failed wait stops the child itself)
         except Exception as exc:  # noqa: BLE001  (recorded, as try_start records it)
             self._start_error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -365,9 +424,10 @@ class OpaSupervisor:
             pending.launch.abort()
 
     def try_start(self, wait: bool = True) -> bool:
-        """Start (or replace) OPA now; False with `start_error` set when it cannot. With WAIT false the
-        bundle is verified and OPA spawned, and the wait for it to be ready is left to the first look at
-        the supervisor's state (its outcome is then recorded as a waiting start records it)."""
+        """Start (or replace) OPA now; False with `start_error` set when it cannot. With WAIT false OPA is
+        spawned, and the wait for it to be ready (for the project bundle's first start, also the bundle's
+        verification: the class docstring) is left to the first look at the supervisor's state (its
+        outcome is then recorded as a waiting start records it)."""
         with self._lock:
             self._abort_pending()
             self._last_start_attempt = time.monotonic()

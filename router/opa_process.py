@@ -371,7 +371,7 @@ class OpaProcess:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         env: Mapping[str, str] | None = None,
     ) -> Launch:
-        """Spawn OPA serving BUNDLE (already verified to have REVISION) and return at once: the returned
+        """Spawn OPA serving BUNDLE (REVISION: the revision it must report) and return at once: the returned
         Launch's `wait()` gives the OpaProcess once it is ready and proven, or raises EngineStartError
         when it does not become ready, is not provably the child, or reports another revision; nothing
         is sent to it before then. OPA compiles the bundle meanwhile, so the caller's own work overlaps it."""

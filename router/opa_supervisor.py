@@ -19,13 +19,14 @@ process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -120,15 +121,22 @@ def _project_bundle() -> bundle_mod.BuiltBundle:
     return bundle_mod.ensure_bundle()
 
 
-def _verifies(pending: _Pending) -> bool:
-    """Whether the project bundle, verified now, is the archive and revision PENDING's child was given
-    unverified. A bundle that cannot be verified raises EngineStartError, as a start that verifies first does."""
+@contextlib.contextmanager
+def _bundle_start_errors() -> Iterator[None]:
+    """A bundle that cannot be verified or read, raised as the EngineStartError of the start that needed it."""
     try:
-        built = _project_bundle()
+        yield
     except bundle_mod.BundleIntegrityError as exc:
         raise EngineStartError(f"the bundle cannot be served: {exc}") from None
     except OSError as exc:
         raise EngineStartError(f"the bundle cannot be read: {exc}") from None
+
+
+def _verifies(pending: _Pending) -> bool:
+    """Whether the project bundle, verified now, is the archive and revision PENDING's child was given
+    unverified. A bundle that cannot be verified raises EngineStartError, as a start that verifies first does."""
+    with _bundle_start_errors():
+        built = _project_bundle()
     return built.revision == pending.revision and built.archive == pending.unverified
 
 
@@ -296,7 +304,7 @@ class OpaSupervisor:
         rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
         and checked against the capabilities again on every start (a restart serves what the file holds now)."""
         pinned = self._private_dir() / "bundle.tar.gz"
-        try:
+        with _bundle_start_errors():
             if self._bundle_arg is not None:
                 tmp = pinned.with_name("bundle.next.tar.gz")
                 shutil.copyfile(self._bundle_arg, tmp)
@@ -312,10 +320,6 @@ class OpaSupervisor:
             # reach OPA
             pinned.write_bytes(built.archive)
             return pinned, built.revision
-        except bundle_mod.BundleIntegrityError as exc:
-            raise EngineStartError(f"the bundle cannot be served: {exc}") from None
-        except OSError as exc:
-            raise EngineStartError(f"the bundle cannot be read: {exc}") from None
 
     def _recorded_bundle(self) -> tuple[Path, str, bytes] | None:
         """For the project bundle's first start: the archive and revision build/ records, pinned in the
@@ -339,7 +343,8 @@ class OpaSupervisor:
         readiness to `_settle`, and for the project bundle's first start also its verification (the
         class docstring)."""
         opa = opa_binary.checked(self._opa) if self._opa else opa_binary.find_opa()
-        early = self._recorded_bundle() if not wait and self.transport == "unix" else None
+        background = not wait and self.transport == "unix"  # (TCP chooses another port when the first is taken: waits)
+        early = self._recorded_bundle() if background else None
         unverified: bytes | None = None
         if early is not None:
             bundle, revision, unverified = early
@@ -362,7 +367,7 @@ class OpaSupervisor:
                 max_response_bytes=self.max_response_bytes, env=managed_opa_env(self.gogc),
             )
 
-        if not wait and self.transport == "unix":  # (TCP chooses another port when the first is taken: waits)
+        if background:
             self._pending = _Pending(spawn(), revision, unverified)
             return
         last: EngineStartError | None = None

@@ -45,12 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from router import opa_binary, paths, policy_data
+from router.bundle_record import BUNDLE_FILE, REVISION_FILE
 from router.data_views import PolicyDataError
 
 ROOTS = ("model_router", "model_router_data")
 STAGE_DIR = paths.BUILD / "bundle"
-BUNDLE_FILE = paths.BUILD / "bundle.tar.gz"
-REVISION_FILE = paths.BUILD / "bundle.revision"
 LOCK_FILE = paths.BUILD / ".bundle.lock"
 
 
@@ -296,19 +295,6 @@ def revision_of(bundle_file: Path) -> str | None:
         return None
     revision = manifest.get("revision")
     return revision if isinstance(revision, str) else None
-
-
-def recorded_bundle() -> tuple[bytes, str] | None:
-    """The project archive and the revision build/ records for it, read as they are, without verifying
-    either (None when one is missing or unreadable). A start may hand these bytes to OPA before
-    `ensure_bundle` has verified them only if nothing is asked of that OPA until `ensure_bundle` gives
-    the same bytes and revision (router.opa_supervisor)."""
-    try:
-        revision = REVISION_FILE.read_text(encoding="utf-8").strip()
-        data = BUNDLE_FILE.read_bytes()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return (data, revision) if revision else None
 
 
 def ensure_bundle(force: bool = False) -> BuiltBundle:

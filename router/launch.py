@@ -10,11 +10,20 @@ command line names no other OPA or settings file (--opa-url, --config) and asks 
 The command adopts that OPA when its own settings (command-line options included) ask for the same
 one (`opa_supervisor.adopt`); otherwise it stops it and starts its own. Any problem in the early start
 is left for the command to meet and report as it always does: nothing is printed here.
+
+When one of these commands ends, the entry point exits the way Python's own exit does as far as anything
+outside the process can tell (other threads done, atexit handlers run: the managed OPA stopped and its
+folder removed; the standard streams flushed; the command's exit status) and then skips the
+interpreter's teardown, which only frees memory the system takes back anyway: clearing every module and
+collecting its objects took 35-50 ms of a 0.5 s cold decide (`exit_without_teardown`).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -44,8 +53,41 @@ def early_start(args: Sequence[str]) -> OpaSupervisor | None:
     return opa_supervisor.started_for(settings) if settings.managed_opa else None
 
 
+# the exit status of a process whose standard output cannot be flushed at exit (as Python's own exit)
+FLUSH_FAILED_STATUS = 120
+
+
+def exit_without_teardown(end: SystemExit) -> None:
+    """End the process as SystemExit END would, without the interpreter's teardown: wait for no thread
+    (returns, leaving the exit to Python, when a non-daemon thread other than this one is still running
+    or END's code is not a status), run the atexit handlers, flush standard output and standard error,
+    then `os._exit` with END's status (FLUSH_FAILED_STATUS when a successful command's output cannot be
+    flushed). Open files are the caller's to close: their buffers are not flushed here."""
+    code = 0 if end.code is None else end.code
+    if not isinstance(code, int) or isinstance(code, bool):
+        return
+    current = threading.current_thread()
+    if any(thread is not current and not thread.daemon and thread.is_alive() for thread in threading.enumerate()):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            if stream is sys.stdout and code == 0:
+                code = FLUSH_FAILED_STATUS
+    os._exit(code & 0xFF)
+
+
 def main() -> None:
-    supervisor = early_start(sys.argv[1:])
+    args = sys.argv[1:]
+    supervisor = early_start(args)
     from router import cli
 
-    cli.main(obj={cli.EARLY_SUPERVISOR: supervisor})
+    try:
+        cli.main(obj={cli.EARLY_SUPERVISOR: supervisor})
+    except SystemExit as end:
+        if args and args[0] in EARLY_COMMANDS:
+            exit_without_teardown(end)
+        raise

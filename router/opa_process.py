@@ -32,7 +32,6 @@ import queue
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -66,6 +65,11 @@ __all__ = [
 
 AUTHZ_POLICY = paths.POLICIES / "system" / "authz" / "authz.rego"
 SOCKET_NAME = "opa.sock"
+# how often a start looks for the child's listener: a cold command waits for OPA, on average half of
+# this after the listener appears. A look for a unix socket is a stat and a waitpid, so looking often
+# costs OPA nothing; a look for a TCP listener reads /proc, so it looks less often
+READY_POLL_S = 0.002
+READY_POLL_TCP_S = 0.01
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux
 
 
@@ -172,6 +176,8 @@ LAUNCHER = Launcher()
 
 def free_port() -> int:
     """An ephemeral loopback port that is free right now (only for the explicit TCP transport)."""
+    import socket  # (not at the top: the unix-socket start does not need it before OPA is spawned)
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -445,7 +451,7 @@ class Launch:
                         pass
                 if time.monotonic() > self.deadline:
                     raise EngineStartError(f"OPA did not become ready within {self.startup_timeout_s:.0f} s: {log_tail(self.log_path)}")
-                time.sleep(0.01)
+                time.sleep(READY_POLL_S if self.port is None else READY_POLL_TCP_S)
             try:
                 served = served_revision(channel, self.probe_timeout_s)
             except ChannelError as exc:

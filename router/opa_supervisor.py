@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from router import bundle as bundle_mod
-from router import opa_binary
+from router import bundle_record, opa_binary
 from router.opa_endpoint import DEFAULT_MAX_RESPONSE_BYTES
 from router.opa_process import SOCKET_NAME, EngineStartError, Launch, OpaProcess, runtime_dir
 
 if TYPE_CHECKING:
+    from router.bundle import BuiltBundle
     from router.config import Settings
 
 TRANSPORTS = ("unix", "tcp")
@@ -116,14 +116,23 @@ def adopt(supervisor: OpaSupervisor | None, settings: Settings, **options: Any) 
     return None
 
 
-def _project_bundle() -> bundle_mod.BuiltBundle:
+# router.bundle (the archive, tar and policy-data code) is imported where a bundle is verified, not with
+# this module: a managed OPA's first start spawns OPA on router.bundle_record's archive before that
+# import, so that OPA compiles while Python imports the builder and verifies the bytes (_Pending)
+
+
+def _project_bundle() -> BuiltBundle:
     """The project bundle as ensure_bundle verifies (and when needed builds) it."""
+    from router import bundle as bundle_mod
+
     return bundle_mod.ensure_bundle()
 
 
 @contextlib.contextmanager
 def _bundle_start_errors() -> Iterator[None]:
     """A bundle that cannot be verified or read, raised as the EngineStartError of the start that needed it."""
+    from router import bundle as bundle_mod
+
     try:
         yield
     except bundle_mod.BundleIntegrityError as exc:
@@ -303,6 +312,8 @@ class OpaSupervisor:
         is built when needed and copied once, so a restart serves the same revision as the first start (a
         rebuild on disk does not change a running router); a bundle given explicitly is copied, verified
         and checked against the capabilities again on every start (a restart serves what the file holds now)."""
+        from router import bundle as bundle_mod
+
         pinned = self._private_dir() / "bundle.tar.gz"
         with _bundle_start_errors():
             if self._bundle_arg is not None:
@@ -327,7 +338,7 @@ class OpaSupervisor:
         not that start), so that the bundle is verified (and built) before the spawn."""
         if self._bundle_arg is not None or self._bundle_revision is not None or self._process is not None:
             return None
-        recorded = bundle_mod.recorded_bundle()
+        recorded = bundle_record.recorded_bundle()
         if recorded is None:
             return None
         data, revision = recorded

@@ -7,7 +7,7 @@ Two layouts, one set of names:
   the pinned OPA is ROOT/.tools/bin/opa.
 * **installed** (a wheel or an sdist installed with pip): the same folders are package data of the
   `router` package, under `router/_data/` (the build copies them there; see setup.py), and ROOT is that
-  folder (found with importlib.resources). Nothing is written into the installed package: build outputs
+  folder (found beside this module). Nothing is written into the installed package: build outputs
   (the assembled policy data, the OPA bundle) go to a per-user cache folder, and the pinned OPA is
   built by `model-router install-opa` into a per-user data folder.
 
@@ -24,7 +24,6 @@ Environment (installed layout only):
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 PACKAGE_DATA = "_data"
@@ -34,12 +33,12 @@ INSTALLED = "installed"
 
 
 def _package_data() -> Path | None:
-    """router/_data as a folder on disk, when the package carries it (an installed wheel)."""
-    found = resources.files("router") / PACKAGE_DATA
-    # OPA reads policies and data from real files: a package inside a zip archive is not usable
-    if isinstance(found, Path) and (found / "policies").is_dir():
-        return found.resolve()
-    return None
+    """router/_data as a folder on disk, when the package carries it (an installed wheel). Found beside
+    this file rather than with importlib.resources, whose import a cold command would wait for: OPA reads
+    policies and data from real files, so a package inside a zip archive (no such folder on disk) is
+    not usable either way."""
+    found = Path(__file__).resolve().parent / PACKAGE_DATA
+    return found if (found / "policies").is_dir() else None
 
 
 def _user_dir(env: str, default: str) -> Path:

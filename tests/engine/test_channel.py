@@ -17,7 +17,7 @@ import time
 import pytest
 from fake_opa import FakeOpa, http_response, json_answer
 
-from router import Router, approvals, opa_process, paths
+from router import Router, approvals, bundle_record, opa_process, paths
 from router import bundle as bundle_mod
 from router import engine as eng
 from router.bundle_input import load
@@ -93,15 +93,22 @@ def test_a_tampered_bundle_is_not_served_under_the_legitimate_revision(project_b
         engine.close()
 
 
+def _build_in(build, monkeypatch) -> None:
+    """The project bundle built into and recorded in BUILD: for the builder (router.bundle) and for the
+    managed OPA's first start, which spawns OPA on the recorded archive (router.bundle_record)."""
+    for name, file in (("BUNDLE_FILE", "bundle.tar.gz"), ("REVISION_FILE", "bundle.revision"), ("STAGE_DIR", "bundle"),
+                       ("LOCK_FILE", ".bundle.lock")):
+        monkeypatch.setattr(bundle_mod, name, build / file)
+    for name, file in (("BUNDLE_FILE", "bundle.tar.gz"), ("REVISION_FILE", "bundle.revision")):
+        monkeypatch.setattr(bundle_record, name, build / file)
+
+
 def _project_archive_tampered_on_disk(tmp_path, monkeypatch):
     """A project build folder under TMP_PATH whose archive was edited under the legitimate manifest
     (the revision file still names the sources' revision); returns the legitimate build."""
     build = tmp_path / "build"
     build.mkdir()
-    monkeypatch.setattr(bundle_mod, "BUNDLE_FILE", build / "bundle.tar.gz")
-    monkeypatch.setattr(bundle_mod, "REVISION_FILE", build / "bundle.revision")
-    monkeypatch.setattr(bundle_mod, "STAGE_DIR", build / "bundle")
-    monkeypatch.setattr(bundle_mod, "LOCK_FILE", build / ".bundle.lock")
+    _build_in(build, monkeypatch)
     built = bundle_mod.ensure_bundle()
     _tampered_copy(built.path, build / "t.tar.gz")
     os.replace(build / "t.tar.gz", built.path)
@@ -138,9 +145,7 @@ def test_the_managed_engine_serves_the_verified_bytes_even_when_the_project_arch
     that check and the copy never reaches OPA."""
     build = tmp_path / "build"
     build.mkdir()
-    for name, file in (("BUNDLE_FILE", "bundle.tar.gz"), ("REVISION_FILE", "bundle.revision"), ("STAGE_DIR", "bundle"),
-                       ("LOCK_FILE", ".bundle.lock")):
-        monkeypatch.setattr(bundle_mod, name, build / file)
+    _build_in(build, monkeypatch)
     ensure = bundle_mod.ensure_bundle
 
     def ensure_then_tamper(force: bool = False) -> bundle_mod.BuiltBundle:

@@ -16,7 +16,7 @@ import pytest
 from processes import pid_alive
 
 from router import bundle as bundle_mod
-from router import opa_process, opa_supervisor
+from router import bundle_record, opa_process, opa_supervisor
 from router.opa_client import OpaClient
 from router.opa_supervisor import OpaSupervisor
 
@@ -103,7 +103,7 @@ def test_a_waiting_start_verifies_before_it_spawns(project_bundle, events):
 
 
 def test_without_a_recorded_archive_the_bundle_is_verified_before_the_spawn(project_bundle, events, monkeypatch):
-    monkeypatch.setattr(bundle_mod, "recorded_bundle", lambda: None)
+    monkeypatch.setattr(bundle_record, "recorded_bundle", lambda: None)
     with OpaSupervisor() as supervisor:
         assert supervisor.try_start(wait=False)
         assert _kinds(events) == ["verify", "spawn"]
@@ -112,7 +112,7 @@ def test_without_a_recorded_archive_the_bundle_is_verified_before_the_spawn(proj
 
 def test_a_recorded_archive_other_than_the_verified_one_is_never_asked_and_opa_starts_again(project_bundle, events, monkeypatch):
     # a tampered build/bundle.tar.gz that claims the recorded revision: OPA would load and serve it
-    monkeypatch.setattr(bundle_mod, "recorded_bundle", lambda: (_other_archive(project_bundle.revision), project_bundle.revision))
+    monkeypatch.setattr(bundle_record, "recorded_bundle", lambda: (_other_archive(project_bundle.revision), project_bundle.revision))
     with OpaSupervisor() as supervisor:
         assert supervisor.try_start(wait=False)
         (first,) = _launches(events, "spawn")
@@ -127,7 +127,7 @@ def test_a_recorded_archive_other_than_the_verified_one_is_never_asked_and_opa_s
 
 
 def test_a_recorded_revision_other_than_the_verified_one_starts_opa_again(project_bundle, events, monkeypatch):
-    monkeypatch.setattr(bundle_mod, "recorded_bundle", lambda: (project_bundle.archive, "sha256:" + "0" * 64))
+    monkeypatch.setattr(bundle_record, "recorded_bundle", lambda: (project_bundle.archive, "sha256:" + "0" * 64))
     with OpaSupervisor() as supervisor:
         assert supervisor.try_start(wait=False)
         (first,) = _launches(events, "spawn")
@@ -164,13 +164,13 @@ def test_closing_before_the_first_look_stops_the_unverified_child_without_verify
 
 
 def test_recorded_bundle_reads_what_build_records(project_bundle, tmp_path, monkeypatch):
-    assert bundle_mod.recorded_bundle() == (project_bundle.archive, project_bundle.revision)
-    monkeypatch.setattr(bundle_mod, "REVISION_FILE", tmp_path / "missing.revision")
-    assert bundle_mod.recorded_bundle() is None
+    assert bundle_record.recorded_bundle() == (project_bundle.archive, project_bundle.revision)
+    monkeypatch.setattr(bundle_record, "REVISION_FILE", tmp_path / "missing.revision")
+    assert bundle_record.recorded_bundle() is None
     empty = tmp_path / "empty.revision"
     empty.write_text("\n", encoding="utf-8")
-    monkeypatch.setattr(bundle_mod, "REVISION_FILE", empty)
-    assert bundle_mod.recorded_bundle() is None
-    monkeypatch.setattr(bundle_mod, "REVISION_FILE", Path(bundle_mod.paths.BUILD) / "bundle.revision")
-    monkeypatch.setattr(bundle_mod, "BUNDLE_FILE", tmp_path / "missing.tar.gz")
-    assert bundle_mod.recorded_bundle() is None
+    monkeypatch.setattr(bundle_record, "REVISION_FILE", empty)
+    assert bundle_record.recorded_bundle() is None
+    monkeypatch.setattr(bundle_record, "REVISION_FILE", Path(bundle_mod.paths.BUILD) / "bundle.revision")
+    monkeypatch.setattr(bundle_record, "BUNDLE_FILE", tmp_path / "missing.tar.gz")
+    assert bundle_record.recorded_bundle() is None

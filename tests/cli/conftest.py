@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,3 +22,13 @@ def opa_url() -> Iterator[str]:
 @pytest.fixture()
 def receipts(tmp_path: Path) -> Path:
     return tmp_path / "receipts"
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR: the managed OPAs' folders (socket, log, bundle copy) are made in it."""
+    folder = Path(tempfile.mkdtemp(prefix="mr-rt-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,16 +60,6 @@ except SystemExit as exc:
     report["exit"] = exc.code
     raise
 """
-
-
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR: the managed OPAs' folders (socket, log, bundle copy) are made in it."""
-    folder = Path(tempfile.mkdtemp(prefix="mr-rt-", dir="/tmp"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _launch(runtime: Path, *args: str, env_extra: dict[str, str] | None = None) -> tuple[dict, subprocess.CompletedProcess]:

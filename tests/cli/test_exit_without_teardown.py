@@ -6,12 +6,8 @@ modules and the collection of their objects, 35-50 ms of a cold decide, is skipp
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cli_helpers import BUNDLES, run
@@ -35,15 +31,6 @@ sys.argv = ["model-router", *sys.argv[1:]]
 from router.launch import main
 main()
 """
-
-
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="mr-rt-", dir="/tmp"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _python(code: str, *args: str, env_extra: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:

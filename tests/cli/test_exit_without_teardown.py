@@ -5,6 +5,7 @@ modules and the collection of their objects, 35-50 ms of a cold decide, is skipp
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,23 @@ def test_a_command_that_fails_before_deciding_keeps_its_status_and_message(runti
                    capture_output=True, text=True)
     assert proc.returncode == 2 and "missing.json" in proc.stderr
     assert "TEARDOWN" not in proc.stderr
+    assert sorted(runtime.iterdir()) == []
+
+
+def test_the_hook_leaves_its_decision_log_and_evidence_written(runtime, tmp_path) -> None:
+    bundle = json.loads((BUNDLES / "agent-log-triage-battery-critical-requests-local.json").read_text(encoding="utf-8"))
+    payload = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "model-call", "session_id": "s-1", "cwd": str(tmp_path),
+                          "tool_input": {"routeBundle": bundle}})
+    log = tmp_path / "guardrail-decisions.jsonl"
+    proc = _python(_CONSOLE_SCRIPT, "hook", "--write-log", "--log-path", str(log), env_extra={"XDG_RUNTIME_DIR": str(runtime)},
+                   input=payload, capture_output=True, text=True)
+    plain = run("hook", "--no-receipts", stdin=payload.encode())
+    assert (proc.returncode, proc.stdout) == (plain.returncode, plain.stdout.decode()), proc.stderr
+    assert json.loads(proc.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "TEARDOWN" not in proc.stderr
+    (logged,) = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    evidence = [json.loads(line) for path in tmp_path.glob("*.jsonl") if path != log for line in path.read_text(encoding="utf-8").splitlines()]
+    assert logged["decision"] == "defer" and [e["guardrailDecisionId"] for e in evidence] == [logged["decisionId"]]
     assert sorted(runtime.iterdir()) == []
 
 

@@ -11,11 +11,12 @@ The command adopts that OPA when its own settings (command-line options included
 one (`opa_supervisor.adopt`); otherwise it stops it and starts its own. Any problem in the early start
 is left for the command to meet and report as it always does: nothing is printed here.
 
-When one of these commands ends, the entry point exits the way Python's own exit does as far as anything
-outside the process can tell (other threads done, atexit handlers run: the managed OPA stopped and its
-folder removed; the standard streams flushed; the command's exit status) and then skips the
-interpreter's teardown, which only frees memory the system takes back anyway: clearing every module and
-collecting its objects took 35-50 ms of a 0.5 s cold decide (`exit_without_teardown`).
+When one of these commands ends and no other thread that Python would wait for runs, the entry point
+exits the way Python's own exit does as far as anything outside the process can tell (the atexit
+handlers run: the managed OPA stopped and its folder removed; the standard streams flushed; the
+command's exit status) and then skips the interpreter's teardown, which only frees memory the system
+takes back anyway: clearing every module and collecting its objects took 35-50 ms of a 0.5 s cold
+decide (`exit_without_teardown`).
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ FLUSH_FAILED_STATUS = 120
 
 
 def exit_without_teardown(end: SystemExit) -> None:
-    """End the process as SystemExit END would, without the interpreter's teardown: wait for no thread
-    (returns, leaving the exit to Python, when a non-daemon thread other than this one is still running
-    or END's code is not a status), run the atexit handlers, flush standard output and standard error,
-    then `os._exit` with END's status (FLUSH_FAILED_STATUS when a successful command's output cannot be
-    flushed). Open files are the caller's to close: their buffers are not flushed here."""
+    """End the process as SystemExit END would, without the interpreter's teardown: run the atexit
+    handlers, flush standard output and standard error, then `os._exit` with END's status
+    (FLUSH_FAILED_STATUS when a successful command's output cannot be flushed, as Python's own exit
+    gives). Returns, leaving the exit to Python, when END's code is not a status or when a non-daemon
+    thread other than this one still runs (Python would wait for it). Open files are the caller's to
+    close: their buffers are not flushed here."""
     code = 0 if end.code is None else end.code
     if not isinstance(code, int) or isinstance(code, bool):
         return

@@ -38,7 +38,7 @@ def _package_data() -> Path | None:
     policies and data from real files, so a package inside a zip archive (no such folder on disk) is
     not usable either way."""
     found = Path(__file__).resolve().parent / PACKAGE_DATA
-    return found if (found / "policies").is_dir() else None
+    return found.resolve() if (found / "policies").is_dir() else None
 
 
 def _user_dir(env: str, default: str) -> Path:

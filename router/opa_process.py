@@ -30,6 +30,7 @@ import json
 import os
 import queue
 import secrets
+import select
 import shutil
 import signal
 import stat
@@ -287,8 +288,33 @@ def runtime_dir() -> Path:
     return path
 
 
+STOP_GRACE_S = 3.0  # how long a stopped process has to exit after SIGTERM before it is killed
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Reap PROC within TIMEOUT_S, else subprocess.TimeoutExpired. Where the kernel gives a pidfd
+    (Linux 5.3+), the wait wakes when PROC exits; Popen.wait with a timeout alone polls with growing
+    sleeps (up to 50 ms) and woke about 7 ms after OPA's exit on average, which a command that stops
+    its OPA waits for."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None and proc.returncode is None:
+        try:
+            fd = pidfd_open(proc.pid)  # PROC is not reaped yet (a zombie at worst), so its pid is still its own
+        except OSError:  # no pidfd here (ENOSYS), or it was reaped meanwhile: Popen.wait alone
+            fd = None
+        if fd is not None:
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)  # readable once the process has exited
+                poller.poll(max(0, int(timeout_s * 1000)))
+            finally:
+                os.close(fd)
+            timeout_s = 0.001  # exited (then reaped at once), or the time is up (TimeoutExpired)
+    proc.wait(timeout=timeout_s)
+
+
 def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group of PROC, then SIGKILL when it has not exited within 3 s."""
+    """SIGTERM the process group of PROC, then SIGKILL when it has not exited within STOP_GRACE_S."""
     if proc.poll() is not None:
         return
     try:
@@ -296,11 +322,11 @@ def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     except (ProcessLookupError, PermissionError):
         return
     try:
-        proc.wait(timeout=3)
+        _wait(proc, STOP_GRACE_S)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=3)
+        _wait(proc, STOP_GRACE_S)
 
 
 def write_authz_bundle(folder: Path, token: str) -> Path:

@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -768,6 +767,7 @@ def _opa_server_start(bundle_path: Path, runs: int) -> list[int] | dict:
     {"error": why}."""
     import socket
 
+    from router.opa_process import kill_process_group
     from router.opa_supervisor import MANAGED_OPA_ARGS, managed_opa_env
 
     env = {**os.environ, **managed_opa_env()}
@@ -778,7 +778,7 @@ def _opa_server_start(bundle_path: Path, runs: int) -> list[int] | dict:
         cmd = [str(opa_path()), "run", "--server", "--addr", f"unix://{sock}", "--log-level", "error", "--skip-version-check",
                *MANAGED_OPA_ARGS, "--bundle", str(bundle_path)]
         t0 = now_ns()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -795,12 +795,7 @@ def _opa_server_start(bundle_path: Path, runs: int) -> list[int] | dict:
                 time.sleep(0.002)
             out.append(now_ns() - t0)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            kill_process_group(proc)
             shutil.rmtree(folder, ignore_errors=True)
     return out
 
@@ -816,6 +811,8 @@ def _long_running_opa(cmd: list[str]):
     with open(log, "wb") as fh:
         proc = subprocess.Popen([*cmd, "serve-bundle", "--state-dir", str(folder / "state"), "--addr", f"unix://{sock}"],
                                 stdout=fh, stderr=fh, start_new_session=True)
+    from router.opa_process import kill_process_group
+
     try:
         from router.opa_http import Channel
 
@@ -834,14 +831,7 @@ def _long_running_opa(cmd: list[str]):
                 time.sleep(0.05)
         yield served
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        kill_process_group(proc, grace_s=10)
         shutil.rmtree(folder, ignore_errors=True)
 
 

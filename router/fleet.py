@@ -227,13 +227,9 @@ class Fleet:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
-            elif proc.poll() is None:
-                # SIGTERM: OPA stops its listeners and uploads the decision logs it still buffers (bounded by
-                # --shutdown-grace-period); SIGKILL only when it has not exited well after that
-                with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    proc.wait(timeout=STOP_GRACE_S)
-            kill_process_group(proc)
+            # SIGTERM: OPA stops its listeners and uploads the decision logs it still buffers (bounded by
+            # --shutdown-grace-period); SIGKILL only when it has not exited well after that
+            kill_process_group(proc, grace_s=STOP_GRACE_S)
         elif info and info.get("start") is not None and process_start(info["pid"]) == info["start"]:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(info["pid"], sig)

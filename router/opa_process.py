@@ -313,8 +313,10 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     proc.wait(timeout=timeout_s)
 
 
-def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group of PROC, then SIGKILL when it has not exited within STOP_GRACE_S."""
+def kill_process_group(proc: subprocess.Popen[bytes], grace_s: float | None = None) -> None:
+    """SIGTERM the process group of PROC, then SIGKILL when it has not exited within GRACE_S (default
+    STOP_GRACE_S)."""
+    grace = STOP_GRACE_S if grace_s is None else grace_s
     if proc.poll() is not None:
         return
     try:
@@ -322,7 +324,7 @@ def kill_process_group(proc: subprocess.Popen[bytes]) -> None:
     except (ProcessLookupError, PermissionError):
         return
     try:
-        _wait(proc, STOP_GRACE_S)
+        _wait(proc, grace)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -11,7 +11,8 @@ measured in the same run. Sections (each bounded in time; the whole run takes ab
                 keep-alive, the router's own entrypoint and parameters, no gzip), OPA's eval timer for
                 the same call, the engine channel, Router.decide() receipts off / on (fsync) / on (no fsync)
   receipts      several threads deciding at once on one OPA: receipts off, on (fsync, group commit),
-                on without group commit, on without the input store, on without fsync
+                on without group commit, on without the input store, on without fsync; the CPU per
+                decision (OPA's, this process's) and the receipts per log commit of each
   decide-many   Router.decide_many() against the same sub-batches POSTed raw, and against the BASELINE
                 commit's router and policies (a git worktree under build/), round-robin
   cold-cli      `model-router decide` as a whole process
@@ -152,6 +153,15 @@ def rss_kib(pid: int | str = "self") -> int | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int | str = "self") -> float | None:
+    """The CPU time (user + system, every thread) process PID has used, from /proc; None without it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def opa_path() -> Path:
@@ -632,7 +642,8 @@ def section_receipts(ctx: dict) -> dict:
     other receipt settings), in time slices round-robin: receipts off; on with fsync (the default:
     group commit, the input store); on with group commit disabled (one fsync per append, as before);
     on without the input store; on without fsync. Per variant: decisions/s, the mean time per decision
-    (wall / decisions) and the p50 latency; ratios to receipts off."""
+    (wall / decisions) and the p50 latency; ratios to receipts off; the CPU each decision took, OPA's
+    and this process's (from /proc, while the variant's slices ran), and the receipts per log commit."""
     import threading
 
     from router.receipts import log as log_mod
@@ -649,10 +660,23 @@ def section_receipts(ctx: dict) -> dict:
     faults = {k: 0 for k in variants}
     seq = [0] * threads
     group_size = log_mod.MAX_GROUP
+    opa_pid = getattr(ctx["router_off"].engine, "pid", None)
+    cpu = {k: [0.0, 0.0] for k in variants}  # OPA's, this process's CPU seconds
+    commits = {k: [0, 0] for k in variants}  # log commits, receipts committed
+    real_write = log_mod.ReceiptLog._write
+    tally = [0, 0]
+
+    def counting_write(log: Any, fd: int, key: Any, group: list) -> None:  # runs under the log's lock
+        tally[0] += 1
+        tally[1] += sum(len(p.bodies) for p in group)
+        real_write(log, fd, key, group)
+
+    log_mod.ReceiptLog._write = counting_write  # type: ignore[method-assign]
     try:
         for _ in range(rounds):
             for name, router in variants.items():
                 log_mod.MAX_GROUP = 1 if name == "on_no_group" else group_size
+                tally[:] = [0, 0]
                 stop = time.monotonic() + slice_s
                 done = [0] * threads
                 lat: list[list[int]] = [[] for _ in range(threads)]
@@ -671,12 +695,19 @@ def section_receipts(ctx: dict) -> dict:
                         bad[k] += bool(d.fault)
 
                 pool_threads = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+                opa0, own0 = (cpu_seconds(opa_pid) if opa_pid else None), cpu_seconds()
                 t0 = time.perf_counter()
                 for t in pool_threads:
                     t.start()
                 for t in pool_threads:
                     t.join()
                 wall = time.perf_counter() - t0
+                opa1, own1 = (cpu_seconds(opa_pid) if opa_pid else None), cpu_seconds()
+                if None not in (opa0, opa1, own0, own1):
+                    cpu[name][0] += opa1 - opa0  # type: ignore[operator]
+                    cpu[name][1] += own1 - own0  # type: ignore[operator]
+                commits[name][0] += tally[0]
+                commits[name][1] += tally[1]
                 walls[name] += wall
                 counts[name] += sum(done)
                 per_round[name].append(wall * 1000 / max(1, sum(done)))
@@ -685,11 +716,17 @@ def section_receipts(ctx: dict) -> dict:
                     latencies[name] += x
     finally:
         log_mod.MAX_GROUP = group_size
-    out: dict[str, Any] = {"threads": threads, "slice_s": slice_s, "rounds": rounds}
+        log_mod.ReceiptLog._write = real_write  # type: ignore[method-assign]
+    out: dict[str, Any] = {"threads": threads, "slice_s": slice_s, "rounds": rounds, "cpus": os.cpu_count()}
     for name in variants:
         per_s = counts[name] / walls[name] if walls[name] else 0.0
         out[name] = {"decisions": counts[name], "per_s": round(per_s, 1), "ms_per_decision": round(1000 / per_s, 3) if per_s else None,
                      "p50_ms": round(pct([x / 1e6 for x in latencies[name]], 50), 3), "faults": faults[name]}
+        if counts[name] and cpu[name][1]:
+            out[name]["cpu_ms_per_decision"] = {"opa": round(cpu[name][0] * 1000 / counts[name], 3),
+                                                "python": round(cpu[name][1] * 1000 / counts[name], 3)}
+        if commits[name][0]:
+            out[name]["receipts_per_commit"] = round(commits[name][1] / commits[name][0], 2)
     out["log_only"] = _receipt_log_alone(threads, 1.0, 2)
     # the ratio to receipts off is taken within each round (neighbouring slices see the same load), then
     # the median over the rounds

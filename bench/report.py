@@ -48,8 +48,22 @@ def floor_lines(s: dict) -> list[str]:
                    f"{dm.get('ratio_raw', float('nan')):.2f}×, and the rest is OPA evaluating the policy")
     rc = s.get("receipts") or {}
     if "ratio" in (rc.get("nofsync") or {}) and "ratio" in (rc.get("on") or {}):
-        out.append(f"receipts / off: {rc['nofsync']['ratio']:.2f}× without fsync (the CPU of a receipt beside OPA on the same cores), "
-                   f"{rc['on']['ratio']:.2f}× with it (target ≤ {TARGETS['receipts_vs_off']}×)")
+        line = (f"receipts / off: {rc['nofsync']['ratio']:.2f}× without fsync (the CPU of a receipt beside OPA on the same cores), "
+                f"{rc['on']['ratio']:.2f}× with it (target ≤ {TARGETS['receipts_vs_off']}×)")
+        off = rc.get("off") or {}
+        off_cpu, nofsync_cpu = off.get("cpu_ms_per_decision"), rc["nofsync"].get("cpu_ms_per_decision")
+        if off_cpu and nofsync_cpu:
+            line += (f"; receipts off, a decision took {off_cpu['opa']:.2f} ms of OPA's CPU and {off_cpu['python']:.2f} ms of this "
+                     f"process's; a receipt without fsync adds {nofsync_cpu['python'] - off_cpu['python']:.2f} ms of this process's CPU")
+            if "receipts_per_commit" in rc["nofsync"]:
+                line += f" ({rc['nofsync']['receipts_per_commit']:.2f} receipts per log commit: each commit reads, signs and renames the head)"
+            cpus, wall = rc.get("cpus"), off.get("ms_per_decision")
+            if cpus and wall:
+                available = cpus * wall  # CPU time the machine had per decision, receipts off
+                line += (f"; with receipts off the {cpus} cores were {(off_cpu['opa'] + off_cpu['python']) / available:.0%} busy, so "
+                         f"≤ {TARGETS['receipts_vs_off']}× leaves a receipt, fsync included, about "
+                         f"{(TARGETS['receipts_vs_off'] - 1) * available:.2f} ms of CPU per decision")
+        out.append(line)
     c = s.get("cold-cli") or {}
     start, python = (c.get("opa_server_start") or {}), (c.get("python_start") or {})
     if start.get("p50_ms") and python.get("p50_ms") and (c.get("cli") or {}).get("p50_ms"):
@@ -176,6 +190,10 @@ def render(results: dict) -> str:
             r = rc[k]
             lines.append(f"   {label:<50} {r['per_s']:>8.1f}/s  {r['ms_per_decision'] or 0:>7.2f} ms/decision  p50 {r['p50_ms']:>7.2f} ms"
                          + (f"  ×off {r['ratio']:.2f}" if "ratio" in r else "") + (f"  faults {r['faults']}" if r["faults"] else ""))
+            if "cpu_ms_per_decision" in r:
+                c = r["cpu_ms_per_decision"]
+                lines.append(f"   {'':<50} CPU per decision: OPA {c['opa']:.2f} ms, this process {c['python']:.2f} ms"
+                             + (f"; {r['receipts_per_commit']:.2f} receipts per log commit" if "receipts_per_commit" in r else ""))
         lo = rc.get("log_only")
         if lo:
             g, ng = lo["group"], lo["no_group"]

@@ -37,108 +37,147 @@ _default_severity := {
 	"deny": "medium",
 }
 
-# The ABI's default effects per decision value: [agentMayContinue, requiresHumanApproval, redacted].
+# The ABI's default effects per decision value, written out whole: a verdict takes its value's object
+# as it is, nothing is built per decision.
 _effects := {
-	"allow": [true, false, false],
-	"allow_with_context": [true, false, false],
-	"instruct": [true, false, false],
-	"redact": [true, false, true],
-	"escalate": [false, true, false],
-	"defer": [false, true, false],
-	"quarantine": [false, true, false],
-	"deny": [false, false, false],
+	"allow": {
+		"agentMayContinue": true,
+		"requiresHumanApproval": false,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"allow_with_context": {
+		"agentMayContinue": true,
+		"requiresHumanApproval": false,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"instruct": {
+		"agentMayContinue": true,
+		"requiresHumanApproval": false,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"redact": {
+		"agentMayContinue": true,
+		"requiresHumanApproval": false,
+		"redacted": true,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"escalate": {
+		"agentMayContinue": false,
+		"requiresHumanApproval": true,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"defer": {
+		"agentMayContinue": false,
+		"requiresHumanApproval": true,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"quarantine": {
+		"agentMayContinue": false,
+		"requiresHumanApproval": true,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
+	"deny": {
+		"agentMayContinue": false,
+		"requiresHumanApproval": false,
+		"redacted": false,
+		"logsRequired": true,
+		"tamperSealRequired": true,
+	},
 }
 
 _catalogue := object.get(data.model_router_data, "reasons", {})
 
 # METADATA
 # description: The reason catalogue entry of CODE (else of CODE without its `:suffix`), or {}.
-entry(code) := object.get(_catalogue, code, object.get(_catalogue, split(code, ":")[0], {}))
-
-_escalates(decision) if {
-	decision.kind == _agent
-	decision.selected.requiresHumanApproval == true
-	not decision.selected.status in {"denied", "quarantined"}
-}
+entry(code) := e if {
+	e := _catalogue[code]
+} else := object.get(_catalogue, split(code, ":")[0], {})
 
 # METADATA
 # scope: document
 # description: The guardrail decision value of DECISION (a route decision document).
-value(decision) := "escalate" if _escalates(decision)
-
-value(decision) := object.get(_values, [decision.kind, decision.selected.status], "deny") if not _escalates(decision)
+value(decision) := "escalate" if {
+	decision.kind == _agent
+	decision.selected.requiresHumanApproval == true
+	not decision.selected.status in {"denied", "quarantined"}
+} else := object.get(_values, [decision.kind, decision.selected.status], "deny")
 
 # METADATA
-# scope: document
 # description: The severity of VALUE given the reason catalogue ENTRY.
-severity("allow", _) := "info"
-
-severity(value, entry) := entry.severity if {
-	value != "allow"
+severity(value, entry) := "info" if {
+	value == "allow"
+} else := entry.severity if {
 	object.get(entry, "severity", null) in _severities
-}
-
-severity(value, entry) := _default_severity[value] if {
-	value != "allow"
-	not object.get(entry, "severity", null) in _severities
-}
+} else := _default_severity[value]
 
 # METADATA
 # description: The effects the ABI prescribes for VALUE.
-effects(value) := {
-	"agentMayContinue": _effects[value][0],
-	"requiresHumanApproval": _effects[value][1],
-	"redacted": _effects[value][2],
-	"logsRequired": true,
-	"tamperSealRequired": true,
-}
+effects(value) := _effects[value]
 
-_remediation(entry, _) := entry.remediation if _given(object.get(entry, "remediation", null))
-
-_remediation(entry, fallback) := fallback if not _given(object.get(entry, "remediation", null))
-
-_given(text) if {
+# the remediation text of a catalogue ENTRY; undefined when it gives none
+_catalogue_remediation(entry) := text if {
+	text := entry.remediation
 	is_string(text)
 	text != ""
 }
 
-_what(decision) := "target" if decision.kind != _agent
+# the catalogue entry's remediation when it gives one, else the value's default (computed only then)
+_remediation(value, entry, decision) := text if {
+	text := _catalogue_remediation(entry)
+} else := _default_remediation(value, decision)
 
-_what(decision) := "lane" if decision.kind == _agent
+# the catalogue entry's remediation when it gives one, else FALLBACK
+_remediation_or(entry, fallback) := text if {
+	text := _catalogue_remediation(entry)
+} else := fallback
 
-_route(decision) := decision.selected.target if decision.kind != _agent
-
-_route(decision) := decision.selected.lane if decision.kind == _agent
-
-_default_remediation("allow", _) := "none needed: proceed on the selected route"
-
-_default_remediation("allow_with_context", decision) := sprintf(
+_default_remediation(value, decision) := "none needed: proceed on the selected route" if {
+	value == "allow"
+} else := sprintf(
 	"proceed on %s %v; see the decision's reasons for why the request was not routed as asked",
-	[_what(decision), _route(decision)],
-)
+	_what_route(decision),
+) if {
+	value == "allow_with_context"
+} else := "see the decision's reasons; change the request or its signals and ask again"
 
-_default_remediation(value, _) := "see the decision's reasons; change the request or its signals and ask again" if {
-	not value in {"allow", "allow_with_context"}
-}
+_what_route(decision) := ["lane", decision.selected.lane] if decision.kind == _agent
 
-_verdict(value, entry, fallback) := {
+_what_route(decision) := ["target", decision.selected.target] if decision.kind != _agent
+
+_verdict(value, entry, remediation) := {
 	"decision": value,
 	"severity": severity(value, entry),
-	"effects": effects(value),
-	"remediation": _remediation(entry, fallback),
+	"effects": _effects[value],
+	"remediation": remediation,
 }
 
 # METADATA
 # description: |
 #   The guardrail verdict of DECISION: {decision, severity, effects, remediation}. The caller adds
 #   identity, digests and the reason text.
-verdict(decision) := _verdict(v, entry(decision.selected.reason), _default_remediation(v, decision)) if {
+verdict(decision) := _verdict(v, e, _remediation(v, e, decision)) if {
 	v := value(decision)
+	e := entry(decision.selected.reason)
 }
 
 # METADATA
 # description: The verdict of a fault that denies with reason CODE (the router's fault path).
-fault_verdict(code) := _verdict("deny", entry(code), _default_remediation("deny", null))
+fault_verdict(code) := _verdict("deny", e, _remediation("deny", e, null)) if {
+	e := entry(code)
+}
 
 _unusable := {
 	"invalid-input": ["quarantine", "fix the fields named in the reason and resend"],
@@ -149,6 +188,7 @@ _unusable := {
 # description: |
 #   The verdicts of input that could not be decided, by reason code: `invalid-input` (quarantine) and
 #   `input-too-large` (defer).
-unusable[code] := _verdict(value, entry(code), fallback) if {
+unusable[code] := _verdict(value, e, _remediation_or(e, fallback)) if {
 	some code, [value, fallback] in _unusable
+	e := entry(code)
 }

@@ -13,24 +13,18 @@ import data.model_router.agent.lanes
 
 _agent := "AgentExecutionRouteDecision"
 
+default _premium(_) := false
+
 _premium(decision) if decision.selected.lane in lanes.premium
 
-_escalated(decision) if {
+# The outcome of DECISION; PREMIUM says whether its lane is premium (worked out once per summary).
+_outcome(decision, premium) := "escalated" if {
 	decision.selected.status == "selected"
-	_premium(decision)
+	premium == true
 	decision.escalation.valid == true
-}
-
-_outcome(decision) := "escalated" if _escalated(decision)
-
-_outcome(decision) := "lane_selected" if {
+} else := "lane_selected" if {
 	decision.selected.status == "selected"
-	not _escalated(decision)
-}
-
-_outcome(decision) := object.get({"downgraded": "downgraded", "deferred": "deferred"}, decision.selected.status, "denied") if {
-	decision.selected.status != "selected"
-}
+} else := object.get({"downgraded": "downgraded", "deferred": "deferred"}, decision.selected.status, "denied")
 
 _given(value) if not value in {null, ""}
 
@@ -39,45 +33,30 @@ _stage(decision, name) := s if {
 	_given(s)
 }
 
-# The stage the decision itself requires de-escalation after.
-_required_stage(decision) := s if {
+# The stage after which the lane must de-escalate: the decision's own when it requires one; for a
+# premium lane without one, its afterStage, else the request's stage; else null.
+_after(decision, premium) := s if {
 	decision.deEscalation.required == true
 	s := _stage(decision, ["deEscalation", "afterStage"])
-}
-
-_after_stage(decision) := _required_stage(decision)
-
-_after_stage(decision) := s if {
-	not _required_stage(decision)
-	_premium(decision)
-	s := _premium_stage(decision)
-}
-
-_premium_stage(decision) := _stage(decision, ["deEscalation", "afterStage"])
-
-_premium_stage(decision) := object.get(decision, ["input", "stage"], null) if {
-	not _stage(decision, ["deEscalation", "afterStage"])
-}
-
-default _premium_flag(_) := false
-
-_premium_flag(decision) if _premium(decision)
-
-default _after(_) := null
-
-_after(decision) := _after_stage(decision)
+} else := s if {
+	premium == true
+	s := _stage(decision, ["deEscalation", "afterStage"])
+} else := object.get(decision, ["input", "stage"], null) if {
+	premium == true
+} else := null
 
 # METADATA
 # scope: document
 # description: |
 #   The lane-decision summary of DECISION: {outcome, premium, deEscalationAfterStage}; null for a
 #   local-personal decision.
-summary(decision) := null if decision.kind != _agent
-
 summary(decision) := {
-	"outcome": _outcome(decision),
-	"premium": _premium_flag(decision),
-	"deEscalationAfterStage": _after(decision),
+	"outcome": _outcome(decision, premium),
+	"premium": premium,
+	"deEscalationAfterStage": _after(decision, premium),
 } if {
 	decision.kind == _agent
+	premium := _premium(decision)
+} else := null if {
+	decision.kind != _agent
 }

@@ -637,6 +637,22 @@ def _receipt_log_alone(threads: int, slice_s: float, rounds: int) -> dict:
             for name, (a, f, sec) in counts.items()}
 
 
+def receipt_variants(on: Any, folder: Path) -> dict[str, Any]:
+    """The receipts section's routers, all ON (a Router with receipts on, fsync on) with other receipt
+    settings, so that every variant asks the same managed OPA: receipts off; on without fsync (its own
+    log and input store under FOLDER); on without the input store. Keyed as the context holds them."""
+    from router.receipts import InputStore, ReceiptLog
+
+    off = copy.copy(on)
+    off.receipt_log, off.input_store = None, None
+    nofsync = copy.copy(on)
+    nofsync.receipt_log = ReceiptLog(folder / "nofsync" / "receipts.jsonl", fsync=False)
+    nofsync.input_store = InputStore.beside(folder / "nofsync" / "receipts.jsonl", fsync=False)
+    noinputs = copy.copy(on)
+    noinputs.input_store = None
+    return {"router_off": off, "router_on": on, "router_nofsync": nofsync, "router_on_noinputs": noinputs}
+
+
 def section_receipts(ctx: dict) -> dict:
     """Several threads deciding at once on ONE managed OPA (every variant is the same Router object with
     other receipt settings), in time slices round-robin: receipts off; on with fsync (the default:
@@ -1194,7 +1210,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from router import Router, approvals
-    from router.receipts import InputStore, ReceiptLog
 
     # every decision at the fixtures' evaluation time, so each example bundle has its recorded outcome
     # (the router stamps it on every query, as it stamps its clock otherwise); an empty value is unset
@@ -1245,14 +1260,7 @@ def main(argv: list[str] | None = None) -> int:
         if on.engine.start_error:
             print(f"cannot start the managed OPA: {on.engine.start_error}", file=sys.stderr)
             return 1
-        off = copy.copy(on)
-        off.receipt_log, off.input_store = None, None
-        nofsync = copy.copy(on)
-        nofsync.receipt_log = ReceiptLog(receipts_dir / "nofsync" / "receipts.jsonl", fsync=False)
-        nofsync.input_store = InputStore.beside(receipts_dir / "nofsync" / "receipts.jsonl", fsync=False)
-        noinputs = copy.copy(on)
-        noinputs.input_store = None
-        ctx["router_off"], ctx["router_on"], ctx["router_nofsync"], ctx["router_on_noinputs"] = off, on, nofsync, noinputs
+        ctx.update(receipt_variants(on, receipts_dir))
         results["policyRevision"] = on.engine.bundle_revision
         for name in chosen:
             t0 = time.monotonic()
@@ -1263,7 +1271,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
                 print(f"[bench] {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             results.setdefault("seconds", {})[name] = round(time.monotonic() - t0, 1)
-        nofsync.receipt_log.close()
+        ctx["router_nofsync"].receipt_log.close()
     shutil.rmtree(receipts_dir, ignore_errors=True)
     results["totalSeconds"] = round(time.time() - started, 1)
     with contextlib.suppress(OSError):

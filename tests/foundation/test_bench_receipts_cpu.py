@@ -4,16 +4,14 @@ receipt costs on the cores OPA also uses. One short run of the section against a
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
 
 import pytest
 
-from bench.harness import TARGETS, cpu_seconds, section_receipts
+from bench.harness import TARGETS, cpu_seconds, receipt_variants, section_receipts
 from bench.report import floor_lines, render
 from router import Router
-from router.receipts import InputStore, ReceiptLog
 from router.receipts import log as log_mod
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -33,20 +31,12 @@ def test_cpu_seconds_follows_this_process_and_is_none_for_no_process() -> None:
 def test_the_receipts_section_records_cpu_per_decision_and_receipts_per_commit(tmp_path) -> None:
     real_write = log_mod.ReceiptLog._write
     with Router(receipts=True, receipts_dir=tmp_path / "on", timeout_ms=30000) as on:
-        off = copy.copy(on)
-        off.receipt_log, off.input_store = None, None
-        nofsync = copy.copy(on)
-        nofsync.receipt_log = ReceiptLog(tmp_path / "nofsync" / "receipts.jsonl", fsync=False)
-        nofsync.input_store = InputStore.beside(tmp_path / "nofsync" / "receipts.jsonl", fsync=False)
-        noinputs = copy.copy(on)
-        noinputs.input_store = None
-        ctx = {"router_off": off, "router_on": on, "router_nofsync": nofsync, "router_on_noinputs": noinputs,
-               "bundles": ["agent-routine-code-execution", "personal-router-healthy-laptop"],
+        ctx = {**receipt_variants(on, tmp_path), "bundles": ["agent-routine-code-execution", "personal-router-healthy-laptop"],
                "receipt_threads": 2, "receipt_slice_s": 0.3, "receipt_rounds": 1}
         try:
             out = section_receipts(ctx)
         finally:
-            nofsync.receipt_log.close()
+            ctx["router_nofsync"].receipt_log.close()
     assert log_mod.ReceiptLog._write is real_write  # the counting wrapper is gone again
     for name in ("off", "on", "on_no_group", "on_no_inputs", "nofsync"):
         row = out[name]

@@ -814,13 +814,13 @@ def section_cold_cli(ctx: dict) -> dict:
 
 def _opa_server_start(bundle_path: Path, runs: int) -> list[int] | dict:
     """The managed OPA's own start, RUNS times: `opa run --server` of BUNDLE_PATH with the managed
-    OPA's arguments and GOGC on a unix socket in a private folder, from the spawn until
-    `/health?bundles` answers 200 (polled every 2 ms), then stopped. No Python in the child and no
-    authorization policy: the part of a managed cold start that is OPA's alone. Nanoseconds per run, or
-    {"error": why}."""
+    OPA's command line (router.opa_process.server_command) and GOGC, on a unix socket in a private
+    folder, from the spawn until `/health?bundles` answers 200 (polled every 2 ms), then stopped. No
+    Python in the child and no authorization policy: the part of a managed cold start that is OPA's
+    alone. Nanoseconds per run, or {"error": why}."""
     import socket
 
-    from router.opa_process import kill_process_group
+    from router.opa_process import kill_process_group, server_command
     from router.opa_supervisor import MANAGED_OPA_ARGS, managed_opa_env
 
     env = {**os.environ, **managed_opa_env()}
@@ -828,8 +828,7 @@ def _opa_server_start(bundle_path: Path, runs: int) -> list[int] | dict:
     for _ in range(runs):
         folder = Path(tempfile.mkdtemp(prefix="mr-bench-start-", dir="/tmp"))  # a short path: sun_path holds 108 bytes
         sock = folder / "opa.sock"
-        cmd = [str(opa_path()), "run", "--server", "--addr", f"unix://{sock}", "--log-level", "error", "--skip-version-check",
-               *MANAGED_OPA_ARGS, "--bundle", str(bundle_path)]
+        cmd = [*server_command(opa_path(), f"unix://{sock}", MANAGED_OPA_ARGS), "--bundle", str(bundle_path)]
         t0 = now_ns()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
         try:

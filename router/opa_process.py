@@ -331,6 +331,15 @@ def kill_process_group(proc: subprocess.Popen[bytes], grace_s: float | None = No
         _wait(proc, STOP_GRACE_S)
 
 
+def server_command(opa: str | Path, addr: str, extra_args: Iterable[str] = ()) -> list[str]:
+    """The managed OPA's `opa run --server` command line on ADDR (`unix:///path`, owner-only, or
+    `host:port`) with EXTRA_ARGS, before its bundles and authorization options."""
+    cmd = [str(opa), "run", "--server", "--addr", addr]
+    if addr.startswith("unix://"):
+        cmd += ["--unix-socket-perm", "600"]
+    return [*cmd, "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "1", *extra_args]
+
+
 def write_authz_bundle(folder: Path, token: str) -> Path:
     """The read-only authorization bundle (policies/system/authz) in FOLDER/authz-bundle, accepting only
     TOKEN (only its SHA-256 is written)."""
@@ -417,16 +426,11 @@ class OpaProcess:
             sock_path = folder / SOCKET_NAME
             sock_path.unlink(missing_ok=True)
             port, url = None, f"unix://{sock_path}"
-            addr_args = ["--addr", url, "--unix-socket-perm", "600"]
+            cmd = server_command(opa, url, extra_args)
         else:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            addr_args = ["--addr", f"127.0.0.1:{port}"]
-        cmd = [
-            str(opa), "run", "--server", *addr_args,
-            "--log-level", "error", "--skip-version-check", "--shutdown-grace-period", "1",
-            *extra_args,
-        ]
+            cmd = server_command(opa, f"127.0.0.1:{port}", extra_args)
         token = None
         bundles = [str(bundle)]
         if auth:
